@@ -1,0 +1,49 @@
+import { isLocusError } from '../engine/index';
+import { UsageError } from './args';
+import { probeCommand, probeHelp } from './commands/probe';
+import type { CliIO } from './io';
+import { processIO } from './io';
+
+type Command = { run: (argv: string[], io: CliIO) => Promise<void>; help: string; summary: string };
+
+const commands: Record<string, Command> = {
+  probe: { run: probeCommand, help: probeHelp, summary: 'next-token distribution for a prompt' },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  return `locus <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\n"locus <command> --help" for a command's flags.`;
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 unexpected failure, 2 bad usage or bad input). */
+export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(usage());
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    io.err(`locus: unknown command "${name}"; commands: ${Object.keys(commands).join(', ')}`);
+    return 2;
+  }
+  try {
+    await command.run(rest, io);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError || isLocusError(e)) {
+      io.err(`locus ${name}: ${(e as Error).message}`);
+      return 2;
+    }
+    io.err(`locus ${name}: unexpected error: ${(e as Error)?.message ?? String(e)}`);
+    if (process.env.LOCUS_DEBUG) io.err(String((e as Error)?.stack));
+    else io.err('(this is a bug in Locus; set LOCUS_DEBUG=1 to see the stack)');
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

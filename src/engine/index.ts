@@ -1,0 +1,21 @@
+/**
+ * The engine's one public door: the worker and the CLI import only this file.
+ * Everything here is headless (no vscode, no IPC).
+ */
+export { LocusError, isLocusError } from './errors';
+export type { LocusErrorCode } from './errors';
+export type { ModelConfig, ModelType } from './model/config';
+export { SUPPORTED_MODEL_TYPES } from './model/config';
+export type { ActName, ParamName } from './model/names';
+export { act, isActName } from './model/names';
+export type { Tensor } from './tensor/tensor';
+export { loadModel } from './model/model';
+export type { LoadedModel, ModelManifest } from './model/model';
+export type { Encoding, LocusTokenizer } from './model/tokenizer';
+export { forward } from './interp/forward';
+export type { ForwardOptions, ForwardResult } from './interp/forward';
+export type { Intervention } from './interp/interventions';
+export { probe, encodePrompt, forwardContext } from './interp/probe';
+export type { ProbeResult } from './interp/probe';
+export { topK, logSoftmax } from './interp/topk';
+export type { RuntimeOptions, Device } from './runtime/ort';

@@ -1,0 +1,145 @@
+import { LocusError } from '../errors';
+import { causalMask, rotaryTables } from '../graph/attention';
+import { blockActivations, HOOK_SITES, hookInput, INPUT } from '../graph/segments';
+import type { ModelConfig } from '../model/config';
+import type { ActName } from '../model/names';
+import { act, layerOf } from '../model/names';
+import type { SessionCache } from '../model/sessions';
+import type { Feed } from '../runtime/ort';
+import type { Tensor } from '../tensor/tensor';
+import type { Intervention } from './interventions';
+import { applyInterventions, hookTensors, INTERVENABLE } from './interventions';
+
+export interface ForwardOptions {
+  /** Activations to return, [batch, pos, d] each (rows right-padded to the longest prompt). */
+  readonly fetch?: readonly ActName[];
+  readonly interventions?: readonly Intervention[];
+  /** `last` (default): logits at each row's last real token, [batch, d_vocab]; `all`: [batch, pos, d_vocab]; `none`. */
+  readonly logits?: 'last' | 'all' | 'none';
+  readonly signal?: AbortSignal;
+}
+
+export interface ForwardResult {
+  /** Real (unpadded) length of each row. */
+  readonly lengths: readonly number[];
+  readonly acts: ReadonlyMap<ActName, Tensor>;
+  readonly logits?: Tensor;
+}
+
+export interface ForwardContext {
+  readonly config: ModelConfig;
+  readonly sessions: SessionCache;
+  readonly padId: number;
+}
+
+function checkAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new LocusError('cancelled', 'cancelled');
+}
+
+/** Right-pads rows with `padId`: with causal attention no real token attends to a pad, so results are exact. */
+function padBatch(batch: readonly (readonly number[])[], padId: number, cfg: ModelConfig): { ids: BigInt64Array; positions: BigInt64Array; pos: number } {
+  const pos = Math.max(...batch.map((r) => r.length));
+  batch.forEach((row, i) => {
+    if (row.length === 0) throw new LocusError('bad-input', `prompt ${i} is empty: give at least one token`);
+    if (row.length > cfg.n_ctx) {
+      throw new LocusError('bad-input', `prompt ${i} has ${row.length} tokens; the model's context window is ${cfg.n_ctx}`);
+    }
+  });
+  const ids = new BigInt64Array(batch.length * pos).fill(BigInt(padId));
+  const positions = new BigInt64Array(batch.length * pos);
+  batch.forEach((row, b) => {
+    row.forEach((id, t) => (ids[b * pos + t] = BigInt(id)));
+    for (let t = 0; t < pos; t++) positions[b * pos + t] = BigInt(t);
+  });
+  return { ids, positions, pos };
+}
+
+function addTensors(a: Tensor, b: Tensor): Tensor {
+  const out = new Float32Array(a.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = a.data[i] + b.data[i];
+  return { shape: a.shape, data: out };
+}
+
+/** Gathers rows (b, t) of a [batch, pos, d] tensor into [n, d]. */
+function gatherRows(x: Tensor, cells: readonly [number, number][]): Tensor {
+  const [, pos, d] = x.shape;
+  const out = new Float32Array(cells.length * d);
+  cells.forEach(([b, t], i) => out.set(x.data.subarray((b * pos + t) * d, (b * pos + t + 1) * d), i * d));
+  return { shape: [cells.length, d], data: out };
+}
+
+/**
+ * Runs the network segment by segment: embed → blocks → final norm + unembedding, applying
+ * interventions between segments (and, for attn.out / mlp.out, through a block's hook inputs).
+ */
+export async function forward(ctx: ForwardContext, batch: readonly (readonly number[])[], opts: ForwardOptions = {}): Promise<ForwardResult> {
+  const { config: cfg, sessions } = ctx;
+  const fetch = new Set(opts.fetch ?? []);
+  const ivs = opts.interventions ?? [];
+  for (const iv of ivs) {
+    if (!INTERVENABLE.test(iv.site) || (layerOf(iv.site) ?? 0) >= cfg.n_layers) {
+      throw new LocusError('bad-input', `cannot intervene at ${iv.site}; sites: embed, blocks.{l}.resid_pre|resid_post|attn.out|mlp.out with l < ${cfg.n_layers}`);
+    }
+  }
+  const at = (site: ActName): Intervention[] => ivs.filter((iv) => iv.site === site);
+  const { ids, positions, pos } = padBatch(batch, ctx.padId, cfg);
+  const B = batch.length;
+  const acts = new Map<ActName, Tensor>();
+  const keep = (name: ActName, t: Tensor): void => {
+    if (fetch.has(name)) acts.set(name, t);
+  };
+
+  checkAborted(opts.signal);
+  const embedFeeds: Record<string, Feed> = { [INPUT.ids]: { shape: [B, pos], ids } };
+  const gpt2 = cfg.modelType === 'gpt2';
+  if (gpt2) embedFeeds[INPUT.positions] = { shape: [B, pos], ids: positions };
+  const embedOut = await (await sessions.get('embed')).run(embedFeeds, gpt2 ? [act.embed, act.posEmbed] : [act.embed]);
+  const embed = applyInterventions(embedOut[act.embed], at(act.embed));
+  keep(act.embed, embed);
+  if (gpt2) keep(act.posEmbed, embedOut[act.posEmbed]);
+  let resid = gpt2 ? addTensors(embed, embedOut[act.posEmbed]) : embed;
+
+  const shared: Record<string, Feed> = { [INPUT.mask]: { shape: [pos, pos], data: causalMask(pos) } };
+  if (!gpt2) {
+    const { cos, sin } = rotaryTables(pos, cfg.d_head, cfg.rotaryDim);
+    shared[INPUT.cos] = { shape: [pos, 1, cfg.d_head], data: cos };
+    shared[INPUT.sin] = { shape: [pos, 1, cfg.d_head], data: sin };
+  }
+  for (let l = 0; l < cfg.n_layers; l++) {
+    checkAborted(opts.signal);
+    const preName = act.resid(l, 'resid_pre');
+    resid = applyInterventions(resid, at(preName));
+    keep(preName, resid);
+    const inner = blockActivations(cfg, l).filter((n) => n !== act.resid(l, 'resid_post'));
+    const hooked = HOOK_SITES.filter((s) => at(`blocks.${l}.${s}`).length > 0);
+    const full = hooked.length > 0 || inner.some((n) => fetch.has(n));
+    const feeds: Record<string, Feed> = { ...shared, [preName]: resid };
+    if (full) {
+      for (const site of HOOK_SITES) {
+        const h = hookTensors(at(`blocks.${l}.${site}`), B, pos, cfg.d_model);
+        feeds[hookInput(l, site, 'keep')] = h.keep;
+        feeds[hookInput(l, site, 'inject')] = h.inject;
+      }
+    }
+    const postName = act.resid(l, 'resid_post');
+    const wanted = full ? [...inner.filter((n) => fetch.has(n)), postName] : [postName];
+    const out = await (await sessions.get(`block.${l}.${full ? 'full' : 'lean'}`)).run(feeds, wanted);
+    for (const n of inner) if (out[n]) keep(n, out[n]);
+    resid = applyInterventions(out[postName], at(postName));
+    keep(postName, resid);
+  }
+
+  const mode = opts.logits ?? 'last';
+  if (mode === 'none' && !fetch.has(act.lnFinal)) return { lengths: batch.map((r) => r.length), acts };
+  checkAborted(opts.signal);
+  const cells: [number, number][] = [];
+  for (let b = 0; b < B; b++) {
+    if (mode === 'last') cells.push([b, batch[b].length - 1]);
+    else for (let t = 0; t < pos; t++) cells.push([b, t]);
+  }
+  const head = await (await sessions.get('unembed')).run({ 'final.in': gatherRows(resid, cells) }, [act.lnFinal, act.logits]);
+  const rowsShape = mode === 'last' ? [B] : [B, pos];
+  if (fetch.has(act.lnFinal)) acts.set(act.lnFinal, { shape: [...rowsShape, cfg.d_model], data: head[act.lnFinal].data });
+  const logits = mode === 'none' ? undefined : { shape: [...rowsShape, cfg.d_vocab], data: head[act.logits].data };
+  return { lengths: batch.map((r) => r.length), acts, logits };
+}

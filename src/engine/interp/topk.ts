@@ -1,0 +1,35 @@
+/** One candidate next token. `logprob` is the natural log of `prob` (log-softmax over the vocabulary). */
+export interface TokenProb {
+  readonly id: number;
+  readonly prob: number;
+  readonly logprob: number;
+}
+
+/** Numerically stable log-softmax of one row (float64 accumulation). */
+export function logSoftmax(logits: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  let sum = 0;
+  for (const v of logits) sum += Math.exp(v - max);
+  const lse = max + Math.log(sum);
+  const out = new Float64Array(logits.length);
+  for (let i = 0; i < logits.length; i++) out[i] = logits[i] - lse;
+  return out;
+}
+
+/** The k most probable next tokens of one logits row, highest first (ties: lower id first). */
+export function topK(logits: Float32Array, k: number): TokenProb[] {
+  const lp = logSoftmax(logits);
+  const n = Math.min(k, lp.length);
+  const best: number[] = [];
+  for (let i = 0; i < lp.length; i++) {
+    if (best.length === n && lp[i] <= lp[best[n - 1]]) continue;
+    let j = best.length < n ? best.length : n - 1;
+    best[j] = i;
+    while (j > 0 && lp[best[j]] > lp[best[j - 1]]) {
+      [best[j], best[j - 1]] = [best[j - 1], best[j]];
+      j--;
+    }
+  }
+  return best.map((id) => ({ id, logprob: lp[id], prob: Math.exp(lp[id]) }));
+}

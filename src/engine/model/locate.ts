@@ -1,0 +1,43 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LocusError } from '../errors';
+
+/** Where the embedded default model lives relative to the package root. */
+export const DEFAULT_MODEL_SUBDIR = path.join('assets', 'default-model');
+
+/** Finds the embedded default model: $LOCUS_DEFAULT_MODEL, else assets/default-model above this file. */
+export function defaultModelDir(): string | undefined {
+  const fromEnv = process.env.LOCUS_DEFAULT_MODEL;
+  if (fromEnv) return fromEnv;
+  let dir = __dirname;
+  for (;;) {
+    const candidate = path.join(dir, DEFAULT_MODEL_SUBDIR);
+    if (fs.existsSync(path.join(candidate, 'config.json'))) return candidate;
+    const up = path.dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+/**
+ * Resolves `--model` to a folder: "default" (or empty) means the embedded model, falling back to
+ * $LOCUS_MODEL while no embedded model ships; anything else must be an existing folder.
+ */
+export function resolveModelFolder(spec: string | undefined): string {
+  if (!spec || spec === 'default') {
+    const dir = defaultModelDir() ?? process.env.LOCUS_MODEL;
+    if (!dir) {
+      throw new LocusError(
+        'not-found',
+        'no embedded default model is installed in this build and LOCUS_MODEL is not set: pass --model PATH (a Hugging Face folder) or set LOCUS_MODEL=PATH',
+      );
+    }
+    return resolveModelFolder(dir);
+  }
+  const folder = path.resolve(spec);
+  if (!fs.existsSync(folder)) throw new LocusError('not-found', `model folder ${folder} does not exist`);
+  if (!fs.statSync(folder).isDirectory()) {
+    throw new LocusError('not-found', `${folder} is a file; --model takes a Hugging Face model folder (config.json, model.safetensors, tokenizer)`);
+  }
+  return folder;
+}

@@ -1,0 +1,94 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ParamGetter } from '../graph/segments';
+import type { RuntimeOptions } from '../runtime/ort';
+import { readConfig } from './config';
+import type { ModelConfig } from './config';
+import { resolveModelFolder } from './locate';
+import { SessionCache } from './sessions';
+import { loadTokenizer } from './tokenizer';
+import type { LocusTokenizer } from './tokenizer';
+import { loadWeights } from './weights';
+
+/** What every result records about the model it came from. */
+export interface ModelManifest {
+  readonly name: string;
+  readonly path: string;
+  readonly architecture: ModelConfig['modelType'];
+  readonly n_layers: number;
+  readonly d_model: number;
+  readonly n_heads: number;
+  readonly d_vocab: number;
+  readonly n_ctx: number;
+  readonly parameters: number;
+  /** sha256 over config.json and each weights file's size + header: changes whenever the weights do, without hashing gigabytes. */
+  readonly fingerprint: string;
+  readonly device: string;
+}
+
+export interface LoadedModel {
+  readonly config: ModelConfig;
+  readonly tokenizer: LocusTokenizer;
+  readonly manifest: ModelManifest;
+  readonly warnings: readonly string[];
+  readonly param: ParamGetter;
+  readonly sessions: SessionCache;
+  dispose(): Promise<void>;
+}
+
+function fingerprint(folder: string): string {
+  const h = crypto.createHash('sha256');
+  h.update(fs.readFileSync(path.join(folder, 'config.json')));
+  for (const f of fs.readdirSync(folder).filter((n) => n.endsWith('.safetensors')).sort()) {
+    const file = path.join(folder, f);
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const head = Buffer.alloc(Math.min(size, 1 << 20));
+      fs.readSync(fd, head, 0, head.length, 0);
+      h.update(`${f}:${size}:`).update(head);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/**
+ * Loads a Hugging Face folder (or "default", the embedded model): config, tokenizer and a lazy view
+ * of the weights, validated by name and shape. Graph sessions are built on first use.
+ */
+export async function loadModel(spec: string, options: RuntimeOptions = {}): Promise<LoadedModel> {
+  const folder = resolveModelFolder(spec);
+  const config = readConfig(folder);
+  const tokenizer = loadTokenizer(folder);
+  const weights = loadWeights(folder, config);
+  const param: ParamGetter = (name) => weights.params.get(name);
+  const sessions = new SessionCache(config, param, options);
+  const manifest: ModelManifest = {
+    name: path.basename(folder),
+    path: folder,
+    architecture: config.modelType,
+    n_layers: config.n_layers,
+    d_model: config.d_model,
+    n_heads: config.n_heads,
+    d_vocab: config.d_vocab,
+    n_ctx: config.n_ctx,
+    parameters: weights.params.names().reduce((n, name) => n + weights.params.shape(name).reduce((a, b) => a * b, 1), 0),
+    fingerprint: fingerprint(folder),
+    device: options.device ?? 'cpu',
+  };
+  return {
+    config,
+    tokenizer,
+    manifest,
+    warnings: weights.warnings,
+    param,
+    sessions,
+    async dispose() {
+      await sessions.releaseAll();
+      weights.store.close();
+    },
+  };
+}

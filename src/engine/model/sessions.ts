@@ -1,0 +1,54 @@
+import { encodeModel } from '../graph/proto';
+import type { GraphSpec } from '../graph/proto';
+import { buildBlockGraph, buildEmbedGraph, buildUnembedGraph } from '../graph/segments';
+import type { ParamGetter } from '../graph/segments';
+import { RuntimeSession } from '../runtime/ort';
+import type { RuntimeOptions } from '../runtime/ort';
+import type { ModelConfig } from './config';
+
+/** Which compiled segment: the embedding, a block (lean = resid_post only; full = hooks + every activation), the head. */
+export type SegmentKey = 'embed' | 'unembed' | `block.${number}.${'lean' | 'full'}`;
+
+/**
+ * Creates each segment's ORT session on first use and keeps it. Invariant: a cached session was
+ * built from the parameters `params` returns now; code that changes a block's weights (a dense edit)
+ * must call `invalidate` for the segments that read them.
+ */
+export class SessionCache {
+  private readonly sessions = new Map<SegmentKey, Promise<RuntimeSession>>();
+
+  constructor(
+    private readonly cfg: ModelConfig,
+    private readonly params: ParamGetter,
+    private readonly options: RuntimeOptions,
+  ) {}
+
+  get(key: SegmentKey): Promise<RuntimeSession> {
+    let s = this.sessions.get(key);
+    if (!s) {
+      s = RuntimeSession.create(key, encodeModel(this.graph(key), 20), this.options);
+      this.sessions.set(key, s);
+      s.catch(() => this.sessions.delete(key));
+    }
+    return s;
+  }
+
+  graph(key: SegmentKey): GraphSpec {
+    if (key === 'embed') return buildEmbedGraph(this.cfg, this.params);
+    if (key === 'unembed') return buildUnembedGraph(this.cfg, this.params);
+    const [, layer, variant] = key.split('.');
+    return buildBlockGraph(this.cfg, Number(layer), this.params, { full: variant === 'full' });
+  }
+
+  async invalidate(match: (key: SegmentKey) => boolean): Promise<void> {
+    for (const [key, s] of [...this.sessions]) {
+      if (!match(key)) continue;
+      this.sessions.delete(key);
+      await (await s).release();
+    }
+  }
+
+  async releaseAll(): Promise<void> {
+    await this.invalidate(() => true);
+  }
+}

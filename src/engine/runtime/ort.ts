@@ -1,0 +1,86 @@
+/**
+ * The only file that imports onnxruntime-node. Everything else sees `RuntimeSession`, which takes and
+ * returns the engine's own tensors. Note: onnxruntime-node's run() and session creation are
+ * synchronous native calls that block the JS thread; the engine therefore lives in a worker process.
+ */
+import * as ort from 'onnxruntime-node';
+import type { Tensor } from '../tensor/tensor';
+
+export type Device = 'cpu' | 'webgpu' | 'cuda';
+
+export interface RuntimeOptions {
+  readonly device?: Device;
+  /** Intra-op threads per session (default 1: on 2 vCPUs a second thread adds little to GEMM throughput). */
+  readonly threads?: number;
+  /** Spinning thread pools burn a core between runs; off by default because the engine keeps many sessions. */
+  readonly spin?: boolean;
+}
+
+/** An int64 tensor (token ids, positions). */
+export interface IdTensor {
+  readonly shape: readonly number[];
+  readonly ids: BigInt64Array;
+}
+
+export type Feed = Tensor | IdTensor;
+
+function toOrt(f: Feed): ort.Tensor {
+  if ('ids' in f) return new ort.Tensor('int64', f.ids, f.shape as number[]);
+  return new ort.Tensor('float32', f.data, f.shape as number[]);
+}
+
+export class RuntimeSession {
+  private released = false;
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly name: string,
+  ) {}
+
+  static async create(name: string, model: Uint8Array, opts: RuntimeOptions = {}): Promise<RuntimeSession> {
+    const device = opts.device ?? 'cpu';
+    const threads = opts.threads ?? 1;
+    const session = await ort.InferenceSession.create(model, {
+      executionProviders: [device],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      extra: { session: { intra_op: { allow_spinning: opts.spin ? '1' : '0' } } },
+    });
+    return new RuntimeSession(session, name);
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  /** Runs the graph and returns exactly the requested outputs as float32 tensors. */
+  async run(feeds: Record<string, Feed>, fetch: readonly string[]): Promise<Record<string, Tensor>> {
+    if (this.released) throw new Error(`session ${this.name} was released`);
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = toOrt(v);
+    const result = await this.session.run(ortFeeds, fetch as string[]);
+    const out: Record<string, Tensor> = {};
+    for (const name of fetch) {
+      const t = result[name];
+      if (t.type !== 'float32') throw new Error(`session ${this.name}: output ${name} is ${t.type}, expected float32`);
+      out[name] = { shape: t.dims.slice(), data: t.data as Float32Array };
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.session.release();
+  }
+}
+
+/** Builds one graph run of the whole network (used by the benchmark's fused baseline and by tests). */
+export function ortVersion(): string {
+  return ort.env.versions.node ?? 'unknown';
+}
