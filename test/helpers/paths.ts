@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 /** Walks up from this compiled file to the folder holding package.json. */
@@ -20,5 +21,5 @@ export const golden = (model: string, file = ''): string => path.join(goldenDir,
 
 /** A fresh temporary folder for a test; the caller removes it. */
 export function tempDir(prefix = 'locus-test-'): string {
-  return fs.mkdtempSync(path.join(require('node:os').tmpdir(), prefix));
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }

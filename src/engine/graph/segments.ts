@@ -129,11 +129,10 @@ export function buildUnembedGraph(cfg: ModelConfig, p: ParamGetter): GraphSpec {
   const g = new GraphBuilder('unembed');
   const x = g.input('final.in', ['rows', cfg.d_model]);
   const ln = layerNorm(g, x, g.weight('ln_final.w', p('ln_final.w')), g.weight('ln_final.b', p('ln_final.b')), cfg.layerNormEps, act.lnFinal);
-  if (cfg.tiedEmbeddings) {
-    g.node('Gemm', [ln, g.weight('embed.W_E', p('embed.W_E'))], { transB: 1 }, act.logits);
-  } else {
-    g.node('Gemm', [ln, g.weight('unembed.W_U', p('unembed.W_U')), g.weight('unembed.b_U', p('unembed.b_U'))], {}, act.logits);
-  }
+  // Tied (GPT-2): logits = ln · W_Eᵀ. Untied: ln · W_U. GPT-J's lm_head always has a bias, GPT-2's never.
+  const W = cfg.tiedEmbeddings ? g.weight('embed.W_E', p('embed.W_E')) : g.weight('unembed.W_U', p('unembed.W_U'));
+  const bias = cfg.modelType === 'gptj' ? [g.weight('unembed.b_U', p('unembed.b_U'))] : [];
+  g.node('Gemm', [ln, W, ...bias], { transB: cfg.tiedEmbeddings ? 1 : 0 }, act.logits);
   g.output(act.lnFinal, ['rows', cfg.d_model]);
   g.output(act.logits, ['rows', cfg.d_vocab]);
   return g.build();
