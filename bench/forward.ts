@@ -11,7 +11,7 @@ import type { ModelConfig } from '../src/engine/model/config';
 import type { ParamName } from '../src/engine/model/names';
 import type { Tensor } from '../src/engine/tensor/tensor';
 import { randomModel } from './randomModel';
-import { median, report, timeIt } from './timing';
+import { median, report, timePair } from './timing';
 
 /** The whole GPT-2 network as one ORT graph (logits at the last position), the baseline for segment-by-segment. */
 function fusedGraph(cfg: ModelConfig, p: (n: ParamName) => Tensor) {
@@ -38,19 +38,23 @@ function forwardFlops(cfg: ModelConfig, batch: number, pos: number): number {
 }
 
 export async function benchForward(threads: number): Promise<void> {
+  // Spinning pools (LOCUS_SPIN=1) are shown to hurt badly with one pool per segment; the engine keeps them off.
+  const spin = process.env.LOCUS_SPIN === '1';
   const { config, param } = randomModel();
   console.log(`# forward: GPT-2-small-shaped random model (${config.n_layers} layers, d_model ${config.d_model}), intra-op threads ${threads}`);
-  const sessions = new SessionCache(config, param, { threads });
-  const fused = await RuntimeSession.create('fused', encodeModel(fusedGraph(config, param), 20), { threads });
+  const sessions = new SessionCache(config, param, { threads, spin });
+  const fused = await RuntimeSession.create('fused', encodeModel(fusedGraph(config, param), 20), { threads, spin });
   const ctx = { config, sessions, padId: 50256 };
   for (const [batch, pos] of [[1, 10], [64, 10]]) {
     const rows = Array.from({ length: batch }, (_, b) => Array.from({ length: pos }, (_, t) => (b * 131 + t * 17) % 50000));
     const ids = BigInt64Array.from(rows.flat(), BigInt);
     const positions = BigInt64Array.from(rows.flatMap((r) => r.map((_, t) => t)), BigInt);
-    const reps = batch === 1 ? 30 : 8;
-    const seg = await timeIt(reps, () => forward(ctx, rows));
-    const one = await timeIt(reps, () =>
-      fused.run({ [INPUT.ids]: { shape: [batch, pos], ids }, [INPUT.positions]: { shape: [batch, pos], ids: positions }, [INPUT.mask]: { shape: [pos, pos], data: causalMask(pos) } }, [act.logits]),
+    const reps = batch === 1 ? 40 : 12;
+    const mask = { shape: [pos, pos], data: causalMask(pos) };
+    const [seg, one] = await timePair(
+      reps,
+      () => forward(ctx, rows),
+      () => fused.run({ [INPUT.ids]: { shape: [batch, pos], ids }, [INPUT.positions]: { shape: [batch, pos], ids: positions }, [INPUT.mask]: mask }, [act.logits]),
     );
     const flops = forwardFlops(config, batch, pos);
     const tokens = batch * pos;

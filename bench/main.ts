@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- forward] [-- --threads N]`: performance figures and ratios (never asserted in tests).
+ * `npm run bench [-- forward] [-- --threads N]` (default: 1 and 2 intra-op threads): performance figures and ratios (never asserted in tests).
  * Targets: forward (segment-by-segment vs one fused graph). Later issues add trace and edit.
  */
 import { benchForward } from './forward';
@@ -9,12 +9,12 @@ const targets: Record<string, (threads: number) => Promise<void>> = { forward: b
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const ti = args.indexOf('--threads');
-  const threads = ti >= 0 ? Number(args[ti + 1]) : 1;
+  const threadCounts = ti >= 0 ? [Number(args[ti + 1])] : [1, 2];
   const names = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--threads');
   for (const n of names.length ? names : Object.keys(targets)) {
     const run = targets[n];
     if (!run) throw new Error(`unknown benchmark "${n}"; known: ${Object.keys(targets).join(', ')}`);
-    await run(threads);
+    for (const threads of threadCounts) await run(threads);
   }
 }
 

@@ -1,13 +1,22 @@
-/** Wall-clock seconds of each of `reps` runs, after one warm-up run (session creation, first-touch allocations). */
-export async function timeIt(reps: number, run: () => Promise<unknown>): Promise<number[]> {
-  await run();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
+/**
+ * Times two contenders interleaved (a, b, a, b, …) after one warm-up each, so machine-load drift hits
+ * both alike. Returns each one's per-run wall-clock seconds.
+ */
+export async function timePair(reps: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number[], number[]]> {
+  await a();
+  await b();
+  const ta: number[] = [];
+  const tb: number[] = [];
+  const once = async (run: () => Promise<unknown>, into: number[]): Promise<void> => {
     const t0 = process.hrtime.bigint();
     await run();
-    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    into.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  };
+  for (let i = 0; i < reps; i++) {
+    await once(a, ta);
+    await once(b, tb);
   }
-  return times;
+  return [ta, tb];
 }
 
 export function median(xs: number[]): number {

@@ -8,6 +8,7 @@ The next-token distribution after the last token of TEXT.
   --model M     a Hugging Face model folder, or "default" (the embedded model; the default)
   --prompt TEXT the prompt
   --top K       how many candidates to list (default 10)
+  --threads N   intra-op threads (default: cores, at most 4)
   --json        print JSON: { model, tokens, ids, top: [{ id, token, prob, logprob }] }`;
 
 export async function probeCommand(argv: string[], io: CliIO): Promise<void> {
@@ -15,7 +16,8 @@ export async function probeCommand(argv: string[], io: CliIO): Promise<void> {
   if (values.help) return io.out(probeHelp);
   const prompt = requireFlag(values.prompt as string | undefined, 'prompt', 'probe');
   const top = intFlag(values.top as string | undefined, 'top', 10);
-  const model = await loadModel((values.model as string | undefined) ?? 'default', { threads: intFlag(values.threads as string | undefined, 'threads', 1) });
+  const threads = values.threads === undefined ? undefined : intFlag(values.threads as string, 'threads', 1);
+  const model = await loadModel((values.model as string | undefined) ?? 'default', { threads });
   try {
     const result = await probe(model, prompt, top);
     if (values.json) return io.out(JSON.stringify(result, null, 2));

@@ -3,6 +3,7 @@
  * returns the engine's own tensors. Note: onnxruntime-node's run() and session creation are
  * synchronous native calls that block the JS thread; the engine therefore lives in a worker process.
  */
+import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { Tensor } from '../tensor/tensor';
 
@@ -10,7 +11,7 @@ export type Device = 'cpu' | 'webgpu' | 'cuda';
 
 export interface RuntimeOptions {
   readonly device?: Device;
-  /** Intra-op threads per session (default 1: on 2 vCPUs a second thread adds little to GEMM throughput). */
+  /** Intra-op threads per session (default: the machine's cores, at most 4; `npm run bench` compares 1 and 2). */
   readonly threads?: number;
   /** Spinning thread pools burn a core between runs; off by default because the engine keeps many sessions. */
   readonly spin?: boolean;
@@ -39,7 +40,7 @@ export class RuntimeSession {
 
   static async create(name: string, model: Uint8Array, opts: RuntimeOptions = {}): Promise<RuntimeSession> {
     const device = opts.device ?? 'cpu';
-    const threads = opts.threads ?? 1;
+    const threads = opts.threads ?? Math.min(4, os.availableParallelism());
     const session = await ort.InferenceSession.create(model, {
       executionProviders: [device],
       intraOpNumThreads: threads,
