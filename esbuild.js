@@ -37,8 +37,7 @@ const targets = {
       banner: { js: '#!/usr/bin/env node' },
     },
   ],
-  webviews: fs
-    .readdirSync('webview', { withFileTypes: true })
+  webviews: (fs.existsSync('webview') ? fs.readdirSync('webview', { withFileTypes: true }) : [])
     .filter((d) => d.isDirectory() && fs.existsSync(`webview/${d.name}/main.ts`))
     .map((d) => ({ ...common, entryPoints: [`webview/${d.name}/main.ts`], outfile: `dist/webview/${d.name}.js`, platform: 'browser', format: 'iife', target: 'es2022' })),
 };
