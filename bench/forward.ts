@@ -5,7 +5,7 @@ import { causalMask } from '../src/engine/graph/attention';
 import { forward } from '../src/engine/interp/forward';
 import { act } from '../src/engine/model/names';
 import { SessionCache } from '../src/engine/model/sessions';
-import { layerNorm } from '../src/engine/ops/linear';
+import { layerNorm } from '../src/engine/ops/norm';
 import { RuntimeSession } from '../src/engine/runtime/ort';
 import type { ModelConfig } from '../src/engine/model/config';
 import type { ParamName } from '../src/engine/model/names';

@@ -1,6 +1,8 @@
 import { isLocusError } from '../engine/index';
 import { UsageError } from './args';
+import { evalCommand, evalHelp } from './commands/eval';
 import { probeCommand, probeHelp } from './commands/probe';
+import { trainDefaultCommand, trainDefaultHelp } from './commands/trainDefault';
 import type { CliIO } from './io';
 import { processIO } from './io';
 
@@ -8,10 +10,12 @@ type Command = { run: (argv: string[], io: CliIO) => Promise<void>; help: string
 
 const commands: Record<string, Command> = {
   probe: { run: probeCommand, help: probeHelp, summary: 'next-token distribution for a prompt' },
+  eval: { run: evalCommand, help: evalHelp, summary: 'which CounterFact facts a model knows' },
+  'train-default-model': { run: trainDefaultCommand, help: trainDefaultHelp, summary: 'train the embedded default model (tokenizer + GPT-2)' },
 };
 
 function usage(): string {
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(20)} ${c.summary}`);
   return `locus <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\n"locus <command> --help" for a command's flags.`;
 }
 

@@ -1,5 +1,5 @@
 import type { GraphBuilder } from './builder';
-import { linear } from '../ops/linear';
+import { linear } from '../ops/matmul';
 
 export interface AttentionWeights {
   readonly W_Q: string;

@@ -13,9 +13,20 @@ export class GraphBuilder {
   private readonly inputs: ValueSpec[] = [];
   private readonly outputs: ValueSpec[] = [];
   private readonly constCache = new Map<string, string>();
+  /** int64 constants by name, so shape inference and gradient rules can read Reshape targets and axes. */
+  private readonly intValues = new Map<string, readonly number[]>();
+  /** Weights declared as graph inputs (trainable), with the values to feed by default. */
+  readonly weightFeeds = new Map<string, Tensor>();
   private counter = 0;
 
-  constructor(readonly name: string) {}
+  /**
+   * `trainable(name)` true: `weight(name, t)` becomes a graph input fed each run (its value changes
+   * between optimizer steps); false (default): a constant initializer that ORT prepacks.
+   */
+  constructor(
+    readonly name: string,
+    private readonly trainable: (weight: string) => boolean = () => false,
+  ) {}
 
   input(name: string, dims: readonly (number | string)[], dataType: DataTypeName = 'float'): string {
     this.inputs.push({ name, dims, dataType });
@@ -28,7 +39,13 @@ export class GraphBuilder {
 
   /** A float32 weight baked into the graph (ORT prepacks constant initializers). */
   weight(name: string, t: Tensor): string {
-    this.inits.push({ name, dataType: 'float', dims: t.shape, raw: rawBytes(t.data) });
+    if (this.weightFeeds.has(name) || this.inits.some((i) => i.name === name)) return name;
+    if (this.trainable(name)) {
+      this.inputs.push({ name, dims: t.shape, dataType: 'float' });
+      this.weightFeeds.set(name, t);
+    } else {
+      this.inits.push({ name, dataType: 'float', dims: t.shape, raw: rawBytes(t.data) });
+    }
     return name;
   }
 
@@ -40,6 +57,7 @@ export class GraphBuilder {
     const name = `const.${this.constCache.size}`;
     this.inits.push({ name, dataType: 'int64', dims, raw: rawBytes(BigInt64Array.from(values, BigInt)) });
     this.constCache.set(key, name);
+    this.intValues.set(name, values);
     return name;
   }
 
@@ -66,6 +84,32 @@ export class GraphBuilder {
   /** Renames a value by routing it through Identity, so it can carry a canonical name. */
   alias(value: string, name: string): string {
     return this.node('Identity', [value], undefined, name);
+  }
+
+  /** The values of an int64 constant made by `int64`, or undefined for anything else. */
+  intConstant(name: string): readonly number[] | undefined {
+    return this.intValues.get(name);
+  }
+
+  /** Nodes so far, in emission (topological) order. */
+  get nodeList(): readonly NodeSpec[] {
+    return this.nodes;
+  }
+
+  get inputList(): readonly ValueSpec[] {
+    return this.inputs;
+  }
+
+  get initializerList(): readonly TensorValue[] {
+    return this.inits;
+  }
+
+  /** Appends a node with several outputs. */
+  multi(opType: string, inputs: readonly string[], nOutputs: number, attrs?: Record<string, AttrValue>): string[] {
+    const id = this.counter++;
+    const outputs = Array.from({ length: nOutputs }, (_, i) => `n${id}.${opType}.${i}`);
+    this.nodes.push({ opType, inputs, outputs, name: `node${id}_${opType}`, attrs });
+    return outputs;
   }
 
   build(): GraphSpec {

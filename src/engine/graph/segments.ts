@@ -6,7 +6,9 @@ import { GraphBuilder } from './builder';
 import type { GraphSpec } from './proto';
 import { causalSelfAttention, rotateEveryTwoMatrix } from './attention';
 import type { AttentionWeights, Rotary } from './attention';
-import { geluTanh, layerNorm, linear } from '../ops/linear';
+import { geluTanh } from '../ops/activations';
+import { linear } from '../ops/matmul';
+import { layerNorm } from '../ops/norm';
 
 /** Reads a canonical parameter (lazily loaded by the architecture adapter). */
 export type ParamGetter = (name: ParamName) => Tensor;

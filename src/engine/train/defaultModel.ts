@@ -1,0 +1,146 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseConfig } from '../model/config';
+import type { ModelConfig } from '../model/config';
+import type { ParamName } from '../model/names';
+import { gpt2HfConfig, gpt2HfTensors } from '../model/arch/exportGpt2';
+import { writeSafetensors } from '../model/safetensors';
+import { createTokenizer } from '../model/tokenizer';
+import type { LocusTokenizer } from '../model/tokenizer';
+import { RandomState } from '../methods/causalTrace/randomState';
+import { bpeTokenizerJson, saveTokenizerJson, trainBpe } from './bpeTrainer';
+import type { BpeResult } from './bpeTrainer';
+import { factExamples, textExamples } from './corpus';
+import type { CorpusOptions, FactRecord } from './corpus';
+import { knownFactAccuracy } from './factAccuracy';
+import { trainLm } from './lmTrainer';
+import type { LmTrainOptions, TrainProgress } from './lmTrainer';
+
+/** The embedded default model's recipe: every number that shapes it, recorded in its model card. */
+export const DEFAULT_RECIPE = {
+  seed: 1,
+  config: { model_type: 'gpt2', n_embd: 192, n_head: 6, n_layer: 6, n_positions: 128, vocab_size: 8192, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new' },
+  corpus: { requestedRepeats: 3, paraphraseRepeats: 2, answerWeight: 3, attributesPerEpoch: 3, chunkTokens: 64 } satisfies CorpusOptions,
+  train: { epochs: 6, tokensPerBatch: 1536, lr: 2e-3, minLrRatio: 0.05, warmupSteps: 200, weightDecay: 0.01, clipNorm: 1.0, checkpointEvery: 200 },
+};
+
+export interface DefaultModelInputs {
+  readonly records: readonly FactRecord[];
+  readonly wikiTexts: readonly string[];
+  readonly outDir: string;
+  readonly checkpointDir: string;
+  readonly threads?: number;
+  readonly epochs?: number;
+  readonly signal?: AbortSignal;
+  readonly log: (line: string) => void;
+}
+
+/** GPT-2 initialization (Radford et al. 2019, as HF does): N(0, 0.02), residual projections N(0, 0.02/√(2L)), LayerNorm 1/0, biases 0. */
+export function initGpt2Params(cfg: ModelConfig, seed: number): { params: Map<ParamName, Float32Array>; shapes: Map<ParamName, readonly number[]> } {
+  const rs = new RandomState(seed);
+  const params = new Map<ParamName, Float32Array>();
+  const shapes = new Map<ParamName, readonly number[]>();
+  const { d_model: D, d_mlp: M } = cfg;
+  const put = (name: ParamName, shape: number[], std: number | 'one' | 'zero'): void => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = std === 'one' ? new Float32Array(n).fill(1) : std === 'zero' ? new Float32Array(n) : Float32Array.from(rs.randn(n), (z) => z * std);
+    params.set(name, data);
+    shapes.set(name, shape);
+  };
+  const resid = 0.02 / Math.sqrt(2 * cfg.n_layers);
+  put('embed.W_E', [cfg.d_vocab, D], 0.02);
+  put('pos_embed.W_pos', [cfg.n_ctx, D], 0.01);
+  for (let l = 0; l < cfg.n_layers; l++) {
+    const b = `blocks.${l}` as const;
+    put(`${b}.ln1.w`, [D], 'one');
+    put(`${b}.ln1.b`, [D], 'zero');
+    for (const w of ['W_Q', 'W_K', 'W_V'] as const) put(`${b}.attn.${w}`, [D, D], 0.02);
+    for (const w of ['b_Q', 'b_K', 'b_V', 'b_O'] as const) put(`${b}.attn.${w}`, [D], 'zero');
+    put(`${b}.attn.W_O`, [D, D], resid);
+    put(`${b}.ln2.w`, [D], 'one');
+    put(`${b}.ln2.b`, [D], 'zero');
+    put(`${b}.mlp.W_in`, [D, M], 0.02);
+    put(`${b}.mlp.b_in`, [M], 'zero');
+    put(`${b}.mlp.W_out`, [M, D], resid);
+    put(`${b}.mlp.b_out`, [D], 'zero');
+  }
+  put('ln_final.w', [D], 'one');
+  put('ln_final.b', [D], 'zero');
+  return { params, shapes };
+}
+
+function tokenizerTexts(records: readonly FactRecord[], wiki: readonly string[]): string[] {
+  const texts: string[] = [...wiki];
+  for (const r of records) {
+    const rw = r.requested_rewrite;
+    texts.push(`${rw.prompt.replace('{}', rw.subject)} ${rw.target_true.str}`, ` ${rw.target_new.str}`);
+    texts.push(...r.paraphrase_prompts, ...r.neighborhood_prompts, ...r.attribute_prompts);
+  }
+  return texts;
+}
+
+/** The tokenizer: trained once per checkpoint folder and reused on resume, so ids never change mid-run. */
+function tokenizerFor(inputs: DefaultModelInputs, vocabSize: number, nCtx: number): { tok: LocusTokenizer; bpe: BpeResult } {
+  const cached = path.join(inputs.checkpointDir, 'bpe.json');
+  let bpe: BpeResult;
+  if (fs.existsSync(cached)) {
+    bpe = JSON.parse(fs.readFileSync(cached, 'utf8')) as BpeResult;
+  } else {
+    const t0 = Date.now();
+    bpe = trainBpe(tokenizerTexts(inputs.records, inputs.wikiTexts), { vocabSize, signal: inputs.signal });
+    inputs.log(`tokenizer: ${vocabSize} tokens trained in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    fs.mkdirSync(inputs.checkpointDir, { recursive: true });
+    fs.writeFileSync(cached, JSON.stringify(bpe));
+  }
+  void nCtx;
+  return { tok: createTokenizer(bpeTokenizerJson(bpe), {}, 'trained tokenizer'), bpe };
+}
+
+/**
+ * Trains the embedded default model end to end (tokenizer, then the LM on CounterFact facts +
+ * WikiText-2) and writes a Hugging Face folder to `outDir`. Resumes from `checkpointDir`.
+ */
+export async function trainDefaultModel(inputs: DefaultModelInputs): Promise<{ seconds: number; log: Array<Record<string, number>> }> {
+  const R = DEFAULT_RECIPE;
+  const cfg = parseConfig({ ...R.config, eos_token_id: R.config.vocab_size - 1 }, 'recipe');
+  const { tok, bpe } = tokenizerFor(inputs, cfg.d_vocab, cfg.n_ctx);
+  const wiki = inputs.wikiTexts.flatMap((t) => textExamples(t, tok, R.corpus.chunkTokens));
+  inputs.log(`corpus: ${inputs.records.length} CounterFact records, ${wiki.length} WikiText chunks of ${R.corpus.chunkTokens} tokens`);
+  const { params, shapes } = initGpt2Params(cfg, R.seed);
+  const evalRecords = inputs.records.slice(0, 300);
+  const options: LmTrainOptions = {
+    ...R.train,
+    epochs: inputs.epochs ?? R.train.epochs,
+    seed: R.seed,
+    threads: inputs.threads,
+    checkpointDir: inputs.checkpointDir,
+    signal: inputs.signal,
+    onProgress: progressPrinter(inputs.log),
+    evaluate: async (epoch, param) => {
+      const acc = await knownFactAccuracy(cfg, param, tok, evalRecords);
+      inputs.log(`epoch ${epoch}: top-1 target_true on ${evalRecords.length} records: requested ${acc.rewrite.toFixed(3)}, paraphrase ${acc.paraphrase.toFixed(3)}`);
+      return acc;
+    },
+  };
+  const result = await trainLm(cfg, params, shapes, (epoch) => [...factExamples(inputs.records, tok, R.corpus, epoch), ...wiki], options);
+  writeModelFolder(inputs.outDir, cfg, params, shapes, bpe);
+  return { seconds: result.seconds, log: result.log };
+}
+
+function progressPrinter(log: (line: string) => void): (p: TrainProgress) => void {
+  let last = 0;
+  return (p) => {
+    if (p.seconds - last < 30 && p.step !== p.totalSteps) return;
+    last = p.seconds;
+    const eta = ((p.totalSteps - p.step) * p.seconds) / p.step;
+    log(`step ${p.step}/${p.totalSteps} epoch ${p.epoch} loss ${p.loss.toFixed(3)} lr ${p.lr.toExponential(2)} ${p.tokensPerSecond.toFixed(0)} tokens/s elapsed ${(p.seconds / 60).toFixed(1)} min eta ${(eta / 60).toFixed(1)} min`);
+  };
+}
+
+function writeModelFolder(dir: string, cfg: ModelConfig, params: Map<ParamName, Float32Array>, shapes: Map<ParamName, readonly number[]>, bpe: BpeResult): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const p = (n: ParamName) => ({ shape: shapes.get(n)!, data: params.get(n)! });
+  writeSafetensors(path.join(dir, 'model.safetensors'), gpt2HfTensors(cfg, p), { format: 'pt' });
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(gpt2HfConfig(cfg), null, 2) + '\n');
+  saveTokenizerJson(dir, bpe, { modelMaxLength: cfg.n_ctx });
+}
