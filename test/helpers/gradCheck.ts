@@ -20,6 +20,8 @@ export interface GradCase {
   /** Float inputs to differentiate, and other (integer or constant) inputs. */
   readonly wrt: Record<string, { shape: number[]; data: Float32Array }>;
   readonly constants?: Record<string, Feed & RefFeed>;
+  /** Weights the build reads through g.weight(name, …): declared trainable, so they are differentiated too. */
+  readonly params?: Record<string, { shape: number[]; data: Float32Array }>;
   /** Emits the function; returns the value to reduce. The scalar loss is Σ y·R with fixed random R. */
   readonly build: (g: GraphBuilder, inputs: Record<string, string>) => string;
   /** Central-difference step (float64 evaluation). */
@@ -35,7 +37,8 @@ export interface GradCase {
  * differences of the forward graph evaluated in float64 by the reference evaluator.
  */
 export async function checkGradients(c: GradCase): Promise<void> {
-  const g = new GraphBuilder('gradcheck');
+  const params = c.params ?? {};
+  const g = new GraphBuilder('gradcheck', (n) => n in params);
   const inputs: Record<string, string> = {};
   for (const [name, t] of Object.entries(c.wrt)) inputs[name] = g.input(name, t.shape);
   for (const [name, t] of Object.entries(c.constants ?? {})) inputs[name] = g.input(name, t.shape, 'ids' in t ? 'int64' : 'float');
@@ -44,15 +47,16 @@ export async function checkGradients(c: GradCase): Promise<void> {
   g.input(rName, ['?']);
   const loss = g.node('ReduceSum', [g.node('Mul', [g.node('Reshape', [y, g.int64([-1])]), rName])], { keepdims: 0 }, 'loss');
   g.output(loss, []);
-  const wrtNames = Object.keys(c.wrt);
+  const all = { ...c.wrt, ...params };
+  const wrtNames = Object.keys(all);
   const forwardOnly = g.build();
   appendGradients(g, loss, wrtNames);
-  for (const n of wrtNames) g.output(gradName(n), c.wrt[n].shape);
+  for (const n of wrtNames) g.output(gradName(n), all[n].shape);
   const spec = g.build();
 
   // R's length = numel(y): evaluate y once to learn it.
   const refFeeds: Record<string, RefFeed> = { ...(c.constants ?? {}) };
-  for (const [n, t] of Object.entries(c.wrt)) refFeeds[n] = t;
+  for (const [n, t] of Object.entries(all)) refFeeds[n] = t;
   const probe = evaluateGraph({ ...forwardOnly, outputs: [{ name: y, dataType: 'float', dims: [] }] }, { ...refFeeds, [rName]: { shape: [1], data: new Float64Array(1) } }, [y]);
   const ny = probe[y].shape.reduce((a, b) => a * b, 1);
   const R = { shape: [ny], data: values(ny, 977) };
@@ -61,15 +65,15 @@ export async function checkGradients(c: GradCase): Promise<void> {
   const session = await RuntimeSession.create('gradcheck', encodeModel(spec, 20), { threads: 1 });
   try {
     const ortFeeds: Record<string, Feed> = { ...(c.constants ?? {}), [rName]: R };
-    for (const [n, t] of Object.entries(c.wrt)) ortFeeds[n] = t;
+    for (const [n, t] of Object.entries(all)) ortFeeds[n] = t;
     const out = await session.run(ortFeeds, wrtNames.map(gradName));
     const lossAt = (name: string, data: Float64Array): number => {
-      const v = evaluateGraph(forwardOnly, { ...refFeeds, [name]: { shape: c.wrt[name].shape, data } }, ['loss']).loss;
+      const v = evaluateGraph(forwardOnly, { ...refFeeds, [name]: { shape: all[name].shape, data } }, ['loss']).loss;
       return 'data' in v ? v.data[0] : NaN;
     };
     const h = c.h ?? 1e-5;
     for (const name of wrtNames) {
-      const base = Float64Array.from(c.wrt[name].data);
+      const base = Float64Array.from(all[name].data);
       const n = base.length;
       const step = Math.max(1, Math.floor(n / (c.sample ?? 64)));
       let worst = 0;

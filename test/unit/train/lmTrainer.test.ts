@@ -1,0 +1,82 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { forward, forwardContext, loadModel } from '../../../src/engine/index';
+import { gpt2HfConfig, gpt2HfTensors } from '../../../src/engine/model/arch/exportGpt2';
+import { parseConfig } from '../../../src/engine/model/config';
+import type { ParamName } from '../../../src/engine/model/names';
+import { writeSafetensors } from '../../../src/engine/model/safetensors';
+import type { Example } from '../../../src/engine/train/corpus';
+import { initGpt2Params } from '../../../src/engine/train/defaultModel';
+import { trainLm } from '../../../src/engine/train/lmTrainer';
+import type { LmTrainOptions } from '../../../src/engine/train/lmTrainer';
+import { golden, tempDir } from '../../helpers/paths';
+
+const cfg = parseConfig({ model_type: 'gpt2', n_embd: 16, n_head: 2, n_layer: 2, n_positions: 32, vocab_size: 40, eos_token_id: 39 });
+/** A toy corpus: two "facts" over a 40-token vocabulary. */
+const corpus: Example[] = [
+  { ids: [1, 2, 3, 4, 5], weights: Float32Array.from([1, 1, 1, 3]) },
+  { ids: [6, 2, 3, 7], weights: Float32Array.from([1, 1, 3]) },
+  { ids: [8, 9, 10, 11, 12, 13], weights: new Float32Array(5).fill(1) },
+];
+const base = (dir: string): LmTrainOptions => ({ seed: 3, epochs: 40, tokensPerBatch: 12, lr: 1e-2, minLrRatio: 0.1, warmupSteps: 5, weightDecay: 0.01, clipNorm: 1, checkpointDir: dir, checkpointEvery: 1000, threads: 1 });
+
+describe('language-model training', () => {
+  const dirs: string[] = [];
+  const dir = (): string => {
+    const d = tempDir('locus-train-');
+    dirs.push(d);
+    return d;
+  };
+  after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+  test('the loss falls and the toy facts are learned; the same seed gives the same weights', async () => {
+    const a = initGpt2Params(cfg, 1);
+    const b = initGpt2Params(cfg, 1);
+    const losses: number[] = [];
+    await trainLm(cfg, a.params, a.shapes, () => corpus, { ...base(dir()), onProgress: (p) => losses.push(p.loss) });
+    await trainLm(cfg, b.params, b.shapes, () => corpus, base(dir()));
+    assert.ok(losses[losses.length - 1] < 0.5 * losses[0], `loss ${losses[0]} → ${losses[losses.length - 1]}`);
+    for (const [name, data] of a.params) assert.deepEqual(data, b.params.get(name), name);
+  });
+
+  test('a run resumed from its checkpoint ends bit-identical to an uninterrupted one', async () => {
+    const straight = initGpt2Params(cfg, 2);
+    await trainLm(cfg, straight.params, straight.shapes, () => corpus, { ...base(dir()), epochs: 6 });
+    const ckDir = dir();
+    const first = initGpt2Params(cfg, 2);
+    await trainLm(cfg, first.params, first.shapes, () => corpus, { ...base(ckDir), epochs: 3 });
+    const resumed = initGpt2Params(cfg, 2); // fresh weights: everything must come from the checkpoint
+    await trainLm(cfg, resumed.params, resumed.shapes, () => corpus, { ...base(ckDir), epochs: 6 });
+    for (const [name, data] of straight.params) assert.deepEqual(resumed.params.get(name), data, name);
+  });
+
+  test('cancelling saves a checkpoint and throws a cancelled error', async () => {
+    const ck = dir();
+    const ctl = new AbortController();
+    const p = initGpt2Params(cfg, 4);
+    await assert.rejects(
+      trainLm(cfg, p.params, p.shapes, () => corpus, { ...base(ck), onProgress: (s) => s.step === 3 && ctl.abort(), signal: ctl.signal }),
+      /cancelled at step 3/,
+    );
+    assert.equal(JSON.parse(fs.readFileSync(path.join(ck, 'checkpoint.json'), 'utf8')).step, 3);
+  });
+
+  test('exported weights reload through the Hugging Face loader and compute the same logits', async () => {
+    const { params, shapes } = initGpt2Params(cfg, 5);
+    const out = dir();
+    const p = (n: ParamName) => ({ shape: shapes.get(n)!, data: params.get(n)! });
+    writeSafetensors(path.join(out, 'model.safetensors'), gpt2HfTensors(cfg, p));
+    fs.writeFileSync(path.join(out, 'config.json'), JSON.stringify(gpt2HfConfig(cfg)));
+    for (const f of ['vocab.json', 'merges.txt']) fs.copyFileSync(golden('gpt2-tiny-trained', f), path.join(out, f));
+    const model = await loadModel(out);
+    try {
+      for (const [name, data] of params) assert.deepEqual(model.param(name).data, data, name);
+      const { logits } = await forward(forwardContext(model), [[1, 2, 3]]);
+      assert.equal(logits!.shape[1], 40);
+    } finally {
+      await model.dispose();
+    }
+  });
+});
