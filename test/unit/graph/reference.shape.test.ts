@@ -66,6 +66,16 @@ describe('reference evaluator: shape ops match ORT', () => {
     await checkOp({ op: 'Expand', inputs: [idx([3, 1], -3, 3), i64([3, 2])] });
   });
 
+  test('Range over floats and ints, empty and negative steps', async () => {
+    const fs = (v: number): In => ({ shape: [], values: [v], constant: true });
+    const is = (v: number): In => ({ shape: [], kind: 'int64', values: [v], constant: true });
+    await checkOp({ op: 'Range', inputs: [fs(0.5), fs(3), fs(0.75)] });
+    await checkOp({ op: 'Range', inputs: [fs(3), fs(-1), fs(-1.5)] });
+    await checkOp({ op: 'Range', inputs: [is(2), is(11), is(3)] });
+    await checkOp({ op: 'Range', inputs: [is(5), is(5), is(1)] });
+    await checkOp({ op: 'Range', inputs: [is(4), is(-3), is(-2)] });
+  });
+
   test('ConstantOfShape with float, int64 and default values', async () => {
     const tensor = (dataType: 'float' | 'int64', v: number): TensorValue => ({
       dataType, dims: [1], raw: rawBytes(dataType === 'float' ? Float32Array.of(v) : BigInt64Array.of(BigInt(v))),

@@ -4,7 +4,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { erf, erfc } from '../../../src/engine/graph/reference/opsNn';
+import { erf, erfc } from '../../../src/engine/graph/reference/erf';
 import { evaluateGraph, REFERENCE_OPS } from '../../../src/engine/graph/reference/evaluate';
 import { GraphBuilder } from '../../../src/engine/graph/builder';
 import type { Case, In } from './referenceHarness';
@@ -47,7 +47,7 @@ describe('reference evaluator: elementwise ops match ORT', () => {
   test('unary ops', async () => {
     const shapes = [[2, 3, 4], [5], []];
     const ranges: Record<string, [number, number]> = {
-      Neg: [-3, 3], Exp: [-3, 3], Log: [0.05, 5], Tanh: [-4, 4], Sqrt: [0, 5], Reciprocal: [0.2, 3], Sigmoid: [-12, 12], Identity: [-3, 3],
+      Neg: [-3, 3], Exp: [-3, 3], Log: [0.05, 5], Tanh: [-4, 4], Sqrt: [0, 5], Reciprocal: [0.2, 3], Sigmoid: [-12, 12], Identity: [-3, 3], Erf: [-4, 4], Relu: [-2, 2],
     };
     for (const [op, [lo, hi]] of Object.entries(ranges)) {
       await checkAll(shapes.map((s, k) => ({ op, inputs: [f(s, lo, hi)], seed: k })));
@@ -164,10 +164,10 @@ describe('reference evaluator: network ops match ORT', () => {
 });
 
 describe('reference evaluator: reductions match ORT', () => {
-  test('ReduceSum, ReduceMean, ReduceMax over axes inputs, keepdims, all axes', async () => {
+  test('ReduceSum, ReduceMean, ReduceMax, ReduceProd over axes inputs, keepdims, all axes', async () => {
     const axesCases: (number[] | undefined)[] = [[1], [0, 2], [-1], undefined, []];
     let seed = 0;
-    for (const op of ['ReduceSum', 'ReduceMean', 'ReduceMax']) {
+    for (const op of ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceProd']) {
       for (const axes of axesCases) {
         for (const keepdims of [1, 0]) {
           const inputs = [f([2, 3, 4]), ...(axes ? [i64(axes)] : [])];
@@ -177,15 +177,25 @@ describe('reference evaluator: reductions match ORT', () => {
     }
     await checkOp({ op: 'ReduceSum', inputs: [{ shape: [2, 3], kind: 'int64', lo: -5, hi: 5 }, i64([1])] });
   });
+
+  test('ArgMax on each axis, keepdims, ties resolved first or last', async () => {
+    const ties: In = { shape: [3, 4], values: [1, 2, 2, 0, 3, 3, 3, 3, 0, 1, 0, 1] };
+    for (const axis of [0, 1, -1]) {
+      for (const keepdims of [1, 0]) await checkOp({ op: 'ArgMax', inputs: [f([2, 3, 4])], attrs: { axis, keepdims } });
+    }
+    for (const select_last_index of [0, 1]) {
+      for (const axis of [0, 1]) await checkOp({ op: 'ArgMax', inputs: [ties], attrs: { axis, select_last_index } });
+    }
+  });
 });
 
 describe('reference evaluator: API', () => {
   test('unsupported ops and missing feeds are reported by name', () => {
     const g = new GraphBuilder('t');
     const x = g.input('x', [2]);
-    g.node('Erf', [x], undefined, 'y');
+    g.node('Hardmax', [x], undefined, 'y');
     g.output('y', [2]);
-    assert.throws(() => evaluateGraph(g.build(), { x: { shape: [2], data: new Float64Array(2) } }), /no reference implementation for op Erf/);
+    assert.throws(() => evaluateGraph(g.build(), { x: { shape: [2], data: new Float64Array(2) } }), /no reference implementation for op Hardmax/);
     assert.throws(() => evaluateGraph(g.build(), {}), /input x was not fed/);
     assert.throws(() => evaluateGraph(g.build(), { x: { shape: [3], data: new Float64Array(3) } }), /does not match/);
   });
@@ -196,7 +206,7 @@ describe('reference evaluator: API', () => {
     const w = g.float([2], []);
     const h = g.node('Mul', [x, w], undefined, 'h');
     g.node('Add', [h, g.float([1], [])], undefined, 'y');
-    g.node('Erf', [x], undefined, 'unused');
+    g.node('Hardmax', [x], undefined, 'unused');
     const graph = g.build();
     const feeds = { x: { shape: [3], data: new Float64Array([1, 2, 3]) } };
     const out = evaluateGraph(graph, feeds, ['h', 'y']);
@@ -213,7 +223,8 @@ describe('reference evaluator: API', () => {
   });
 
   test('every op in the list of the brief is implemented', () => {
-    const brief = `Add Sub Mul Div Neg Exp Log Tanh Sqrt Pow Reciprocal MatMul Gemm LayerNormalization Gelu Softmax LogSoftmax Reshape
+    // The brief's list, plus what the gradient graphs emit (Erf, Relu, ReduceProd, ArgMax, Range).
+    const brief = `Erf Relu ReduceProd ArgMax Range Add Sub Mul Div Neg Exp Log Tanh Sqrt Pow Reciprocal MatMul Gemm LayerNormalization Gelu Softmax LogSoftmax Reshape
       Transpose Gather GatherElements ScatterND ScatterElements ReduceSum ReduceMean ReduceMax Unsqueeze Squeeze Concat Slice Shape
       ConstantOfShape Expand Identity Where Equal Less Greater Cast Max Min Clip Sigmoid`.split(/\s+/);
     assert.deepEqual(brief.filter((op) => !REFERENCE_OPS.includes(op)), []);

@@ -1,9 +1,11 @@
 /**
- * Elementwise ops with multidirectional (numpy) broadcasting: arithmetic, unary math, variadic
- * Max/Min, Clip, comparisons, Where, Cast, Identity. Operands of an arithmetic op share one kind, as
- * ONNX's type constraints require (Pow's exponent excepted); int arithmetic stays integral.
+ * Elementwise ops with multidirectional (numpy) broadcasting: arithmetic, unary math (Erf and Relu
+ * too, which gradient graphs emit), variadic Max/Min, Clip, comparisons, Where, Cast, Identity.
+ * Operands of an arithmetic op share one kind, as ONNX's type constraints require (Pow's exponent
+ * excepted); integer arithmetic stays integral.
  */
 import type { OpArgs, OpImpl } from './args';
+import { erf } from './erf';
 import type { Kind, RefValue } from './ndarray';
 import { broadcastIndex, broadcastShapes, floatValue, intValue, isFloat, kindOf, makeValue, numel, valuesOf } from './ndarray';
 
@@ -146,6 +148,8 @@ export const ELEMENTWISE_OPS: Record<string, OpImpl> = {
   Log: unaryFloat(Math.log),
   Tanh: unaryFloat(Math.tanh),
   Sqrt: unaryFloat(Math.sqrt),
+  Erf: unaryFloat(erf),
+  Relu: unaryFloat((x) => Math.max(0, x)),
   Reciprocal: unaryFloat((x) => 1 / x),
   // The two branches keep exp's argument ≤ 0, so neither overflows.
   Sigmoid: unaryFloat((x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)))),

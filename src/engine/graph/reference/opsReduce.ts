@@ -1,10 +1,11 @@
 /**
- * ReduceSum (axes input since opset 13), ReduceMean and ReduceMax (axes input since opset 18).
+ * ReduceSum (axes input since opset 13), ReduceMean, ReduceMax, ReduceProd (axes input since opset 18),
+ * and ArgMax.
  * Absent or empty axes reduce everything (noop_with_empty_axes = 0); keepdims defaults to 1.
  * An `axes` attribute (the pre-18 form) is honoured too when no axes input is given.
  */
 import type { OpImpl } from './args';
-import { broadcastIndex, normAxis, numel, sameKind, valuesOf } from './ndarray';
+import { broadcastIndex, intValue, normAxis, numel, sameKind, stridesOf, valuesOf } from './ndarray';
 
 type Reducer = { init: number; step: (acc: number, x: number) => number; finish?: (acc: number, count: number) => number };
 
@@ -32,8 +33,36 @@ function reduceOp(r: Reducer, floatOnly = false): OpImpl {
   };
 }
 
+/** ArgMax (opset 13): first index of the maximum along `axis` (last with select_last_index = 1), as int64. */
+const argMax: OpImpl = (args) => {
+  const x = args.input(0);
+  const rank = x.shape.length;
+  const axis = normAxis(args.attrInt('axis', 0), rank);
+  const last = args.attrInt('select_last_index', 0) !== 0;
+  const dim = x.shape[axis];
+  const inner = stridesOf(x.shape)[axis];
+  const outer = numel(x.shape.slice(0, axis));
+  const src = valuesOf(x);
+  const out = new Float64Array(outer * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let r = 0; r < inner; r++) {
+      let best = 0;
+      for (let j = 1; j < dim; j++) {
+        const v = src[(o * dim + j) * inner + r];
+        const b = src[(o * dim + best) * inner + r];
+        if (v > b || (last && v === b)) best = j;
+      }
+      out[o * inner + r] = best;
+    }
+  }
+  const keepdims = args.attrInt('keepdims', 1) !== 0;
+  return [intValue(keepdims ? x.shape.map((d, i) => (i === axis ? 1 : d)) : x.shape.filter((_, i) => i !== axis), out)];
+};
+
 export const REDUCE_OPS: Record<string, OpImpl> = {
   ReduceSum: reduceOp({ init: 0, step: (a, x) => a + x }),
   ReduceMean: reduceOp({ init: 0, step: (a, x) => a + x, finish: (a, c) => a / c }, true),
   ReduceMax: reduceOp({ init: -Infinity, step: (a, x) => (x > a || Number.isNaN(x) ? x : a) }),
+  ReduceProd: reduceOp({ init: 1, step: (a, x) => a * x }),
+  ArgMax: argMax,
 };

@@ -1,6 +1,6 @@
 /**
  * Shape and layout ops: Reshape, Transpose, Unsqueeze, Squeeze, Concat, Slice, Shape, ConstantOfShape,
- * Expand. They work on either kind. Values are immutable, so ops that only relabel the shape
+ * Expand, Range. They work on either kind. Values are immutable, so ops that only relabel the shape
  * (Reshape, Unsqueeze, Squeeze) share their input's buffer.
  */
 import type { OpImpl } from './args';
@@ -158,6 +158,16 @@ const expand: OpImpl = (args) => {
   return [sameKind(x, shape, out)];
 };
 
+/** Range: start, start + delta, … while short of limit; max(ceil((limit - start)/delta), 0) elements. */
+const range: OpImpl = (args) => {
+  const start = args.scalar(0) ?? args.fail('missing start');
+  const limit = args.scalar(1) ?? args.fail('missing limit');
+  const delta = args.scalar(2) ?? args.fail('missing delta');
+  if (delta === 0) args.fail('delta 0');
+  const n = Math.max(Math.ceil((limit - start) / delta), 0);
+  return [sameKind(args.input(0), [n], Float64Array.from({ length: n }, (_, i) => start + i * delta))];
+};
+
 export const SHAPE_OPS: Record<string, OpImpl> = {
   Reshape: reshape,
   Transpose: transpose,
@@ -168,4 +178,5 @@ export const SHAPE_OPS: Record<string, OpImpl> = {
   Shape: shapeOp,
   ConstantOfShape: constantOfShape,
   Expand: expand,
+  Range: range,
 };

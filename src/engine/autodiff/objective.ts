@@ -1,0 +1,64 @@
+import { GraphBuilder } from '../graph/builder';
+import type { GraphSpec } from '../graph/proto';
+import { blockInputs, emitBlock, hookInput } from '../graph/segments';
+import type { HookSite, ParamGetter } from '../graph/segments';
+import type { ModelConfig } from '../model/config';
+import { act } from '../model/names';
+import type { ParamName } from '../model/names';
+import { nllLoss } from '../ops/loss';
+import { layerNorm } from '../ops/norm';
+import { appendGradients, gradName } from './backward';
+
+/** Where a trainable delta is added: `blocks.{layer}.{site}` (the block's hook input `inject`). */
+export interface DeltaSite {
+  readonly layer: number;
+  readonly site: HookSite;
+}
+
+export interface ObjectiveSpec {
+  /** The graph starts at blocks.{fromLayer}.resid_pre (computed once by a forward pass), so the layers below are never re-run. */
+  readonly fromLayer: number;
+  readonly deltas?: readonly DeltaSite[];
+  /** Weights differentiated (fed as inputs each step instead of baked in). */
+  readonly trainable?: readonly ParamName[];
+}
+
+export const OBJECTIVE_INPUT = { resid: 'objective.resid_pre', rows: 'objective.rows', targets: 'objective.targets', weights: 'objective.weights' } as const;
+
+export interface ObjectiveGraph {
+  readonly spec: GraphSpec;
+  /** Differentiated inputs, in the order of `outputs` after 'loss'. */
+  readonly wrt: readonly string[];
+  readonly outputs: readonly string[];
+}
+
+/**
+ * The teacher-forced NLL of chosen (row, position) → token targets as a function of deltas added at
+ * attn.out / mlp.out and of chosen weights, with its gradient: the objective of ROME's v*, MEMIT's z
+ * and constrained fine-tuning. Feeds: `objective.resid_pre` [batch, pos, d_model],
+ * `objective.rows` int64 [n] (flat indices b·pos + t whose logits are scored), `objective.targets`
+ * int64 [n], `objective.weights` [n]; per delta site the block's keep [batch, pos, 1] (ones) and
+ * inject [batch, pos, d_model] (the delta); the mask (and GPT-J rotary tables) as for a block.
+ */
+export function buildObjectiveGraph(cfg: ModelConfig, p: ParamGetter, o: ObjectiveSpec): ObjectiveGraph {
+  const trainable = new Set<string>(o.trainable ?? []);
+  const g = new GraphBuilder('objective', (n) => trainable.has(n));
+  let x = g.input(OBJECTIVE_INPUT.resid, ['batch', 'pos', cfg.d_model]);
+  const inputs = blockInputs(g, cfg);
+  const deltas = o.deltas ?? [];
+  for (let l = o.fromLayer; l < cfg.n_layers; l++) {
+    x = emitBlock(g, cfg, l, p, { full: deltas.some((d) => d.layer === l) }, x, inputs);
+  }
+  const flat = g.node('Reshape', [x, g.int64([-1, cfg.d_model])]); // [batch·pos, d_model]
+  const rows = g.node('Gather', [flat, g.input(OBJECTIVE_INPUT.rows, ['n'], 'int64')], { axis: 0 }); // [n, d_model]
+  const ln = layerNorm(g, rows, g.weight('ln_final.w', p('ln_final.w')), g.weight('ln_final.b', p('ln_final.b')), cfg.layerNormEps);
+  const logits = cfg.tiedEmbeddings
+    ? g.node('Gemm', [ln, g.weight('embed.W_E', p('embed.W_E'))], { transB: 1 }, act.logits)
+    : g.node('Gemm', [ln, g.weight('unembed.W_U', p('unembed.W_U')), ...(cfg.modelType === 'gptj' ? [g.weight('unembed.b_U', p('unembed.b_U'))] : [])], {}, act.logits);
+  const loss = nllLoss(g, logits, g.input(OBJECTIVE_INPUT.targets, ['n'], 'int64'), g.input(OBJECTIVE_INPUT.weights, ['n']));
+  g.output(loss, []);
+  const wrt = [...deltas.map((d) => hookInput(d.layer, d.site, 'inject')), ...trainable];
+  appendGradients(g, loss, wrt);
+  for (const w of wrt) g.output(gradName(w), trainable.has(w) ? p(w as ParamName).shape : ['batch', 'pos', cfg.d_model]);
+  return { spec: g.build(), wrt, outputs: [loss, ...wrt.map(gradName)] };
+}
