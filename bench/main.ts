@@ -1,10 +1,12 @@
 /**
  * `npm run bench [-- forward] [-- --threads N]` (default: 1 and 2 intra-op threads): performance figures and ratios (never asserted in tests).
- * Targets: forward (segment-by-segment vs one fused graph). Later issues add trace and edit.
+ * Targets: forward (segment-by-segment vs one fused graph), train (backward/forward ratio of a
+ * GPT-2-small block; training tokens/s of the embedded model's shape). Later issues add trace and edit.
  */
 import { benchForward } from './forward';
+import { benchTrain } from './train';
 
-const targets: Record<string, (threads: number) => Promise<void>> = { forward: benchForward };
+const targets: Record<string, (threads: number) => Promise<void>> = { forward: benchForward, train: benchTrain };
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

@@ -68,44 +68,69 @@ function gatherRows(x: Tensor, cells: readonly [number, number][]): Tensor {
   return { shape: [cells.length, d], data: out };
 }
 
+function validateInterventions(cfg: ModelConfig, ivs: readonly Intervention[]): void {
+  for (const iv of ivs) {
+    if (!INTERVENABLE.test(iv.site) || (layerOf(iv.site) ?? 0) >= cfg.n_layers) {
+      throw new LocusError('bad-input', `cannot intervene at ${iv.site}; sites: embed, blocks.{l}.resid_pre|resid_post|attn.out|mlp.out with l < ${cfg.n_layers}`);
+    }
+  }
+}
+
 /**
  * Runs the network segment by segment: embed → blocks → final norm + unembedding, applying
  * interventions between segments (and, for attn.out / mlp.out, through a block's hook inputs).
  */
 export async function forward(ctx: ForwardContext, batch: readonly (readonly number[])[], opts: ForwardOptions = {}): Promise<ForwardResult> {
   const { config: cfg, sessions } = ctx;
-  const fetch = new Set(opts.fetch ?? []);
   const ivs = opts.interventions ?? [];
-  for (const iv of ivs) {
-    if (!INTERVENABLE.test(iv.site) || (layerOf(iv.site) ?? 0) >= cfg.n_layers) {
-      throw new LocusError('bad-input', `cannot intervene at ${iv.site}; sites: embed, blocks.{l}.resid_pre|resid_post|attn.out|mlp.out with l < ${cfg.n_layers}`);
-    }
-  }
-  const at = (site: ActName): Intervention[] => ivs.filter((iv) => iv.site === site);
+  validateInterventions(cfg, ivs);
+  const fetch = new Set(opts.fetch ?? []);
   const { ids, positions, pos } = padBatch(batch, ctx.padId, cfg);
   const B = batch.length;
-  const acts = new Map<ActName, Tensor>();
-  const keep = (name: ActName, t: Tensor): void => {
-    if (fetch.has(name)) acts.set(name, t);
-  };
-
   checkAborted(opts.signal);
   const embedFeeds: Record<string, Feed> = { [INPUT.ids]: { shape: [B, pos], ids } };
   const gpt2 = cfg.modelType === 'gpt2';
   if (gpt2) embedFeeds[INPUT.positions] = { shape: [B, pos], ids: positions };
   const embedOut = await (await sessions.get('embed')).run(embedFeeds, gpt2 ? [act.embed, act.posEmbed] : [act.embed]);
-  const embed = applyInterventions(embedOut[act.embed], at(act.embed));
-  keep(act.embed, embed);
-  if (gpt2) keep(act.posEmbed, embedOut[act.posEmbed]);
-  let resid = gpt2 ? addTensors(embed, embedOut[act.posEmbed]) : embed;
+  const embed = applyInterventions(embedOut[act.embed], ivs.filter((iv) => iv.site === act.embed));
+  const acts = new Map<ActName, Tensor>();
+  if (fetch.has(act.embed)) acts.set(act.embed, embed);
+  if (gpt2 && fetch.has(act.posEmbed)) acts.set(act.posEmbed, embedOut[act.posEmbed]);
+  const resid = gpt2 ? addTensors(embed, embedOut[act.posEmbed]) : embed;
+  const rest = await forwardFrom(ctx, 0, resid, batch.map((r) => r.length), opts);
+  for (const [k, v] of rest.acts) acts.set(k, v);
+  return { ...rest, acts };
+}
 
+export interface FromOptions extends ForwardOptions {
+  /** Score these positions' logits (same for every row) instead of each row's last: [batch, positions, d_vocab]. */
+  readonly logitPositions?: readonly number[];
+}
+
+/**
+ * Runs blocks `fromLayer`..L−1 and the head on `resid` = blocks.{fromLayer}.resid_pre [batch, pos, d_model]
+ * (fromLayer = n_layers runs the head alone). Causal Tracing starts each restored run here, at the
+ * first layer the restoration changes, instead of re-running the layers below.
+ */
+export async function forwardFrom(ctx: ForwardContext, fromLayer: number, resid: Tensor, lengths: readonly number[], opts: FromOptions = {}): Promise<ForwardResult> {
+  const { config: cfg, sessions } = ctx;
+  const fetch = new Set(opts.fetch ?? []);
+  const ivs = opts.interventions ?? [];
+  validateInterventions(cfg, ivs);
+  const at = (site: ActName): Intervention[] => ivs.filter((iv) => iv.site === site);
+  const [B, pos] = resid.shape;
+  const acts = new Map<ActName, Tensor>();
+  const keep = (name: ActName, t: Tensor): void => {
+    if (fetch.has(name)) acts.set(name, t);
+  };
+  const gpt2 = cfg.modelType === 'gpt2';
   const shared: Record<string, Feed> = { [INPUT.mask]: { shape: [pos, pos], data: causalMask(pos) } };
   if (!gpt2) {
     const { cos, sin } = rotaryTables(pos, cfg.d_head, cfg.rotaryDim);
     shared[INPUT.cos] = { shape: [pos, 1, cfg.d_head], data: cos };
     shared[INPUT.sin] = { shape: [pos, 1, cfg.d_head], data: sin };
   }
-  for (let l = 0; l < cfg.n_layers; l++) {
+  for (let l = fromLayer; l < cfg.n_layers; l++) {
     checkAborted(opts.signal);
     const preName = act.resid(l, 'resid_pre');
     resid = applyInterventions(resid, at(preName));
@@ -129,17 +154,18 @@ export async function forward(ctx: ForwardContext, batch: readonly (readonly num
     keep(postName, resid);
   }
 
-  const mode = opts.logits ?? 'last';
-  if (mode === 'none' && !fetch.has(act.lnFinal)) return { lengths: batch.map((r) => r.length), acts };
+  const mode = opts.logitPositions ? 'positions' : (opts.logits ?? 'last');
+  if (mode === 'none' && !fetch.has(act.lnFinal)) return { lengths, acts };
   checkAborted(opts.signal);
   const cells: [number, number][] = [];
   for (let b = 0; b < B; b++) {
-    if (mode === 'last') cells.push([b, batch[b].length - 1]);
+    if (mode === 'last' || mode === 'none') cells.push([b, lengths[b] - 1]);
+    else if (mode === 'positions') for (const t of opts.logitPositions!) cells.push([b, t]);
     else for (let t = 0; t < pos; t++) cells.push([b, t]);
   }
   const head = await (await sessions.get('unembed')).run({ 'final.in': gatherRows(resid, cells) }, [act.lnFinal, act.logits]);
-  const rowsShape = mode === 'last' ? [B] : [B, pos];
+  const rowsShape = mode === 'last' || mode === 'none' ? [B] : [B, cells.length / B];
   if (fetch.has(act.lnFinal)) acts.set(act.lnFinal, { shape: [...rowsShape, cfg.d_model], data: head[act.lnFinal].data });
   const logits = mode === 'none' ? undefined : { shape: [...rowsShape, cfg.d_vocab], data: head[act.logits].data };
-  return { lengths: batch.map((r) => r.length), acts, logits };
+  return { lengths, acts, logits };
 }

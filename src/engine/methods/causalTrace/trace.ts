@@ -1,0 +1,169 @@
+import { LocusError } from '../../errors';
+import { forward, forwardFrom } from '../../interp/forward';
+import type { Intervention } from '../../interp/interventions';
+import { forwardContext } from '../../interp/probe';
+import { logSoftmax } from '../../interp/topk';
+import type { LoadedModel } from '../../model/model';
+import type { ActName } from '../../model/names';
+import type { Tensor } from '../../tensor/tensor';
+import { traceCells } from './cells';
+import type { Cell } from './cells';
+import { fractionalEffect, lastSubjectEffect } from './effect';
+import { noiseDraws, noiseLevel } from './noise';
+import type { TraceGrid, TraceKind, TraceProgress, TraceRequest, TraceResult } from './types';
+
+export interface TraceOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: TraceProgress) => void;
+  /** Batch rows per restored run (cells × samples); larger batches amortize each block's weights. */
+  readonly maxRows?: number;
+}
+
+const siteOf = (kind: TraceKind, layer: number): ActName => (kind === 'hidden' ? `blocks.${layer}.resid_post` : `blocks.${layer}.${kind}.out`);
+
+/** Row r's value at position t of a [batch, pos, d] tensor. */
+function cellValue(x: Tensor, row: number, t: number): Float32Array {
+  const [, pos, d] = x.shape;
+  return x.data.subarray((row * pos + t) * d, (row * pos + t + 1) * d);
+}
+
+/**
+ * Causal Tracing with ROME's semantics (calculate_hidden_flow): the subject's token embeddings of
+ * S copies are noised with σ·RandomState(seed).randn(S, e−b, d); each cell restores the clean state
+ * at (token, layer) — the block output, or the MLP / attention outputs over a window of layers — and
+ * scores the answer's probability, averaged over the copies.
+ *
+ * Exact work-sharing (same numbers as running every cell from scratch): one clean and one corrupted
+ * run serve every cell; each restored run starts at the first block it changes, from the corrupted
+ * run's residual stream there; cells that start at the same block are batched; tokens before the
+ * subject are not run (causal attention: restoring them changes nothing, so they score the low score);
+ * logits are computed only at the scored positions.
+ */
+export async function runCausalTrace(model: LoadedModel, req: TraceRequest, opts: TraceOptions = {}): Promise<TraceResult> {
+  const t0 = Date.now();
+  const cfg = model.config;
+  const L = cfg.n_layers;
+  const kinds = req.kinds ?? ['hidden', 'mlp', 'attn'];
+  const window = req.window ?? 10;
+  const S = req.samples ?? 10;
+  const seed = req.seed ?? 1;
+  const scoreMode = req.score ?? 'first-token';
+  if (!Number.isInteger(S) || S < 1) throw new LocusError('bad-input', `samples must be a positive integer (got ${S})`);
+  if (!Number.isInteger(window) || window < 1) throw new LocusError('bad-input', `window must be a positive integer (got ${window})`);
+  if (req.prompt.length === 0) throw new LocusError('bad-input', 'the prompt is empty');
+  const enc = model.tokenizer.encode(req.prompt);
+  const [b, e] = model.tokenizer.findSpan(enc, req.prompt, req.subject);
+  const P = enc.ids.length;
+  const ctx = forwardContext(model);
+
+  const targetIds = req.target === undefined ? undefined : model.tokenizer.encode(/^\s/.test(req.target) ? req.target : ' ' + req.target).ids;
+  if (targetIds && targetIds.length === 0) throw new LocusError('bad-input', 'the target is empty');
+  // Sequence scoring teacher-forces the answer: the input is prompt + answer[:-1], scored at P−1 … P+n−2.
+  const sites: ActName[] = ['blocks.0.resid_pre'];
+  for (let l = 0; l < L; l++) sites.push(`blocks.${l}.resid_post`, `blocks.${l}.mlp.out`, `blocks.${l}.attn.out`);
+  const promptRun = await forward(ctx, [enc.ids], { fetch: sites, signal: opts.signal });
+  const argmax = (row: Float32Array): number => row.reduce((best, v, i, a) => (v > a[best] ? i : best), 0);
+  const answerIds = targetIds ?? [argmax(promptRun.logits!.data)];
+  const seqMode = scoreMode === 'sequence' && answerIds.length > 1;
+  const ids = seqMode ? [...enc.ids, ...answerIds.slice(0, -1)] : enc.ids;
+  const T = ids.length;
+  if (T > cfg.n_ctx) throw new LocusError('bad-input', `prompt and answer have ${T} tokens; the context window is ${cfg.n_ctx}`);
+  const scored = seqMode ? answerIds.map((_, k) => P - 1 + k) : [P - 1];
+  const clean = seqMode ? await forward(ctx, [ids], { fetch: sites, signal: opts.signal }) : promptRun;
+
+  /** Mean over rows [r0, r0 + S) of p(answer): first token, or the product over the answer's tokens. */
+  const scoreRows = async (logits: Tensor, r0: number, perRow: number): Promise<number> => {
+    const V = cfg.d_vocab;
+    let total = 0;
+    for (let r = r0; r < r0 + S; r++) {
+      let p = 1;
+      for (let k = 0; k < (seqMode ? answerIds.length : 1); k++) {
+        const row = logits.data.subarray((r * perRow + k) * V, (r * perRow + k + 1) * V);
+        p *= Math.exp(logSoftmax(row)[answerIds[k]]);
+      }
+      total += p;
+    }
+    return total / S;
+  };
+  const logitOpts = seqMode ? { logitPositions: scored } : {};
+  const perRow = scored.length;
+  // Clean score: row 0 of the clean run, at the scored positions.
+  const cleanLogits = seqMode ? (await forwardFrom(ctx, 0, clean.acts.get('blocks.0.resid_pre')!, [T], logitOpts)).logits! : clean.logits!;
+  const highScore = await (async () => {
+    let p = 1;
+    for (let k = 0; k < perRow; k++) p *= Math.exp(logSoftmax(cleanLogits.data.subarray(k * cfg.d_vocab, (k + 1) * cfg.d_vocab))[answerIds[k]]);
+    return p;
+  })();
+
+  const sigma = noiseLevel(model, req.noise ?? 's3', req.noiseSubjects ?? [req.subject]);
+  const noise = noiseDraws(S, e - b, cfg.d_model, sigma, seed);
+  const rowsS = Array.from({ length: S }, (_, i) => i);
+  const corruptIv: Intervention = { kind: 'add', site: 'embed', rows: rowsS, positions: Array.from({ length: e - b }, (_, i) => b + i), values: noise };
+  const corruptSites: ActName[] = ['blocks.0.resid_pre', ...Array.from({ length: L }, (_, l): ActName => `blocks.${l}.resid_post`)];
+  const corrupted = await forward(ctx, Array.from({ length: S }, () => ids), { interventions: [corruptIv], fetch: corruptSites, signal: opts.signal, ...(seqMode ? { logits: 'none' } : {}) });
+  const corruptLogits = seqMode ? (await forwardFrom(ctx, L, corrupted.acts.get(`blocks.${L - 1}.resid_post`)!, ids.map(() => T), logitOpts)).logits! : corrupted.logits!;
+  const lowScore = await scoreRows(corruptLogits, 0, perRow);
+  const residIn = (f: number): Tensor => corrupted.acts.get(f === 0 ? 'blocks.0.resid_pre' : `blocks.${f - 1}.resid_post`)!;
+
+  const cells = traceCells(kinds, b, P, L, window);
+  const scores = new Map<Cell, number>();
+  const maxCells = Math.max(1, Math.floor((opts.maxRows ?? 160) / S));
+  const byStart = new Map<number, Cell[]>();
+  for (const c of cells) byStart.set(c.start, [...(byStart.get(c.start) ?? []), c]);
+  let done = 0;
+  opts.onProgress?.({ done, total: cells.length });
+  for (const [start, group] of [...byStart].sort((x, y) => x[0] - y[0])) {
+    for (let i = 0; i < group.length; i += maxCells) {
+      if (opts.signal?.aborted) throw new LocusError('cancelled', 'trace cancelled');
+      const batch = group.slice(i, i + maxCells);
+      const base = residIn(start);
+      const input = new Float32Array(batch.length * base.data.length);
+      const ivs: Intervention[] = [];
+      batch.forEach((c, ci) => {
+        input.set(base.data, ci * base.data.length);
+        const rows = rowsS.map((r) => ci * S + r);
+        if (c.kind === 'hidden') {
+          const v = cellValue(clean.acts.get(siteOf('hidden', c.layer))!, 0, c.t);
+          for (const r of rows) input.set(v, (r * T + c.t) * cfg.d_model);
+        } else {
+          for (const k of c.restored) {
+            ivs.push({ kind: 'replace', site: siteOf(c.kind, k), rows, positions: [c.t], values: { shape: [1, 1, cfg.d_model], data: cellValue(clean.acts.get(siteOf(c.kind, k))!, 0, c.t) } });
+          }
+        }
+      });
+      const R = batch.length * S;
+      const out = await forwardFrom(ctx, start, { shape: [R, T, cfg.d_model], data: input }, new Array(R).fill(T), { interventions: ivs, signal: opts.signal, ...logitOpts });
+      for (let ci = 0; ci < batch.length; ci++) scores.set(batch[ci], await scoreRows(out.logits!, ci * S, perRow));
+      done += batch.length;
+      opts.onProgress?.({ done, total: cells.length });
+    }
+  }
+
+  const grids: Partial<Record<TraceKind, TraceGrid>> = {};
+  const tracingEffect: Partial<Record<TraceKind, number[]>> = {};
+  const tracingEffectLastSubject: Partial<Record<TraceKind, number[]>> = {};
+  for (const kind of kinds) {
+    const grid = Array.from({ length: P }, () => new Array<number>(L).fill(lowScore));
+    for (const [c, s] of scores) if (c.kind === kind) grid[c.t][c.layer] = s;
+    grids[kind] = { window: kind === 'hidden' ? 1 : window, scores: grid };
+    tracingEffect[kind] = fractionalEffect(grid, lowScore, highScore, b);
+    tracingEffectLastSubject[kind] = lastSubjectEffect(grid, lowScore, highScore, e - 1);
+  }
+  return {
+    tokens: enc.tokens,
+    ids: enc.ids,
+    subjectRange: [b, e],
+    answer: { id: answerIds[0], token: model.tokenizer.decode(answerIds), ids: answerIds },
+    highScore,
+    lowScore,
+    noiseLevel: sigma,
+    samples: S,
+    seed,
+    score: scoreMode,
+    grids,
+    tracingEffect,
+    tracingEffectLastSubject,
+    cells: cells.length,
+    seconds: (Date.now() - t0) / 1000,
+  };
+}
