@@ -43,6 +43,7 @@ export function causalSelfAttention(
   mask: string,
   rotary?: Rotary,
   out?: string,
+  cache?: KvCache,
 ): string {
   const { n_heads, d_head } = shape;
   const heads = g.int64([0, 0, n_heads, d_head]);
@@ -60,13 +61,44 @@ export function causalSelfAttention(
     k = rope(k);
   }
   const qh = g.node('Transpose', [q], { perm: [0, 2, 1, 3] }); // [batch, n_heads, pos, d_head]
-  const kt = g.node('Transpose', [k], { perm: [0, 2, 3, 1] }); // [batch, n_heads, d_head, pos]
-  const vh = g.node('Transpose', [v], { perm: [0, 2, 1, 3] }); // [batch, n_heads, pos, d_head]
-  const scores = g.node('Mul', [g.node('MatMul', [qh, kt]), g.float([1 / Math.sqrt(d_head)])]); // [batch, n_heads, pos, pos]
+  let kt: string;
+  let vh = g.node('Transpose', [v], { perm: [0, 2, 1, 3] }); // [batch, n_heads, pos, d_head]
+  if (cache) {
+    let kh = g.node('Transpose', [k], { perm: [0, 2, 1, 3] }, cache.kOut); // [batch, n_heads, pos, d_head]
+    if (cache.kOut) vh = g.alias(vh, cache.vOut!);
+    if (cache.pastK && cache.pastV) {
+      kh = g.node('Concat', [cache.pastK, kh], { axis: 2 }); // [batch, n_heads, past + pos, d_head]
+      vh = g.node('Concat', [cache.pastV, vh], { axis: 2 });
+    }
+    kt = g.node('Transpose', [kh], { perm: [0, 1, 3, 2] }); // [batch, n_heads, d_head, past + pos]
+  } else {
+    kt = g.node('Transpose', [k], { perm: [0, 2, 3, 1] }); // [batch, n_heads, d_head, pos]
+  }
+  const scores = g.node('Mul', [g.node('MatMul', [qh, kt]), g.float([1 / Math.sqrt(d_head)])]); // [batch, n_heads, pos, past + pos]
   const probs = g.node('Softmax', [g.node('Add', [scores, mask])], { axis: -1 });
   const z = g.node('MatMul', [probs, vh]); // [batch, n_heads, pos, d_head]
   const merged = g.node('Reshape', [g.node('Transpose', [z], { perm: [0, 2, 1, 3] }), g.int64([0, 0, n_heads * d_head])]); // [batch, pos, d_model]
   return linear(g, merged, w.W_O, w.b_O, out);
+}
+
+/**
+ * Keys and values across calls: `kOut`/`vOut` name this call's [batch, n_heads, pos, d_head] keys
+ * (after rotary) and values; `pastK`/`pastV` are earlier positions' keys and values to attend to
+ * (the mask is then [pos, past + pos]). Causal Tracing reruns only the positions a restore can change.
+ */
+export interface KvCache {
+  readonly kOut?: string;
+  readonly vOut?: string;
+  readonly pastK?: string;
+  readonly pastV?: string;
+}
+
+/** The additive mask for queries at positions past … past+pos−1 over keys 0 … past+pos−1: [pos, past + pos]. */
+export function causalMaskWithPast(pos: number, past: number): Float32Array {
+  const n = past + pos;
+  const m = new Float32Array(pos * n);
+  for (let i = 0; i < pos; i++) for (let j = past + i + 1; j < n; j++) m[i * n + j] = -1e9;
+  return m;
 }
 
 /** The additive causal mask for `pos` positions: [pos, pos]. */

@@ -38,9 +38,16 @@ export function buildEmbedGraph(cfg: ModelConfig, p: ParamGetter): GraphSpec {
 }
 
 export interface BlockVariant {
-  /** With hooks: inputs for patching attn.out / mlp.out, and every block activation as an output. */
+  /** With hooks: inputs for patching attn.out / mlp.out, and (unless `past`) every block activation as an output. */
   readonly full: boolean;
+  /** Also output this call's attention keys and values (`blocks.{l}.attn.k|v`, [batch, n_heads, pos, d_head]). */
+  readonly kvOut?: boolean;
+  /** Take earlier positions' keys and values as inputs (`past.blocks.{l}.k|v`); the mask is then [pos, past + pos]. */
+  readonly past?: boolean;
 }
+
+export const kvName = (l: number, which: 'k' | 'v'): string => `blocks.${l}.attn.${which}`;
+export const pastInput = (l: number, which: 'k' | 'v'): string => `past.blocks.${l}.${which}`;
 
 /** Names of the activations a block graph exposes (full variant), in execution order. */
 export function blockActivations(cfg: ModelConfig, l: number): ActName[] {
@@ -68,8 +75,9 @@ export function buildBlockGraph(cfg: ModelConfig, l: number, p: ParamGetter, var
   const pre = g.input(act.resid(l, 'resid_pre'), [...BP, cfg.d_model]);
   const inputs = blockInputs(g, cfg);
   emitBlock(g, cfg, l, p, variant, pre, inputs);
-  const outs = variant.full ? blockActivations(cfg, l) : [act.resid(l, 'resid_post')];
+  const outs = variant.full && !variant.past ? blockActivations(cfg, l) : [act.resid(l, 'resid_post')];
   for (const o of outs) g.output(o, [...BP, o.endsWith('mlp.pre') || o.endsWith('mlp.post') ? cfg.d_mlp : cfg.d_model]);
+  if (variant.kvOut) for (const w of ['k', 'v'] as const) g.output(kvName(l, w), ['batch', cfg.n_heads, 'pos', cfg.d_head]);
   return g.build();
 }
 
@@ -80,7 +88,7 @@ export interface BlockInputs {
 }
 
 export function blockInputs(g: GraphBuilder, cfg: ModelConfig): BlockInputs {
-  const mask = g.input(INPUT.mask, ['pos', 'pos']);
+  const mask = g.input(INPUT.mask, ['pos', 'keys']);
   if (cfg.modelType === 'gpt2') return { mask };
   return {
     mask,
@@ -102,10 +110,16 @@ export function emitBlock(g: GraphBuilder, cfg: ModelConfig, l: number, p: Param
     W_Q: w(`${b}.attn.W_Q`), W_K: w(`${b}.attn.W_K`), W_V: w(`${b}.attn.W_V`), W_O: w(`${b}.attn.W_O`),
     ...(gpt2 ? { b_Q: w(`${b}.attn.b_Q`), b_K: w(`${b}.attn.b_K`), b_V: w(`${b}.attn.b_V`), b_O: w(`${b}.attn.b_O`) } : {}),
   };
-  const named = (n: ActName): string | undefined => (full ? n : undefined);
+  const named = (n: ActName): string | undefined => (full && !variant.past ? n : undefined);
   const eps = cfg.layerNormEps;
   const ln1 = layerNorm(g, pre, w(`${b}.ln1.w`), w(`${b}.ln1.b`), eps, named(act.ln1(l)));
-  const attnRaw = causalSelfAttention(g, ln1, attnW, cfg, inputs.mask, inputs.rotary);
+  const cache = {
+    ...(variant.kvOut ? { kOut: kvName(l, 'k'), vOut: kvName(l, 'v') } : {}),
+    ...(variant.past
+      ? { pastK: g.input(pastInput(l, 'k'), ['batch', cfg.n_heads, 'past', cfg.d_head]), pastV: g.input(pastInput(l, 'v'), ['batch', cfg.n_heads, 'past', cfg.d_head]) }
+      : {}),
+  };
+  const attnRaw = causalSelfAttention(g, ln1, attnW, cfg, inputs.mask, inputs.rotary, undefined, variant.kvOut || variant.past ? cache : undefined);
   const attn = hooked(g, cfg, l, 'attn.out', attnRaw, act.attnOut(l), full);
   let mlpIn = ln1;
   let mid = pre;

@@ -1,6 +1,6 @@
 import { LocusError } from '../errors';
 import { causalMask, rotaryTables } from '../graph/attention';
-import { blockActivations, HOOK_SITES, hookInput, INPUT } from '../graph/segments';
+import { blockActivations, HOOK_SITES, hookInput, INPUT, kvName } from '../graph/segments';
 import type { ModelConfig } from '../model/config';
 import type { ActName } from '../model/names';
 import { act, layerOf } from '../model/names';
@@ -17,6 +17,8 @@ export interface ForwardOptions {
   /** `last` (default): logits at each row's last real token, [batch, d_vocab]; `all`: [batch, pos, d_vocab]; `none`. */
   readonly logits?: 'last' | 'all' | 'none';
   readonly signal?: AbortSignal;
+  /** Return every layer's attention keys and values (for later suffix runs). */
+  readonly keysValues?: boolean;
 }
 
 export interface ForwardResult {
@@ -24,6 +26,8 @@ export interface ForwardResult {
   readonly lengths: readonly number[];
   readonly acts: ReadonlyMap<ActName, Tensor>;
   readonly logits?: Tensor;
+  /** With `keysValues`: each layer's attention keys (after rotary) and values, [batch, n_heads, pos, d_head]. */
+  readonly kv?: ReadonlyMap<number, { k: Tensor; v: Tensor }>;
 }
 
 export interface ForwardContext {
@@ -97,7 +101,7 @@ export async function forward(ctx: ForwardContext, batch: readonly (readonly num
   if (fetch.has(act.embed)) acts.set(act.embed, embed);
   if (gpt2 && fetch.has(act.posEmbed)) acts.set(act.posEmbed, embedOut[act.posEmbed]);
   const resid = gpt2 ? addTensors(embed, embedOut[act.posEmbed]) : embed;
-  const rest = await forwardFrom(ctx, 0, resid, batch.map((r) => r.length), opts);
+  const rest = await forwardFrom(ctx, 0, resid, batch.map((r) => r.length), opts as FromOptions);
   for (const [k, v] of rest.acts) acts.set(k, v);
   return { ...rest, acts };
 }
@@ -120,6 +124,7 @@ export async function forwardFrom(ctx: ForwardContext, fromLayer: number, resid:
   const at = (site: ActName): Intervention[] => ivs.filter((iv) => iv.site === site);
   const [B, pos] = resid.shape;
   const acts = new Map<ActName, Tensor>();
+  const kv = new Map<number, { k: Tensor; v: Tensor }>();
   const keep = (name: ActName, t: Tensor): void => {
     if (fetch.has(name)) acts.set(name, t);
   };
@@ -137,7 +142,7 @@ export async function forwardFrom(ctx: ForwardContext, fromLayer: number, resid:
     keep(preName, resid);
     const inner = blockActivations(cfg, l).filter((n) => n !== act.resid(l, 'resid_post'));
     const hooked = HOOK_SITES.filter((s) => at(`blocks.${l}.${s}`).length > 0);
-    const full = hooked.length > 0 || inner.some((n) => fetch.has(n));
+    const full = hooked.length > 0 || inner.some((n) => fetch.has(n)) || opts.keysValues === true;
     const feeds: Record<string, Feed> = { ...shared, [preName]: resid };
     if (full) {
       for (const site of HOOK_SITES) {
@@ -147,15 +152,18 @@ export async function forwardFrom(ctx: ForwardContext, fromLayer: number, resid:
       }
     }
     const postName = act.resid(l, 'resid_post');
-    const wanted = full ? [...inner.filter((n) => fetch.has(n)), postName] : [postName];
-    const out = await (await sessions.get(`block.${l}.${full ? 'full' : 'lean'}`)).run(feeds, wanted);
+    const wanted: string[] = full ? [...inner.filter((n) => fetch.has(n)), postName] : [postName];
+    if (opts.keysValues) wanted.push(kvName(l, 'k'), kvName(l, 'v'));
+    const variant = opts.keysValues ? 'kv' : full ? 'full' : 'lean';
+    const out = await (await sessions.get(`block.${l}.${variant}`)).run(feeds, wanted);
     for (const n of inner) if (out[n]) keep(n, out[n]);
+    if (opts.keysValues) kv.set(l, { k: out[kvName(l, 'k')], v: out[kvName(l, 'v')] });
     resid = applyInterventions(out[postName], at(postName));
     keep(postName, resid);
   }
 
   const mode = opts.logitPositions ? 'positions' : (opts.logits ?? 'last');
-  if (mode === 'none' && !fetch.has(act.lnFinal)) return { lengths, acts };
+  if (mode === 'none' && !fetch.has(act.lnFinal)) return { lengths, acts, kv };
   checkAborted(opts.signal);
   const cells: [number, number][] = [];
   for (let b = 0; b < B; b++) {
@@ -167,5 +175,5 @@ export async function forwardFrom(ctx: ForwardContext, fromLayer: number, resid:
   const rowsShape = mode === 'last' || mode === 'none' ? [B] : [B, cells.length / B];
   if (fetch.has(act.lnFinal)) acts.set(act.lnFinal, { shape: [...rowsShape, cfg.d_model], data: head[act.lnFinal].data });
   const logits = mode === 'none' ? undefined : { shape: [...rowsShape, cfg.d_vocab], data: head[act.logits].data };
-  return { lengths, acts, logits };
+  return { lengths, acts, logits, kv };
 }

@@ -6,8 +6,13 @@ import { RuntimeSession } from '../runtime/ort';
 import type { RuntimeOptions } from '../runtime/ort';
 import type { ModelConfig } from './config';
 
-/** Which compiled segment: the embedding, a block (lean = resid_post only; full = hooks + every activation), the head. */
-export type SegmentKey = 'embed' | 'unembed' | `block.${number}.${'lean' | 'full'}`;
+/**
+ * Which compiled segment: the embedding, a block, the head. Block variants: lean = resid_post only;
+ * full = hooks + every activation; kv = full + the attention keys/values; suffix = hooks + past
+ * keys/values as inputs, run on the later positions only (Causal Tracing's restored runs).
+ */
+export type BlockVariantName = 'lean' | 'full' | 'kv' | 'suffix';
+export type SegmentKey = 'embed' | 'unembed' | `block.${number}.${BlockVariantName}`;
 
 /**
  * Creates each segment's ORT session on first use and keeps it. Invariant: a cached session was
@@ -37,7 +42,7 @@ export class SessionCache {
     if (key === 'embed') return buildEmbedGraph(this.cfg, this.params);
     if (key === 'unembed') return buildUnembedGraph(this.cfg, this.params);
     const [, layer, variant] = key.split('.');
-    return buildBlockGraph(this.cfg, Number(layer), this.params, { full: variant === 'full' });
+    return buildBlockGraph(this.cfg, Number(layer), this.params, { full: variant !== 'lean', kvOut: variant === 'kv', past: variant === 'suffix' });
   }
 
   async invalidate(match: (key: SegmentKey) => boolean): Promise<void> {

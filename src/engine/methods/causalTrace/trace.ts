@@ -1,5 +1,6 @@
 import { LocusError } from '../../errors';
 import { forward, forwardFrom } from '../../interp/forward';
+import { forwardSuffix, pastSlice } from '../../interp/suffix';
 import type { Intervention } from '../../interp/interventions';
 import { forwardContext } from '../../interp/probe';
 import { logSoftmax } from '../../interp/topk';
@@ -86,6 +87,7 @@ export async function runCausalTrace(model: LoadedModel, req: TraceRequest, opts
     return total / S;
   };
   const logitOpts = seqMode ? { logitPositions: scored } : {};
+  // Restored runs always score explicit positions (their rows may be suffixes of the prompt).
   const perRow = scored.length;
   // Clean score: row 0 of the clean run, at the scored positions.
   const cleanLogits = seqMode ? (await forwardFrom(ctx, 0, clean.acts.get('blocks.0.resid_pre')!, [T], logitOpts)).logits! : clean.logits!;
@@ -100,7 +102,7 @@ export async function runCausalTrace(model: LoadedModel, req: TraceRequest, opts
   const rowsS = Array.from({ length: S }, (_, i) => i);
   const corruptIv: Intervention = { kind: 'add', site: 'embed', rows: rowsS, positions: Array.from({ length: e - b }, (_, i) => b + i), values: noise };
   const corruptSites: ActName[] = ['blocks.0.resid_pre', ...Array.from({ length: L }, (_, l): ActName => `blocks.${l}.resid_post`)];
-  const corrupted = await forward(ctx, Array.from({ length: S }, () => ids), { interventions: [corruptIv], fetch: corruptSites, signal: opts.signal, ...(seqMode ? { logits: 'none' } : {}) });
+  const corrupted = await forward(ctx, Array.from({ length: S }, () => ids), { interventions: [corruptIv], fetch: corruptSites, keysValues: true, signal: opts.signal, ...(seqMode ? { logits: 'none' } : {}) });
   const corruptLogits = seqMode ? (await forwardFrom(ctx, L, corrupted.acts.get(`blocks.${L - 1}.resid_post`)!, ids.map(() => T), logitOpts)).logits! : corrupted.logits!;
   const lowScore = await scoreRows(corruptLogits, 0, perRow);
   const residIn = (f: number): Tensor => corrupted.acts.get(f === 0 ? 'blocks.0.resid_pre' : `blocks.${f - 1}.resid_post`)!;
@@ -110,29 +112,47 @@ export async function runCausalTrace(model: LoadedModel, req: TraceRequest, opts
   const maxCells = Math.max(1, Math.floor((opts.maxRows ?? 160) / S));
   const byStart = new Map<number, Cell[]>();
   for (const c of cells) byStart.set(c.start, [...(byStart.get(c.start) ?? []), c]);
+  for (const group of byStart.values()) group.sort((x, y) => x.t - y.t);
   let done = 0;
   opts.onProgress?.({ done, total: cells.length });
   for (const [start, group] of [...byStart].sort((x, y) => x[0] - y[0])) {
     for (let i = 0; i < group.length; i += maxCells) {
       if (opts.signal?.aborted) throw new LocusError('cancelled', 'trace cancelled');
       const batch = group.slice(i, i + maxCells);
+      // Positions before the batch's first restored token cannot change: run only t0 … T−1,
+      // attending to the corrupted run's cached keys and values for 0 … t0−1.
+      const t0 = batch[0].t;
+      const n = T - t0;
       const base = residIn(start);
-      const input = new Float32Array(batch.length * base.data.length);
+      const D = cfg.d_model;
+      const input = new Float32Array(batch.length * S * n * D);
       const ivs: Intervention[] = [];
       batch.forEach((c, ci) => {
-        input.set(base.data, ci * base.data.length);
+        for (let r = 0; r < S; r++) input.set(base.data.subarray((r * T + t0) * D, (r * T + T) * D), (ci * S + r) * n * D);
         const rows = rowsS.map((r) => ci * S + r);
         if (c.kind === 'hidden') {
           const v = cellValue(clean.acts.get(siteOf('hidden', c.layer))!, 0, c.t);
-          for (const r of rows) input.set(v, (r * T + c.t) * cfg.d_model);
+          for (const r of rows) input.set(v, (r * n + c.t - t0) * D);
         } else {
           for (const k of c.restored) {
-            ivs.push({ kind: 'replace', site: siteOf(c.kind, k), rows, positions: [c.t], values: { shape: [1, 1, cfg.d_model], data: cellValue(clean.acts.get(siteOf(c.kind, k))!, 0, c.t) } });
+            ivs.push({ kind: 'replace', site: siteOf(c.kind, k), rows, positions: [c.t], values: { shape: [1, 1, D], data: cellValue(clean.acts.get(siteOf(c.kind, k))!, 0, c.t) } });
           }
         }
       });
       const R = batch.length * S;
-      const out = await forwardFrom(ctx, start, { shape: [R, T, cfg.d_model], data: input }, new Array(R).fill(T), { interventions: ivs, signal: opts.signal, ...logitOpts });
+      const resid: Tensor = { shape: [R, n, D], data: input };
+      const logits =
+        t0 === 0
+          ? (await forwardFrom(ctx, start, resid, new Array(R).fill(T), { interventions: ivs, signal: opts.signal, logitPositions: scored })).logits!
+          : await forwardSuffix(ctx, start, {
+              resid,
+              t0,
+              past: (l) => ({ k: pastSlice(corrupted.kv!.get(l)!.k, t0, batch.length), v: pastSlice(corrupted.kv!.get(l)!.v, t0, batch.length) }),
+              interventions: ivs,
+              logitPositions: scored,
+              signal: opts.signal,
+            });
+      const out = { logits };
       for (let ci = 0; ci < batch.length; ci++) scores.set(batch[ci], await scoreRows(out.logits!, ci * S, perRow));
       done += batch.length;
       opts.onProgress?.({ done, total: cells.length });

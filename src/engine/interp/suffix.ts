@@ -1,0 +1,78 @@
+import { LocusError } from '../errors';
+import { causalMaskWithPast, rotaryTables } from '../graph/attention';
+import { HOOK_SITES, hookInput, INPUT, pastInput } from '../graph/segments';
+import { act } from '../model/names';
+import type { Feed } from '../runtime/ort';
+import type { Tensor } from '../tensor/tensor';
+import type { ForwardContext } from './forward';
+import type { Intervention } from './interventions';
+import { applyInterventions, hookTensors } from './interventions';
+
+export interface SuffixRun {
+  /** blocks.{fromLayer}.resid_pre at positions t0 … t0+n−1: [batch, n, d_model]. */
+  readonly resid: Tensor;
+  readonly t0: number;
+  /** Keys and values of positions 0 … t0−1 at layer l: [batch, n_heads, t0, d_head] each. */
+  readonly past: (layer: number) => { k: Tensor; v: Tensor };
+  /** Interventions with absolute positions (all ≥ t0). */
+  readonly interventions: readonly Intervention[];
+  /** Absolute positions whose logits are returned: [batch, positions, d_vocab]. */
+  readonly logitPositions: readonly number[];
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Runs blocks fromLayer … L−1 and the head on the positions t0 … end only, attending to earlier
+ * positions through their cached keys and values. Exact for any change confined to positions ≥ t0:
+ * under causal attention the states before t0 cannot see it.
+ */
+export async function forwardSuffix(ctx: ForwardContext, fromLayer: number, run: SuffixRun): Promise<Tensor> {
+  const { config: cfg, sessions } = ctx;
+  const { t0 } = run;
+  const [B, n, D] = run.resid.shape;
+  const shifted = run.interventions.map((iv) => ({ ...iv, positions: iv.positions.map((p) => p - t0) }));
+  const at = (site: string): Intervention[] => shifted.filter((iv) => iv.site === site);
+  const shared: Record<string, Feed> = { [INPUT.mask]: { shape: [n, t0 + n], data: causalMaskWithPast(n, t0) } };
+  if (cfg.modelType === 'gptj') {
+    const { cos, sin } = rotaryTables(t0 + n, cfg.d_head, cfg.rotaryDim);
+    shared[INPUT.cos] = { shape: [n, 1, cfg.d_head], data: cos.subarray(t0 * cfg.d_head) };
+    shared[INPUT.sin] = { shape: [n, 1, cfg.d_head], data: sin.subarray(t0 * cfg.d_head) };
+  }
+  let resid = run.resid;
+  for (let l = fromLayer; l < cfg.n_layers; l++) {
+    if (run.signal?.aborted) throw new LocusError('cancelled', 'cancelled');
+    const pre = act.resid(l, 'resid_pre');
+    resid = applyInterventions(resid, at(pre));
+    const { k, v } = run.past(l);
+    const feeds: Record<string, Feed> = { ...shared, [pre]: resid, [pastInput(l, 'k')]: k, [pastInput(l, 'v')]: v };
+    for (const site of HOOK_SITES) {
+      const h = hookTensors(at(`blocks.${l}.${site}`), B, n, D);
+      feeds[hookInput(l, site, 'keep')] = h.keep;
+      feeds[hookInput(l, site, 'inject')] = h.inject;
+    }
+    const post = act.resid(l, 'resid_post');
+    resid = applyInterventions((await (await sessions.get(`block.${l}.suffix`)).run(feeds, [post]))[post], at(post));
+  }
+  const rel = run.logitPositions.map((p) => p - t0);
+  const rows = new Float32Array(B * rel.length * D);
+  for (let b = 0; b < B; b++) rel.forEach((t, i) => rows.set(resid.data.subarray((b * n + t) * D, (b * n + t + 1) * D), (b * rel.length + i) * D));
+  const head = await (await sessions.get('unembed')).run({ 'final.in': { shape: [B * rel.length, D], data: rows } }, [act.logits]);
+  return { shape: [B, rel.length, cfg.d_vocab], data: head[act.logits].data };
+}
+
+/** Rows 0 … t0−1 along the position axis of a [rows, n_heads, pos, d_head] tensor, tiled `copies` times along the batch. */
+export function pastSlice(x: Tensor, t0: number, copies: number): Tensor {
+  const [R, H, T, dh] = x.shape;
+  const out = new Float32Array(copies * R * H * t0 * dh);
+  let o = 0;
+  for (let c = 0; c < copies; c++) {
+    for (let r = 0; r < R; r++) {
+      for (let h = 0; h < H; h++) {
+        const src = ((r * H + h) * T) * dh;
+        out.set(x.data.subarray(src, src + t0 * dh), o);
+        o += t0 * dh;
+      }
+    }
+  }
+  return { shape: [copies * R, H, t0, dh], data: out };
+}
