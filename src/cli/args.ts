@@ -23,6 +23,6 @@ export function intFlag(value: string | undefined, name: string, fallback: numbe
 }
 
 export function requireFlag(value: string | undefined, name: string, command: string): string {
-  if (value === undefined) throw new UsageError(`locus ${command}: --${name} is required (see "locus ${command} --help")`);
+  if (value === undefined) throw new UsageError(`--${name} is required (see "locus ${command} --help")`);
   return value;
 }

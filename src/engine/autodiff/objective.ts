@@ -3,9 +3,8 @@ import type { GraphSpec } from '../graph/proto';
 import { blockInputs, emitBlock, hookInput } from '../graph/segments';
 import type { HookSite, ParamGetter } from '../graph/segments';
 import type { ModelConfig } from '../model/config';
-import { act } from '../model/names';
 import type { ParamName } from '../model/names';
-import { nllLoss } from '../ops/loss';
+import { klLoss, nllLoss } from '../ops/loss';
 import { layerNorm } from '../ops/norm';
 import { appendGradients, gradName } from './backward';
 
@@ -21,9 +20,24 @@ export interface ObjectiveSpec {
   readonly deltas?: readonly DeltaSite[];
   /** Weights differentiated (fed as inputs each step instead of baked in). */
   readonly trainable?: readonly ParamName[];
+  /** The logits are read from this block's output (ROME's v_loss_layer); default the last block. */
+  readonly toLayer?: number;
+  /**
+   * Add KL(P_cur ‖ P_ref) at chosen rows (ROME's "essence" term): inputs `objective.kl_rows` int64 [m],
+   * `objective.kl_ref` [m, d_vocab] (the unedited log-probabilities), `objective.kl_weights` [m].
+   */
+  readonly kl?: boolean;
 }
 
-export const OBJECTIVE_INPUT = { resid: 'objective.resid_pre', rows: 'objective.rows', targets: 'objective.targets', weights: 'objective.weights' } as const;
+export const OBJECTIVE_INPUT = {
+  resid: 'objective.resid_pre',
+  rows: 'objective.rows',
+  targets: 'objective.targets',
+  weights: 'objective.weights',
+  klRows: 'objective.kl_rows',
+  klRef: 'objective.kl_ref',
+  klWeights: 'objective.kl_weights',
+} as const;
 
 export interface ObjectiveGraph {
   readonly spec: GraphSpec;
@@ -46,19 +60,29 @@ export function buildObjectiveGraph(cfg: ModelConfig, p: ParamGetter, o: Objecti
   let x = g.input(OBJECTIVE_INPUT.resid, ['batch', 'pos', cfg.d_model]);
   const inputs = blockInputs(g, cfg);
   const deltas = o.deltas ?? [];
-  for (let l = o.fromLayer; l < cfg.n_layers; l++) {
+  const last = o.toLayer ?? cfg.n_layers - 1;
+  for (let l = o.fromLayer; l <= last; l++) {
     x = emitBlock(g, cfg, l, p, { full: deltas.some((d) => d.layer === l) }, x, inputs);
   }
   const flat = g.node('Reshape', [x, g.int64([-1, cfg.d_model])]); // [batch·pos, d_model]
-  const rows = g.node('Gather', [flat, g.input(OBJECTIVE_INPUT.rows, ['n'], 'int64')], { axis: 0 }); // [n, d_model]
-  const ln = layerNorm(g, rows, g.weight('ln_final.w', p('ln_final.w')), g.weight('ln_final.b', p('ln_final.b')), cfg.layerNormEps);
-  const logits = cfg.tiedEmbeddings
-    ? g.node('Gemm', [ln, g.weight('embed.W_E', p('embed.W_E'))], { transB: 1 }, act.logits)
-    : g.node('Gemm', [ln, g.weight('unembed.W_U', p('unembed.W_U')), ...(cfg.modelType === 'gptj' ? [g.weight('unembed.b_U', p('unembed.b_U'))] : [])], {}, act.logits);
-  const loss = nllLoss(g, logits, g.input(OBJECTIVE_INPUT.targets, ['n'], 'int64'), g.input(OBJECTIVE_INPUT.weights, ['n']));
+  const head = (rows: string): string => {
+    const picked = g.node('Gather', [flat, rows], { axis: 0 }); // [n, d_model]
+    const ln = layerNorm(g, picked, g.weight('ln_final.w', p('ln_final.w')), g.weight('ln_final.b', p('ln_final.b')), cfg.layerNormEps);
+    return cfg.tiedEmbeddings
+      ? g.node('Gemm', [ln, g.weight('embed.W_E', p('embed.W_E'))], { transB: 1 })
+      : g.node('Gemm', [ln, g.weight('unembed.W_U', p('unembed.W_U')), ...(cfg.modelType === 'gptj' ? [g.weight('unembed.b_U', p('unembed.b_U'))] : [])], {}); // [n, d_vocab]
+  };
+  const nll = nllLoss(g, head(g.input(OBJECTIVE_INPUT.rows, ['n'], 'int64')), g.input(OBJECTIVE_INPUT.targets, ['n'], 'int64'), g.input(OBJECTIVE_INPUT.weights, ['n']), o.kl ? 'nll' : 'loss');
+  let loss = nll;
+  if (o.kl) {
+    const kl = klLoss(g, head(g.input(OBJECTIVE_INPUT.klRows, ['m'], 'int64')), g.input(OBJECTIVE_INPUT.klRef, ['m', cfg.d_vocab]), g.input(OBJECTIVE_INPUT.klWeights, ['m']));
+    loss = g.node('Add', [nll, kl], undefined, 'loss');
+    g.output('nll', []);
+    g.output('kl', []);
+  }
   g.output(loss, []);
   const wrt = [...deltas.map((d) => hookInput(d.layer, d.site, 'inject')), ...trainable];
   appendGradients(g, loss, wrt);
   for (const w of wrt) g.output(gradName(w), trainable.has(w) ? p(w as ParamName).shape : ['batch', 'pos', cfg.d_model]);
-  return { spec: g.build(), wrt, outputs: [loss, ...wrt.map(gradName)] };
+  return { spec: g.build(), wrt, outputs: [loss, ...(o.kl ? ['nll', 'kl'] : []), ...wrt.map(gradName)] };
 }

@@ -6,6 +6,7 @@ import type { RuntimeOptions } from '../runtime/ort';
 import { readConfig } from './config';
 import type { ModelConfig } from './config';
 import { resolveModelFolder } from './locate';
+import { ParamOverrides } from './overrides';
 import { SessionCache } from './sessions';
 import { loadTokenizer } from './tokenizer';
 import type { LocusTokenizer } from './tokenizer';
@@ -32,7 +33,9 @@ export interface LoadedModel {
   readonly tokenizer: LocusTokenizer;
   readonly manifest: ModelManifest;
   readonly warnings: readonly string[];
+  /** Current parameter values: the file's, or an applied edit's. */
   readonly param: ParamGetter;
+  readonly overrides: ParamOverrides;
   readonly sessions: SessionCache;
   dispose(): Promise<void>;
 }
@@ -64,7 +67,8 @@ export async function loadModel(spec: string, options: RuntimeOptions = {}): Pro
   const config = readConfig(folder);
   const tokenizer = loadTokenizer(folder);
   const weights = loadWeights(folder, config);
-  const param: ParamGetter = (name) => weights.params.get(name);
+  const overrides: ParamOverrides = new ParamOverrides((name) => weights.params.get(name), () => sessions);
+  const param: ParamGetter = overrides.get;
   const sessions = new SessionCache(config, param, options);
   const manifest: ModelManifest = {
     name: path.basename(folder),
@@ -85,6 +89,7 @@ export async function loadModel(spec: string, options: RuntimeOptions = {}): Pro
     manifest,
     warnings: weights.warnings,
     param,
+    overrides,
     sessions,
     async dispose() {
       await sessions.releaseAll();

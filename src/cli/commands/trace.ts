@@ -1,0 +1,175 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isLocusError, LocusError, loadModel, runCausalTrace, traceReportHtml } from '../../engine/index';
+import type { ModelManifest, NoiseRule, TraceKind, TraceResult, TraceScore } from '../../engine/index';
+import { intFlag, parseFlags, requireFlag, UsageError } from '../args';
+import type { CliIO } from '../io';
+import { processIO } from '../io';
+
+export const traceHelp = `locus trace [--model M] --prompt TEXT --subject TEXT [--kind hidden|mlp|attn|all] [--window W]
+            [--samples N] [--noise s3|sF|<number>] [--noise-subjects FILE] [--seed S] [--target TEXT]
+            [--score first-token|sequence] [--html FILE] [--threads N] [--json]
+
+Causal Tracing (ROME's calculate_hidden_flow): corrupt the subject's token embeddings with Gaussian
+noise, then restore the clean state at each (token, layer) and measure how much of the answer's
+probability comes back.
+  --model M             a Hugging Face model folder, or "default" (the embedded model; the default)
+  --prompt TEXT         the prompt; it must contain the subject
+  --subject TEXT        the subject, e.g. "The Space Needle"
+  --kind K              hidden (block output), mlp, attn, a comma list, or all (the default)
+  --window W            layers restored around each layer for mlp/attn (default 10; hidden restores 1)
+  --samples N           noised copies averaged per cell (default 10)
+  --noise R             s3 (3 × the std of the noise subjects' token embeddings; the default), sF, or σ itself
+  --noise-subjects FILE one subject per line whose embeddings set the noise scale (default: the subject)
+  --seed S              seed of the noise draws, numpy's RandomState (default 1)
+  --target TEXT         trace this answer instead of the clean run's top token
+  --score M             first-token (p of the answer's first token, as ROME; the default) or sequence
+  --html FILE           also write a self-contained HTML report (heatmaps, tracing-effect chart)
+  --threads N           intra-op threads (default: cores, at most 4)
+  --json                print JSON: { model, tokens, ids, subjectRange, answer, highScore, lowScore,
+                        noiseLevel, samples, seed, score, grids, tracingEffect,
+                        tracingEffectLastSubject, cells, seconds } (and "html" with --html)`;
+
+const ALL_KINDS: readonly TraceKind[] = ['hidden', 'mlp', 'attn'];
+
+function parseKinds(value: string | undefined): TraceKind[] {
+  if (value === undefined || value === 'all') return [...ALL_KINDS];
+  const kinds = value.split(',').map((k) => k.trim());
+  for (const k of kinds) {
+    if (!(ALL_KINDS as readonly string[]).includes(k)) throw new UsageError(`--kind must be hidden, mlp, attn, a comma list of them, or all (got "${value}")`);
+  }
+  return [...new Set(kinds as TraceKind[])];
+}
+
+/** `s3` / `sF` (F a decimal) as the engine's rule, a plain number ≥ 0 as σ; anything else is a usage error. */
+function parseNoise(value: string | undefined): NoiseRule | undefined {
+  if (value === undefined) return undefined;
+  if (/^s\d+(\.\d+)?$/.test(value)) return value as NoiseRule;
+  const n = Number(value);
+  if (value.trim() !== '' && Number.isFinite(n) && n >= 0) return n;
+  throw new UsageError(`--noise must be s3, sF (F × the embedding std, e.g. s2.5) or a number ≥ 0 (got "${value}")`);
+}
+
+function parseScore(value: string | undefined): TraceScore | undefined {
+  if (value === undefined || value === 'first-token' || value === 'sequence') return value;
+  throw new UsageError(`--score must be first-token or sequence (got "${value}")`);
+}
+
+/** One subject per line; blank lines are skipped and each line is trimmed (stray spaces would change the tokens). */
+function readNoiseSubjects(file: string | undefined): string[] | undefined {
+  if (file === undefined) return undefined;
+  if (!fs.existsSync(file)) throw new UsageError(`--noise-subjects: ${path.resolve(file)} does not exist`);
+  const subjects = fs.readFileSync(file, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter((s) => s !== '');
+  if (subjects.length === 0) throw new UsageError(`--noise-subjects: ${path.resolve(file)} holds no subjects (one per line)`);
+  return subjects;
+}
+
+/** Writes beside the target and renames, so a reader (or a crash) never sees half a report. */
+function writeAtomic(file: string, text: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw new UsageError(`--html: cannot write ${file} (${(e as Error).message.split('\n')[0]})`);
+  }
+}
+
+// Values within rounding of 0 print as 0.000, not -0.000.
+const cell = (v: number): string => (Math.abs(v) < 5e-4 ? 0 : v).toFixed(3).padStart(6);
+
+/** The text report: header, one table per kind (tokens down, layers across, subject marked '*'), the tracing effect. */
+function printText(io: CliIO, m: ModelManifest, r: TraceResult, prompt: string): void {
+  const [b, e] = r.subjectRange;
+  const labels = r.tokens.map((t, i) => {
+    const s = JSON.stringify(t) + (i >= b && i < e ? '*' : '');
+    return s.length > 24 ? s.slice(0, 23) + '…' : s;
+  });
+  const w = Math.max(12, ...labels.map((s) => s.length));
+  const answer = JSON.stringify(r.answer.token);
+  io.out(`model    ${m.name} (${m.architecture}, ${m.n_layers} layers, d_model ${m.d_model})`);
+  io.out(`prompt   ${JSON.stringify(prompt)}`);
+  io.out(`subject  tokens ${b}…${e - 1} (marked *): ${r.tokens.slice(b, e).map((t) => JSON.stringify(t)).join(' ')}`);
+  io.out(`answer   ${answer} (id ${r.answer.id}), scored by ${r.score === 'sequence' ? 'p(whole answer)' : 'p(first token)'}`);
+  io.out(`scores   high ${r.highScore.toFixed(4)} (clean)   low ${r.lowScore.toFixed(4)} (corrupted)`);
+  io.out(`noise    σ ${r.noiseLevel.toPrecision(4)}, ${r.samples} samples, seed ${r.seed}`);
+  for (const kind of ALL_KINDS) {
+    const grid = r.grids[kind];
+    if (!grid) continue;
+    const L = grid.scores[0]?.length ?? 0;
+    io.out('');
+    io.out(`${kind}: p(${answer}) with the ${kind === 'hidden' ? 'block output at that layer' : `${kind} outputs of ${grid.window} layers around that layer`} restored`);
+    io.out(`${'token'.padEnd(w)} ${Array.from({ length: L }, (_, l) => String(l).padStart(6)).join(' ')}`);
+    grid.scores.forEach((row, t) => io.out(`${labels[t].padEnd(w)} ${row.map(cell).join(' ')}`));
+    io.out(`${'effect'.padEnd(w)} ${(r.tracingEffect[kind] ?? []).map(cell).join(' ')}   fractional, max over tokens`);
+    io.out(`${'effect@last'.padEnd(w)} ${(r.tracingEffectLastSubject[kind] ?? []).map(cell).join(' ')}   at the last subject token`);
+  }
+  io.out('');
+  io.out(`${r.cells} cells in ${r.seconds.toFixed(2)} s`);
+}
+
+export async function traceCommand(argv: string[], io: CliIO): Promise<void> {
+  const { values, positionals } = parseFlags(
+    argv,
+    {
+      model: { type: 'string' }, prompt: { type: 'string' }, subject: { type: 'string' }, kind: { type: 'string' }, window: { type: 'string' },
+      samples: { type: 'string' }, noise: { type: 'string' }, 'noise-subjects': { type: 'string' }, seed: { type: 'string' },
+      target: { type: 'string' }, score: { type: 'string' }, html: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' },
+    },
+    'trace',
+  );
+  if (values.help) return io.out(traceHelp);
+  // A stray word is almost always an unquoted prompt ("--prompt The Eiffel Tower …"): refuse rather than trace the wrong text.
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (quote the prompt and subject; see "locus trace --help")`);
+  // Everything cheap is checked before the model loads, so a typo fails at once.
+  const str = (k: keyof typeof values): string | undefined => values[k] as string | undefined;
+  const prompt = requireFlag(str('prompt'), 'prompt', 'trace');
+  const subject = requireFlag(str('subject'), 'subject', 'trace');
+  const kinds = parseKinds(str('kind'));
+  const window = intFlag(str('window'), 'window', 10);
+  const samples = intFlag(str('samples'), 'samples', 10);
+  const seed = intFlag(str('seed'), 'seed', 1, 0);
+  const noise = parseNoise(str('noise'));
+  const score = parseScore(str('score'));
+  const target = str('target');
+  if (target !== undefined && target.trim() === '') throw new UsageError('--target is empty');
+  const threads = str('threads') === undefined ? undefined : intFlag(str('threads'), 'threads', 1);
+  const noiseSubjects = readNoiseSubjects(str('noise-subjects'));
+  const html = str('html') === undefined ? undefined : path.resolve(str('html')!);
+  if (html && !fs.existsSync(path.dirname(html))) throw new UsageError(`--html: the folder ${path.dirname(html)} does not exist`);
+
+  // Progress only for a person watching: never in --json, never into a pipe or a test's collector.
+  const tty = !values.json && io === processIO && process.stderr.isTTY === true;
+  const clear = (): void => {
+    if (tty) process.stderr.write('\r\x1b[K');
+  };
+  const model = await loadModel(str('model') ?? 'default', { threads });
+  // Ctrl-C aborts the trace between batches; a second Ctrl-C (the listener is gone) kills at once.
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    let result: TraceResult;
+    try {
+      result = await runCausalTrace(
+        model,
+        { prompt, subject, kinds, window, samples, seed, noise, noiseSubjects, target, score },
+        { signal: controller.signal, onProgress: ({ done, total }) => tty && process.stderr.write(`\rtracing: cells ${done}/${total}`) },
+      );
+    } catch (e) {
+      // Aborts surface from several layers with different wording; the user sees one word.
+      if (controller.signal.aborted && isLocusError(e) && e.code === 'cancelled') throw new LocusError('cancelled', 'cancelled');
+      throw e;
+    } finally {
+      clear();
+    }
+    if (html) writeAtomic(html, traceReportHtml(result, { model: model.manifest.name, prompt, subject }));
+    if (values.json) return io.out(JSON.stringify({ model: model.manifest, ...result, ...(html ? { html } : {}) }, null, 2));
+    printText(io, model.manifest, result, prompt);
+    if (html) io.out(`report   ${html}`);
+  } finally {
+    process.off('SIGINT', onSigint);
+    await model.dispose();
+  }
+}

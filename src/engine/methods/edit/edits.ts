@@ -1,0 +1,95 @@
+import type { LoadedModel } from '../../model/model';
+import type { ParamName } from '../../model/names';
+import type { Tensor } from '../../tensor/tensor';
+
+/**
+ * A change to one parameter, as data. Rank-one (ROME): ΔW = u vᵀ with W stored [in, out], so u has
+ * the input size and v the output size. Dense (fine-tuning, MEMIT): the full ΔW.
+ */
+export type ParamDelta =
+  | { readonly param: ParamName; readonly kind: 'rank-one'; readonly u: Float32Array; readonly v: Float32Array }
+  | { readonly param: ParamName; readonly kind: 'dense'; readonly shape: readonly number[]; readonly delta: Float32Array };
+
+/** What an editing method returns: never applied by the method itself. */
+export interface Edit {
+  readonly method: string;
+  readonly layers: readonly number[];
+  readonly deltas: readonly ParamDelta[];
+}
+
+export function denseDelta(d: ParamDelta): Float32Array {
+  if (d.kind === 'dense') return d.delta;
+  const out = new Float32Array(d.u.length * d.v.length);
+  for (let i = 0; i < d.u.length; i++) for (let j = 0; j < d.v.length; j++) out[i * d.v.length + j] = d.u[i] * d.v[j];
+  return out;
+}
+
+export function frobenius(d: ParamDelta): number {
+  if (d.kind === 'rank-one') {
+    let a = 0;
+    let b = 0;
+    for (const x of d.u) a += x * x;
+    for (const x of d.v) b += x * x;
+    return Math.sqrt(a * b);
+  }
+  let s = 0;
+  for (const x of d.delta) s += x * x;
+  return Math.sqrt(s);
+}
+
+/**
+ * The edits applied to a model, in order. Applying adds ΔW to the current value; reverting rebuilds
+ * each touched parameter from the file's value plus the edits still applied, so reverting everything
+ * restores the original weights bit for bit. The model's files are never written.
+ */
+export class EditStack {
+  private readonly stack: Edit[] = [];
+
+  constructor(private readonly model: LoadedModel) {}
+
+  get applied(): readonly Edit[] {
+    return this.stack;
+  }
+
+  async apply(edit: Edit): Promise<void> {
+    for (const d of edit.deltas) {
+      const cur = this.model.param(d.param);
+      const add = denseDelta(d);
+      const next = new Float32Array(cur.data);
+      for (let i = 0; i < next.length; i++) next[i] += add[i];
+      await this.model.overrides.set(d.param, { shape: cur.shape, data: next });
+    }
+    this.stack.push(edit);
+  }
+
+  /** Reverts one applied edit (default the last). */
+  async revert(edit: Edit = this.stack[this.stack.length - 1]): Promise<void> {
+    const i = this.stack.indexOf(edit);
+    if (i < 0) return;
+    this.stack.splice(i, 1);
+    await this.rebuild(new Set(edit.deltas.map((d) => d.param)));
+  }
+
+  async revertAll(): Promise<void> {
+    const touched = new Set(this.stack.flatMap((e) => e.deltas.map((d) => d.param)));
+    this.stack.length = 0;
+    await this.rebuild(touched);
+  }
+
+  private async rebuild(params: Set<ParamName>): Promise<void> {
+    for (const name of params) {
+      const remaining = this.stack.flatMap((e) => e.deltas.filter((d) => d.param === name));
+      if (remaining.length === 0) {
+        await this.model.overrides.clear(name);
+        continue;
+      }
+      const orig: Tensor = this.model.overrides.original(name);
+      const next = new Float32Array(orig.data);
+      for (const d of remaining) {
+        const add = denseDelta(d);
+        for (let i = 0; i < next.length; i++) next[i] += add[i];
+      }
+      await this.model.overrides.set(name, { shape: orig.shape, data: next });
+    }
+  }
+}

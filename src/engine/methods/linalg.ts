@@ -1,0 +1,50 @@
+/**
+ * Solves C x = b for a symmetric positive-definite C (n × n, row-major) by Cholesky in float64.
+ * ROME inverts C in float32 (torch.inverse); a float64 solve of the same C differs from it by up to
+ * ~1e-3 in direction on ill-conditioned C (golden/README.md), well inside the parity tolerance.
+ */
+export function choleskyFactor(C: Float64Array | Float32Array, n: number): Float64Array {
+  const L = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    let d = C[j * n + j];
+    for (let k = 0; k < j; k++) d -= L[j * n + k] * L[j * n + k];
+    if (!(d > 0)) throw new Error(`covariance is not positive definite at row ${j} (pivot ${d}); use more statistics samples`);
+    const ljj = Math.sqrt(d);
+    L[j * n + j] = ljj;
+    for (let i = j + 1; i < n; i++) {
+      let s = C[i * n + j];
+      for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
+      L[i * n + j] = s / ljj;
+    }
+  }
+  return L;
+}
+
+/** x = C⁻¹ b given C's Cholesky factor L (C = L Lᵀ). */
+export function choleskySolve(L: Float64Array, n: number, b: ArrayLike<number>): Float64Array {
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = b[i];
+    for (let k = 0; k < i; k++) s -= L[i * n + k] * y[k];
+    y[i] = s / L[i * n + i];
+  }
+  const x = new Float64Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    let s = y[i];
+    for (let k = i + 1; k < n; k++) s -= L[k * n + i] * x[k];
+    x[i] = s / L[i * n + i];
+  }
+  return x;
+}
+
+export function norm(v: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  return Math.sqrt(s);
+}
+
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}

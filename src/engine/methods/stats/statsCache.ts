@@ -1,0 +1,147 @@
+/**
+ * A disk cache for `computeSecondMoment`, one file per layer, like ROME's `tally(cache=...)` with
+ * `{stats_dir}/{model}/{ds}_stats/{layer}_{precision}_mom2_{N}.npz` (kmeng01/rome, rome/layer_stats.py).
+ *
+ * Layout: `{cacheDir}/{model name}-{fingerprint}/{corpus}-{sha256[:16]}_stats/
+ * blocks.{l}.mlp.post_float32_mom2_t{maxLength}_{documents}.safetensors` holding one F32 tensor
+ * `mom2` = C (not the sum), plus a `.json` sidecar with every input and the count. The name carries
+ * every input that changes C; the sidecar repeats them and the tensor's sha256, and a file is used
+ * only when all of them match (anything else: a warning through `log`, then recompute and overwrite).
+ *
+ * Precision: C is stored as float32 (ROME's `mom2_dtype`). So that a run does not depend on whether
+ * the cache was warm, a freshly computed C is returned rounded to float32 as well: both paths give
+ * the same bits. Writes are atomic (temp file + rename), tensor first, sidecar last; a sidecar that
+ * does not match its tensor (a crash between the two) reads as a miss.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { LoadedModel } from '../../model/model';
+import { openSafetensorsFile, writeSafetensors } from '../../model/safetensors';
+import type { StatsCorpus } from './corpus';
+import { corpusSha256, ROME_SAMPLE_SEED } from './corpus';
+import type { SecondMoment, SecondMomentOptions, StatsSettings } from './secondMoment';
+import { computeSecondMoment, resolveStatsSettings, validateLayers } from './secondMoment';
+
+const FORMAT = 'locus-mom2/1';
+const TENSOR = 'mom2';
+
+export interface StatsCacheOptions extends SecondMomentOptions {
+  readonly cacheDir: string;
+  /** Cache hits, misses and ignored files, one line each. */
+  readonly log?: (message: string) => void;
+}
+
+/** The sidecar. Every field but `createdAt` must match for a hit. */
+interface Sidecar {
+  format: string;
+  model: { name: string; fingerprint: string };
+  layer: number;
+  site: string;
+  corpus: { name: string; sha256: string; texts: number };
+  maxLength: number;
+  documents: number;
+  sampleSeed: number;
+  dtype: 'float32';
+  dim: number;
+  count: number;
+  tensorSha256: string;
+  createdAt?: string;
+}
+
+const slug = (s: string): string => s.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 64) || 'corpus';
+
+function bytesOf(a: Float32Array): Buffer {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** The cache file (without extension) for one layer. */
+export function statsCacheFile(cacheDir: string, model: LoadedModel, layer: number, corpus: StatsCorpus, corpusSha: string, s: StatsSettings): string {
+  const { name, fingerprint } = model.manifest;
+  const dir = path.join(cacheDir, `${slug(name)}-${fingerprint}`, `${slug(corpus.name)}-${corpusSha.slice(0, 16)}_stats`);
+  return path.join(dir, `blocks.${layer}.mlp.post_float32_mom2_t${s.maxLength}_${s.documents.length}`);
+}
+
+function expectedSidecar(model: LoadedModel, layer: number, corpus: StatsCorpus, corpusSha: string, s: StatsSettings): Omit<Sidecar, 'count' | 'tensorSha256'> {
+  return {
+    format: FORMAT,
+    model: { name: model.manifest.name, fingerprint: model.manifest.fingerprint },
+    layer,
+    site: `blocks.${layer}.mlp.post`,
+    corpus: { name: corpus.name, sha256: corpusSha, texts: corpus.texts.length },
+    maxLength: s.maxLength,
+    documents: s.documents.length,
+    sampleSeed: ROME_SAMPLE_SEED,
+    dtype: 'float32',
+    dim: model.config.d_mlp,
+  };
+}
+
+/** Reads one cached layer; throws (with the reason) on anything missing, corrupt or mismatching. */
+function readCached(base: string, expected: ReturnType<typeof expectedSidecar>): SecondMoment {
+  const side = JSON.parse(fs.readFileSync(`${base}.json`, 'utf8')) as Sidecar;
+  for (const [k, v] of Object.entries(expected)) {
+    const got = (side as unknown as Record<string, unknown>)[k];
+    if (JSON.stringify(got) !== JSON.stringify(v)) throw new Error(`${k} is ${JSON.stringify(got)}, expected ${JSON.stringify(v)}`);
+  }
+  if (!Number.isInteger(side.count) || side.count <= 0) throw new Error(`count ${side.count} is not a positive integer`);
+  const store = openSafetensorsFile(`${base}.safetensors`);
+  try {
+    const d = expected.dim;
+    if (store.dtype(TENSOR) !== 'F32' || JSON.stringify(store.shape(TENSOR)) !== JSON.stringify([d, d])) {
+      throw new Error(`tensor ${TENSOR} is ${store.dtype(TENSOR)} ${JSON.stringify(store.shape(TENSOR))}, expected F32 [${d}, ${d}]`);
+    }
+    const data = store.read(TENSOR).data;
+    const sha = crypto.createHash('sha256').update(bytesOf(data)).digest('hex');
+    if (sha !== side.tensorSha256) throw new Error('the tensor does not match the sidecar (sha256 differs)');
+    return { count: side.count, dim: d, mom2: Float64Array.from(data) };
+  } finally {
+    store.close();
+  }
+}
+
+function writeCached(base: string, expected: ReturnType<typeof expectedSidecar>, stat: SecondMoment, f32: Float32Array): void {
+  fs.mkdirSync(path.dirname(base), { recursive: true });
+  const d = stat.dim;
+  writeSafetensors(`${base}.safetensors`, [{ name: TENSOR, tensor: { shape: [d, d], data: f32 } }], { format: FORMAT, count: String(stat.count) });
+  const side: Sidecar = { ...expected, count: stat.count, tensorSha256: crypto.createHash('sha256').update(bytesOf(f32)).digest('hex'), createdAt: new Date().toISOString() };
+  const tmp = `${base}.json.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(side, null, 1) + '\n');
+  fs.renameSync(tmp, `${base}.json`);
+}
+
+/**
+ * `computeSecondMoment` through the cache: layers found on disk are read (no forward pass), the others
+ * computed together in one pass and written. Returns C as float32 values for every layer (see above).
+ */
+export async function loadOrComputeSecondMoment(model: LoadedModel, layers: readonly number[], corpus: StatsCorpus, opts: StatsCacheOptions): Promise<Map<number, SecondMoment>> {
+  validateLayers(model, layers);
+  const settings = resolveStatsSettings(model, corpus, opts);
+  const sha = corpusSha256(corpus);
+  const found = new Map<number, SecondMoment>();
+  const missing: number[] = [];
+  for (const l of layers) {
+    const base = statsCacheFile(opts.cacheDir, model, l, corpus, sha, settings);
+    if (!fs.existsSync(`${base}.json`) && !fs.existsSync(`${base}.safetensors`)) {
+      missing.push(l);
+      continue;
+    }
+    try {
+      found.set(l, readCached(base, expectedSidecar(model, l, corpus, sha, settings)));
+      opts.log?.(`layer ${l}: loaded cached statistics ${base}.safetensors`);
+    } catch (e) {
+      opts.log?.(`warning: ignoring the cached statistics ${base}.safetensors (${(e as Error).message}); recomputing`);
+      missing.push(l);
+    }
+  }
+  if (missing.length > 0) {
+    opts.log?.(`computing statistics for layer${missing.length > 1 ? 's' : ''} ${missing.join(', ')} over ${settings.documents.length} documents of ${corpus.name}`);
+    const fresh = await computeSecondMoment(model, missing, corpus, opts);
+    for (const [l, stat] of fresh) {
+      const f32 = Float32Array.from(stat.mom2);
+      writeCached(statsCacheFile(opts.cacheDir, model, l, corpus, sha, settings), expectedSidecar(model, l, corpus, sha, settings), stat, f32);
+      found.set(l, { count: stat.count, dim: stat.dim, mom2: Float64Array.from(f32) });
+    }
+  }
+  return new Map(layers.map((l) => [l, found.get(l)!]));
+}
