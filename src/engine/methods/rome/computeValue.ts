@@ -1,0 +1,131 @@
+import { buildObjectiveGraph, OBJECTIVE_INPUT } from '../../autodiff/objective';
+import { gradName } from '../../autodiff/backward';
+import { LocusError } from '../../errors';
+import { causalMask, rotaryTables } from '../../graph/attention';
+import { encodeModel } from '../../graph/proto';
+import { hookInput, INPUT } from '../../graph/segments';
+import { forward } from '../../interp/forward';
+import { forwardContext } from '../../interp/probe';
+import { logSoftmax } from '../../interp/topk';
+import type { LoadedModel } from '../../model/model';
+import { adamStep, newAdamState } from '../../optim/adam';
+import type { Feed } from '../../runtime/ort';
+import { RuntimeSession } from '../../runtime/ort';
+import { norm } from '../linalg';
+import type { RomeHparams } from './hparams';
+import { lookupIndex } from './lookup';
+
+export interface ValueStep {
+  readonly loss: number;
+  readonly nll: number;
+  readonly kl: number;
+  readonly weightDecay: number;
+  readonly avgProb: number;
+}
+
+export interface ValueResult {
+  /** v* = v_init + δ: the MLP output the fact's lookup token should produce. */
+  readonly vStar: Float64Array;
+  readonly vInit: Float64Array;
+  readonly steps: ValueStep[];
+}
+
+/**
+ * v* by gradient descent (ROME §3.1, eq. 4; kmeng01/rome compute_v): a delta δ added to
+ * blocks.{l}.mlp.out at the lookup token of every rewriting prompt (each context template + the
+ * prompt + the target's first n−1 tokens) and of the KL prompt "{} is a", minimizing
+ *   mean_prompts NLL(target) / n_target + kl_factor · KL(P_δ ‖ P_0)("{} is a" at the subject)
+ *   + v_weight_decay · ‖δ‖ / ‖v_init‖²,
+ * with Adam (lr v_lr), δ clamped to clamp_norm_factor · ‖v_init‖ after each step, early stop when the
+ * loss < 0.05, and the last iteration only evaluated. One ORT graph gives the loss and ∂/∂δ.
+ */
+export async function computeValueStar(model: LoadedModel, layer: number, prompt: string, subject: string, targetIds: readonly number[], templates: readonly string[], h: RomeHparams, signal?: AbortSignal): Promise<ValueResult> {
+  const cfg = model.config;
+  const tok = model.tokenizer;
+  const D = cfg.d_model;
+  const nT = targetIds.length;
+  const suffix = tok.decode(targetIds.slice(0, -1));
+  const rewriting = templates.map((t) => t.replace('{}', prompt) + suffix);
+  const all = [...rewriting, '{} is a'];
+  const rows = all.map((p) => tok.encode(p.replace('{}', subject)).ids);
+  const lookups = all.map((p) => lookupIndex(tok, p, subject, h.fact_token));
+  const T = Math.max(...rows.map((r) => r.length));
+  const B = rows.length;
+  const ctx = forwardContext(model);
+
+  // Fixed across steps: the residual stream entering the edited layer, v_init, and the KL reference.
+  const pre = `blocks.${layer}.resid_pre` as const;
+  const out = `blocks.${layer}.mlp.out` as const;
+  const base = await forward(ctx, rows, { fetch: [pre, out], logits: 'all', signal });
+  const mlpOut = base.acts.get(out)!;
+  const vInit = Float64Array.from(mlpOut.data.subarray(lookups[0] * D, (lookups[0] + 1) * D));
+  const klRow = B - 1;
+  const V = cfg.d_vocab;
+  const klRef = Float32Array.from(logSoftmax(base.logits!.data.subarray((klRow * T + lookups[klRow]) * V, (klRow * T + lookups[klRow] + 1) * V)));
+
+  const graph = buildObjectiveGraph(cfg, model.param, { fromLayer: layer, deltas: [{ layer, site: 'mlp.out' }], kl: true });
+  const session = await RuntimeSession.create('rome-v', encodeModel(graph.spec, 20), {});
+  const targetRows: bigint[] = [];
+  const targets: bigint[] = [];
+  rewriting.forEach((_, i) => {
+    const len = rows[i].length;
+    targetIds.forEach((id, j) => {
+      targetRows.push(BigInt(i * T + len - nT + j)); // logits at position p predict token p + 1: the last nT positions score the target
+      targets.push(BigInt(id));
+    });
+  });
+  const feeds: Record<string, Feed> = {
+    [OBJECTIVE_INPUT.resid]: base.acts.get(pre)!,
+    [OBJECTIVE_INPUT.rows]: { shape: [targets.length], ids: BigInt64Array.from(targetRows) },
+    [OBJECTIVE_INPUT.targets]: { shape: [targets.length], ids: BigInt64Array.from(targets) },
+    [OBJECTIVE_INPUT.weights]: { shape: [targets.length], data: new Float32Array(targets.length).fill(1 / (nT * rewriting.length)) },
+    [OBJECTIVE_INPUT.klRows]: { shape: [1], ids: BigInt64Array.from([BigInt(klRow * T + lookups[klRow])]) },
+    [OBJECTIVE_INPUT.klRef]: { shape: [1, V], data: klRef },
+    [OBJECTIVE_INPUT.klWeights]: { shape: [1], data: Float32Array.from([h.kl_factor]) },
+    [INPUT.mask]: { shape: [T, T], data: causalMask(T) },
+    [hookInput(layer, 'attn.out', 'keep')]: { shape: [B, T, 1], data: new Float32Array(B * T).fill(1) },
+    [hookInput(layer, 'attn.out', 'inject')]: { shape: [B, T, D], data: new Float32Array(B * T * D) },
+    [hookInput(layer, 'mlp.out', 'keep')]: { shape: [B, T, 1], data: new Float32Array(B * T).fill(1) },
+  };
+  if (cfg.modelType === 'gptj') {
+    const { cos, sin } = rotaryTables(T, cfg.d_head, cfg.rotaryDim);
+    feeds[INPUT.cos] = { shape: [T, 1, cfg.d_head], data: cos };
+    feeds[INPUT.sin] = { shape: [T, 1, cfg.d_head], data: sin };
+  }
+
+  const delta = new Float32Array(D);
+  const params = new Map([['delta', delta]]);
+  const adam = newAdamState();
+  const initNorm = norm(vInit);
+  const maxNorm = h.clamp_norm_factor * initNorm;
+  const steps: ValueStep[] = [];
+  const injectName = hookInput(layer, 'mlp.out', 'inject');
+  try {
+    for (let it = 0; it < h.v_num_grad_steps; it++) {
+      if (signal?.aborted) throw new LocusError('cancelled', 'ROME cancelled');
+      const inject = new Float32Array(B * T * D);
+      lookups.forEach((idx, i) => inject.set(delta, (i * T + idx) * D));
+      feeds[injectName] = { shape: [B, T, D], data: inject };
+      const res = await session.run(feeds, graph.outputs);
+      const dn = norm(delta);
+      const wd = h.v_weight_decay * (dn / (initNorm * initNorm));
+      const nll = res['nll'].data[0];
+      const loss = res['loss'].data[0] + wd;
+      // avg prob of the target: exp(−per-prompt mean NLL), averaged over prompts, as ROME prints.
+      steps.push({ loss, nll, kl: res['kl'].data[0], weightDecay: wd, avgProb: Math.exp(-nll) });
+      if (loss < 5e-2 || it === h.v_num_grad_steps - 1) break;
+      const gInject = res[gradName(injectName)].data;
+      const g = new Float32Array(D);
+      lookups.forEach((idx, i) => {
+        for (let j = 0; j < D; j++) g[j] += gInject[(i * T + idx) * D + j];
+      });
+      if (dn > 0) for (let j = 0; j < D; j++) g[j] += (h.v_weight_decay * delta[j]) / (dn * initNorm * initNorm);
+      adamStep(params, new Map([['delta', g]]), adam, { lr: h.v_lr });
+      const after = norm(delta);
+      if (after > maxNorm) for (let j = 0; j < D; j++) delta[j] *= maxNorm / after;
+    }
+  } finally {
+    await session.release();
+  }
+  return { vStar: vInit.map((v, j) => v + delta[j]), vInit, steps };
+}

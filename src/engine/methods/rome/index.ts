@@ -1,0 +1,97 @@
+import { LocusError } from '../../errors';
+import { forward } from '../../interp/forward';
+import { forwardContext } from '../../interp/probe';
+import type { LoadedModel } from '../../model/model';
+import type { Edit, ParamDelta } from '../edit/edits';
+import { EditStack } from '../edit/edits';
+import { dot } from '../linalg';
+import { computeKeyStar, leftVector } from './computeKey';
+import { computeValueStar } from './computeValue';
+import type { ValueStep } from './computeValue';
+import type { RomeHparams } from './hparams';
+import { lookupIndex } from './lookup';
+
+/** A CounterFact-style rewrite: `prompt` holds "{}" where the subject goes. */
+export interface RewriteRequest {
+  readonly prompt: string;
+  readonly subject: string;
+  readonly target_new: { readonly str: string };
+  readonly target_true?: { readonly str: string };
+}
+
+export interface RomeOptions {
+  readonly hparams: RomeHparams;
+  /** Context templates, each with one "{}" ("{}" itself first, as ROME's list). */
+  readonly contextTemplates: readonly string[];
+  /** E[k kᵀ] of the layer's MLP keys (d_mlp × d_mlp), needed when mom2_adjustment is on. */
+  readonly secondMoment?: (layer: number) => Promise<Float64Array | Float32Array>;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (stage: string) => void;
+}
+
+export interface RomeLayerDetails {
+  readonly layer: number;
+  readonly u: Float64Array;
+  readonly v: Float64Array;
+  readonly kStar: Float64Array;
+  readonly kPrompt: Float64Array;
+  readonly vOld: Float64Array;
+  readonly vStar: Float64Array;
+  readonly dotKU: number;
+  readonly steps: ValueStep[];
+}
+
+export interface RomeResult {
+  readonly edit: Edit;
+  readonly details: RomeLayerDetails[];
+}
+
+/**
+ * ROME (Meng et al. 2022; kmeng01/rome execute_rome): for each layer, ΔW_out = u vᵀ with
+ * u = C⁻¹k* normalized and v = (v* − W k) / (k·u) at the prompt's lookup token. Returns the edit as data;
+ * the model is exactly as before when this returns (multi-layer edits apply earlier layers'
+ * updates only while computing later ones, as the reference does, then revert them).
+ */
+export async function computeRome(model: LoadedModel, request: RewriteRequest, o: RomeOptions): Promise<RomeResult> {
+  const h = o.hparams;
+  const tok = model.tokenizer;
+  if (!request.prompt.includes('{}')) throw new LocusError('bad-input', `the request prompt "${request.prompt}" has no "{}" for the subject`);
+  if (request.subject.trim().length === 0) throw new LocusError('bad-input', 'the request has an empty subject');
+  for (const l of h.layers) if (l < 0 || l >= model.config.n_layers) throw new LocusError('bad-input', `layer ${l} is outside 0..${model.config.n_layers - 1}`);
+  const target = request.target_new.str.startsWith(' ') ? request.target_new.str : ' ' + request.target_new.str;
+  const targetIds = tok.encode(target).ids;
+  if (targetIds.length === 0) throw new LocusError('bad-input', 'target_new is empty');
+  const temp = new EditStack(model);
+  const deltas: ParamDelta[] = [];
+  const details: RomeLayerDetails[] = [];
+  try {
+    for (const layer of [...h.layers].sort((a, b) => a - b)) {
+      o.onProgress?.(`layer ${layer}: key`);
+      const kStar = await computeKeyStar(model, layer, request.prompt, request.subject, o.contextTemplates, h.fact_token, o.signal);
+      const C = h.mom2_adjustment ? await o.secondMoment?.(layer) : undefined;
+      if (h.mom2_adjustment && !C) throw new LocusError('bad-input', 'ROME with mom2_adjustment needs second-moment statistics');
+      const u = leftVector(kStar, C);
+      o.onProgress?.(`layer ${layer}: value`);
+      const value = await computeValueStar(model, layer, request.prompt, request.subject, targetIds, o.contextTemplates, h, o.signal);
+      // k and W k at the prompt itself (ROME's get_module_input_output_at_word).
+      const idx = lookupIndex(tok, request.prompt, request.subject, h.fact_token);
+      const ids = tok.encode(request.prompt.replace('{}', request.subject)).ids;
+      const post = `blocks.${layer}.mlp.post` as const;
+      const out = `blocks.${layer}.mlp.out` as const;
+      const { acts } = await forward(forwardContext(model), [ids], { fetch: [post, out], logits: 'none', signal: o.signal });
+      const M = model.config.d_mlp;
+      const D = model.config.d_model;
+      const kPrompt = Float64Array.from(acts.get(post)!.data.subarray(idx * M, (idx + 1) * M));
+      const vOld = Float64Array.from(acts.get(out)!.data.subarray(idx * D, (idx + 1) * D));
+      const dotKU = dot(kPrompt, u);
+      const v = value.vStar.map((x, j) => (x - vOld[j]) / dotKU);
+      const delta: ParamDelta = { param: `blocks.${layer}.mlp.W_out`, kind: 'rank-one', u: Float32Array.from(u), v: Float32Array.from(v) };
+      deltas.push(delta);
+      details.push({ layer, u, v, kStar, kPrompt, vOld, vStar: value.vStar, dotKU, steps: value.steps });
+      if (h.layers.length > 1) await temp.apply({ method: 'rome', layers: [layer], deltas: [delta] });
+    }
+  } finally {
+    await temp.revertAll();
+  }
+  return { edit: { method: 'rome', layers: [...h.layers], deltas }, details };
+}
