@@ -16,7 +16,10 @@ import type { RuntimeOptions } from '../../runtime/ort';
 const INPUT = 'keys';
 const HI = 'gram.hi';
 const LO = 'gram.lo';
-/** Rows per Gemm call: bounds the double copy of the input to 2²⁴ elements (128 MiB). */
+/**
+ * Rows per Gemm call: the double copy of the input stays within 2²⁴ elements (128 MiB) or the size of
+ * the d×d output, whichever is larger (each call reads back 2·d² floats, so wide layers take big calls).
+ */
 const MAX_ELEMENTS = 1 << 24;
 
 function gramGraph(dim: number): Uint8Array {
@@ -48,7 +51,7 @@ export class GramSession {
     const d = this.dim;
     if (sum.length !== d * d) throw new Error(`GramSession.addInto: sum has ${sum.length} elements, expected ${d}²`);
     if (rows.length < n * d) throw new Error(`GramSession.addInto: ${rows.length} values cannot hold ${n} rows of ${d}`);
-    const step = Math.max(1, Math.floor(MAX_ELEMENTS / d));
+    const step = Math.max(d, Math.floor(MAX_ELEMENTS / d));
     for (let start = 0; start < n; start += step) {
       const m = Math.min(step, n - start);
       const data = rows.subarray(start * d, (start + m) * d);

@@ -3,10 +3,15 @@
  * `{stats_dir}/{model}/{ds}_stats/{layer}_{precision}_mom2_{N}.npz` (kmeng01/rome, rome/layer_stats.py).
  *
  * Layout: `{cacheDir}/{model name}-{fingerprint}/{corpus}-{sha256[:16]}_stats/
- * blocks.{l}.mlp.post_float32_mom2_t{maxLength}_{documents}.safetensors` holding one F32 tensor
+ * blocks.{l}.mlp.post[+edits-{sha}]_float32_mom2_t{maxLength}_{documents}.safetensors` holding one F32 tensor
  * `mom2` = C (not the sum), plus a `.json` sidecar with every input and the count. The name carries
  * every input that changes C; the sidecar repeats them and the tensor's sha256, and a file is used
  * only when all of them match (anything else: a warning through `log`, then recompute and overwrite).
+ *
+ * In-memory edits (`model.overrides`) that change layer l's keys (embeddings, blocks below l, block l
+ * but for its W_out/b_out) add their sha256 to the key, so stats of an edited model never pass for
+ * the original's. ROME computes C once on the unedited model and reuses it across edits: to match it,
+ * compute before editing; a ROME edit of layer l (its W_out) leaves layer l's entry valid.
  *
  * Precision: C is stored as float32 (ROME's `mom2_dtype`). So that a run does not depend on whether
  * the cache was warm, a freshly computed C is returned rounded to float32 as well: both paths give
@@ -17,6 +22,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../../model/model';
+import type { ParamName } from '../../model/names';
 import { openSafetensorsFile, writeSafetensors } from '../../model/safetensors';
 import type { StatsCorpus } from './corpus';
 import { corpusSha256, ROME_SAMPLE_SEED } from './corpus';
@@ -32,11 +38,13 @@ export interface StatsCacheOptions extends SecondMomentOptions {
   readonly log?: (message: string) => void;
 }
 
-/** The sidecar. Every field but `createdAt` must match for a hit. */
+/** The sidecar. A hit needs every input field equal, a positive count and the tensor's sha256. */
 interface Sidecar {
   format: string;
   model: { name: string; fingerprint: string };
   layer: number;
+  /** sha256[:16] of the overrides that change this layer's keys; '' for the model as loaded. */
+  edits: string;
   site: string;
   corpus: { name: string; sha256: string; texts: number };
   maxLength: number;
@@ -55,18 +63,39 @@ function bytesOf(a: Float32Array): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
-/** The cache file (without extension) for one layer. */
-export function statsCacheFile(cacheDir: string, model: LoadedModel, layer: number, corpus: StatsCorpus, corpusSha: string, s: StatsSettings): string {
-  const { name, fingerprint } = model.manifest;
-  const dir = path.join(cacheDir, `${slug(name)}-${fingerprint}`, `${slug(corpus.name)}-${corpusSha.slice(0, 16)}_stats`);
-  return path.join(dir, `blocks.${layer}.mlp.post_float32_mom2_t${s.maxLength}_${s.documents.length}`);
+/** Whether parameter `name` feeds `blocks.{layer}.mlp.post` (conservative for GPT-J's parallel block). */
+function feedsKeys(name: ParamName, layer: number): boolean {
+  const m = /^blocks\.(\d+)\./.exec(name);
+  if (!m) return name === 'embed.W_E' || name === 'pos_embed.W_pos';
+  const j = Number(m[1]);
+  return j < layer || (j === layer && !/\.mlp\.(W_out|b_out)$/.test(name));
 }
 
-function expectedSidecar(model: LoadedModel, layer: number, corpus: StatsCorpus, corpusSha: string, s: StatsSettings): Omit<Sidecar, 'count' | 'tensorSha256'> {
-  return {
+/** sha256[:16] over the overridden parameters that change layer `layer`'s keys; '' when none do. */
+export function editsKey(model: LoadedModel, layer: number): string {
+  const names = model.overrides.names().filter((n) => feedsKeys(n, layer)).sort();
+  if (names.length === 0) return '';
+  const h = crypto.createHash('sha256');
+  for (const n of names) {
+    const t = model.param(n);
+    h.update(`${n}:${t.shape.join('x')}:`).update(bytesOf(t.data));
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+type Expected = Omit<Sidecar, 'count' | 'tensorSha256' | 'createdAt'>;
+
+/** One layer's cache file (without extension) and the sidecar fields a hit must carry. */
+function cacheEntry(cacheDir: string, model: LoadedModel, layer: number, corpus: StatsCorpus, corpusSha: string, s: StatsSettings): { base: string; expected: Expected } {
+  const { name, fingerprint } = model.manifest;
+  const edits = editsKey(model, layer);
+  const dir = path.join(cacheDir, `${slug(name)}-${fingerprint}`, `${slug(corpus.name)}-${corpusSha.slice(0, 16)}_stats`);
+  const base = path.join(dir, `blocks.${layer}.mlp.post${edits ? `+edits-${edits}` : ''}_float32_mom2_t${s.maxLength}_${s.documents.length}`);
+  const expected: Expected = {
     format: FORMAT,
-    model: { name: model.manifest.name, fingerprint: model.manifest.fingerprint },
+    model: { name, fingerprint },
     layer,
+    edits,
     site: `blocks.${layer}.mlp.post`,
     corpus: { name: corpus.name, sha256: corpusSha, texts: corpus.texts.length },
     maxLength: s.maxLength,
@@ -75,10 +104,11 @@ function expectedSidecar(model: LoadedModel, layer: number, corpus: StatsCorpus,
     dtype: 'float32',
     dim: model.config.d_mlp,
   };
+  return { base, expected };
 }
 
 /** Reads one cached layer; throws (with the reason) on anything missing, corrupt or mismatching. */
-function readCached(base: string, expected: ReturnType<typeof expectedSidecar>): SecondMoment {
+function readCached(base: string, expected: Expected): SecondMoment {
   const side = JSON.parse(fs.readFileSync(`${base}.json`, 'utf8')) as Sidecar;
   for (const [k, v] of Object.entries(expected)) {
     const got = (side as unknown as Record<string, unknown>)[k];
@@ -100,14 +130,18 @@ function readCached(base: string, expected: ReturnType<typeof expectedSidecar>):
   }
 }
 
-function writeCached(base: string, expected: ReturnType<typeof expectedSidecar>, stat: SecondMoment, f32: Float32Array): void {
+function writeCached(base: string, expected: Expected, stat: SecondMoment, f32: Float32Array): void {
   fs.mkdirSync(path.dirname(base), { recursive: true });
   const d = stat.dim;
   writeSafetensors(`${base}.safetensors`, [{ name: TENSOR, tensor: { shape: [d, d], data: f32 } }], { format: FORMAT, count: String(stat.count) });
   const side: Sidecar = { ...expected, count: stat.count, tensorSha256: crypto.createHash('sha256').update(bytesOf(f32)).digest('hex'), createdAt: new Date().toISOString() };
   const tmp = `${base}.json.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(side, null, 1) + '\n');
-  fs.renameSync(tmp, `${base}.json`);
+  try {
+    fs.writeFileSync(tmp, JSON.stringify(side, null, 1) + '\n');
+    fs.renameSync(tmp, `${base}.json`);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
 }
 
 /**
@@ -118,16 +152,16 @@ export async function loadOrComputeSecondMoment(model: LoadedModel, layers: read
   validateLayers(model, layers);
   const settings = resolveStatsSettings(model, corpus, opts);
   const sha = corpusSha256(corpus);
+  const entries = new Map(layers.map((l) => [l, cacheEntry(opts.cacheDir, model, l, corpus, sha, settings)]));
   const found = new Map<number, SecondMoment>();
   const missing: number[] = [];
-  for (const l of layers) {
-    const base = statsCacheFile(opts.cacheDir, model, l, corpus, sha, settings);
+  for (const [l, { base, expected }] of entries) {
     if (!fs.existsSync(`${base}.json`) && !fs.existsSync(`${base}.safetensors`)) {
       missing.push(l);
       continue;
     }
     try {
-      found.set(l, readCached(base, expectedSidecar(model, l, corpus, sha, settings)));
+      found.set(l, readCached(base, expected));
       opts.log?.(`layer ${l}: loaded cached statistics ${base}.safetensors`);
     } catch (e) {
       opts.log?.(`warning: ignoring the cached statistics ${base}.safetensors (${(e as Error).message}); recomputing`);
@@ -138,8 +172,9 @@ export async function loadOrComputeSecondMoment(model: LoadedModel, layers: read
     opts.log?.(`computing statistics for layer${missing.length > 1 ? 's' : ''} ${missing.join(', ')} over ${settings.documents.length} documents of ${corpus.name}`);
     const fresh = await computeSecondMoment(model, missing, corpus, opts);
     for (const [l, stat] of fresh) {
+      const { base, expected } = entries.get(l)!;
       const f32 = Float32Array.from(stat.mom2);
-      writeCached(statsCacheFile(opts.cacheDir, model, l, corpus, sha, settings), expectedSidecar(model, l, corpus, sha, settings), stat, f32);
+      writeCached(base, expected, stat, f32);
       found.set(l, { count: stat.count, dim: stat.dim, mom2: Float64Array.from(f32) });
     }
   }
