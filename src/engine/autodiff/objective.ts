@@ -27,6 +27,12 @@ export interface ObjectiveSpec {
    * `objective.kl_ref` [m, d_vocab] (the unedited log-probabilities), `objective.kl_weights` [m].
    */
   readonly kl?: boolean;
+  /**
+   * Also differentiate with respect to the `objective.resid_pre` input itself: a delta added there is a
+   * delta on blocks.{fromLayer − 1}.resid_post (MEMIT's z, kmeng01/memit compute_z edits the output of
+   * `layer_module_tmp`). fromLayer may then be n_layers: the graph is only ln_final and the unembedding.
+   */
+  readonly gradResid?: boolean;
 }
 
 export const OBJECTIVE_INPUT = {
@@ -52,7 +58,8 @@ export interface ObjectiveGraph {
  * and constrained fine-tuning. Feeds: `objective.resid_pre` [batch, pos, d_model],
  * `objective.rows` int64 [n] (flat indices b·pos + t whose logits are scored), `objective.targets`
  * int64 [n], `objective.weights` [n]; per delta site the block's keep [batch, pos, 1] (ones) and
- * inject [batch, pos, d_model] (the delta); the mask (and GPT-J rotary tables) as for a block.
+ * inject [batch, pos, d_model] (the delta); the mask (and GPT-J rotary tables) as for a block, fed
+ * even when no block is emitted (fromLayer = n_layers), where they are declared but unused.
  */
 export function buildObjectiveGraph(cfg: ModelConfig, p: ParamGetter, o: ObjectiveSpec): ObjectiveGraph {
   const trainable = new Set<string>(o.trainable ?? []);
@@ -81,7 +88,8 @@ export function buildObjectiveGraph(cfg: ModelConfig, p: ParamGetter, o: Objecti
     g.output('kl', []);
   }
   g.output(loss, []);
-  const wrt = [...deltas.map((d) => hookInput(d.layer, d.site, 'inject')), ...trainable];
+  // Invariant: the order of `wrt` (deltas, weights, then the residual input) is the order of the gradient outputs.
+  const wrt = [...deltas.map((d) => hookInput(d.layer, d.site, 'inject')), ...trainable, ...(o.gradResid ? [OBJECTIVE_INPUT.resid] : [])];
   appendGradients(g, loss, wrt);
   for (const w of wrt) g.output(gradName(w), trainable.has(w) ? p(w as ParamName).shape : ['batch', 'pos', cfg.d_model]);
   return { spec: g.build(), wrt, outputs: [loss, ...(o.kl ? ['nll', 'kl'] : []), ...wrt.map(gradName)] };

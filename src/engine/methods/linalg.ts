@@ -37,6 +37,24 @@ export function choleskySolve(L: Float64Array, n: number, b: ArrayLike<number>):
   return x;
 }
 
+/**
+ * X = A⁻¹ B for a symmetric positive-definite A (n × n) and B with `m` columns (n × m, row-major), in
+ * float64 by one Cholesky factorization: MEMIT's `torch.linalg.solve(λC + K Kᵀ, K)` (kmeng01/memit
+ * memit_main.py, "Compute update in double precision"). λC + K Kᵀ is SPD whenever λ > 0 and C is
+ * positive definite, so Cholesky is the exact counterpart of the reference's LU solve.
+ */
+export function spdSolveColumns(A: Float64Array | Float32Array, n: number, B: Float64Array, m: number): Float64Array {
+  const L = choleskyFactor(A, n);
+  const X = new Float64Array(n * m);
+  const col = new Float64Array(n);
+  for (let j = 0; j < m; j++) {
+    for (let i = 0; i < n; i++) col[i] = B[i * m + j];
+    const x = choleskySolve(L, n, col);
+    for (let i = 0; i < n; i++) X[i * m + j] = x[i];
+  }
+  return X;
+}
+
 export function norm(v: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i] * v[i];

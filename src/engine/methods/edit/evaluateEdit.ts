@@ -1,0 +1,48 @@
+import type { LoadedModel } from '../../model/model';
+import { targetLogprobs } from '../evaluate/logprobs';
+import type { EditScores, RomeSuccess } from '../problems/metrics';
+import { editScores, romeSuccess } from '../problems/metrics';
+import type { FactCase, ProblemSpec } from '../problems/problems';
+
+/** Log-probabilities of one case under the current weights: the problem's target and target_true on every prompt. */
+export interface CaseProbe {
+  readonly rewrite: { target: number; truth: number; targetMean: number; truthMean: number };
+  readonly paraphrases: Array<{ target: number; truth: number; targetMean: number; truthMean: number }>;
+  readonly neighbors: Array<{ target: number; truth: number; targetMean: number; truthMean: number }>;
+}
+
+/** Σ log p of the target sequence and per-token mean, for the rewrite, paraphrase and neighborhood prompts. */
+export async function probeCase(model: LoadedModel, fact: FactCase, spec: ProblemSpec, signal?: AbortSignal): Promise<CaseProbe> {
+  const prompts = [fact.prompt.replace('{}', fact.subject), ...(fact.paraphrase_prompts ?? []), ...(fact.neighborhood_prompts ?? [])];
+  const truth = ' ' + fact.target_true.str.trimStart();
+  const pairs = prompts.flatMap((prompt) => [{ prompt, target: spec.target }, { prompt, target: truth }]);
+  const lp = await targetLogprobs(model, pairs, signal);
+  const at = (i: number) => ({
+    target: lp[2 * i].sum,
+    truth: lp[2 * i + 1].sum,
+    targetMean: lp[2 * i].sum / lp[2 * i].tokenLogprobs.length,
+    truthMean: lp[2 * i + 1].sum / lp[2 * i + 1].tokenLogprobs.length,
+  });
+  const nP = fact.paraphrase_prompts?.length ?? 0;
+  const nN = fact.neighborhood_prompts?.length ?? 0;
+  return {
+    rewrite: at(0),
+    paraphrases: Array.from({ length: nP }, (_, i) => at(1 + i)),
+    neighbors: Array.from({ length: nN }, (_, i) => at(1 + nP + i)),
+  };
+}
+
+/** The paper's normalized scores (on the problem's target) and ROME's success metrics (new vs true, Error Injection's view). */
+export function scoreCase(pre: CaseProbe, post: CaseProbe, spec: ProblemSpec, firstOnly = false): { metrics: EditScores; rome: RomeSuccess } {
+  const pp = (a: number, b: number) => ({ pre: Math.exp(a), post: Math.exp(b) });
+  const metrics = editScores(
+    pp(pre.rewrite.target, post.rewrite.target),
+    pre.paraphrases.map((x, i) => pp(x.target, post.paraphrases[i].target)),
+    pre.neighbors.map((x, i) => pp(x.target, post.neighbors[i].target)),
+    spec.erase,
+    firstOnly,
+  );
+  const pair = (x: { targetMean: number; truthMean: number }) => ({ newMean: x.targetMean, trueMean: x.truthMean });
+  const rome = romeSuccess([pair(post.rewrite)], post.paraphrases.map(pair), post.neighbors.map(pair));
+  return { metrics, rome };
+}

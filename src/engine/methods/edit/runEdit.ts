@@ -1,0 +1,157 @@
+import * as path from 'node:path';
+import { LocusError } from '../../errors';
+import type { LoadedModel } from '../../model/model';
+import type { ParamName } from '../../model/names';
+import { frobenius } from './edits';
+import type { Edit } from './edits';
+import { EditStack } from './edits';
+import { probeCase, scoreCase } from './evaluateEdit';
+import type { CaseProbe } from './evaluateEdit';
+import type { EditScores, RomeSuccess } from '../problems/metrics';
+import { buildProblem } from '../problems/problems';
+import type { EditingProblem, FactCase, ProblemSpec } from '../problems/problems';
+import { mergeRomeHparams, ROME_GPT2_XL, ROME_GPT_J } from '../rome/hparams';
+import type { RomeHparams } from '../rome/hparams';
+import { computeRome } from '../rome/index';
+import { sampleContextTemplates } from '../rome/templates';
+import { defaultStatsCorpus } from '../stats/corpus';
+import type { StatsCorpus } from '../stats/corpus';
+import { loadOrComputeSecondMoment } from '../stats/statsCache';
+
+export type EditMethod = 'rome' | 'memit' | 'ft' | 'ft5';
+
+export interface EditJob {
+  readonly method: EditMethod;
+  /** Central layer (ROME, FT-1: the layer; FT-5, MEMIT: the window's centre). Default: the preset's. */
+  readonly layer?: number;
+  readonly cases: readonly FactCase[];
+  readonly problem: EditingProblem;
+  /** The reference implementation's own hparams JSON (snake_case); unknown keys become notes. */
+  readonly hparams?: Record<string, unknown>;
+  readonly contextTemplates?: readonly string[];
+  readonly statsCorpus?: StatsCorpus;
+  /** Where second-moment statistics are cached. */
+  readonly cacheDir: string;
+  readonly seed?: number;
+  /** σ of the subject noise for Tracing Reversal's o_noise and Fact Forcing. */
+  readonly editingNoise?: number;
+  /** Score only the first paraphrase / neighborhood prompt (the released code's behaviour). */
+  readonly firstOnly?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (stage: string) => void;
+}
+
+export interface CaseOutcome {
+  readonly pre: { targetNewLogprob: number; targetTrueLogprob: number };
+  readonly post: { targetNewLogprob: number; targetTrueLogprob: number };
+  readonly metrics: EditScores;
+  readonly romeMetrics: RomeSuccess;
+  readonly target: string;
+}
+
+/** The `locus edit` result (CONTRACTS.md): the first request's numbers at top level, every request in `requests`. */
+export interface EditOutcome extends CaseOutcome {
+  readonly method: EditMethod;
+  readonly layers: readonly number[];
+  readonly problem: EditingProblem;
+  readonly delta: { param: ParamName; frobenius: number };
+  readonly deltas: Array<{ param: ParamName; frobenius: number }>;
+  readonly seconds: number;
+  readonly requests: CaseOutcome[];
+  readonly hparams: unknown;
+  readonly contextTemplates?: readonly string[];
+  readonly notes: string[];
+  readonly edit: Edit;
+}
+
+/** ROME's preset for a model: the reference's for GPT-2 XL / GPT-J shapes, else a small-model default. */
+export function romePreset(model: LoadedModel): RomeHparams {
+  const L = model.config.n_layers;
+  if (model.config.modelType === 'gptj' && L === 28) return ROME_GPT_J;
+  if (model.config.modelType === 'gpt2' && L === 48) return ROME_GPT2_XL;
+  // Small models (the embedded default): an early-middle layer, the reference's optimizer settings.
+  return { ...ROME_GPT2_XL, layers: [Math.max(0, Math.floor(L / 3) - 1)], v_loss_layer: L - 1 };
+}
+
+const outcome = (pre: CaseProbe, post: CaseProbe, scored: ReturnType<typeof scoreCase>, target: string): CaseOutcome => ({
+  pre: { targetNewLogprob: pre.rewrite.target, targetTrueLogprob: pre.rewrite.truth },
+  post: { targetNewLogprob: post.rewrite.target, targetTrueLogprob: post.rewrite.truth },
+  metrics: scored.metrics,
+  romeMetrics: scored.rome,
+  target,
+});
+
+/**
+ * One edit end to end: build each case's problem, measure, compute the edit (as data), apply it,
+ * measure again, and revert — the model is unchanged afterwards unless `keep` is set.
+ */
+export async function runEdit(model: LoadedModel, job: EditJob, keep = false): Promise<EditOutcome & { stack: EditStack }> {
+  const t0 = Date.now();
+  if (job.cases.length === 0) throw new LocusError('bad-input', 'no request to edit');
+  const notes: string[] = [];
+  const noise = job.editingNoise ?? 0.1;
+  const specs: ProblemSpec[] = [];
+  for (const c of job.cases) specs.push(await buildProblem(model, c, job.problem, noise));
+  if (specs.some((s) => s.noisedSubject) || specs.some((s) => s.erase)) {
+    throw new LocusError('bad-input', `${job.problem} is not available yet in this build (Error Injection, Tracing Reversal and Fact Amplification are)`);
+  }
+  job.onProgress?.('measuring before the edit');
+  const pre: CaseProbe[] = [];
+  for (let i = 0; i < job.cases.length; i++) pre.push(await probeCase(model, job.cases[i], specs[i], job.signal));
+
+  let edit: Edit;
+  let hparams: unknown;
+  let templates: readonly string[] | undefined;
+  if (job.method === 'rome') {
+    const merged = mergeRomeHparams(romePreset(model), job.hparams ?? {}, 'hparams');
+    notes.push(...merged.notes);
+    const h = { ...merged.hparams, ...(job.layer === undefined ? {} : { layers: [job.layer] }) };
+    hparams = h;
+    templates = job.contextTemplates ?? (await sampleContextTemplates(model, h.context_template_length_params, job.seed ?? 0, job.signal));
+    const stats = async (layer: number): Promise<Float64Array> => {
+      job.onProgress?.(`second-moment statistics for layer ${layer}`);
+      const corpus = job.statsCorpus ?? defaultStatsCorpus();
+      const m = await loadOrComputeSecondMoment(model, [layer], corpus, { cacheDir: path.resolve(job.cacheDir), sampleSize: h.mom2_n_samples, signal: job.signal });
+      return m.get(layer)!.mom2;
+    };
+    const stack = new EditStack(model);
+    const deltas = [];
+    // ROME edits one request at a time; several requests are applied one after another.
+    for (const s of specs) {
+      const r = await computeRome(model, s.request, { hparams: h, contextTemplates: templates, secondMoment: stats, signal: job.signal, onProgress: job.onProgress });
+      deltas.push(...r.edit.deltas);
+      if (specs.length > 1) await stack.apply(r.edit);
+    }
+    await stack.revertAll();
+    edit = { method: 'rome', layers: h.layers, deltas };
+  } else {
+    throw new LocusError('bad-input', `method ${job.method} is not available yet in this build (rome is)`);
+  }
+
+  const stack = new EditStack(model);
+  await stack.apply(edit);
+  job.onProgress?.('measuring after the edit');
+  const post: CaseProbe[] = [];
+  try {
+    for (let i = 0; i < job.cases.length; i++) post.push(await probeCase(model, job.cases[i], specs[i], job.signal));
+  } finally {
+    if (!keep) await stack.revertAll();
+  }
+  const requests = job.cases.map((_, i) => outcome(pre[i], post[i], scoreCase(pre[i], post[i], specs[i], job.firstOnly), specs[i].target));
+  const deltas = edit.deltas.map((d) => ({ param: d.param, frobenius: frobenius(d) }));
+  return {
+    ...requests[0],
+    method: job.method,
+    layers: edit.layers,
+    problem: job.problem,
+    delta: deltas[0],
+    deltas,
+    seconds: (Date.now() - t0) / 1000,
+    requests,
+    hparams,
+    contextTemplates: templates,
+    notes,
+    edit,
+    stack,
+  };
+}

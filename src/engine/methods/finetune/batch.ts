@@ -1,0 +1,74 @@
+import { OBJECTIVE_INPUT } from '../../autodiff/objective';
+import { LocusError } from '../../errors';
+import { causalMask, rotaryTables } from '../../graph/attention';
+import { INPUT } from '../../graph/segments';
+import { forward } from '../../interp/forward';
+import { forwardContext } from '../../interp/probe';
+import type { LoadedModel } from '../../model/model';
+import type { Feed } from '../../runtime/ort';
+import type { RewriteRequest } from '../rome/index';
+
+/** One chunk of requests, ready for the objective graph except for the trainable weights. */
+export interface FtChunk {
+  /** Rows in the chunk (torch's `bs`, the AverageMeter's weight). */
+  readonly size: number;
+  /** Target tokens scored (for reporting). */
+  readonly nTargets: number;
+  readonly feeds: Record<string, Feed>;
+}
+
+/** The objective's target string: a leading space added when missing (as targetLogprobs scores it). */
+export function ftTarget(r: RewriteRequest): string {
+  return /^\s/.test(r.target_new.str) ? r.target_new.str : ' ' + r.target_new.str;
+}
+
+/**
+ * The reference's batch (util/fewshot_utils.py make_inputs + score_from_batch): per request the
+ * filled prompt and " " + target are encoded separately and concatenated; the loss scores every
+ * target token from the position before it (teacher forcing), so the input is prompt + target[:-1]
+ * (the last target token is never an input to a scored position under causal attention). Rows are
+ * right-padded, which is exact under causal attention.
+ *
+ * Invariant: the layers below `fromLayer` are not tuned, so the residual stream entering it is
+ * computed once here (one forward pass) and fed to the objective graph at every step.
+ * With weights 1 the graph's `loss` is −Σ_rows Σ_t log p(y_t): summed, not averaged (seed-paper.md §3.4).
+ */
+export async function buildChunk(model: LoadedModel, requests: readonly RewriteRequest[], fromLayer: number, signal?: AbortSignal): Promise<FtChunk> {
+  const cfg = model.config;
+  const tok = model.tokenizer;
+  const rows: number[][] = [];
+  const flatRows: bigint[] = [];
+  const targets: bigint[] = [];
+  const encoded = requests.map((r) => {
+    if (!r.prompt.includes('{}')) throw new LocusError('bad-input', `the request prompt "${r.prompt}" has no "{}" for the subject`);
+    const p = tok.encode(r.prompt.replace('{}', () => r.subject)).ids;
+    const t = tok.encode(ftTarget(r)).ids;
+    if (p.length === 0) throw new LocusError('bad-input', `the request prompt "${r.prompt}" is empty`);
+    if (t.length === 0) throw new LocusError('bad-input', 'target_new is empty');
+    return { p, t };
+  });
+  const T = Math.max(...encoded.map(({ p, t }) => p.length + t.length - 1));
+  encoded.forEach(({ p, t }, b) => {
+    rows.push([...p, ...t.slice(0, -1)]);
+    t.forEach((id, k) => {
+      flatRows.push(BigInt(b * T + p.length - 1 + k)); // logits at position p.length − 1 + k predict target token k
+      targets.push(BigInt(id));
+    });
+  });
+  const pre = `blocks.${fromLayer}.resid_pre` as const;
+  const { acts } = await forward(forwardContext(model), rows, { fetch: [pre], logits: 'none', signal });
+  const n = targets.length;
+  const feeds: Record<string, Feed> = {
+    [OBJECTIVE_INPUT.resid]: acts.get(pre)!,
+    [OBJECTIVE_INPUT.rows]: { shape: [n], ids: BigInt64Array.from(flatRows) },
+    [OBJECTIVE_INPUT.targets]: { shape: [n], ids: BigInt64Array.from(targets) },
+    [OBJECTIVE_INPUT.weights]: { shape: [n], data: new Float32Array(n).fill(1) },
+    [INPUT.mask]: { shape: [T, T], data: causalMask(T) },
+  };
+  if (cfg.modelType === 'gptj') {
+    const { cos, sin } = rotaryTables(T, cfg.d_head, cfg.rotaryDim);
+    feeds[INPUT.cos] = { shape: [T, 1, cfg.d_head], data: cos };
+    feeds[INPUT.sin] = { shape: [T, 1, cfg.d_head], data: sin };
+  }
+  return { size: requests.length, nTargets: n, feeds };
+}

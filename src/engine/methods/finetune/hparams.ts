@@ -1,0 +1,89 @@
+import { LocusError } from '../../errors';
+
+/**
+ * Constrained fine-tuning's hyper-parameters with the reference's own snake_case keys
+ * (google/belief-localization third_party/baselines/ft/ft_hparams.py FTHyperParams,
+ * hparams/FT/*_constr.json), so a researcher's files load unchanged. Module-name templates are
+ * not needed (the engine names parameters canonically) and are accepted and ignored.
+ */
+export interface FtHparams {
+  /** 0-based layers whose mlp.W_out / mlp.b_out (HF mlp.c_proj / mlp.fc_out weight and bias) are tuned. */
+  layers: number[];
+  /** Epochs (each one pass over the requests in chunks of batch_size). */
+  num_steps: number;
+  lr: number;
+  /** torch.optim.Adam's L2 weight decay (added to the gradient, not decoupled). */
+  weight_decay: number;
+  /** Accepted and unused: the reference's execute_ft has no KL term (seed-paper.md §3.4). */
+  kl_factor: number;
+  /** ε of the L∞ box: every element stays within original ± ε (clamped after every step). */
+  norm_constraint: number;
+  /** FTHyperParams' dataclass default. */
+  batch_size: number;
+}
+
+/**
+ * hparams/FT/gpt2-xl_constr.json. The driver (experiments/evaluate.py get_override_hparams) always
+ * overrides `layers` with the window and `norm_constraint` with the problem's ε (seed-paper.md §3.5).
+ */
+export const FT_GPT2_XL: FtHparams = {
+  layers: [0],
+  num_steps: 25,
+  lr: 5e-4,
+  weight_decay: 0,
+  kl_factor: 0,
+  norm_constraint: 5e-4,
+  batch_size: 128,
+};
+
+/** hparams/FT/EleutherAI_gpt-j-6B_constr.json (the seed paper's GPT-J setting). */
+export const FT_GPT_J: FtHparams = { ...FT_GPT2_XL, norm_constraint: 5e-5 };
+
+const NUMERIC_KEYS = ['num_steps', 'lr', 'weight_decay', 'kl_factor', 'norm_constraint', 'batch_size'] as const;
+const POSITIVE_INT = new Set<string>(['num_steps', 'batch_size']);
+const IGNORED = /_module(_tmp)?$/;
+
+/** Overrides `base` with a reference-style hparams object; returns notes for keys that do not apply. */
+export function mergeFtHparams(base: FtHparams, raw: Record<string, unknown>, source = 'hparams'): { hparams: FtHparams; notes: string[] } {
+  const h: FtHparams = { ...base, layers: [...base.layers] };
+  const notes: string[] = [];
+  for (const [k, v] of Object.entries(raw)) {
+    if ((NUMERIC_KEYS as readonly string[]).includes(k)) {
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new LocusError('bad-config', `${source}: "${k}" must be a number`);
+      if (POSITIVE_INT.has(k) && !(Number.isInteger(v) && v >= 1)) throw new LocusError('bad-config', `${source}: "${k}" must be a positive integer`);
+      if ((k === 'lr' || k === 'norm_constraint') && !(v > 0)) throw new LocusError('bad-config', `${source}: "${k}" must be positive`);
+      if (k === 'weight_decay' && v < 0) throw new LocusError('bad-config', `${source}: "weight_decay" must be ≥ 0`);
+      (h as unknown as Record<string, number>)[k] = v;
+    } else if (k === 'layers') {
+      if (Array.isArray(v) && v.includes(-1)) {
+        throw new LocusError('bad-config', `${source}: layer -1 (tuning the subject's token embeddings, FT_subj_embeds) is not supported; give block indices ≥ 0`);
+      }
+      if (!Array.isArray(v) || v.length === 0 || !v.every((x) => Number.isInteger(x) && x >= 0)) throw new LocusError('bad-config', `${source}: "layers" must be a non-empty list of layer indices`);
+      h.layers = v as number[];
+    } else if (IGNORED.test(k)) {
+      notes.push(`${source}: "${k}" is ignored (the engine names modules itself)`);
+    } else if (k === 'FT_subj_embeds') {
+      notes.push(`${source}: "FT_subj_embeds" is ignored (it only matters for layer -1, embedding fine-tuning, which is not supported)`);
+    } else if (k === 'editing_noise') {
+      notes.push(`${source}: "editing_noise" is ignored (it is Fact Forcing's subject noise, which constrained fine-tuning here does not apply)`);
+    } else {
+      notes.push(`${source}: unknown key "${k}" ignored`);
+    }
+  }
+  if (h.kl_factor !== 0) notes.push(`${source}: kl_factor ${h.kl_factor} has no effect: the reference's fine-tuning (ft_main.py execute_ft) has no KL term`);
+  return { hparams: h, notes };
+}
+
+/**
+ * The layers of a window of `size` around `layer`, clipped to the model: max(0, L − ⌊w/2⌋) …
+ * min(n_layers, L + ⌈w/2⌉) − 1 (experiments/evaluate.py get_override_hparams; seed-paper.md §3.3).
+ * Window 1 → [L]; window 5 → L−2 … L+2 (layer 0 → 0, 1, 2).
+ */
+export function ftWindow(layer: number, size: number, nLayers: number): number[] {
+  if (!Number.isInteger(nLayers) || nLayers < 1) throw new LocusError('bad-input', `the model has ${nLayers} layers`);
+  if (!Number.isInteger(layer) || layer < 0 || layer >= nLayers) throw new LocusError('bad-input', `layer ${layer} is outside 0..${nLayers - 1}`);
+  if (!Number.isInteger(size) || size < 1) throw new LocusError('bad-input', `window size ${size} must be a positive integer`);
+  const lo = Math.max(0, layer - Math.floor(size / 2));
+  const hi = Math.min(nLayers, layer + Math.ceil(size / 2));
+  return Array.from({ length: hi - lo }, (_, i) => lo + i);
+}

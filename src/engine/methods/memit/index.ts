@@ -1,0 +1,167 @@
+import { LocusError } from '../../errors';
+import type { LoadedModel } from '../../model/model';
+import type { Edit, ParamDelta } from '../edit/edits';
+import { EditStack, frobenius } from '../edit/edits';
+import { norm, spdSolveColumns } from '../linalg';
+import type { ValueStep } from '../rome/computeValue';
+import type { RewriteRequest } from '../rome/index';
+import type { TemplateGroups } from './computeKs';
+import { computeKs, currentZs } from './computeKs';
+import { computeZ } from './computeZ';
+import type { MemitHparams } from './hparams';
+
+export interface MemitOptions {
+  readonly hparams: MemitHparams;
+  /** Nested context template groups (`[["{}"], ["<prefix>. {}", ...]]`); see asTemplateGroups for a flat list. */
+  readonly contextTemplates: TemplateGroups;
+  /** E[k kᵀ] of layer l's MLP keys (d_mlp × d_mlp) on the UNEDITED model (the reference loads it from its cache). */
+  readonly secondMoment: (layer: number) => Promise<Float64Array | Float32Array>;
+  /** Precomputed z per request at layers[-1] (the reference's cache_template of v_star); skips the optimization. */
+  readonly zs?: readonly Float64Array[];
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (stage: string) => void;
+}
+
+export interface MemitLayerDetails {
+  readonly layer: number;
+  /** K: one key per request at this layer, computed after the earlier layers' updates. */
+  readonly keys: Float64Array[];
+  /** blocks.{z_layer}.resid_post at each request's prompt before this layer's update. */
+  readonly curZs: Float64Array[];
+  /** R: (z − cur_z) / (layers remaining), one column per request [d_model]. */
+  readonly resid: Float64Array[];
+  /** mean_i ‖z_i − cur_z_i‖ (the reference's "z error"). */
+  readonly zError: number;
+  /** (λC + K Kᵀ)⁻¹ K, [d_mlp × n] row-major float64 (the reference's `adj_k`); ΔW = adjK Rᵀ. */
+  readonly adjK: Float64Array;
+  readonly deltaFrobenius: number;
+}
+
+export interface MemitResult {
+  readonly edit: Edit;
+  readonly zs: Float64Array[];
+  /** Per request, the z optimization (empty when `zs` was given). */
+  readonly zSteps: ValueStep[][];
+  readonly layers: MemitLayerDetails[];
+}
+
+/**
+ * ΔW in the engine's [in, out] = [d_mlp, d_model] layout from MEMIT's closed form (memit_main.py
+ * execute_memit, in float64): adj_k = solve(λC + K Kᵀ, K), upd = resid · adj_kᵀ [d_model × d_mlp];
+ * upd_matrix_match_shape transposes it onto W_out, so ΔW = adj_k · residᵀ. Minimizer of
+ * λ·tr(ΔWᵀ C ΔW) + Σ_i ‖ΔWᵀ k_i − r_i‖², i.e. (λC + K Kᵀ) ΔW = K Rᵀ (normal equations).
+ */
+export function memitDelta(C: Float64Array | Float32Array, keys: readonly Float64Array[], resid: readonly Float64Array[], lambda: number): { adjK: Float64Array; deltaW: Float64Array } {
+  const n = keys.length;
+  const M = keys[0].length;
+  const D = resid[0].length;
+  if (C.length !== M * M) throw new LocusError('bad-input', `second moment has ${C.length} entries; the layer's keys need ${M}×${M}`);
+  const A = new Float64Array(M * M);
+  for (let a = 0; a < M; a++) {
+    for (let b = 0; b < M; b++) {
+      let kk = 0;
+      for (let i = 0; i < n; i++) kk += keys[i][a] * keys[i][b];
+      A[a * M + b] = lambda * C[a * M + b] + kk;
+    }
+  }
+  const K = new Float64Array(M * n);
+  keys.forEach((k, i) => k.forEach((v, a) => (K[a * n + i] = v)));
+  let adjK: Float64Array;
+  try {
+    adjK = spdSolveColumns(A, M, K, n);
+  } catch (e) {
+    throw new LocusError('bad-input', `MEMIT's λC + K Kᵀ is not positive definite (${(e as Error).message})`);
+  }
+  const deltaW = new Float64Array(M * D);
+  for (let a = 0; a < M; a++) for (let i = 0; i < n; i++) for (let d = 0; d < D; d++) deltaW[a * D + d] += adjK[a * n + i] * resid[i][d];
+  return { adjK, deltaW };
+}
+
+function validate(model: LoadedModel, requests: readonly RewriteRequest[], o: MemitOptions): void {
+  const h = o.hparams;
+  const L = model.config.n_layers;
+  if (requests.length === 0) throw new LocusError('bad-input', 'MEMIT needs at least one request');
+  for (const r of requests) {
+    if (!r.prompt.includes('{}')) throw new LocusError('bad-input', `the request prompt "${r.prompt}" has no "{}" for the subject`);
+    if (r.subject.trim().length === 0) throw new LocusError('bad-input', 'a request has an empty subject');
+  }
+  if (h.layers.length === 0) throw new LocusError('bad-input', 'MEMIT needs at least one layer');
+  h.layers.forEach((l, i) => {
+    if (!Number.isInteger(l) || l < 0 || l >= L) throw new LocusError('bad-input', `layer ${l} is outside 0..${L - 1}`);
+    if (i > 0 && l <= h.layers[i - 1]) throw new LocusError('bad-input', `MEMIT layers must be strictly ascending (z is taken at the last): got ${h.layers.join(', ')}`);
+  });
+  // The reference's find_fact_lookup_idx returns -1 for "last", which points into the padding of a batch; get_module_input_output_at_words raises.
+  if (h.fact_token === 'last') throw new LocusError('bad-input', 'MEMIT does not support fact_token "last" (the reference raises on it)');
+  if (!(h.mom2_update_weight > 0)) throw new LocusError('bad-input', 'mom2_update_weight must be positive');
+  if (o.contextTemplates.length === 0 || o.contextTemplates.some((g) => g.length === 0 || g.some((t) => !t.includes('{}')))) {
+    throw new LocusError('bad-input', 'context templates must be non-empty groups of templates containing "{}"');
+  }
+  if (o.zs && o.zs.length !== requests.length) throw new LocusError('bad-input', `${o.zs.length} precomputed z for ${requests.length} requests`);
+}
+
+/**
+ * MEMIT (Meng et al. 2023; kmeng01/memit apply_memit_to_model / execute_memit) for a batch of
+ * requests: z_i at the last layer of the range, then for each layer i in order the keys K (after the
+ * earlier layers' updates), R = (Z − current outputs) / (len(layers) − i) and ΔW_i = (λC + K Kᵀ)⁻¹ K Rᵀ.
+ * Returns the edit as data (one dense ΔW on blocks.{l}.mlp.W_out per layer, in layer order);
+ * invariant: the model is exactly as before when this returns (updates are applied only while later
+ * layers are computed, then reverted, as the reference restores its weights).
+ */
+export async function computeMemit(model: LoadedModel, requests: readonly RewriteRequest[], o: MemitOptions): Promise<MemitResult> {
+  validate(model, requests, o);
+  const h = o.hparams;
+  const tok = model.tokenizer;
+  const zLayer = h.layers[h.layers.length - 1];
+  const zs: Float64Array[] = [];
+  const zSteps: ValueStep[][] = [];
+  if (o.zs) {
+    zs.push(...o.zs.map((z) => Float64Array.from(z)));
+  } else {
+    for (const [i, r] of requests.entries()) {
+      o.onProgress?.(`request ${i + 1}/${requests.length}: z at layer ${zLayer}`);
+      const target = r.target_new.str.startsWith(' ') ? r.target_new.str : ' ' + r.target_new.str;
+      const targetIds = tok.encode(target).ids;
+      if (targetIds.length === 0) throw new LocusError('bad-input', `request ${i + 1}: target_new is empty`);
+      const res = await computeZ(model, zLayer, r, targetIds, o.contextTemplates, h, o.signal);
+      zs.push(res.z);
+      zSteps.push(res.steps);
+    }
+  }
+  // C is read before any update: the reference loads it from its stats cache, computed on the unedited model.
+  const covs = new Map<number, Float64Array | Float32Array>();
+  for (const l of h.layers) covs.set(l, await o.secondMoment(l));
+
+  const temp = new EditStack(model);
+  const deltas: ParamDelta[] = [];
+  const layers: MemitLayerDetails[] = [];
+  try {
+    for (const [i, layer] of h.layers.entries()) {
+      o.onProgress?.(`layer ${layer}: keys and update`);
+      const keys = await computeKs(model, layer, requests, o.contextTemplates, h.fact_token, o.signal);
+      const curZs = await currentZs(model, zLayer, requests, h.fact_token, o.signal);
+      const targets = zs.map((z, r) => z.map((v, d) => v - curZs[r][d]));
+      // compute_ks returns one key per request, so the reference's repeat_interleave factor is 1.
+      const resid = targets.map((t) => t.map((v) => v / (h.layers.length - i)));
+      const { adjK, deltaW } = memitDelta(covs.get(layer)!, keys, resid, h.mom2_update_weight);
+      const param = `blocks.${layer}.mlp.W_out` as const;
+      const shape = model.param(param).shape;
+      if (shape.length !== 2 || shape[0] * shape[1] !== deltaW.length || shape[0] !== keys[0].length) {
+        throw new LocusError('bad-input', `MEMIT's update (${keys[0].length}×${resid[0].length}) does not match ${param} [${shape.join(', ')}]`);
+      }
+      // The reference adds upd.float(): ΔW is rounded to float32 once, then added in float32.
+      const delta: ParamDelta = { param, kind: 'dense', shape: [...shape], delta: Float32Array.from(deltaW) };
+      deltas.push(delta);
+      const zError = targets.reduce((s, t) => s + norm(t), 0) / targets.length;
+      layers.push({ layer, keys, curZs, resid, zError, adjK, deltaFrobenius: frobenius(delta) });
+      await temp.apply({ method: 'memit', layers: [layer], deltas: [delta] });
+    }
+  } finally {
+    await temp.revertAll();
+  }
+  return { edit: { method: 'memit', layers: [...h.layers], deltas }, zs, zSteps, layers };
+}
+
+export { asTemplateGroups, fillTemplate } from './computeKs';
+export type { TemplateGroups } from './computeKs';
+export { MEMIT_GPT2_XL, MEMIT_GPT_J, mergeMemitHparams } from './hparams';
+export type { MemitHparams } from './hparams';
