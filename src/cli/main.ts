@@ -2,6 +2,7 @@ import { isLocusError } from '../engine/index';
 import { UsageError } from './args';
 import { evalCommand, evalHelp } from './commands/eval';
 import { probeCommand, probeHelp } from './commands/probe';
+import { editCommand, editHelp } from './commands/edit';
 import { traceCommand, traceHelp } from './commands/trace';
 import { trainDefaultCommand, trainDefaultHelp } from './commands/trainDefault';
 import type { CliIO } from './io';
@@ -11,6 +12,7 @@ type Command = { run: (argv: string[], io: CliIO) => Promise<void>; help: string
 
 const commands: Record<string, Command> = {
   probe: { run: probeCommand, help: probeHelp, summary: 'next-token distribution for a prompt' },
+  edit: { run: editCommand, help: editHelp, summary: 'edit a fact (ROME, MEMIT, FT-1, FT-5) and measure it' },
   eval: { run: evalCommand, help: evalHelp, summary: 'which CounterFact facts a model knows' },
   trace: { run: traceCommand, help: traceHelp, summary: 'Causal Tracing: which states carry a fact' },
   'train-default-model': { run: trainDefaultCommand, help: trainDefaultHelp, summary: 'train the embedded default model (tokenizer + GPT-2)' },

@@ -13,12 +13,32 @@ import type { EditingProblem, FactCase, ProblemSpec } from '../problems/problems
 import { mergeRomeHparams, ROME_GPT2_XL, ROME_GPT_J } from '../rome/hparams';
 import type { RomeHparams } from '../rome/hparams';
 import { computeRome } from '../rome/index';
-import { sampleContextTemplates } from '../rome/templates';
+import { computeFineTune, FT_GPT2_XL, FT_GPT_J, ftWindow, mergeFtHparams } from '../finetune/index';
+import type { FtHparams } from '../finetune/index';
+import { computeMemit } from '../memit/index';
+import { asTemplateGroups } from '../memit/computeKs';
+import { MEMIT_GPT2_XL, MEMIT_GPT_J, mergeMemitHparams } from '../memit/hparams';
+import type { MemitHparams } from '../memit/hparams';
+import { sampleContextTemplates, sampleMemitTemplates } from '../rome/templates';
 import { defaultStatsCorpus } from '../stats/corpus';
 import type { StatsCorpus } from '../stats/corpus';
 import { loadOrComputeSecondMoment } from '../stats/statsCache';
 
 export type EditMethod = 'rome' | 'memit' | 'ft' | 'ft5';
+export const EDIT_METHODS: readonly EditMethod[] = ['rome', 'memit', 'ft', 'ft5'];
+
+/** MEMIT's preset: the reference's for GPT-2 XL / GPT-J shapes, else a 5-layer window around ROME's small-model layer. */
+export function memitPreset(model: LoadedModel): MemitHparams {
+  const L = model.config.n_layers;
+  if (model.config.modelType === 'gptj' && L === 28) return MEMIT_GPT_J;
+  if (model.config.modelType === 'gpt2' && L === 48) return MEMIT_GPT2_XL;
+  return { ...MEMIT_GPT2_XL, layers: ftWindow(romePreset(model).layers[0], 5, L), v_loss_layer: L - 1 };
+}
+
+/** Constrained fine-tuning's preset: the seed paper's GPT-J ε for GPT-J, gpt2-xl_constr otherwise. */
+export function ftPreset(model: LoadedModel): FtHparams {
+  return model.config.modelType === 'gptj' ? FT_GPT_J : FT_GPT2_XL;
+}
 
 export interface EditJob {
   readonly method: EditMethod;
@@ -92,13 +112,24 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
   const noise = job.editingNoise ?? 0.1;
   const specs: ProblemSpec[] = [];
   for (const c of job.cases) specs.push(await buildProblem(model, c, job.problem, noise));
-  if (specs.some((s) => s.noisedSubject) || specs.some((s) => s.erase)) {
-    throw new LocusError('bad-input', `${job.problem} is not available yet in this build (Error Injection, Tracing Reversal and Fact Amplification are)`);
+  if (specs.some((s) => s.noisedSubject)) {
+    throw new LocusError('bad-input', 'fact-forcing is not available yet in this build (the other four problems are)');
+  }
+  if (specs.some((s) => s.erase) && job.method !== 'ft' && job.method !== 'ft5') {
+    throw new LocusError('bad-input', `fact-erasure is available with ft and ft5 in this build, not yet with ${job.method}`);
   }
   job.onProgress?.('measuring before the edit');
   const pre: CaseProbe[] = [];
   for (let i = 0; i < job.cases.length; i++) pre.push(await probeCase(model, job.cases[i], specs[i], job.signal));
 
+  const L = model.config.n_layers;
+  const corpus = (): StatsCorpus => job.statsCorpus ?? defaultStatsCorpus();
+  const stats = (sampleSize: number) => async (layer: number): Promise<Float64Array> => {
+    job.onProgress?.(`second-moment statistics for layer ${layer}`);
+    const m = await loadOrComputeSecondMoment(model, [layer], corpus(), { cacheDir: path.resolve(job.cacheDir), sampleSize, signal: job.signal });
+    return m.get(layer)!.mom2;
+  };
+  const requests = specs.map((s) => s.request);
   let edit: Edit;
   let hparams: unknown;
   let templates: readonly string[] | undefined;
@@ -108,24 +139,41 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     const h = { ...merged.hparams, ...(job.layer === undefined ? {} : { layers: [job.layer] }) };
     hparams = h;
     templates = job.contextTemplates ?? (await sampleContextTemplates(model, h.context_template_length_params, job.seed ?? 0, job.signal));
-    const stats = async (layer: number): Promise<Float64Array> => {
-      job.onProgress?.(`second-moment statistics for layer ${layer}`);
-      const corpus = job.statsCorpus ?? defaultStatsCorpus();
-      const m = await loadOrComputeSecondMoment(model, [layer], corpus, { cacheDir: path.resolve(job.cacheDir), sampleSize: h.mom2_n_samples, signal: job.signal });
-      return m.get(layer)!.mom2;
-    };
     const stack = new EditStack(model);
     const deltas = [];
     // ROME edits one request at a time; several requests are applied one after another.
-    for (const s of specs) {
-      const r = await computeRome(model, s.request, { hparams: h, contextTemplates: templates, secondMoment: stats, signal: job.signal, onProgress: job.onProgress });
-      deltas.push(...r.edit.deltas);
-      if (specs.length > 1) await stack.apply(r.edit);
+    try {
+      for (const r of requests) {
+        const res = await computeRome(model, r, { hparams: h, contextTemplates: templates, secondMoment: stats(h.mom2_n_samples), signal: job.signal, onProgress: job.onProgress });
+        deltas.push(...res.edit.deltas);
+        if (requests.length > 1) await stack.apply(res.edit);
+      }
+    } finally {
+      await stack.revertAll();
     }
-    await stack.revertAll();
     edit = { method: 'rome', layers: h.layers, deltas };
+  } else if (job.method === 'memit') {
+    const preset = memitPreset(model);
+    const merged = mergeMemitHparams(preset, job.hparams ?? {}, 'hparams');
+    notes.push(...merged.notes);
+    const center = job.layer ?? preset.layers[Math.floor(preset.layers.length / 2)];
+    const h = { ...merged.hparams, ...(job.layer === undefined && job.hparams?.['layers'] ? {} : { layers: ftWindow(center, 5, L) }) };
+    hparams = h;
+    const groups = job.contextTemplates ? asTemplateGroups(job.contextTemplates as never) : await sampleMemitTemplates(model, job.seed ?? 0, job.signal);
+    templates = groups.flat();
+    const res = await computeMemit(model, requests, { hparams: h, contextTemplates: groups, secondMoment: stats(h.mom2_n_samples), signal: job.signal, onProgress: job.onProgress });
+    edit = res.edit;
   } else {
-    throw new LocusError('bad-input', `method ${job.method} is not available yet in this build (rome is)`);
+    const preset = ftPreset(model);
+    const merged = mergeFtHparams(preset, job.hparams ?? {}, 'hparams');
+    notes.push(...merged.notes);
+    const center = job.layer ?? romePreset(model).layers[0];
+    const size = job.method === 'ft5' ? 5 : 1;
+    const h = { ...merged.hparams, ...(job.layer === undefined && job.hparams?.['layers'] ? {} : { layers: ftWindow(center, size, L) }) };
+    hparams = h;
+    const res = await computeFineTune(model, requests, { hparams: h, objective: specs[0].erase ? 'erasure' : 'nll', signal: job.signal });
+    notes.push(...res.notes);
+    edit = { ...res.edit, method: job.method };
   }
 
   const stack = new EditStack(model);
@@ -137,17 +185,17 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
   } finally {
     if (!keep) await stack.revertAll();
   }
-  const requests = job.cases.map((_, i) => outcome(pre[i], post[i], scoreCase(pre[i], post[i], specs[i], job.firstOnly), specs[i].target));
+  const outcomes = job.cases.map((_, i) => outcome(pre[i], post[i], scoreCase(pre[i], post[i], specs[i], job.firstOnly), specs[i].target));
   const deltas = edit.deltas.map((d) => ({ param: d.param, frobenius: frobenius(d) }));
   return {
-    ...requests[0],
+    ...outcomes[0],
     method: job.method,
     layers: edit.layers,
     problem: job.problem,
     delta: deltas[0],
     deltas,
     seconds: (Date.now() - t0) / 1000,
-    requests,
+    requests: outcomes,
     hparams,
     contextTemplates: templates,
     notes,

@@ -45,7 +45,10 @@ export function editScores(rewrite: PrePost, paraphrases: readonly PrePost[], ne
   const r = success(rewrite.pre, rewrite.post);
   const p = mean(pick(paraphrases).map((x) => success(x.pre, x.post)));
   const n = mean(pick(neighbors).map((x) => neighborhoodScore(x.pre, x.post)));
-  return { rewrite: r, paraphrase: p, neighborhood: n, overall: (r + p + n) / 3 };
+  // Without paraphrase or neighborhood prompts (a bare request file) those scores are NaN (null in
+  // JSON) and the overall score is the mean of the scores that exist.
+  const present = [r, p, n].filter((x) => !Number.isNaN(x));
+  return { rewrite: r, paraphrase: p, neighborhood: n, overall: present.reduce((a, b) => a + b, 0) / present.length };
 }
 
 export interface RomeSuccess {

@@ -21,3 +21,14 @@ export async function sampleContextTemplates(model: LoadedModel, lengthParams: R
   }
   return out;
 }
+
+/**
+ * MEMIT's context templates (kmeng01/memit get_context_templates): [["{}"], [5 texts of 10 tokens
+ * sampled from "The", "Therefore", "Because", "I", "You", each + ". {}"]], braces replaced by spaces.
+ */
+export async function sampleMemitTemplates(model: LoadedModel, seed: number, signal?: AbortSignal): Promise<string[][]> {
+  const starts = ['The', 'Therefore', 'Because', 'I', 'You'].map((w) => model.tokenizer.encode(w).ids);
+  const rows = await generate(forwardContext(model), starts, { maxLength: 10, topK: 5, seed: seed * 7919 + 10, signal });
+  const eos = model.tokenizer.eosTokenId;
+  return [['{}'], rows.map((r) => `${model.tokenizer.decode(r.filter((id) => id !== eos)).replace(/[{}]/g, ' ')}. {}`)];
+}
