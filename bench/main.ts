@@ -2,13 +2,14 @@
  * `npm run bench [-- forward] [-- --threads N]` (default: 1 and 2 intra-op threads): performance figures and ratios (never asserted in tests).
  * Targets: forward (segment-by-segment vs one fused graph), train (backward/forward ratio of a
  * GPT-2-small block; training tokens/s of the embedded model's shape), trace (the full causal-trace grid of a
- * 10-token prompt on GPT-2 small). Issue 5 adds edit.
+ * 10-token prompt on GPT-2 small), edit (one ROME edit on GPT-2 small).
  */
 import { benchForward } from './forward';
+import { benchEdit } from './edit';
 import { benchTrace } from './trace';
 import { benchTrain } from './train';
 
-const targets: Record<string, (threads: number) => Promise<void>> = { forward: benchForward, train: benchTrain, trace: benchTrace };
+const targets: Record<string, (threads: number) => Promise<void>> = { forward: benchForward, train: benchTrain, trace: benchTrace, edit: benchEdit };
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
