@@ -6,17 +6,19 @@
  */
 import { benchForward } from './forward';
 import { benchEdit } from './edit';
+import { benchQuality } from './editQuality';
 import { benchTrace } from './trace';
 import { benchTrain } from './train';
 
-const targets: Record<string, (threads: number) => Promise<void>> = { forward: benchForward, train: benchTrain, trace: benchTrace, edit: benchEdit };
+const targets: Record<string, (threads: number) => Promise<void>> = { forward: benchForward, train: benchTrain, trace: benchTrace, edit: benchEdit, quality: benchQuality };
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const ti = args.indexOf('--threads');
   const threadCounts = ti >= 0 ? [Number(args[ti + 1])] : [1, 2];
   const names = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--threads');
-  for (const n of names.length ? names : Object.keys(targets)) {
+  // `quality` needs the embedded model and takes minutes: only when asked for by name.
+  for (const n of names.length ? names : ['forward', 'train', 'trace', 'edit']) {
     const run = targets[n];
     if (!run) throw new Error(`unknown benchmark "${n}"; known: ${Object.keys(targets).join(', ')}`);
     for (const threads of threadCounts) await run(threads);
