@@ -36,3 +36,4 @@ export { EDITING_PROBLEMS } from './methods/problems/problems';
 export type { EditingProblem, FactCase } from './methods/problems/problems';
 export { exportModel } from './methods/edit/exportModel';
 export { corpusFromTextFile } from './methods/stats/corpus';
+export { writeModelCard } from './train/modelCard';

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { defaultDatasetPath, DEFAULT_RECIPE, loadCounterFact, trainDefaultModel } from '../../engine/index';
+import * as os from 'node:os';
+import { defaultDatasetPath, DEFAULT_RECIPE, evaluateFacts, loadCounterFact, loadModel, trainDefaultModel, writeModelCard } from '../../engine/index';
 import { intFlag, parseFlags } from '../args';
 import type { CliIO } from '../io';
 
@@ -49,8 +50,31 @@ export async function trainDefaultCommand(argv: string[], io: CliIO): Promise<vo
       log: (line) => io.out(`[${new Date().toISOString().slice(11, 19)}] ${line}`),
     });
     io.out(`done: ${outDir} (training ${(result.seconds / 60).toFixed(1)} min, this run ${((Date.now() - t0) / 60000).toFixed(1)} min)`);
-    io.out(JSON.stringify(result.log));
+    await writeCard(outDir, result, io);
   } finally {
     process.off('SIGINT', onSigint);
+  }
+}
+
+/** Evaluates the written model on every record and writes its MODEL_CARD.md. */
+async function writeCard(outDir: string, result: { seconds: number; tokens: number; log: Array<Record<string, number>> }, io: CliIO): Promise<void> {
+  const model = await loadModel(outDir);
+  try {
+    const records = loadCounterFact(defaultDatasetPath());
+    const { accuracy } = await evaluateFacts(model, records, {});
+    io.out(`accuracy over ${records.length} records: requested ${accuracy.rewrite.toFixed(3)}, paraphrase ${accuracy.paraphrase.toFixed(3)}, neighborhood ${accuracy.neighborhood.toFixed(3)}`);
+    const folderBytes = fs.readdirSync(outDir).reduce((n, f) => n + fs.statSync(path.join(outDir, f)).size, 0);
+    writeModelCard(outDir, {
+      trainingMinutes: result.seconds / 60,
+      tokensPerSecond: result.tokens / result.seconds,
+      machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+      epochLog: result.log,
+      accuracy: { ...accuracy, records: records.length },
+      parameters: model.manifest.parameters,
+      folderBytes,
+      date: new Date().toISOString().slice(0, 10),
+    });
+  } finally {
+    await model.dispose();
   }
 }

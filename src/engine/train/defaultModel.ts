@@ -100,7 +100,7 @@ function tokenizerFor(inputs: DefaultModelInputs, vocabSize: number, nCtx: numbe
  * Trains the embedded default model end to end (tokenizer, then the LM on CounterFact facts +
  * WikiText-2) and writes a Hugging Face folder to `outDir`. Resumes from `checkpointDir`.
  */
-export async function trainDefaultModel(inputs: DefaultModelInputs): Promise<{ seconds: number; log: Array<Record<string, number>> }> {
+export async function trainDefaultModel(inputs: DefaultModelInputs): Promise<{ seconds: number; tokens: number; log: Array<Record<string, number>> }> {
   const R = DEFAULT_RECIPE;
   const cfg = parseConfig({ ...R.config, eos_token_id: R.config.vocab_size - 1 }, 'recipe');
   const { tok, bpe } = tokenizerFor(inputs, cfg.d_vocab, cfg.n_ctx);
@@ -124,7 +124,7 @@ export async function trainDefaultModel(inputs: DefaultModelInputs): Promise<{ s
   };
   const result = await trainLm(cfg, params, shapes, (epoch) => [...factExamples(inputs.records, tok, R.corpus, epoch), ...wiki], options);
   writeModelFolder(inputs.outDir, cfg, params, shapes, bpe);
-  return { seconds: result.seconds, log: result.log };
+  return { seconds: result.seconds, tokens: result.tokens, log: result.log };
 }
 
 function progressPrinter(log: (line: string) => void): (p: TrainProgress) => void {
