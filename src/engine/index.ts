@@ -37,3 +37,5 @@ export type { EditingProblem, FactCase } from './methods/problems/problems';
 export { exportModel } from './methods/edit/exportModel';
 export { corpusFromTextFile } from './methods/stats/corpus';
 export { writeModelCard } from './train/modelCard';
+export { EditStack } from './methods/edit/edits';
+export type { Edit, ParamDelta } from './methods/edit/edits';

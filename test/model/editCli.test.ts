@@ -51,6 +51,17 @@ describe('locus edit (gpt2-facts-trained)', () => {
     assert.equal(JSON.parse(probe.out).top[0].token, ' Rome');
   });
 
+  test('Fact Erasure with ROME lowers p(target_true) and scores the erased fraction', async () => {
+    const r = await run(['edit', ...common(), '--method', 'rome', '--layer', '1', '--problem', 'fact-erasure', '--context-templates', path.join(tmp, 'templates.json'), '--hparams', path.join(tmp, 'hparams.json'), '--json']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.target, ' Paris');
+    assert.ok(Math.exp(j.post.targetTrueLogprob) < 0.01, `p(Paris) after ${Math.exp(j.post.targetTrueLogprob)}`);
+    const pre = Math.exp(j.pre.targetNewLogprob);
+    const post = Math.exp(j.post.targetNewLogprob);
+    assert.ok(Math.abs(j.metrics.rewrite - (pre - post) / pre) < 1e-9, 'rewrite = erased fraction');
+  });
+
   test('FT-1 keeps every weight change inside the L∞ box', async () => {
     const r = await run(['edit', ...common(), '--method', 'ft', '--layer', '1', '--json']);
     assert.equal(r.code, 0, r.err);

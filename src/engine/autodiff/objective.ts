@@ -33,6 +33,8 @@ export interface ObjectiveSpec {
    * `layer_module_tmp`). fromLayer may then be n_layers: the graph is only ln_final and the unembedding.
    */
   readonly gradResid?: boolean;
+  /** Fact Erasure (seed paper §3.4): the fit term is exp(−nll) — the target's probability — to be minimized, instead of nll. */
+  readonly erase?: boolean;
 }
 
 export const OBJECTIVE_INPUT = {
@@ -79,18 +81,22 @@ export function buildObjectiveGraph(cfg: ModelConfig, p: ParamGetter, o: Objecti
       ? g.node('Gemm', [ln, g.weight('embed.W_E', p('embed.W_E'))], { transB: 1 })
       : g.node('Gemm', [ln, g.weight('unembed.W_U', p('unembed.W_U')), ...(cfg.modelType === 'gptj' ? [g.weight('unembed.b_U', p('unembed.b_U'))] : [])], {}); // [n, d_vocab]
   };
-  const nll = nllLoss(g, head(g.input(OBJECTIVE_INPUT.rows, ['n'], 'int64')), g.input(OBJECTIVE_INPUT.targets, ['n'], 'int64'), g.input(OBJECTIVE_INPUT.weights, ['n']), o.kl ? 'nll' : 'loss');
-  let loss = nll;
+  const split = o.kl || o.erase;
+  const nll = nllLoss(g, head(g.input(OBJECTIVE_INPUT.rows, ['n'], 'int64')), g.input(OBJECTIVE_INPUT.targets, ['n'], 'int64'), g.input(OBJECTIVE_INPUT.weights, ['n']), split ? 'nll' : 'loss');
+  const fit = o.erase ? g.node('Exp', [g.node('Neg', [nll])]) : nll;
+  let loss = fit;
   if (o.kl) {
     const kl = klLoss(g, head(g.input(OBJECTIVE_INPUT.klRows, ['m'], 'int64')), g.input(OBJECTIVE_INPUT.klRef, ['m', cfg.d_vocab]), g.input(OBJECTIVE_INPUT.klWeights, ['m']));
-    loss = g.node('Add', [nll, kl], undefined, 'loss');
-    g.output('nll', []);
+    loss = g.node('Add', [fit, kl], undefined, 'loss');
     g.output('kl', []);
+  } else if (o.erase) {
+    loss = g.alias(fit, 'loss');
   }
+  if (split) g.output('nll', []);
   g.output(loss, []);
   // Invariant: the order of `wrt` (deltas, weights, then the residual input) is the order of the gradient outputs.
   const wrt = [...deltas.map((d) => hookInput(d.layer, d.site, 'inject')), ...trainable, ...(o.gradResid ? [OBJECTIVE_INPUT.resid] : [])];
   appendGradients(g, loss, wrt);
   for (const w of wrt) g.output(gradName(w), trainable.has(w) ? p(w as ParamName).shape : ['batch', 'pos', cfg.d_model]);
-  return { spec: g.build(), wrt, outputs: [loss, ...(o.kl ? ['nll', 'kl'] : []), ...wrt.map(gradName)] };
+  return { spec: g.build(), wrt, outputs: [loss, ...(split ? ['nll'] : []), ...(o.kl ? ['kl'] : []), ...wrt.map(gradName)] };
 }

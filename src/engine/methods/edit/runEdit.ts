@@ -115,9 +115,6 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
   if (specs.some((s) => s.noisedSubject)) {
     throw new LocusError('bad-input', 'fact-forcing is not available yet in this build (the other four problems are)');
   }
-  if (specs.some((s) => s.erase) && job.method !== 'ft' && job.method !== 'ft5') {
-    throw new LocusError('bad-input', `fact-erasure is available with ft and ft5 in this build, not yet with ${job.method}`);
-  }
   job.onProgress?.('measuring before the edit');
   const pre: CaseProbe[] = [];
   for (let i = 0; i < job.cases.length; i++) pre.push(await probeCase(model, job.cases[i], specs[i], job.signal));
@@ -130,6 +127,7 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     return m.get(layer)!.mom2;
   };
   const requests = specs.map((s) => s.request);
+  const objective = specs[0].erase ? ('erasure' as const) : ('nll' as const);
   let edit: Edit;
   let hparams: unknown;
   let templates: readonly string[] | undefined;
@@ -144,7 +142,7 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     // ROME edits one request at a time; several requests are applied one after another.
     try {
       for (const r of requests) {
-        const res = await computeRome(model, r, { hparams: h, contextTemplates: templates, secondMoment: stats(h.mom2_n_samples), signal: job.signal, onProgress: job.onProgress });
+        const res = await computeRome(model, r, { hparams: h, contextTemplates: templates, secondMoment: stats(h.mom2_n_samples), signal: job.signal, onProgress: job.onProgress, objective });
         deltas.push(...res.edit.deltas);
         if (requests.length > 1) await stack.apply(res.edit);
       }
@@ -161,7 +159,7 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     hparams = h;
     const groups = job.contextTemplates ? asTemplateGroups(job.contextTemplates as never) : await sampleMemitTemplates(model, job.seed ?? 0, job.signal);
     templates = groups.flat();
-    const res = await computeMemit(model, requests, { hparams: h, contextTemplates: groups, secondMoment: stats(h.mom2_n_samples), signal: job.signal, onProgress: job.onProgress });
+    const res = await computeMemit(model, requests, { hparams: h, contextTemplates: groups, secondMoment: stats(h.mom2_n_samples), signal: job.signal, onProgress: job.onProgress, objective });
     edit = res.edit;
   } else {
     const preset = ftPreset(model);
@@ -171,7 +169,7 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     const size = job.method === 'ft5' ? 5 : 1;
     const h = { ...merged.hparams, ...(job.layer === undefined && job.hparams?.['layers'] ? {} : { layers: ftWindow(center, size, L) }) };
     hparams = h;
-    const res = await computeFineTune(model, requests, { hparams: h, objective: specs[0].erase ? 'erasure' : 'nll', signal: job.signal });
+    const res = await computeFineTune(model, requests, { hparams: h, objective, signal: job.signal });
     notes.push(...res.notes);
     edit = { ...res.edit, method: job.method };
   }

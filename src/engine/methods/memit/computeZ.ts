@@ -38,7 +38,7 @@ export interface ZResult {
  * the last iteration only evaluated. The NLL is read at max(v_loss_layer, layer), which must be the
  * last block here (the head reads the final residual stream; the reference's presets all do so).
  */
-export async function computeZ(model: LoadedModel, layer: number, request: SubjectPrompt, targetIds: readonly number[], groups: TemplateGroups, h: MemitHparams, signal?: AbortSignal): Promise<ZResult> {
+export async function computeZ(model: LoadedModel, layer: number, request: SubjectPrompt, targetIds: readonly number[], groups: TemplateGroups, h: MemitHparams, signal?: AbortSignal, erase = false): Promise<ZResult> {
   const cfg = model.config;
   const tok = model.tokenizer;
   const D = cfg.d_model;
@@ -65,7 +65,7 @@ export async function computeZ(model: LoadedModel, layer: number, request: Subje
   const klAt = klRow * T + lookups[klRow];
   const klRef = Float32Array.from(logSoftmax(base.logits!.data.subarray(klAt * V, (klAt + 1) * V)));
 
-  const graph = buildObjectiveGraph(cfg, model.param, { fromLayer: layer + 1, kl: true, gradResid: true });
+  const graph = buildObjectiveGraph(cfg, model.param, { fromLayer: layer + 1, kl: true, gradResid: true, erase });
   const session = await RuntimeSession.create('memit-z', encodeModel(graph.spec, 20), {});
   const targetRows: bigint[] = [];
   const targets: bigint[] = [];

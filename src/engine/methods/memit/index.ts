@@ -20,6 +20,8 @@ export interface MemitOptions {
   readonly zs?: readonly Float64Array[];
   readonly signal?: AbortSignal;
   readonly onProgress?: (stage: string) => void;
+  /** 'erasure': minimize the target's probability (Fact Erasure, seed paper §3.4). */
+  readonly objective?: 'nll' | 'erasure';
 }
 
 export interface MemitLayerDetails {
@@ -122,7 +124,7 @@ export async function computeMemit(model: LoadedModel, requests: readonly Rewrit
       const target = r.target_new.str.startsWith(' ') ? r.target_new.str : ' ' + r.target_new.str;
       const targetIds = tok.encode(target).ids;
       if (targetIds.length === 0) throw new LocusError('bad-input', `request ${i + 1}: target_new is empty`);
-      const res = await computeZ(model, zLayer, r, targetIds, o.contextTemplates, h, o.signal);
+      const res = await computeZ(model, zLayer, r, targetIds, o.contextTemplates, h, o.signal, o.objective === 'erasure');
       zs.push(res.z);
       zSteps.push(res.steps);
     }

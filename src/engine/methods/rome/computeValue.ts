@@ -38,8 +38,9 @@ export interface ValueResult {
  *   + v_weight_decay · ‖δ‖ / ‖v_init‖²,
  * with Adam (lr v_lr), δ clamped to clamp_norm_factor · ‖v_init‖ after each step, early stop when the
  * loss < 0.05, and the last iteration only evaluated. One ORT graph gives the loss and ∂/∂δ.
+ * Fact Erasure (`erase`) replaces the NLL term by exp(−NLL), the target's probability, as the seed paper's code.
  */
-export async function computeValueStar(model: LoadedModel, layer: number, prompt: string, subject: string, targetIds: readonly number[], templates: readonly string[], h: RomeHparams, signal?: AbortSignal): Promise<ValueResult> {
+export async function computeValueStar(model: LoadedModel, layer: number, prompt: string, subject: string, targetIds: readonly number[], templates: readonly string[], h: RomeHparams, signal?: AbortSignal, erase = false): Promise<ValueResult> {
   const cfg = model.config;
   const tok = model.tokenizer;
   const D = cfg.d_model;
@@ -63,7 +64,7 @@ export async function computeValueStar(model: LoadedModel, layer: number, prompt
   const V = cfg.d_vocab;
   const klRef = Float32Array.from(logSoftmax(base.logits!.data.subarray((klRow * T + lookups[klRow]) * V, (klRow * T + lookups[klRow] + 1) * V)));
 
-  const graph = buildObjectiveGraph(cfg, model.param, { fromLayer: layer, deltas: [{ layer, site: 'mlp.out' }], kl: true });
+  const graph = buildObjectiveGraph(cfg, model.param, { fromLayer: layer, deltas: [{ layer, site: 'mlp.out' }], kl: true, erase });
   const session = await RuntimeSession.create('rome-v', encodeModel(graph.spec, 20), {});
   const targetRows: bigint[] = [];
   const targets: bigint[] = [];

@@ -27,6 +27,8 @@ export interface RomeOptions {
   readonly secondMoment?: (layer: number) => Promise<Float64Array | Float32Array>;
   readonly signal?: AbortSignal;
   readonly onProgress?: (stage: string) => void;
+  /** 'erasure': minimize the target's probability (Fact Erasure) instead of maximizing it. */
+  readonly objective?: 'nll' | 'erasure';
 }
 
 export interface RomeLayerDetails {
@@ -72,7 +74,7 @@ export async function computeRome(model: LoadedModel, request: RewriteRequest, o
       if (h.mom2_adjustment && !C) throw new LocusError('bad-input', 'ROME with mom2_adjustment needs second-moment statistics');
       const u = leftVector(kStar, C);
       o.onProgress?.(`layer ${layer}: value`);
-      const value = await computeValueStar(model, layer, request.prompt, request.subject, targetIds, o.contextTemplates, h, o.signal);
+      const value = await computeValueStar(model, layer, request.prompt, request.subject, targetIds, o.contextTemplates, h, o.signal, o.objective === 'erasure');
       // k and W k at the prompt itself (ROME's get_module_input_output_at_word).
       const idx = lookupIndex(tok, request.prompt, request.subject, h.fact_token);
       const ids = tok.encode(request.prompt.replace('{}', request.subject)).ids;

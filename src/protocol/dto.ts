@@ -1,0 +1,169 @@
+/**
+ * Shared JSON shapes (DTOs) of the contracts in src/protocol. Plain JSON only: no classes, no typed
+ * arrays (they serialize as objects with numeric keys), no undefined-vs-absent distinctions that
+ * matter. Small grids travel as number[][]; large tensors never travel over JSON-RPC.
+ *
+ * The unions below mirror the engine's (src/engine); the worker checks at compile time that the
+ * engine's values fit them, so a new engine value fails the build rather than the wire.
+ */
+import type { ParamName } from '../engine/model/names';
+
+/** The engine's error codes (src/engine/errors.ts); 'internal' marks a bug (any non-LocusError). */
+export type LocusErrorCode =
+  | 'not-found'
+  | 'bad-config'
+  | 'unsupported-architecture'
+  | 'bad-weights'
+  | 'missing-tensor'
+  | 'shape-mismatch'
+  | 'unsupported-format'
+  | 'missing-tokenizer'
+  | 'bad-input'
+  | 'cancelled';
+export type EngineErrorCode = LocusErrorCode | 'internal';
+
+export type Device = 'cpu' | 'webgpu' | 'cuda';
+export type EditMethod = 'rome' | 'memit' | 'ft' | 'ft5';
+export type EditingProblem = 'error-injection' | 'tracing-reversal' | 'fact-erasure' | 'fact-amplification' | 'fact-forcing';
+export type TraceKind = 'hidden' | 'mlp' | 'attn';
+export type TraceScore = 'first-token' | 'sequence';
+/** 's3' = 3 × std of the subjects' token embeddings; a number = that σ. */
+export type NoiseRule = `s${number}` | number;
+
+/** The loaded model: its manifest plus load warnings. */
+export interface ModelInfo {
+  readonly name: string;
+  readonly path: string;
+  readonly architecture: string;
+  readonly n_layers: number;
+  readonly d_model: number;
+  readonly n_heads: number;
+  readonly d_vocab: number;
+  readonly n_ctx: number;
+  readonly parameters: number;
+  /** Changes whenever the weights files do. */
+  readonly fingerprint: string;
+  readonly device: string;
+  readonly warnings: readonly string[];
+}
+
+/** The next-token distribution after a prompt's last token (as `locus probe --json`, without the manifest). */
+export interface ProbeResultDto {
+  readonly tokens: readonly string[];
+  readonly ids: readonly number[];
+  readonly top: ReadonlyArray<{ readonly id: number; readonly token: string; readonly prob: number; readonly logprob: number }>;
+}
+
+export interface TraceGridDto {
+  readonly window: number;
+  /** scores[t][l]: mean p(answer) with (token t, layer l) restored. [tokens, layers] */
+  readonly scores: number[][];
+}
+
+/** A Causal Tracing result (as `locus trace --json`). */
+export interface TraceResultDto {
+  readonly tokens: readonly string[];
+  readonly ids: readonly number[];
+  /** [b, e): the subject's tokens, e exclusive. */
+  readonly subjectRange: readonly [number, number];
+  readonly answer: { readonly id: number; readonly token: string; readonly ids: readonly number[] };
+  readonly highScore: number;
+  readonly lowScore: number;
+  readonly noiseLevel: number;
+  readonly samples: number;
+  readonly seed: number;
+  readonly score: TraceScore;
+  readonly grids: Partial<Record<TraceKind, TraceGridDto>>;
+  readonly tracingEffect: Partial<Record<TraceKind, readonly number[]>>;
+  readonly tracingEffectLastSubject: Partial<Record<TraceKind, readonly number[]>>;
+  readonly cells: number;
+  readonly seconds: number;
+}
+
+/** A rewrite request with its evaluation prompts (CounterFact's requested_rewrite fields). */
+export interface FactCaseDto {
+  /** A template with one "{}" where the subject goes. */
+  readonly prompt: string;
+  readonly subject: string;
+  readonly target_new: { readonly str: string };
+  readonly target_true: { readonly str: string };
+  readonly paraphrase_prompts?: readonly string[];
+  readonly neighborhood_prompts?: readonly string[];
+}
+
+export interface EditScoresDto {
+  readonly rewrite: number;
+  readonly paraphrase: number;
+  readonly neighborhood: number;
+  readonly overall: number;
+}
+
+export interface RomeSuccessDto {
+  readonly efficacy: number;
+  readonly paraphrase: number;
+  readonly neighborhood: number;
+  readonly efficacyMagnitude: number;
+  readonly paraphraseMagnitude: number;
+  readonly neighborhoodMagnitude: number;
+}
+
+/** One request's numbers before and after an edit. */
+export interface CaseOutcomeDto {
+  readonly pre: { readonly targetNewLogprob: number; readonly targetTrueLogprob: number };
+  readonly post: { readonly targetNewLogprob: number; readonly targetTrueLogprob: number };
+  readonly metrics: EditScoresDto;
+  readonly romeMetrics: RomeSuccessDto;
+  readonly target: string;
+}
+
+/** An edit that is applied to the worker's model, oldest first in an EditStackDto. */
+export interface AppliedEditDto {
+  /** Worker-assigned ("e1", "e2", …), unique for the worker's lifetime. */
+  readonly id: string;
+  readonly method: EditMethod;
+  readonly layers: readonly number[];
+  readonly problem: EditingProblem;
+  readonly subjects: readonly string[];
+  readonly targets: readonly string[];
+  readonly deltas: ReadonlyArray<{ readonly param: ParamName; readonly frobenius: number }>;
+}
+
+/** The edits applied to the loaded model, oldest first. Empty: the model is the file's. */
+export interface EditStackDto {
+  readonly edits: readonly AppliedEditDto[];
+}
+
+/** `edit/run`'s answer: the first request's numbers at top level (as `locus edit --json`), and the edit kept applied. */
+export interface EditResultDto extends CaseOutcomeDto {
+  readonly id: string;
+  readonly method: EditMethod;
+  readonly layers: readonly number[];
+  readonly problem: EditingProblem;
+  readonly deltas: ReadonlyArray<{ readonly param: ParamName; readonly frobenius: number }>;
+  readonly seconds: number;
+  readonly requests: readonly CaseOutcomeDto[];
+  /** The merged hparams actually used (the reference's snake_case keys). */
+  readonly hparams: unknown;
+  readonly contextTemplates?: readonly string[];
+  readonly notes: readonly string[];
+  /** The stack after this edit was applied. */
+  readonly stack: EditStackDto;
+}
+
+/** One CounterFact record, reduced to what lists and pickers show. */
+export interface DatasetRecordDto {
+  readonly case_id: number;
+  readonly subject: string;
+  readonly relation_id: string;
+  /** The template with "{}" where the subject goes. */
+  readonly prompt: string;
+  readonly target_true: string;
+  readonly target_new: string;
+}
+
+export interface DatasetSummary {
+  /** Absolute path of the file that was read. */
+  readonly path: string;
+  readonly count: number;
+  readonly records: readonly DatasetRecordDto[];
+}

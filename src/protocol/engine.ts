@@ -1,0 +1,196 @@
+/**
+ * The worker API: extension host (client) ⇄ worker process (server), vscode-jsonrpc over Node IPC.
+ * `EngineProtocol` is the single source of truth: method → [params, result]. Both ends derive their
+ * typed request/handler signatures from it (src/extension/workerClient.ts, src/worker/serve.ts).
+ *
+ * Rules every method follows:
+ * - Params and results are plain JSON (src/protocol/dto.ts); params are always an object (by name).
+ * - The worker runs requests one at a time, in arrival order (one model per worker, no races);
+ *   only `worker/shutdown` bypasses the queue.
+ * - Cancellation: the client cancels with `$/cancelRequest` (vscode-jsonrpc's CancellationToken).
+ *   A queued request is dropped; a running one is aborted at the engine's next check. Either way the
+ *   worker answers with an error whose data.code is 'cancelled' (JSON-RPC code -32800).
+ * - Progress: LSP work-done style. A client that wants progress puts a fresh `workDoneToken` in the
+ *   params and listens for `$/progress` { token, value: JobProgress } with that token. The worker
+ *   sends `begin` when the job leaves the queue (so "queued" vs "running" is visible), any number
+ *   of `report`s, and `end` just before the response (success, failure or cancellation alike).
+ * - Errors: an engine LocusError comes back as a ResponseError with the same message and
+ *   data { code }; anything else as code -32603 with data { code: 'internal', stack }.
+ */
+import type {
+  DatasetSummary,
+  Device,
+  EditingProblem,
+  EditMethod,
+  EditResultDto,
+  EditStackDto,
+  EngineErrorCode,
+  FactCaseDto,
+  ModelInfo,
+  NoiseRule,
+  ProbeResultDto,
+  TraceKind,
+  TraceResultDto,
+  TraceScore,
+} from './dto';
+
+/** A `$/progress` token (LSP ProgressToken). */
+export type ProgressToken = string | number;
+
+/** Params of every method that can report progress. */
+export interface WorkDoneParams {
+  /** When set, the worker sends `$/progress` { token: workDoneToken, value: JobProgress } for this job. */
+  readonly workDoneToken?: ProgressToken;
+}
+
+/** The `value` of a `$/progress` notification (worker → client). */
+export interface JobProgress {
+  readonly kind: 'begin' | 'report' | 'end';
+  /** A stage, for jobs without a count ("measuring before the edit"). */
+  readonly message?: string;
+  /** Units done out of `total` (e.g. trace cells); `done` only increases within a job. */
+  readonly done?: number;
+  readonly total?: number;
+}
+
+/** `data` of every error response from the worker. */
+export interface EngineErrorData {
+  readonly code: EngineErrorCode;
+  /** Only for 'internal' errors (bugs): the worker's stack trace. */
+  readonly stack?: string;
+}
+
+/** JSON-RPC error codes the worker answers with (LSP's values where LSP has one). */
+export const ENGINE_ERROR_CODES = {
+  /** data.code 'cancelled' (LSP RequestCancelled). */
+  cancelled: -32800,
+  /** A LocusError the user can act on; data.code says which (LSP RequestFailed). */
+  failed: -32803,
+  /** A bug in the worker; data.stack has the trace (JSON-RPC InternalError). */
+  internal: -32603,
+} as const;
+
+/** The method that carries progress (vscode-jsonrpc's ProgressType uses it). */
+export const PROGRESS_METHOD = '$/progress';
+
+export type EmptyParams = Record<string, never>;
+
+export interface LoadParams extends WorkDoneParams {
+  /** A Hugging Face folder, or 'default' for the embedded model. */
+  readonly model: string;
+  /** Intra-op threads per ORT session (default: the engine's). */
+  readonly threads?: number;
+  readonly device?: Device;
+}
+
+export interface ProbeParams extends WorkDoneParams {
+  readonly prompt: string;
+  /** How many top tokens (default 10). */
+  readonly k?: number;
+}
+
+/** A Causal Tracing request (the engine's TraceRequest) plus the batch size knob. */
+export interface TraceParams extends WorkDoneParams {
+  readonly prompt: string;
+  /** Must occur in the prompt. */
+  readonly subject: string;
+  readonly kinds?: readonly TraceKind[];
+  readonly window?: number;
+  readonly samples?: number;
+  readonly noise?: NoiseRule;
+  readonly noiseSubjects?: readonly string[];
+  readonly seed?: number;
+  readonly target?: string;
+  readonly score?: TraceScore;
+  /** Batch rows per restored run; smaller means finer progress and quicker cancellation (default 160). */
+  readonly maxRows?: number;
+}
+
+/** An edit job (the engine's EditJob): exactly one of `cases` or `caseIds`. */
+export interface EditParams extends WorkDoneParams {
+  readonly method: EditMethod;
+  /** Central layer (ft5/memit: the window's centre); default: the method's preset. */
+  readonly layer?: number;
+  readonly cases?: readonly FactCaseDto[];
+  /** case_ids of the dataset last loaded with `dataset/load`. */
+  readonly caseIds?: readonly number[];
+  /** Default 'error-injection'. */
+  readonly problem?: EditingProblem;
+  /** The reference implementation's hparams (snake_case); unknown keys come back as notes. */
+  readonly hparams?: Readonly<Record<string, unknown>>;
+  /** ROME: a flat list of "{}" templates; MEMIT: also nested groups. */
+  readonly contextTemplates?: readonly string[] | readonly (readonly string[])[];
+  readonly seed?: number;
+  readonly editingNoise?: number;
+  readonly firstOnly?: boolean;
+  /** A text file (one document per line) for ROME/MEMIT key statistics; default: the bundled WikiText-2. */
+  readonly statsCorpus?: string;
+  /** Statistics cache folder; default `.locus/stats` under the worker's cwd (pass an absolute path). */
+  readonly cacheDir?: string;
+}
+
+export interface ExportResult {
+  /** Absolute path of the new model folder. */
+  readonly dir: string;
+  /** Ids of the edits baked into it, oldest first. */
+  readonly edits: readonly string[];
+}
+
+export type EngineProtocol = {
+  /** Client → worker: load this model, replacing (and disposing) the current one and dropping its edits; answer its info. */
+  'model/load': [LoadParams, ModelInfo];
+  /** Client → worker: answer the loaded model's info, or null when none is loaded. */
+  'model/info': [EmptyParams, ModelInfo | null];
+  /** Client → worker: run one forward pass on the loaded (possibly edited) model and answer the top-k next tokens. */
+  'probe/run': [ProbeParams, ProbeResultDto];
+  /** Client → worker: run Causal Tracing with progress (done/total = cells); answer the grids (number[][]). */
+  'trace/run': [TraceParams, TraceResultDto];
+  /** Client → worker: compute the edit, measure before/after, and KEEP it applied; answer the numbers and the new edit's id. */
+  'edit/run': [EditParams, EditResultDto];
+  /** Client → worker: revert the applied edit with this id (the others stay, exactly); answer the stack. */
+  'edit/revert': [{ readonly id: string }, EditStackDto];
+  /** Client → worker: revert every edit (the weights become the file's, bit for bit); answer the (empty) stack. */
+  'edit/revertAll': [EmptyParams, EditStackDto];
+  /** Client → worker: answer the applied edits, oldest first. */
+  'edit/list': [EmptyParams, EditStackDto];
+  /** Client → worker: write the edited model to a new or empty folder `dir` (never the source); answer what was written. */
+  'edit/export': [{ readonly dir: string } & WorkDoneParams, ExportResult];
+  /** Client → worker: load a CounterFact file (default: the bundled sample), keep it for `caseIds`, answer a summary. */
+  'dataset/load': [{ readonly path?: string } & WorkDoneParams, DatasetSummary];
+  /** Client → worker: cancel every job, dispose the model, answer null, then exit the process. */
+  'worker/shutdown': [EmptyParams, null];
+};
+
+export type EngineMethod = keyof EngineProtocol;
+export type EngineParams<M extends EngineMethod> = EngineProtocol[M][0];
+export type EngineResult<M extends EngineMethod> = EngineProtocol[M][1];
+
+/** Method names, for code that prefers constants to string literals. */
+export const EngineMethods = {
+  modelLoad: 'model/load',
+  modelInfo: 'model/info',
+  probeRun: 'probe/run',
+  traceRun: 'trace/run',
+  editRun: 'edit/run',
+  editRevert: 'edit/revert',
+  editRevertAll: 'edit/revertAll',
+  editList: 'edit/list',
+  editExport: 'edit/export',
+  datasetLoad: 'dataset/load',
+  workerShutdown: 'worker/shutdown',
+} as const satisfies Record<string, EngineMethod>;
+
+/** Every method (the record's keys make the compiler check that none is missing or misspelled). */
+export const ENGINE_METHODS: readonly EngineMethod[] = Object.keys({
+  'model/load': 0,
+  'model/info': 0,
+  'probe/run': 0,
+  'trace/run': 0,
+  'edit/run': 0,
+  'edit/revert': 0,
+  'edit/revertAll': 0,
+  'edit/list': 0,
+  'edit/export': 0,
+  'dataset/load': 0,
+  'worker/shutdown': 0,
+} satisfies Record<EngineMethod, 0>) as EngineMethod[];
