@@ -58,7 +58,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         paths: [noVscode],
-        patterns: [ortOnlyInRuntime, { group: ['**/engine/**', '!**/engine/model/names'], message: 'Protocol holds types and constants only.' }],
+        patterns: [ortOnlyInRuntime, { regex: '(^|/)engine/(?!model/names$)', message: 'Protocol holds types and constants only (type imports from engine/model/names excepted).' }],
       }],
     },
   },
