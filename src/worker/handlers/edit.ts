@@ -1,0 +1,134 @@
+/**
+ * `edit/*`: compute-and-keep edits, revert one or all, list, export. The worker's one EditStack is
+ * the truth about what is applied; every edit is computed on the model as it currently is (with the
+ * earlier edits applied), so edits stack the way a user expects.
+ */
+import * as path from 'node:path';
+import type { EditStack, FactCase } from '../../engine/index';
+import { corpusFromTextFile, EDIT_METHODS, EDITING_PROBLEMS, exportModel, LocusError, runEdit } from '../../engine/index';
+import type { CounterFactRecord } from '../../engine/index';
+import type { EditParams } from '../../protocol/engine';
+import type { HandlerTable, WorkerState } from '../state';
+import { check } from '../state';
+
+const asCase = (r: CounterFactRecord): FactCase => ({
+  prompt: r.requested_rewrite.prompt,
+  subject: r.requested_rewrite.subject,
+  target_new: { str: r.requested_rewrite.target_new.str },
+  target_true: { str: r.requested_rewrite.target_true.str },
+  paraphrase_prompts: r.paraphrase_prompts,
+  neighborhood_prompts: r.neighborhood_prompts,
+});
+
+/** The job's requests: inline `cases`, or `caseIds` looked up in the loaded dataset. */
+function casesOf(p: EditParams, state: WorkerState): FactCase[] {
+  if ((p.cases === undefined) === (p.caseIds === undefined)) throw new LocusError('bad-input', 'give exactly one of cases or caseIds');
+  if (p.cases !== undefined) {
+    if (!Array.isArray(p.cases) || p.cases.length === 0) throw new LocusError('bad-input', 'cases must be a non-empty array');
+    for (const c of p.cases) {
+      if (typeof c?.prompt !== 'string' || !c.prompt.includes('{}')) throw new LocusError('bad-input', 'each case needs a prompt with {} where the subject goes');
+      if (typeof c.subject !== 'string' || typeof c.target_new?.str !== 'string' || typeof c.target_true?.str !== 'string') {
+        throw new LocusError('bad-input', 'each case needs subject, target_new.str and target_true.str');
+      }
+    }
+    return [...p.cases];
+  }
+  const ds = state.dataset;
+  if (!ds) throw new LocusError('bad-input', 'no dataset is loaded: load one first (dataset/load) or send cases');
+  return p.caseIds!.map((id) => {
+    const r = ds.records.find((x) => x.case_id === id);
+    if (!r) throw new LocusError('bad-input', `${ds.path} has no record with case_id ${id}`);
+    return asCase(r);
+  });
+}
+
+/**
+ * runEdit measures with the edit applied and then reverts through its own stacks, which rebuild the
+ * touched parameters from the file's values: that would drop our earlier edits on those parameters.
+ * Re-applying our stack afterwards restores exactly file + every kept edit.
+ */
+async function reapply(stack: EditStack): Promise<void> {
+  const edits = [...stack.applied];
+  if (edits.length === 0) return;
+  await stack.revertAll();
+  for (const e of edits) await stack.apply(e);
+}
+
+export function editHandlers(state: WorkerState): HandlerTable<'edit/run' | 'edit/revert' | 'edit/revertAll' | 'edit/list' | 'edit/export'> {
+  return {
+    'edit/run': async (p, ctx) => {
+      const model = state.requireModel();
+      if (!EDIT_METHODS.includes(p.method)) throw new LocusError('bad-input', `method must be one of ${EDIT_METHODS.join(', ')}`);
+      const problem = p.problem ?? 'error-injection';
+      if (!EDITING_PROBLEMS.includes(problem)) throw new LocusError('bad-input', `problem must be one of ${EDITING_PROBLEMS.join(', ')}`);
+      const layer = check.optInt(p.layer, 'layer', 0, model.config.n_layers - 1);
+      const cases = casesOf(p, state);
+      const stack = state.stack();
+      let result;
+      try {
+        result = await runEdit(model, {
+          method: p.method,
+          layer,
+          cases,
+          problem,
+          hparams: p.hparams,
+          contextTemplates: p.contextTemplates as readonly string[] | undefined,
+          statsCorpus: p.statsCorpus === undefined ? undefined : corpusFromTextFile(check.string(p.statsCorpus, 'statsCorpus')),
+          cacheDir: p.cacheDir ?? path.join('.locus', 'stats'),
+          seed: check.optInt(p.seed, 'seed', 0) ?? 0,
+          editingNoise: p.editingNoise,
+          firstOnly: p.firstOnly,
+          signal: ctx.signal,
+          onProgress: (message) => ctx.progress({ message }),
+        });
+      } finally {
+        await reapply(stack);
+      }
+      await stack.apply(result.edit);
+      const id = state.newEditId();
+      const deltas = result.deltas.map((d) => ({ param: d.param, frobenius: d.frobenius }));
+      const dto = { id, method: p.method, layers: [...result.layers], problem, subjects: cases.map((c) => c.subject), targets: result.requests.map((r) => r.target), deltas };
+      state.applied.set(id, { edit: result.edit, dto });
+      return {
+        id,
+        method: result.method,
+        layers: [...result.layers],
+        problem: result.problem,
+        pre: result.pre,
+        post: result.post,
+        metrics: result.metrics,
+        romeMetrics: result.romeMetrics,
+        target: result.target,
+        deltas,
+        seconds: result.seconds,
+        requests: result.requests,
+        hparams: result.hparams,
+        contextTemplates: result.contextTemplates,
+        notes: result.notes,
+        stack: state.stackDto(),
+      };
+    },
+    'edit/revert': async (p) => {
+      const id = check.string(p.id, 'id');
+      const entry = state.applied.get(id);
+      if (!entry) throw new LocusError('not-found', `no applied edit has id ${JSON.stringify(id)}`);
+      await state.stack().revert(entry.edit);
+      state.applied.delete(id);
+      return state.stackDto();
+    },
+    'edit/revertAll': async () => {
+      await state.stack().revertAll();
+      state.applied.clear();
+      return state.stackDto();
+    },
+    'edit/list': async () => state.stackDto(),
+    'edit/export': async (p, ctx) => {
+      const model = state.requireModel();
+      const dir = path.resolve(check.string(p.dir, 'dir'));
+      const edits = state.stackDto().edits;
+      ctx.progress({ message: `writing ${dir}` });
+      exportModel(model, dir, { locus_edits: JSON.stringify(edits) });
+      return { dir, edits: edits.map((e) => e.id) };
+    },
+  };
+}
