@@ -3,7 +3,7 @@
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
-const prompt = process.env.LOCUS_PROMPT ?? 'The Space Needle is located in the city of';
+const prompt = process.env.LOCUS_PROMPT ?? 'Angola is located in'; // CounterFact case 20952: the embedded model knows it (Africa)
 const cli = path.join(__dirname, '..', 'dist', 'cli.js');
 const args = [cli, 'probe', '--model', process.env.LOCUS_MODEL ?? 'default', '--prompt', prompt, '--top', '10'];
 console.log(`$ locus probe --model ${process.env.LOCUS_MODEL ?? 'default'} --prompt ${JSON.stringify(prompt)}`);
