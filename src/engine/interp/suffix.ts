@@ -8,6 +8,44 @@ import type { ForwardContext } from './forward';
 import type { Intervention } from './interventions';
 import { applyInterventions, hookTensors } from './interventions';
 
+/** The per-call inputs of suffix blocks: the [n, t0 + n] mask and, for GPT-J, rotary tables of positions t0 … t0+n−1. */
+export function suffixInputs(cfg: ForwardContext['config'], t0: number, n: number): Record<string, Feed> {
+  const shared: Record<string, Feed> = { [INPUT.mask]: { shape: [n, t0 + n], data: causalMaskWithPast(n, t0) } };
+  if (cfg.modelType === 'gptj') {
+    const { cos, sin } = rotaryTables(t0 + n, cfg.d_head, cfg.rotaryDim);
+    shared[INPUT.cos] = { shape: [n, 1, cfg.d_head], data: cos.subarray(t0 * cfg.d_head) };
+    shared[INPUT.sin] = { shape: [n, 1, cfg.d_head], data: sin.subarray(t0 * cfg.d_head) };
+  }
+  return shared;
+}
+
+/**
+ * One block on positions t0 … t0+n−1 of `resid` [batch, n, d_model], attending to `past` keys/values
+ * [batch, n_heads, t0, d_head] of the earlier positions. `interventions` have positions relative to
+ * t0 and act at this block's attn.out / mlp.out. Returns resid_post [batch, n, d_model].
+ */
+export async function suffixBlock(ctx: ForwardContext, l: number, resid: Tensor, shared: Record<string, Feed>, past: { k: Tensor; v: Tensor }, interventions: readonly Intervention[]): Promise<Tensor> {
+  const [B, n, D] = resid.shape;
+  const pre = act.resid(l, 'resid_pre');
+  const feeds: Record<string, Feed> = { ...shared, [pre]: resid, [pastInput(l, 'k')]: past.k, [pastInput(l, 'v')]: past.v };
+  for (const site of HOOK_SITES) {
+    const h = hookTensors(interventions.filter((iv) => iv.site === `blocks.${l}.${site}`), B, n, D);
+    feeds[hookInput(l, site, 'keep')] = h.keep;
+    feeds[hookInput(l, site, 'inject')] = h.inject;
+  }
+  const post = act.resid(l, 'resid_post');
+  return (await (await ctx.sessions.get(`block.${l}.suffix`)).run(feeds, [post]))[post];
+}
+
+/** Final norm + unembedding at `positions` (relative) of every row of `resid` [batch, n, d]: [batch, positions, d_vocab]. */
+export async function suffixHead(ctx: ForwardContext, resid: Tensor, positions: readonly number[]): Promise<Tensor> {
+  const [B, n, D] = resid.shape;
+  const rows = new Float32Array(B * positions.length * D);
+  for (let b = 0; b < B; b++) positions.forEach((t, i) => rows.set(resid.data.subarray((b * n + t) * D, (b * n + t + 1) * D), (b * positions.length + i) * D));
+  const head = await (await ctx.sessions.get('unembed')).run({ 'final.in': { shape: [B * positions.length, D], data: rows } }, [act.logits]);
+  return { shape: [B, positions.length, ctx.config.d_vocab], data: head[act.logits].data };
+}
+
 export interface SuffixRun {
   /** blocks.{fromLayer}.resid_pre at positions t0 … t0+n−1: [batch, n, d_model]. */
   readonly resid: Tensor;
@@ -27,37 +65,19 @@ export interface SuffixRun {
  * under causal attention the states before t0 cannot see it.
  */
 export async function forwardSuffix(ctx: ForwardContext, fromLayer: number, run: SuffixRun): Promise<Tensor> {
-  const { config: cfg, sessions } = ctx;
   const { t0 } = run;
-  const [B, n, D] = run.resid.shape;
+  const [, n] = run.resid.shape;
   const shifted = run.interventions.map((iv) => ({ ...iv, positions: iv.positions.map((p) => p - t0) }));
   const at = (site: string): Intervention[] => shifted.filter((iv) => iv.site === site);
-  const shared: Record<string, Feed> = { [INPUT.mask]: { shape: [n, t0 + n], data: causalMaskWithPast(n, t0) } };
-  if (cfg.modelType === 'gptj') {
-    const { cos, sin } = rotaryTables(t0 + n, cfg.d_head, cfg.rotaryDim);
-    shared[INPUT.cos] = { shape: [n, 1, cfg.d_head], data: cos.subarray(t0 * cfg.d_head) };
-    shared[INPUT.sin] = { shape: [n, 1, cfg.d_head], data: sin.subarray(t0 * cfg.d_head) };
-  }
+  const shared = suffixInputs(ctx.config, t0, n);
   let resid = run.resid;
-  for (let l = fromLayer; l < cfg.n_layers; l++) {
+  for (let l = fromLayer; l < ctx.config.n_layers; l++) {
     if (run.signal?.aborted) throw new LocusError('cancelled', 'cancelled');
-    const pre = act.resid(l, 'resid_pre');
-    resid = applyInterventions(resid, at(pre));
-    const { k, v } = run.past(l);
-    const feeds: Record<string, Feed> = { ...shared, [pre]: resid, [pastInput(l, 'k')]: k, [pastInput(l, 'v')]: v };
-    for (const site of HOOK_SITES) {
-      const h = hookTensors(at(`blocks.${l}.${site}`), B, n, D);
-      feeds[hookInput(l, site, 'keep')] = h.keep;
-      feeds[hookInput(l, site, 'inject')] = h.inject;
-    }
-    const post = act.resid(l, 'resid_post');
-    resid = applyInterventions((await (await sessions.get(`block.${l}.suffix`)).run(feeds, [post]))[post], at(post));
+    resid = applyInterventions(resid, at(act.resid(l, 'resid_pre')));
+    resid = await suffixBlock(ctx, l, resid, shared, run.past(l), shifted);
+    resid = applyInterventions(resid, at(act.resid(l, 'resid_post')));
   }
-  const rel = run.logitPositions.map((p) => p - t0);
-  const rows = new Float32Array(B * rel.length * D);
-  for (let b = 0; b < B; b++) rel.forEach((t, i) => rows.set(resid.data.subarray((b * n + t) * D, (b * n + t + 1) * D), (b * rel.length + i) * D));
-  const head = await (await sessions.get('unembed')).run({ 'final.in': { shape: [B * rel.length, D], data: rows } }, [act.logits]);
-  return { shape: [B, rel.length, cfg.d_vocab], data: head[act.logits].data };
+  return suffixHead(ctx, resid, run.logitPositions.map((p) => p - t0));
 }
 
 /** Rows 0 … t0−1 along the position axis of a [rows, n_heads, pos, d_head] tensor, tiled `copies` times along the batch. */
@@ -68,7 +88,7 @@ export function pastSlice(x: Tensor, t0: number, copies: number): Tensor {
   for (let c = 0; c < copies; c++) {
     for (let r = 0; r < R; r++) {
       for (let h = 0; h < H; h++) {
-        const src = ((r * H + h) * T) * dh;
+        const src = (r * H + h) * T * dh;
         out.set(x.data.subarray(src, src + t0 * dh), o);
         o += t0 * dh;
       }

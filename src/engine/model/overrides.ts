@@ -33,12 +33,12 @@ export class ParamOverrides {
 
   async set(name: ParamName, value: Tensor): Promise<void> {
     this.values.set(name, value);
-    await this.sessions().invalidate(segmentsReading(name));
+    await this.sessions().invalidateParam(name, segmentsReading(name));
   }
 
   async clear(name: ParamName): Promise<void> {
     if (!this.values.delete(name)) return;
-    await this.sessions().invalidate(segmentsReading(name));
+    await this.sessions().invalidateParam(name, segmentsReading(name));
   }
 
   names(): ParamName[] {

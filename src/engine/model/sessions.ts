@@ -21,6 +21,8 @@ export type SegmentKey = 'embed' | 'unembed' | `block.${number}.${BlockVariantNa
  */
 export class SessionCache {
   private readonly sessions = new Map<SegmentKey, Promise<RuntimeSession>>();
+  /** Method graphs (objectives) by key, with the parameters each baked in. */
+  private readonly custom = new Map<string, { session: Promise<RuntimeSession>; reads: Set<string> }>();
 
   constructor(
     private readonly cfg: ModelConfig,
@@ -45,6 +47,36 @@ export class SessionCache {
     return buildBlockGraph(this.cfg, Number(layer), this.params, { full: variant !== 'lean', kvOut: variant === 'kv', past: variant === 'suffix' });
   }
 
+  /**
+   * A method's own graph (e.g. ROME's objective for a layer), built once per key and kept like the
+   * segments. The parameters `build` reads are recorded, so `invalidateParam` drops it when one changes.
+   */
+  getCustom(key: string, build: (params: ParamGetter) => GraphSpec): Promise<RuntimeSession> {
+    let entry = this.custom.get(key);
+    if (!entry) {
+      const reads = new Set<string>();
+      const spec = build((name) => {
+        reads.add(name);
+        return this.params(name);
+      });
+      const session = RuntimeSession.create(key, encodeModel(spec, 20), this.options);
+      entry = { session, reads };
+      this.custom.set(key, entry);
+      session.catch(() => this.custom.delete(key));
+    }
+    return entry.session;
+  }
+
+  /** Releases every session whose graph baked in parameter `name`. */
+  async invalidateParam(name: string, segments: (key: SegmentKey) => boolean): Promise<void> {
+    for (const [key, e] of [...this.custom]) {
+      if (!e.reads.has(name)) continue;
+      this.custom.delete(key);
+      await (await e.session).release();
+    }
+    await this.invalidate(segments);
+  }
+
   async invalidate(match: (key: SegmentKey) => boolean): Promise<void> {
     for (const [key, s] of [...this.sessions]) {
       if (!match(key)) continue;
@@ -54,6 +86,10 @@ export class SessionCache {
   }
 
   async releaseAll(): Promise<void> {
+    for (const [key, e] of [...this.custom]) {
+      this.custom.delete(key);
+      await (await e.session).release();
+    }
     await this.invalidate(() => true);
   }
 }

@@ -1,6 +1,6 @@
 import { LocusError } from '../../errors';
 import { forward, forwardFrom } from '../../interp/forward';
-import { forwardSuffix, pastSlice } from '../../interp/suffix';
+import { pastSlice, suffixBlock, suffixHead, suffixInputs } from '../../interp/suffix';
 import type { Intervention } from '../../interp/interventions';
 import { forwardContext } from '../../interp/probe';
 import { logSoftmax } from '../../interp/topk';
@@ -16,7 +16,7 @@ import type { TraceGrid, TraceKind, TraceProgress, TraceRequest, TraceResult } f
 export interface TraceOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: TraceProgress) => void;
-  /** Batch rows per restored run (cells × samples); larger batches amortize each block's weights. */
+  /** At most this many rows (cells × samples) in one batch; larger batches amortize each block's weights. */
   readonly maxRows?: number;
 }
 
@@ -109,54 +109,62 @@ export async function runCausalTrace(model: LoadedModel, req: TraceRequest, opts
 
   const cells = traceCells(kinds, b, P, L, window);
   const scores = new Map<Cell, number>();
-  const maxCells = Math.max(1, Math.floor((opts.maxRows ?? 160) / S));
-  const byStart = new Map<number, Cell[]>();
-  for (const c of cells) byStart.set(c.start, [...(byStart.get(c.start) ?? []), c]);
-  for (const group of byStart.values()) group.sort((x, y) => x.t - y.t);
+  const D = cfg.d_model;
+  const kvAt = (l: number) => corrupted.kv!.get(l)!;
   let done = 0;
   opts.onProgress?.({ done, total: cells.length });
-  for (const [start, group] of [...byStart].sort((x, y) => x[0] - y[0])) {
-    for (let i = 0; i < group.length; i += maxCells) {
-      if (opts.signal?.aborted) throw new LocusError('cancelled', 'trace cancelled');
-      const batch = group.slice(i, i + maxCells);
-      // Positions before the batch's first restored token cannot change: run only t0 … T−1,
-      // attending to the corrupted run's cached keys and values for 0 … t0−1.
-      const t0 = batch[0].t;
-      const n = T - t0;
-      const base = residIn(start);
-      const D = cfg.d_model;
-      const input = new Float32Array(batch.length * S * n * D);
-      const ivs: Intervention[] = [];
-      batch.forEach((c, ci) => {
-        for (let r = 0; r < S; r++) input.set(base.data.subarray((r * T + t0) * D, (r * T + T) * D), (ci * S + r) * n * D);
-        const rows = rowsS.map((r) => ci * S + r);
+  // Token-major sweep: every cell restoring token t changes only positions ≥ t, so one batch per t
+  // runs positions t … T−1 against the corrupted run's cached keys/values of 0 … t−1, layer by layer;
+  // a cell's S rows join the batch at the first block its restore changes (its `start`), from the
+  // corrupted residual stream there. Each block therefore runs once per token over every cell that
+  // needs it — large GEMMs, and no layer below a cell's start is ever recomputed.
+  const maxCells = Math.max(1, Math.floor((opts.maxRows ?? 480) / S));
+  const chunks: Array<{ t: number; group: Cell[] }> = [];
+  for (let t = b; t < P; t++) {
+    const all = cells.filter((c) => c.t === t).sort((x, y) => x.start - y.start);
+    for (let i = 0; i < all.length; i += maxCells) chunks.push({ t, group: all.slice(i, i + maxCells) });
+  }
+  for (const { t, group } of chunks) {
+    const n = T - t;
+    const shared = suffixInputs(cfg, t, n);
+    const relScored = scored.map((p) => p - t);
+    const rowsOf = new Map<Cell, number>();
+    let X: Float32Array = new Float32Array(0);
+    let R = 0;
+    const join = (layer: number): void => {
+      const joining = group.filter((c) => c.start === layer);
+      if (joining.length === 0) return;
+      const base = residIn(layer);
+      const next = new Float32Array((R + joining.length * S) * n * D);
+      next.set(X);
+      for (const c of joining) {
+        rowsOf.set(c, R);
+        for (let r = 0; r < S; r++) next.set(base.data.subarray((r * T + t) * D, (r * T + T) * D), (R + r) * n * D);
         if (c.kind === 'hidden') {
-          const v = cellValue(clean.acts.get(siteOf('hidden', c.layer))!, 0, c.t);
-          for (const r of rows) input.set(v, (r * n + c.t - t0) * D);
-        } else {
-          for (const k of c.restored) {
-            ivs.push({ kind: 'replace', site: siteOf(c.kind, k), rows, positions: [c.t], values: { shape: [1, 1, D], data: cellValue(clean.acts.get(siteOf(c.kind, k))!, 0, c.t) } });
-          }
+          const v = cellValue(clean.acts.get(siteOf('hidden', c.layer))!, 0, t);
+          for (let r = 0; r < S; r++) next.set(v, (R + r) * n * D);
         }
-      });
-      const R = batch.length * S;
-      const resid: Tensor = { shape: [R, n, D], data: input };
-      const logits =
-        t0 === 0
-          ? (await forwardFrom(ctx, start, resid, new Array(R).fill(T), { interventions: ivs, signal: opts.signal, logitPositions: scored })).logits!
-          : await forwardSuffix(ctx, start, {
-              resid,
-              t0,
-              past: (l) => ({ k: pastSlice(corrupted.kv!.get(l)!.k, t0, batch.length), v: pastSlice(corrupted.kv!.get(l)!.v, t0, batch.length) }),
-              interventions: ivs,
-              logitPositions: scored,
-              signal: opts.signal,
-            });
-      const out = { logits };
-      for (let ci = 0; ci < batch.length; ci++) scores.set(batch[ci], await scoreRows(out.logits!, ci * S, perRow));
-      done += batch.length;
-      opts.onProgress?.({ done, total: cells.length });
+        R += S;
+      }
+      X = next;
+    };
+    for (let l = 0; l < L; l++) {
+      if (opts.signal?.aborted) throw new LocusError('cancelled', 'trace cancelled');
+      join(l);
+      if (R === 0) continue;
+      const ivs: Intervention[] = [];
+      for (const [c, r0] of rowsOf) {
+        if (c.kind === 'hidden' || !c.restored.includes(l)) continue;
+        ivs.push({ kind: 'replace', site: siteOf(c.kind, l), rows: rowsS.map((r) => r0 + r), positions: [0], values: { shape: [1, 1, D], data: cellValue(clean.acts.get(siteOf(c.kind, l))!, 0, t) } });
+      }
+      const past = { k: pastSlice(kvAt(l).k, t, R / S), v: pastSlice(kvAt(l).v, t, R / S) };
+      X = (await suffixBlock(ctx, l, { shape: [R, n, D], data: X }, shared, past, ivs)).data;
     }
+    join(L); // hidden restores of the last block's output go straight to the head
+    const logits = await suffixHead(ctx, { shape: [R, n, D], data: X }, relScored);
+    for (const [c, r0] of rowsOf) scores.set(c, await scoreRows(logits, r0, perRow));
+    done += group.length;
+    opts.onProgress?.({ done, total: cells.length });
   }
 
   const grids: Partial<Record<TraceKind, TraceGrid>> = {};

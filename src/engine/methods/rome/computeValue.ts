@@ -2,7 +2,6 @@ import { buildObjectiveGraph, OBJECTIVE_INPUT } from '../../autodiff/objective';
 import { gradName } from '../../autodiff/backward';
 import { LocusError } from '../../errors';
 import { causalMask, rotaryTables } from '../../graph/attention';
-import { encodeModel } from '../../graph/proto';
 import { hookInput, INPUT } from '../../graph/segments';
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
@@ -10,7 +9,6 @@ import { logSoftmax } from '../../interp/topk';
 import type { LoadedModel } from '../../model/model';
 import { adamStep, newAdamState } from '../../optim/adam';
 import type { Feed } from '../../runtime/ort';
-import { RuntimeSession } from '../../runtime/ort';
 import { norm } from '../linalg';
 import type { RomeHparams } from './hparams';
 import { lookupIndex } from './lookup';
@@ -64,8 +62,11 @@ export async function computeValueStar(model: LoadedModel, layer: number, prompt
   const V = cfg.d_vocab;
   const klRef = Float32Array.from(logSoftmax(base.logits!.data.subarray((klRow * T + lookups[klRow]) * V, (klRow * T + lookups[klRow] + 1) * V)));
 
-  const graph = buildObjectiveGraph(cfg, model.param, { fromLayer: layer, deltas: [{ layer, site: 'mlp.out' }], kl: true, erase });
-  const session = await RuntimeSession.create('rome-v', encodeModel(graph.spec, 20), {});
+  const spec = { fromLayer: layer, deltas: [{ layer, site: 'mlp.out' as const }], kl: true, erase };
+  // Building the spec is cheap (weights are viewed, not copied); creating its ORT session costs seconds,
+  // so the session is kept across edits at this layer and dropped when a weight it bakes in changes.
+  const graph = buildObjectiveGraph(cfg, (n) => model.param(n), spec);
+  const session = await model.sessions.getCustom(`objective.rome.${layer}.${erase ? 'erase' : 'nll'}`, (p) => buildObjectiveGraph(cfg, p, spec).spec);
   const targetRows: bigint[] = [];
   const targets: bigint[] = [];
   rewriting.forEach((_, i) => {
@@ -101,7 +102,7 @@ export async function computeValueStar(model: LoadedModel, layer: number, prompt
   const maxNorm = h.clamp_norm_factor * initNorm;
   const steps: ValueStep[] = [];
   const injectName = hookInput(layer, 'mlp.out', 'inject');
-  try {
+  {
     for (let it = 0; it < h.v_num_grad_steps; it++) {
       if (signal?.aborted) throw new LocusError('cancelled', 'ROME cancelled');
       const inject = new Float32Array(B * T * D);
@@ -125,8 +126,6 @@ export async function computeValueStar(model: LoadedModel, layer: number, prompt
       const after = norm(delta);
       if (after > maxNorm) for (let j = 0; j < D; j++) delta[j] *= maxNorm / after;
     }
-  } finally {
-    await session.release();
   }
   return { vStar: vInit.map((v, j) => v + delta[j]), vInit, steps };
 }
