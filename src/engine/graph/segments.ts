@@ -48,6 +48,7 @@ export interface BlockVariant {
 
 export const kvName = (l: number, which: 'k' | 'v'): string => `blocks.${l}.attn.${which}`;
 export const pastInput = (l: number, which: 'k' | 'v'): string => `past.blocks.${l}.${which}`;
+export const PAST_REPEAT = 'past.repeat';
 
 /** Names of the activations a block graph exposes (full variant), in execution order. */
 export function blockActivations(cfg: ModelConfig, l: number): ActName[] {
@@ -115,8 +116,13 @@ export function emitBlock(g: GraphBuilder, cfg: ModelConfig, l: number, p: Param
   const ln1 = layerNorm(g, pre, w(`${b}.ln1.w`), w(`${b}.ln1.b`), eps, named(act.ln1(l)));
   const cache = {
     ...(variant.kvOut ? { kOut: kvName(l, 'k'), vOut: kvName(l, 'v') } : {}),
+    // Past keys/values come once per distinct row ([rows0, …]) and are tiled to the batch in the graph
+    // (`past.repeat` = [copies, 1, 1, 1]): every cell of a trace batch shares the corrupted run's cache.
     ...(variant.past
-      ? { pastK: g.input(pastInput(l, 'k'), ['batch', cfg.n_heads, 'past', cfg.d_head]), pastV: g.input(pastInput(l, 'v'), ['batch', cfg.n_heads, 'past', cfg.d_head]) }
+      ? {
+          pastK: g.node('Tile', [g.input(pastInput(l, 'k'), ['rows0', cfg.n_heads, 'past', cfg.d_head]), g.input(PAST_REPEAT, [4], 'int64')]),
+          pastV: g.node('Tile', [g.input(pastInput(l, 'v'), ['rows0', cfg.n_heads, 'past', cfg.d_head]), PAST_REPEAT]),
+        }
       : {}),
   };
   const attnRaw = causalSelfAttention(g, ln1, attnW, cfg, inputs.mask, inputs.rotary, undefined, variant.kvOut || variant.past ? cache : undefined);
@@ -134,6 +140,23 @@ export function emitBlock(g: GraphBuilder, cfg: ModelConfig, l: number, p: Param
   const post = act.resid(l, 'resid_post');
   if (gpt2) return g.node('Add', [mid, mlp], undefined, post);
   return g.node('Add', [g.node('Add', [attn, mlp]), pre], undefined, post);
+}
+
+/**
+ * Final LayerNorm + unembedding + log-softmax on rows x [rows, d_model], returning only the
+ * log-probabilities of the token ids `pick_ids` [k]: [rows, k]. Scoring a few answers over thousands
+ * of rows (Causal Tracing) then moves k numbers per row out of ORT instead of d_vocab.
+ */
+export function buildPickGraph(cfg: ModelConfig, p: ParamGetter): GraphSpec {
+  const g = new GraphBuilder('unembed.pick');
+  const x = g.input('final.in', ['rows', cfg.d_model]);
+  const ln = layerNorm(g, x, g.weight('ln_final.w', p('ln_final.w')), g.weight('ln_final.b', p('ln_final.b')), cfg.layerNormEps);
+  const W = cfg.tiedEmbeddings ? g.weight('embed.W_E', p('embed.W_E')) : g.weight('unembed.W_U', p('unembed.W_U'));
+  const bias = cfg.modelType === 'gptj' ? [g.weight('unembed.b_U', p('unembed.b_U'))] : [];
+  const logp = g.node('LogSoftmax', [g.node('Gemm', [ln, W, ...bias], { transB: cfg.tiedEmbeddings ? 1 : 0 })], { axis: -1 }); // [rows, d_vocab]
+  g.node('Gather', [logp, g.input('pick_ids', ['k'], 'int64')], { axis: 1 }, 'picked'); // [rows, k]
+  g.output('picked', ['rows', 'k']);
+  return g.build();
 }
 
 /**

@@ -1,6 +1,6 @@
 import { LocusError } from '../errors';
 import { causalMaskWithPast, rotaryTables } from '../graph/attention';
-import { HOOK_SITES, hookInput, INPUT, pastInput } from '../graph/segments';
+import { HOOK_SITES, hookInput, INPUT, PAST_REPEAT, pastInput } from '../graph/segments';
 import { act } from '../model/names';
 import type { Feed } from '../runtime/ort';
 import type { Tensor } from '../tensor/tensor';
@@ -21,13 +21,21 @@ export function suffixInputs(cfg: ForwardContext['config'], t0: number, n: numbe
 
 /**
  * One block on positions t0 … t0+n−1 of `resid` [batch, n, d_model], attending to `past` keys/values
- * [batch, n_heads, t0, d_head] of the earlier positions. `interventions` have positions relative to
- * t0 and act at this block's attn.out / mlp.out. Returns resid_post [batch, n, d_model].
+ * [rows0, n_heads, t0, d_head] of the earlier positions, where batch = copies × rows0 and row
+ * c·rows0 + r uses past row r (the graph tiles them). `interventions` have positions relative to t0
+ * and act at this block's attn.out / mlp.out. Returns resid_post [batch, n, d_model].
  */
 export async function suffixBlock(ctx: ForwardContext, l: number, resid: Tensor, shared: Record<string, Feed>, past: { k: Tensor; v: Tensor }, interventions: readonly Intervention[]): Promise<Tensor> {
   const [B, n, D] = resid.shape;
   const pre = act.resid(l, 'resid_pre');
-  const feeds: Record<string, Feed> = { ...shared, [pre]: resid, [pastInput(l, 'k')]: past.k, [pastInput(l, 'v')]: past.v };
+  const copies = B / past.k.shape[0];
+  const feeds: Record<string, Feed> = {
+    ...shared,
+    [pre]: resid,
+    [pastInput(l, 'k')]: past.k,
+    [pastInput(l, 'v')]: past.v,
+    [PAST_REPEAT]: { shape: [4], ids: BigInt64Array.from([BigInt(copies), 1n, 1n, 1n]) },
+  };
   for (const site of HOOK_SITES) {
     const h = hookTensors(interventions.filter((iv) => iv.site === `blocks.${l}.${site}`), B, n, D);
     feeds[hookInput(l, site, 'keep')] = h.keep;
@@ -35,6 +43,18 @@ export async function suffixBlock(ctx: ForwardContext, l: number, resid: Tensor,
   }
   const post = act.resid(l, 'resid_post');
   return (await (await ctx.sessions.get(`block.${l}.suffix`)).run(feeds, [post]))[post];
+}
+
+/**
+ * Log-probabilities of `ids` at `positions` (relative) of every row of `resid` [batch, n, d]:
+ * [batch, positions, ids], with log-softmax over the vocabulary computed inside ORT.
+ */
+export async function suffixPick(ctx: ForwardContext, resid: Tensor, positions: readonly number[], ids: readonly number[]): Promise<Tensor> {
+  const [B, n, D] = resid.shape;
+  const rows = new Float32Array(B * positions.length * D);
+  for (let b = 0; b < B; b++) positions.forEach((t, i) => rows.set(resid.data.subarray((b * n + t) * D, (b * n + t + 1) * D), (b * positions.length + i) * D));
+  const out = await (await ctx.sessions.get('unembed.pick')).run({ 'final.in': { shape: [B * positions.length, D], data: rows }, pick_ids: { shape: [ids.length], ids: BigInt64Array.from(ids, BigInt) } }, ['picked']);
+  return { shape: [B, positions.length, ids.length], data: out['picked'].data };
 }
 
 /** Final norm + unembedding at `positions` (relative) of every row of `resid` [batch, n, d]: [batch, positions, d_vocab]. */
@@ -50,7 +70,7 @@ export interface SuffixRun {
   /** blocks.{fromLayer}.resid_pre at positions t0 … t0+n−1: [batch, n, d_model]. */
   readonly resid: Tensor;
   readonly t0: number;
-  /** Keys and values of positions 0 … t0−1 at layer l: [batch, n_heads, t0, d_head] each. */
+  /** Keys and values of positions 0 … t0−1 at layer l: [rows0, n_heads, t0, d_head] each (batch = copies × rows0). */
   readonly past: (layer: number) => { k: Tensor; v: Tensor };
   /** Interventions with absolute positions (all ≥ t0). */
   readonly interventions: readonly Intervention[];

@@ -8,7 +8,7 @@ import { layerOf } from './names';
 export function segmentsReading(name: ParamName): (key: SegmentKey) => boolean {
   const m = /^blocks\.(\d+)\./.exec(name);
   if (m) return (key) => key.startsWith(`block.${m[1]}.`);
-  return (key) => key === 'embed' || key === 'unembed';
+  return (key) => key === 'embed' || key === 'unembed' || key === 'unembed.pick';
 }
 
 /**

@@ -1,6 +1,6 @@
 import { encodeModel } from '../graph/proto';
 import type { GraphSpec } from '../graph/proto';
-import { buildBlockGraph, buildEmbedGraph, buildUnembedGraph } from '../graph/segments';
+import { buildBlockGraph, buildEmbedGraph, buildPickGraph, buildUnembedGraph } from '../graph/segments';
 import type { ParamGetter } from '../graph/segments';
 import { RuntimeSession } from '../runtime/ort';
 import type { RuntimeOptions } from '../runtime/ort';
@@ -12,7 +12,7 @@ import type { ModelConfig } from './config';
  * keys/values as inputs, run on the later positions only (Causal Tracing's restored runs).
  */
 export type BlockVariantName = 'lean' | 'full' | 'kv' | 'suffix';
-export type SegmentKey = 'embed' | 'unembed' | `block.${number}.${BlockVariantName}`;
+export type SegmentKey = 'embed' | 'unembed' | 'unembed.pick' | `block.${number}.${BlockVariantName}`;
 
 /**
  * Creates each segment's ORT session on first use and keeps it. Invariant: a cached session was
@@ -43,6 +43,7 @@ export class SessionCache {
   graph(key: SegmentKey): GraphSpec {
     if (key === 'embed') return buildEmbedGraph(this.cfg, this.params);
     if (key === 'unembed') return buildUnembedGraph(this.cfg, this.params);
+    if (key === 'unembed.pick') return buildPickGraph(this.cfg, this.params);
     const [, layer, variant] = key.split('.');
     return buildBlockGraph(this.cfg, Number(layer), this.params, { full: variant !== 'lean', kvOut: variant === 'kv', past: variant === 'suffix' });
   }

@@ -1,6 +1,6 @@
 import { LocusError } from '../../errors';
 import { forward, forwardFrom } from '../../interp/forward';
-import { pastSlice, suffixBlock, suffixHead, suffixInputs } from '../../interp/suffix';
+import { pastSlice, suffixBlock, suffixInputs, suffixPick } from '../../interp/suffix';
 import type { Intervention } from '../../interp/interventions';
 import { forwardContext } from '../../interp/probe';
 import { logSoftmax } from '../../interp/topk';
@@ -157,12 +157,21 @@ export async function runCausalTrace(model: LoadedModel, req: TraceRequest, opts
         if (c.kind === 'hidden' || !c.restored.includes(l)) continue;
         ivs.push({ kind: 'replace', site: siteOf(c.kind, l), rows: rowsS.map((r) => r0 + r), positions: [0], values: { shape: [1, 1, D], data: cellValue(clean.acts.get(siteOf(c.kind, l))!, 0, t) } });
       }
-      const past = { k: pastSlice(kvAt(l).k, t, R / S), v: pastSlice(kvAt(l).v, t, R / S) };
+      const past = { k: pastSlice(kvAt(l).k, t, 1), v: pastSlice(kvAt(l).v, t, 1) };
       X = (await suffixBlock(ctx, l, { shape: [R, n, D], data: X }, shared, past, ivs)).data;
     }
     join(L); // hidden restores of the last block's output go straight to the head
-    const logits = await suffixHead(ctx, { shape: [R, n, D], data: X }, relScored);
-    for (const [c, r0] of rowsOf) scores.set(c, await scoreRows(logits, r0, perRow));
+    // p(answer) per row: first token, or the product over the answer's tokens at their positions.
+    const picked = await suffixPick(ctx, { shape: [R, n, D], data: X }, relScored, answerIds.slice(0, perRow));
+    for (const [c, r0] of rowsOf) {
+      let total = 0;
+      for (let r = r0; r < r0 + S; r++) {
+        let lp = 0;
+        for (let k = 0; k < perRow; k++) lp += picked.data[(r * perRow + k) * perRow + k];
+        total += Math.exp(lp);
+      }
+      scores.set(c, total / S);
+    }
     done += group.length;
     opts.onProgress?.({ done, total: cells.length });
   }
