@@ -44,6 +44,8 @@ export interface BlockVariant {
   readonly kvOut?: boolean;
   /** Take earlier positions' keys and values as inputs (`past.blocks.{l}.k|v`); the mask is then [pos, past + pos]. */
   readonly past?: boolean;
+  /** With hooks but only resid_post as output (restored runs that start at position 0). */
+  readonly postOnly?: boolean;
 }
 
 export const kvName = (l: number, which: 'k' | 'v'): string => `blocks.${l}.attn.${which}`;
@@ -76,7 +78,7 @@ export function buildBlockGraph(cfg: ModelConfig, l: number, p: ParamGetter, var
   const pre = g.input(act.resid(l, 'resid_pre'), [...BP, cfg.d_model]);
   const inputs = blockInputs(g, cfg);
   emitBlock(g, cfg, l, p, variant, pre, inputs);
-  const outs = variant.full && !variant.past ? blockActivations(cfg, l) : [act.resid(l, 'resid_post')];
+  const outs = variant.full && !variant.past && !variant.postOnly ? blockActivations(cfg, l) : [act.resid(l, 'resid_post')];
   for (const o of outs) g.output(o, [...BP, o.endsWith('mlp.pre') || o.endsWith('mlp.post') ? cfg.d_mlp : cfg.d_model]);
   if (variant.kvOut) for (const w of ['k', 'v'] as const) g.output(kvName(l, w), ['batch', cfg.n_heads, 'pos', cfg.d_head]);
   return g.build();
@@ -111,7 +113,7 @@ export function emitBlock(g: GraphBuilder, cfg: ModelConfig, l: number, p: Param
     W_Q: w(`${b}.attn.W_Q`), W_K: w(`${b}.attn.W_K`), W_V: w(`${b}.attn.W_V`), W_O: w(`${b}.attn.W_O`),
     ...(gpt2 ? { b_Q: w(`${b}.attn.b_Q`), b_K: w(`${b}.attn.b_K`), b_V: w(`${b}.attn.b_V`), b_O: w(`${b}.attn.b_O`) } : {}),
   };
-  const named = (n: ActName): string | undefined => (full && !variant.past ? n : undefined);
+  const named = (n: ActName): string | undefined => (full && !variant.past && !variant.postOnly ? n : undefined);
   const eps = cfg.layerNormEps;
   const ln1 = layerNorm(g, pre, w(`${b}.ln1.w`), w(`${b}.ln1.b`), eps, named(act.ln1(l)));
   const cache = {

@@ -28,6 +28,7 @@ export function suffixInputs(cfg: ForwardContext['config'], t0: number, n: numbe
 export async function suffixBlock(ctx: ForwardContext, l: number, resid: Tensor, shared: Record<string, Feed>, past: { k: Tensor; v: Tensor }, interventions: readonly Intervention[]): Promise<Tensor> {
   const [B, n, D] = resid.shape;
   const pre = act.resid(l, 'resid_pre');
+  const t0 = past.k.shape[2];
   const copies = B / past.k.shape[0];
   const feeds: Record<string, Feed> = {
     ...shared,
@@ -42,6 +43,13 @@ export async function suffixBlock(ctx: ForwardContext, l: number, resid: Tensor,
     feeds[hookInput(l, site, 'inject')] = h.inject;
   }
   const post = act.resid(l, 'resid_post');
+  if (t0 === 0) {
+    // No earlier positions: the plain hooked block (ORT runs zero-length tensors on a slow path).
+    delete feeds[pastInput(l, 'k')];
+    delete feeds[pastInput(l, 'v')];
+    delete feeds[PAST_REPEAT];
+    return (await (await ctx.sessions.get(`block.${l}.hooked`)).run(feeds, [post]))[post];
+  }
   return (await (await ctx.sessions.get(`block.${l}.suffix`)).run(feeds, [post]))[post];
 }
 

@@ -9,9 +9,10 @@ import type { ModelConfig } from './config';
 /**
  * Which compiled segment: the embedding, a block, the head. Block variants: lean = resid_post only;
  * full = hooks + every activation; kv = full + the attention keys/values; suffix = hooks + past
- * keys/values as inputs, run on the later positions only (Causal Tracing's restored runs).
+ * keys/values as inputs, run on the later positions only (Causal Tracing's restored runs); hooked =
+ * hooks with resid_post only (restored runs from position 0: an empty past makes ORT slow).
  */
-export type BlockVariantName = 'lean' | 'full' | 'kv' | 'suffix';
+export type BlockVariantName = 'lean' | 'full' | 'kv' | 'suffix' | 'hooked';
 export type SegmentKey = 'embed' | 'unembed' | 'unembed.pick' | `block.${number}.${BlockVariantName}`;
 
 /**
@@ -45,7 +46,7 @@ export class SessionCache {
     if (key === 'unembed') return buildUnembedGraph(this.cfg, this.params);
     if (key === 'unembed.pick') return buildPickGraph(this.cfg, this.params);
     const [, layer, variant] = key.split('.');
-    return buildBlockGraph(this.cfg, Number(layer), this.params, { full: variant !== 'lean', kvOut: variant === 'kv', past: variant === 'suffix' });
+    return buildBlockGraph(this.cfg, Number(layer), this.params, { full: variant !== 'lean', kvOut: variant === 'kv', past: variant === 'suffix', postOnly: variant === 'hooked' });
   }
 
   /**

@@ -46,6 +46,8 @@ export class RuntimeSession {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
+      // Shapes vary from call to call (batch, positions): a memory pattern planned for one shape is not reused.
+      enableMemPattern: false,
       extra: { session: { intra_op: { allow_spinning: opts.spin ? '1' : '0' } } },
     });
     return new RuntimeSession(session, name);
