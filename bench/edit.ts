@@ -12,9 +12,11 @@ export async function benchEdit(threads: number): Promise<void> {
   const M = model.config.d_mlp;
   const C = new Float64Array(M * M);
   for (let i = 0; i < M; i++) C[i * M + i] = 1; // cached statistics stand-in: the solve's cost is the same for any SPD C
-  const templates = ['{}', ...Array.from({ length: 20 }, (_, i) => `${'abcdefghij'.slice(0, 3 + (i % 7))} ${'klmnopq'.slice(0, 2 + (i % 5))}. {}`)];
+  // The toy tokenizer gives one token per letter, so the strings are sized to GPT-2 BPE token counts:
+  // ROME's templates are "{}" + 10 of ~5 tokens + 10 of ~10 tokens, its prompts ~10 tokens.
+  const templates = ['{}', ...Array.from({ length: 10 }, (_, i) => `${'abcdefghij'.slice(i % 3, 4 + (i % 3))}. {}`), ...Array.from({ length: 10 }, (_, i) => `${'abcdefghijklm'.slice(i % 3, 9 + (i % 3))}. {}`)];
   const hparams = { ...ROME_GPT2_XL, layers: [5], v_loss_layer: 11, v_num_grad_steps: 20 };
-  const request = { prompt: '{} is in the city of', subject: 'the space needle', target_new: { str: 'rome' } };
+  const request = { prompt: '{} isincity', subject: 'abc', target_new: { str: 'r' } }; // 3 + 8 prompt tokens; target " r" = 2 tokens
   await computeRome(model, request, { hparams: { ...hparams, v_num_grad_steps: 2 }, contextTemplates: templates, secondMoment: async () => C }); // warm-up: sessions
   const t0 = process.hrtime.bigint();
   const r = await computeRome(model, request, { hparams, contextTemplates: templates, secondMoment: async () => C });
