@@ -11,19 +11,11 @@ import { GraphBuilder } from '../../../src/engine/graph/builder';
 import { encodeModel } from '../../../src/engine/graph/proto';
 import type { AttrValue, GraphSpec, NodeSpec } from '../../../src/engine/graph/proto';
 import { RuntimeSession } from '../../../src/engine/runtime/ort';
+import { seededRandom } from '../../../src/engine/train/rng';
 import type { Feed } from '../../../src/engine/runtime/ort';
 
-/** mulberry32: a small deterministic PRNG, so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG (the engine's mulberry32), so failures reproduce. */
+export const rng = seededRandom;
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
