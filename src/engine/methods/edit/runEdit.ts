@@ -32,12 +32,20 @@ export function memitPreset(model: LoadedModel): MemitHparams {
   const L = model.config.n_layers;
   if (model.config.modelType === 'gptj' && L === 28) return MEMIT_GPT_J;
   if (model.config.modelType === 'gpt2' && L === 48) return MEMIT_GPT2_XL;
-  return { ...MEMIT_GPT2_XL, layers: ftWindow(romePreset(model).layers[0], 5, L), v_loss_layer: L - 1 };
+  // Small models: the freer z of the golden gpt2-facts-trained MEMIT edit (GPT-2 XL's clamp 0.75 and
+  // λ 20000 leave a 192-wide model unchanged).
+  return { ...MEMIT_GPT2_XL, layers: ftWindow(romePreset(model).layers[0], 5, L), v_loss_layer: L - 1, clamp_norm_factor: 20, v_weight_decay: 0.001, v_num_grad_steps: 40, mom2_update_weight: 100 };
 }
 
-/** Constrained fine-tuning's preset: the seed paper's GPT-J ε for GPT-J, gpt2-xl_constr otherwise. */
+/**
+ * Constrained fine-tuning's preset: the seed paper's GPT-J ε for GPT-J, gpt2-xl_constr for GPT-2 XL;
+ * small models (the embedded default) need a larger step and box to move at all (lr 5e-3, ε 5e-3,
+ * measured with `npm run bench -- quality`).
+ */
 export function ftPreset(model: LoadedModel): FtHparams {
-  return model.config.modelType === 'gptj' ? FT_GPT_J : FT_GPT2_XL;
+  if (model.config.modelType === 'gptj') return FT_GPT_J;
+  if (model.config.n_layers >= 24) return FT_GPT2_XL;
+  return { ...FT_GPT2_XL, lr: 5e-3, norm_constraint: 5e-3 };
 }
 
 export interface EditJob {
