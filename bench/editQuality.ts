@@ -15,7 +15,8 @@ export async function benchQuality(threads: number, n = Number(process.env.LOCUS
   const records = loadCounterFact(defaultDatasetPath());
   const known = (await selectKnown(model, records, n)).records;
   const cacheDir = path.join('.locus', 'stats');
-  for (const method of ['rome', 'memit', 'ft', 'ft5'] as EditMethod[]) {
+  const methods = (process.env.LOCUS_QUALITY_METHODS ?? 'rome,memit,ft,ft5').split(',') as EditMethod[];
+  for (const method of methods) {
     const sums = { rewrite: 0, paraphrase: 0, neighborhood: 0, overall: 0, efficacy: 0 };
     const t0 = Date.now();
     let layers: readonly number[] = [];
