@@ -2,17 +2,15 @@ import { buildObjectiveGraph, OBJECTIVE_INPUT } from '../../autodiff/objective';
 import { gradName } from '../../autodiff/backward';
 import { LocusError } from '../../errors';
 import { causalMask, rotaryTables } from '../../graph/attention';
-import { encodeModel } from '../../graph/proto';
 import { INPUT } from '../../graph/segments';
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
 import { logSoftmax } from '../../interp/topk';
 import type { LoadedModel } from '../../model/model';
-import { adamStep, newAdamState } from '../../optim/adam';
 import type { Feed } from '../../runtime/ort';
-import { RuntimeSession } from '../../runtime/ort';
 import { norm } from '../linalg';
-import type { ValueStep } from '../rome/computeValue';
+import { optimizeDelta, sumAtLookups } from '../deltaOptimizer';
+import type { ValueStep } from '../deltaOptimizer';
 import { lookupIndex } from '../rome/lookup';
 import type { SubjectPrompt, TemplateGroups } from './computeKs';
 import { fillTemplate } from './computeKs';
@@ -65,8 +63,10 @@ export async function computeZ(model: LoadedModel, layer: number, request: Subje
   const klAt = klRow * T + lookups[klRow];
   const klRef = Float32Array.from(logSoftmax(base.logits!.data.subarray(klAt * V, (klAt + 1) * V)));
 
-  const graph = buildObjectiveGraph(cfg, model.param, { fromLayer: layer + 1, kl: true, gradResid: true, erase });
-  const session = await RuntimeSession.create('memit-z', encodeModel(graph.spec, 20), {});
+  const spec = { fromLayer: layer + 1, kl: true, gradResid: true, erase };
+  const graph = buildObjectiveGraph(cfg, (n) => model.param(n), spec);
+  // Kept across requests and edits (creating it costs seconds); dropped when a weight it bakes in changes.
+  const session = await model.sessions.getCustom(`objective.memit-z.${layer}.${erase ? 'erase' : 'nll'}`, (p) => buildObjectiveGraph(cfg, p, spec).spec);
   const targetRows: bigint[] = [];
   const targets: bigint[] = [];
   rewriting.forEach((_, i) => {
@@ -91,40 +91,15 @@ export async function computeZ(model: LoadedModel, layer: number, request: Subje
     feeds[INPUT.sin] = { shape: [T, 1, cfg.d_head], data: sin };
   }
 
-  const delta = new Float32Array(D);
-  const params = new Map([['delta', delta]]);
-  const adam = newAdamState();
-  const initNorm = norm(zInit);
-  const maxNorm = h.clamp_norm_factor * initNorm;
-  const steps: ValueStep[] = [];
-  try {
-    for (let it = 0; it < h.v_num_grad_steps; it++) {
-      if (signal?.aborted) throw new LocusError('cancelled', 'MEMIT cancelled');
-      // Invariant: the fed residual is the unedited block output plus δ at every prompt's lookup token, nowhere else.
-      const x = Float32Array.from(resid.data);
-      lookups.forEach((idx, i) => {
-        for (let j = 0; j < D; j++) x[(i * T + idx) * D + j] += delta[j];
-      });
-      feeds[OBJECTIVE_INPUT.resid] = { shape: resid.shape, data: x };
-      const res = await session.run(feeds, graph.outputs);
-      const dn = norm(delta);
-      const wd = h.v_weight_decay * (dn / (initNorm * initNorm));
-      const nll = res['nll'].data[0];
-      const loss = res['loss'].data[0] + wd;
-      steps.push({ loss, nll, kl: res['kl'].data[0], weightDecay: wd, avgProb: Math.exp(-nll) });
-      if (loss < 5e-2 || it === h.v_num_grad_steps - 1) break;
-      const gResid = res[gradName(OBJECTIVE_INPUT.resid)].data;
-      const g = new Float32Array(D);
-      lookups.forEach((idx, i) => {
-        for (let j = 0; j < D; j++) g[j] += gResid[(i * T + idx) * D + j];
-      });
-      if (dn > 0) for (let j = 0; j < D; j++) g[j] += (h.v_weight_decay * delta[j]) / (dn * initNorm * initNorm);
-      adamStep(params, new Map([['delta', g]]), adam, { lr: h.v_lr });
-      const after = norm(delta);
-      if (after > maxNorm) for (let j = 0; j < D; j++) delta[j] *= maxNorm / after;
-    }
-  } finally {
-    await session.release();
-  }
+  const { delta, steps } = await optimizeDelta(D, { steps: h.v_num_grad_steps, lr: h.v_lr, weightDecay: h.v_weight_decay, clampNormFactor: h.clamp_norm_factor, initNorm: norm(zInit), signal }, async (d) => {
+    // Invariant: the fed residual is the unedited block output plus δ at every prompt's lookup token, nowhere else.
+    const x = Float32Array.from(resid.data);
+    lookups.forEach((idx, i) => {
+      for (let j = 0; j < D; j++) x[(i * T + idx) * D + j] += d[j];
+    });
+    feeds[OBJECTIVE_INPUT.resid] = { shape: resid.shape, data: x };
+    const res = await session.run(feeds, graph.outputs);
+    return { objective: res['loss'].data[0], nll: res['nll'].data[0], kl: res['kl'].data[0], grad: sumAtLookups(res[gradName(OBJECTIVE_INPUT.resid)].data, lookups, T, D) };
+  });
   return { z: zInit.map((v, j) => v + delta[j]), zInit, steps };
 }

@@ -1,25 +1,19 @@
 import { buildObjectiveGraph, OBJECTIVE_INPUT } from '../../autodiff/objective';
 import { gradName } from '../../autodiff/backward';
-import { LocusError } from '../../errors';
 import { causalMask, rotaryTables } from '../../graph/attention';
 import { hookInput, INPUT } from '../../graph/segments';
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
 import { logSoftmax } from '../../interp/topk';
 import type { LoadedModel } from '../../model/model';
-import { adamStep, newAdamState } from '../../optim/adam';
 import type { Feed } from '../../runtime/ort';
 import { norm } from '../linalg';
+import { optimizeDelta, sumAtLookups } from '../deltaOptimizer';
+import type { ValueStep } from '../deltaOptimizer';
 import type { RomeHparams } from './hparams';
 import { lookupIndex } from './lookup';
 
-export interface ValueStep {
-  readonly loss: number;
-  readonly nll: number;
-  readonly kl: number;
-  readonly weightDecay: number;
-  readonly avgProb: number;
-}
+export type { ValueStep } from '../deltaOptimizer';
 
 export interface ValueResult {
   /** v* = v_init + δ: the MLP output the fact's lookup token should produce. */
@@ -95,37 +89,13 @@ export async function computeValueStar(model: LoadedModel, layer: number, prompt
     feeds[INPUT.sin] = { shape: [T, 1, cfg.d_head], data: sin };
   }
 
-  const delta = new Float32Array(D);
-  const params = new Map([['delta', delta]]);
-  const adam = newAdamState();
-  const initNorm = norm(vInit);
-  const maxNorm = h.clamp_norm_factor * initNorm;
-  const steps: ValueStep[] = [];
   const injectName = hookInput(layer, 'mlp.out', 'inject');
-  {
-    for (let it = 0; it < h.v_num_grad_steps; it++) {
-      if (signal?.aborted) throw new LocusError('cancelled', 'ROME cancelled');
-      const inject = new Float32Array(B * T * D);
-      lookups.forEach((idx, i) => inject.set(delta, (i * T + idx) * D));
-      feeds[injectName] = { shape: [B, T, D], data: inject };
-      const res = await session.run(feeds, graph.outputs);
-      const dn = norm(delta);
-      const wd = h.v_weight_decay * (dn / (initNorm * initNorm));
-      const nll = res['nll'].data[0];
-      const loss = res['loss'].data[0] + wd;
-      // avg prob of the target: exp(−per-prompt mean NLL), averaged over prompts, as ROME prints.
-      steps.push({ loss, nll, kl: res['kl'].data[0], weightDecay: wd, avgProb: Math.exp(-nll) });
-      if (loss < 5e-2 || it === h.v_num_grad_steps - 1) break;
-      const gInject = res[gradName(injectName)].data;
-      const g = new Float32Array(D);
-      lookups.forEach((idx, i) => {
-        for (let j = 0; j < D; j++) g[j] += gInject[(i * T + idx) * D + j];
-      });
-      if (dn > 0) for (let j = 0; j < D; j++) g[j] += (h.v_weight_decay * delta[j]) / (dn * initNorm * initNorm);
-      adamStep(params, new Map([['delta', g]]), adam, { lr: h.v_lr });
-      const after = norm(delta);
-      if (after > maxNorm) for (let j = 0; j < D; j++) delta[j] *= maxNorm / after;
-    }
-  }
+  const { delta, steps } = await optimizeDelta(D, { steps: h.v_num_grad_steps, lr: h.v_lr, weightDecay: h.v_weight_decay, clampNormFactor: h.clamp_norm_factor, initNorm: norm(vInit), signal }, async (d) => {
+    const inject = new Float32Array(B * T * D);
+    lookups.forEach((idx, i) => inject.set(d, (i * T + idx) * D));
+    feeds[injectName] = { shape: [B, T, D], data: inject };
+    const res = await session.run(feeds, graph.outputs);
+    return { objective: res['loss'].data[0], nll: res['nll'].data[0], kl: res['kl'].data[0], grad: sumAtLookups(res[gradName(injectName)].data, lookups, T, D) };
+  });
   return { vStar: vInit.map((v, j) => v + delta[j]), vInit, steps };
 }
