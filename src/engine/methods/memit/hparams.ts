@@ -1,4 +1,5 @@
 import { LocusError } from '../../errors';
+import type { RomeHparams } from '../rome/hparams';
 
 /**
  * MEMIT's hyper-parameters with the reference's own snake_case keys (kmeng01/memit
@@ -7,23 +8,12 @@ import { LocusError } from '../../errors';
  * `mom2_adjustment` is kept for fidelity but, as in the reference's execute_memit, never read: MEMIT
  * always weights its update by the keys' second moment C.
  */
-export interface MemitHparams {
+export interface MemitHparams extends Omit<RomeHparams, 'context_template_length_params'> {
   /** The edited layers in ascending order; z is optimized at the last (`z_layer = layers[-1]`). */
   layers: number[];
   layer_selection: 'all' | 'random';
-  fact_token: 'subject_last' | 'subject_first' | 'subject_first_after_last' | 'last';
-  v_num_grad_steps: number;
-  v_lr: number;
-  v_loss_layer: number;
-  v_weight_decay: number;
-  clamp_norm_factor: number;
-  kl_factor: number;
-  mom2_adjustment: boolean;
   /** λ in ΔW = R Kᵀ (λ C + K Kᵀ)⁻¹ (MEMIT eq. 14, C₀ = λ · E[k kᵀ]). */
   mom2_update_weight: number;
-  mom2_dataset: string;
-  mom2_n_samples: number;
-  mom2_dtype: string;
 }
 
 /** MEMIT's hparams/MEMIT/gpt2-xl.json (layers 13–17 of 48). */

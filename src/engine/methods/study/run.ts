@@ -1,0 +1,134 @@
+/**
+ * `locus study run`: the seed paper's editing sweep joined with its tracing (research/seed-paper.md
+ * §6.1). Per fact: one Causal Trace (MLP, window 5, p(whole " " + target_true) — §2, §2.1), then for
+ * every method × problem × central layer one edit, measured and reverted by runEdit, and one line in
+ * results.jsonl. Resumable: units already in results.jsonl are skipped.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LocusError } from '../../errors';
+import type { LoadedModel } from '../../model/model';
+import { fillPrompt, loadCounterFact } from '../../data/counterfact';
+import type { CounterFactRecord } from '../../data/counterfact';
+import { runCausalTrace } from '../causalTrace/trace';
+import { runEdit } from '../edit/runEdit';
+import type { FactCase } from '../problems/problems';
+import { engineVersion, MANIFEST, readManifest, readResults, ResultWriter, writeJsonAtomic } from './store';
+import type { StudyManifest, StudyProgress, StudyRow, StudyShard, StudySpec } from './types';
+import { rowKey, shardCases } from './types';
+
+export interface StudyRunOptions {
+  readonly outDir: string;
+  readonly shard?: StudyShard;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: StudyProgress) => void;
+  /** Second-moment statistics cache for ROME / MEMIT (default .locus/stats). */
+  readonly cacheDir?: string;
+}
+
+export interface StudyRunSummary {
+  readonly outDir: string;
+  readonly total: number;
+  readonly resumed: number;
+  readonly ran: number;
+  readonly cancelled: boolean;
+}
+
+/** Seed paper §2: window 5 for the regression, MLP only, 10 noised samples, sequence probability of target_true. */
+export const STUDY_TRACE = { kinds: ['mlp'] as const, window: 5, samples: 10, score: 'sequence' as const };
+
+const nullIfNaN = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+function asFactCase(r: CounterFactRecord): FactCase {
+  const rw = r.requested_rewrite;
+  return { prompt: rw.prompt, subject: rw.subject, target_new: { str: rw.target_new.str }, target_true: { str: rw.target_true.str }, paraphrase_prompts: r.paraphrase_prompts, neighborhood_prompts: r.neighborhood_prompts };
+}
+
+function checkSpec(model: LoadedModel, spec: StudySpec, shard?: StudyShard): void {
+  const L = model.config.n_layers;
+  const bad = spec.layers.find((l) => !Number.isInteger(l) || l < 0 || l >= L);
+  if (bad !== undefined) throw new LocusError('bad-input', `layer ${bad} is outside 0..${L - 1}`);
+  if (spec.cases.length === 0 || spec.methods.length === 0 || spec.problems.length === 0 || spec.layers.length === 0) {
+    throw new LocusError('bad-input', 'a study needs at least one case, method, problem and layer');
+  }
+  if (shard && !(Number.isInteger(shard.n) && shard.n >= 1 && Number.isInteger(shard.i) && shard.i >= 0 && shard.i < shard.n)) {
+    throw new LocusError('bad-input', `shard ${shard.i}/${shard.n}: need 0 ≤ i < n`);
+  }
+}
+
+/** The folder's manifest: written on the first run; a resumed run must use the same model. */
+function ensureManifest(model: LoadedModel, spec: StudySpec, opts: StudyRunOptions): void {
+  fs.mkdirSync(opts.outDir, { recursive: true });
+  const existing = readManifest(opts.outDir);
+  if (existing) {
+    if (existing.model.fingerprint !== model.manifest.fingerprint) {
+      throw new LocusError('bad-input', `${opts.outDir} holds a study of ${existing.model.name} (${existing.model.fingerprint}), not of ${model.manifest.name} (${model.manifest.fingerprint}); use another --out`);
+    }
+    if (existing.shard?.i !== opts.shard?.i || existing.shard?.n !== opts.shard?.n) {
+      throw new LocusError('bad-input', `${opts.outDir} holds shard ${existing.shard ? `${existing.shard.i}/${existing.shard.n}` : 'none'}; resume it with the same --shard`);
+    }
+    return;
+  }
+  const manifest: StudyManifest = { kind: 'locus-study', format: 1, engineVersion: engineVersion(), model: model.manifest, spec, ...(opts.shard ? { shard: opts.shard } : {}), started: new Date().toISOString() };
+  writeJsonAtomic(path.join(opts.outDir, MANIFEST), manifest);
+}
+
+export async function runStudy(model: LoadedModel, spec: StudySpec, opts: StudyRunOptions): Promise<StudyRunSummary> {
+  checkSpec(model, spec, opts.shard);
+  const records = loadCounterFact(spec.dataset);
+  const byId = new Map(records.map((r) => [r.case_id, r]));
+  const missing = spec.cases.filter((id) => !byId.has(id));
+  if (missing.length > 0) throw new LocusError('not-found', `no record in ${spec.dataset} has case_id ${missing.slice(0, 5).join(', ')}`);
+  ensureManifest(model, spec, opts);
+
+  const mine = shardCases(spec.cases, opts.shard);
+  const units = (id: number) => spec.methods.flatMap((method) => spec.problems.flatMap((problem) => spec.layers.map((layer) => ({ caseId: id, method, problem, layer }))));
+  const done = new Set(readResults(opts.outDir).map(rowKey));
+  const total = mine.length * spec.methods.length * spec.problems.length * spec.layers.length;
+  const resumed = mine.reduce((n, id) => n + units(id).filter((u) => done.has(rowKey(u))).length, 0);
+  let finished = resumed;
+  let ran = 0;
+  let busy = 0;
+  const report = (stage: string): void => opts.onProgress?.({ done: finished, total, resumed, secondsPerUnit: ran === 0 ? NaN : busy / ran, stage });
+  const aborted = (): boolean => opts.signal?.aborted === true;
+  const writer = new ResultWriter(opts.outDir);
+  try {
+    report('starting');
+    for (const id of mine) {
+      const todo = units(id).filter((u) => !done.has(rowKey(u)));
+      if (todo.length === 0) continue;
+      if (aborted()) break;
+      const t0 = Date.now();
+      const rec = byId.get(id)!;
+      const fact = asFactCase(rec);
+      report(`case ${id}: tracing`);
+      const trace = await runCausalTrace(model, { prompt: fillPrompt(rec), subject: fact.subject, target: fact.target_true.str, ...STUDY_TRACE }, { signal: opts.signal });
+      const effect = trace.tracingEffect.mlp!;
+      const effectLast = trace.tracingEffectLastSubject.mlp!;
+      busy += (Date.now() - t0) / 1000;
+      for (const u of todo) {
+        if (aborted()) break;
+        report(`case ${id}: ${u.method} ${u.problem} layer ${u.layer}`);
+        const out = await runEdit(model, { method: u.method, layer: u.layer, cases: [fact], problem: u.problem, seed: spec.seed, cacheDir: opts.cacheDir ?? path.join('.locus', 'stats'), signal: opts.signal });
+        const m = out.metrics;
+        const row: StudyRow = {
+          ...u, editLayers: [...out.layers], tracingEffect: effect[u.layer], tracingEffectLastSubject: effectLast[u.layer],
+          metrics: { rewrite: nullIfNaN(m.rewrite), paraphrase: nullIfNaN(m.paraphrase), neighborhood: nullIfNaN(m.neighborhood), overall: nullIfNaN(m.overall) },
+          pre: out.pre, post: out.post, seconds: out.seconds,
+        };
+        writer.append(row);
+        done.add(rowKey(row));
+        finished++;
+        ran++;
+        busy += out.seconds;
+        report(`case ${id}: ${u.method} ${u.problem} layer ${u.layer} done`);
+      }
+    }
+  } catch (e) {
+    // Cancellation mid-trace or mid-edit: nothing half-done was written; the next run resumes.
+    if (!aborted()) throw e;
+  } finally {
+    writer.close();
+  }
+  return { outDir: path.resolve(opts.outDir), total, resumed, ran, cancelled: aborted() && finished < total };
+}
