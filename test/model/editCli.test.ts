@@ -62,6 +62,19 @@ describe('locus edit (gpt2-facts-trained)', () => {
     assert.ok(Math.abs(j.metrics.rewrite - (pre - post) / pre) < 1e-9, 'rewrite = erased fraction');
   });
 
+  test('Fact Forcing with FT-5 raises p(target_true) under a noised subject; ROME refuses it in one line', async () => {
+    const r = await run(['edit', ...common(), '--method', 'ft5', '--layer', '2', '--problem', 'fact-forcing', '--editing-noise', '0.5', '--json']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.target, ' Paris');
+    assert.ok(j.pre.targetTrueLogprob < -0.01, `the noise lowers p(Paris): ${Math.exp(j.pre.targetTrueLogprob)}`);
+    assert.ok(j.post.targetTrueLogprob > j.pre.targetTrueLogprob, 'the edit restores it under noise');
+    assert.ok(j.metrics.rewrite > 0.5, `rewrite ${j.metrics.rewrite}`);
+    const rome = await run(['edit', ...common(), '--method', 'rome', '--problem', 'fact-forcing']);
+    assert.equal(rome.code, 2);
+    assert.match(rome.err, /fact-forcing is available with ft and ft5/);
+  });
+
   test('FT-1 keeps every weight change inside the L∞ box', async () => {
     const r = await run(['edit', ...common(), '--method', 'ft', '--layer', '1', '--json']);
     assert.equal(r.code, 0, r.err);

@@ -9,7 +9,7 @@ export const editHelp = `locus edit [--model M] --method rome|memit|ft|ft5 [--la
            (--case ID [--dataset FILE] | --request FILE)
            [--problem error-injection|tracing-reversal|fact-erasure|fact-amplification|fact-forcing]
            [--context-templates FILE] [--stats-corpus FILE] [--hparams FILE] [--cache DIR]
-           [--seed N] [--first-prompt-only] [--save DIR] [--json]
+           [--seed N] [--editing-noise σ=0.1] [--first-prompt-only] [--save DIR] [--json]
 
 Computes an edit, measures before and after, and (with --save) writes the edited model to a new folder.
 The model's own files are never modified.
@@ -19,7 +19,8 @@ The model's own files are never modified.
   --hparams FILE       the reference implementation's hparams JSON (snake_case keys)
   --stats-corpus FILE  text file (one document per non-empty line) for ROME/MEMIT's key statistics
                        (default: the bundled WikiText-2)
-  --cache DIR          statistics cache (default .locus/stats)`;
+  --cache DIR          statistics cache (default .locus/stats)
+  --editing-noise σ    subject noise for Tracing Reversal's o_noise and Fact Forcing (default 0.1)`;
 
 function readJson(file: string, what: string): unknown {
   if (!fs.existsSync(file)) throw new LocusError('not-found', `${what} ${file} does not exist`);
@@ -58,7 +59,7 @@ export async function editCommand(argv: string[], io: CliIO): Promise<void> {
     {
       model: { type: 'string' }, method: { type: 'string' }, layer: { type: 'string' }, case: { type: 'string' }, dataset: { type: 'string' }, request: { type: 'string' },
       problem: { type: 'string' }, 'context-templates': { type: 'string' }, 'stats-corpus': { type: 'string' }, hparams: { type: 'string' }, cache: { type: 'string' },
-      seed: { type: 'string' }, 'first-prompt-only': { type: 'boolean' }, save: { type: 'string' }, json: { type: 'boolean' }, threads: { type: 'string' },
+      seed: { type: 'string' }, 'editing-noise': { type: 'string' }, 'first-prompt-only': { type: 'boolean' }, save: { type: 'string' }, json: { type: 'boolean' }, threads: { type: 'string' },
     },
     'edit',
   );
@@ -90,6 +91,8 @@ export async function editCommand(argv: string[], io: CliIO): Promise<void> {
   }
   const hparams = v['hparams'] === undefined ? undefined : (readJson(v['hparams'] as string, 'hparams file') as Record<string, unknown>);
   const statsCorpus = v['stats-corpus'] === undefined ? undefined : corpusFromTextFile(v['stats-corpus'] as string);
+  const editingNoise = v['editing-noise'] === undefined ? undefined : Number(v['editing-noise']);
+  if (editingNoise !== undefined && !(editingNoise >= 0)) throw new UsageError(`--editing-noise must be a non-negative number (got "${v['editing-noise'] as string}")`);
   const threads = v['threads'] === undefined ? undefined : intFlag(v['threads'] as string, 'threads', 1);
   const model = await loadModel((v['model'] as string | undefined) ?? 'default', { threads });
   try {
@@ -100,7 +103,8 @@ export async function editCommand(argv: string[], io: CliIO): Promise<void> {
       model,
       {
         method, layer, cases, problem, hparams, statsCorpus, cacheDir: (v['cache'] as string | undefined) ?? path.join('.locus', 'stats'),
-        contextTemplates: templates as string[] | undefined, seed: v['seed'] === undefined ? 0 : intFlag(v['seed'] as string, 'seed', 0, 0), firstOnly: v['first-prompt-only'] === true, onProgress: progress,
+        contextTemplates: templates as string[] | undefined,
+        editingNoise, seed: v['seed'] === undefined ? 0 : intFlag(v['seed'] as string, 'seed', 0, 0), firstOnly: v['first-prompt-only'] === true, onProgress: progress,
       },
       v['save'] !== undefined,
     );

@@ -1,4 +1,9 @@
 import type { LoadedModel } from '../../model/model';
+import { forward } from '../../interp/forward';
+import type { Intervention } from '../../interp/interventions';
+import { forwardContext } from '../../interp/probe';
+import { logSoftmax } from '../../interp/topk';
+import { noiseDraws } from '../causalTrace/noise';
 import { targetLogprobs } from '../evaluate/logprobs';
 import type { EditScores, RomeSuccess } from '../problems/metrics';
 import { editScores, romeSuccess } from '../problems/metrics';
@@ -11,12 +16,41 @@ export interface CaseProbe {
   readonly neighbors: Array<{ target: number; truth: number; targetMean: number; truthMean: number }>;
 }
 
-/** Σ log p of the target sequence and per-token mean, for the rewrite, paraphrase and neighborhood prompts. */
+/**
+ * Teacher-forced log-probs of `target` after `prompt` with σ·RandomState(1) noise on the subject's
+ * token embeddings (a fresh RandomState per prompt, so pre and post see the same draws). Prompts
+ * without the subject are scored unnoised.
+ */
+async function noisedLogprobs(model: LoadedModel, pairs: ReadonlyArray<{ prompt: string; target: string }>, subject: string, sigma: number, signal?: AbortSignal): Promise<Array<{ sum: number; tokenLogprobs: number[] }>> {
+  const out: Array<{ sum: number; tokenLogprobs: number[] }> = [];
+  const V = model.config.d_vocab;
+  for (const { prompt, target } of pairs) {
+    const tok = model.tokenizer;
+    const enc = tok.encode(prompt);
+    const t = tok.encode(/^\s/.test(target) ? target : ' ' + target).ids;
+    const ids = [...enc.ids, ...t.slice(0, -1)];
+    const interventions: Intervention[] = [];
+    if (prompt.includes(subject)) {
+      const [b, e] = tok.findSpan(enc, prompt, subject);
+      interventions.push({ kind: 'add', site: 'embed', positions: Array.from({ length: e - b }, (_, k) => b + k), values: noiseDraws(1, e - b, model.config.d_model, sigma, 1) });
+    }
+    const { logits } = await forward(forwardContext(model), [ids], { logits: 'all', interventions, signal });
+    const lps = t.map((id, k) => logSoftmax(logits!.data.subarray((enc.ids.length - 1 + k) * V, (enc.ids.length + k) * V))[id]);
+    out.push({ sum: lps.reduce((a, x) => a + x, 0), tokenLogprobs: lps });
+  }
+  return out;
+}
+
+/**
+ * Σ log p of the target sequence and per-token mean, for the rewrite, paraphrase and neighborhood
+ * prompts. Fact Forcing (`spec.noisedSubject`) scores with the subject noised on each prompt's own
+ * subject tokens (seed-paper.md §0 decision 3, not the released code's misaligned rows).
+ */
 export async function probeCase(model: LoadedModel, fact: FactCase, spec: ProblemSpec, signal?: AbortSignal): Promise<CaseProbe> {
   const prompts = [fact.prompt.replace('{}', fact.subject), ...(fact.paraphrase_prompts ?? []), ...(fact.neighborhood_prompts ?? [])];
   const truth = ' ' + fact.target_true.str.trimStart();
   const pairs = prompts.flatMap((prompt) => [{ prompt, target: spec.target }, { prompt, target: truth }]);
-  const lp = await targetLogprobs(model, pairs, signal);
+  const lp = spec.noisedSubject ? await noisedLogprobs(model, pairs, fact.subject, spec.noiseSigma, signal) : await targetLogprobs(model, pairs, signal);
   const at = (i: number) => ({
     target: lp[2 * i].sum,
     truth: lp[2 * i + 1].sum,

@@ -122,8 +122,9 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
   const noise = job.editingNoise ?? 0.1;
   const specs: ProblemSpec[] = [];
   for (const c of job.cases) specs.push(await buildProblem(model, c, job.problem, noise));
-  if (specs.some((s) => s.noisedSubject)) {
-    throw new LocusError('bad-input', 'fact-forcing is not available yet in this build (the other four problems are)');
+  const forcing = specs.some((s) => s.noisedSubject);
+  if (forcing && job.method !== 'ft' && job.method !== 'ft5') {
+    throw new LocusError('bad-input', `fact-forcing is available with ft and ft5 in this build, not yet with ${job.method}`);
   }
   job.onProgress?.('measuring before the edit');
   const pre: CaseProbe[] = [];
@@ -177,9 +178,12 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     notes.push(...merged.notes);
     const center = job.layer ?? romePreset(model).layers[0];
     const size = job.method === 'ft5' ? 5 : 1;
-    const h = { ...merged.hparams, ...(job.layer === undefined && job.hparams?.['layers'] ? {} : { layers: ftWindow(center, size, L) }) };
+    // Fact Forcing trains 50 epochs on 10 noised copies (seed-paper.md §3.4) unless num_steps is given.
+    const forcingSteps = forcing && job.hparams?.['num_steps'] === undefined ? { num_steps: 50 } : {};
+    const h = { ...merged.hparams, ...forcingSteps, ...(job.layer === undefined && job.hparams?.['layers'] ? {} : { layers: ftWindow(center, size, L) }) };
     hparams = h;
-    const res = await computeFineTune(model, requests, { hparams: h, objective, signal: job.signal });
+    const subjectNoise = forcing ? { sigma: noise, copies: 10 } : undefined;
+    const res = await computeFineTune(model, requests, { hparams: h, objective, subjectNoise, signal: job.signal });
     notes.push(...res.notes);
     edit = { ...res.edit, method: job.method };
   }

@@ -9,6 +9,7 @@ import { RuntimeSession } from '../../runtime/ort';
 import type { Edit, ParamDelta } from '../edit/edits';
 import type { RewriteRequest } from '../rome/index';
 import { buildChunk } from './batch';
+import type { SubjectNoise } from './batch';
 import type { FtChunk } from './batch';
 import type { FtHparams } from './hparams';
 
@@ -35,6 +36,8 @@ export interface FtProgress {
 export interface FtOptions {
   readonly hparams: FtHparams;
   readonly objective?: FtObjective;
+  /** Fact Forcing: train on `copies` noised copies of each request (σ on the subject's token embeddings). */
+  readonly subjectNoise?: SubjectNoise;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: FtProgress) => void;
 }
@@ -91,7 +94,7 @@ export async function computeFineTune(model: LoadedModel, requests: readonly Rew
   const cur = new Map(names.map((n) => [n, Float32Array.from(orig.get(n)!)]));
 
   const chunks: FtChunk[] = [];
-  for (let i = 0; i < requests.length; i += h.batch_size) chunks.push(await buildChunk(model, requests.slice(i, i + h.batch_size), layers[0], o.signal));
+  for (let i = 0; i < requests.length; i += h.batch_size) chunks.push(await buildChunk(model, requests.slice(i, i + h.batch_size), layers[0], o.signal, o.subjectNoise));
   const graph = buildObjectiveGraph(cfg, model.param, { fromLayer: layers[0], trainable: names });
   const session = await RuntimeSession.create('finetune', encodeModel(graph.spec, 20), {});
   const losses: number[] = [];
@@ -104,6 +107,8 @@ export async function computeFineTune(model: LoadedModel, requests: readonly Rew
       let count = 0;
       for (const chunk of chunks) {
         if (o.signal?.aborted) cancelled();
+        // Fact Forcing: fresh subject noise for every evaluation, as the reference's wte hook.
+        if (chunk.refresh) await chunk.refresh();
         const feeds = { ...chunk.feeds };
         for (const n of names) feeds[n] = { shape: shapes.get(n)!, data: cur.get(n)! };
         const res = await session.run(feeds, graph.outputs);

@@ -24,8 +24,10 @@ export interface ProblemSpec {
   readonly target: string;
   /** Fact Erasure lowers the target's probability; every other problem raises it. */
   readonly erase: boolean;
-  /** Fact Forcing: the subject's token embeddings are noised while editing and evaluating the rewrite prompt. */
+  /** Fact Forcing: the subject's token embeddings are noised while editing and evaluating. */
   readonly noisedSubject: boolean;
+  /** σ of that noise (the hparams' editing_noise). */
+  readonly noiseSigma: number;
 }
 
 const withSpace = (s: string): string => (/^\s/.test(s) ? s : ' ' + s);
@@ -66,15 +68,15 @@ export async function buildProblem(model: LoadedModel, fact: FactCase, problem: 
   const base = { prompt: fact.prompt, subject: fact.subject };
   switch (problem) {
     case 'error-injection':
-      return { problem, request: { ...base, target_new: fact.target_new, target_true: fact.target_true }, target: withSpace(fact.target_new.str), erase: false, noisedSubject: false };
+      return { problem, request: { ...base, target_new: fact.target_new, target_true: fact.target_true }, target: withSpace(fact.target_new.str), erase: false, noisedSubject: false, noiseSigma: editingNoise };
     case 'fact-amplification':
     case 'fact-erasure':
-      return { problem, request: { ...base, target_new: fact.target_true }, target: withSpace(fact.target_true.str), erase: problem === 'fact-erasure', noisedSubject: false };
+      return { problem, request: { ...base, target_new: fact.target_true }, target: withSpace(fact.target_true.str), erase: problem === 'fact-erasure', noisedSubject: false, noiseSigma: editingNoise };
     case 'fact-forcing':
-      return { problem, request: { ...base, target_new: fact.target_true }, target: withSpace(fact.target_true.str), erase: false, noisedSubject: true };
+      return { problem, request: { ...base, target_new: fact.target_true }, target: withSpace(fact.target_true.str), erase: false, noisedSubject: true, noiseSigma: editingNoise };
     case 'tracing-reversal': {
       const oNoise = await noisedArgmax(model, prompt, fact.subject, editingNoise);
-      return { problem, request: { ...base, target_new: { str: oNoise } }, target: withSpace(oNoise.trimStart()), erase: false, noisedSubject: false };
+      return { problem, request: { ...base, target_new: { str: oNoise } }, target: withSpace(oNoise.trimStart()), erase: false, noisedSubject: false, noiseSigma: editingNoise };
     }
     default:
       throw new LocusError('bad-input', `unknown editing problem "${problem as string}"; problems: ${EDITING_PROBLEMS.join(', ')}`);

@@ -1,0 +1,11 @@
+/** The regression study (seed paper §6): run, merge, analyze. */
+export { runStudy, STUDY_TRACE } from './run';
+export type { StudyRunOptions, StudyRunSummary } from './run';
+export { mergeStudies, mergeRows, sortRows } from './merge';
+export type { MergeSummary } from './merge';
+export { analyzeStudy, analyzeRows, meanCI } from './analyze';
+export type { StudyAnalysis, RegressionRow, LayerSummary, MeanCI } from './analyze';
+export { layerTracingR2, rSquared, olsFit, oneHot } from './ols';
+export { readResults, readManifest, ResultWriter, writeJsonAtomic, MANIFEST, RESULTS } from './store';
+export { STUDY_METRICS, rowKey, shardCases } from './types';
+export type { StudySpec, StudyShard, StudyManifest, StudyRow, StudyMetrics, StudyMetric, StudyProgress } from './types';
