@@ -123,8 +123,8 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
   const specs: ProblemSpec[] = [];
   for (const c of job.cases) specs.push(await buildProblem(model, c, job.problem, noise));
   const forcing = specs.some((s) => s.noisedSubject);
-  if (forcing && job.method !== 'ft' && job.method !== 'ft5') {
-    throw new LocusError('bad-input', `fact-forcing is available with ft and ft5 in this build, not yet with ${job.method}`);
+  if (forcing && job.method === 'memit') {
+    throw new LocusError('bad-input', 'fact-forcing is available with rome, ft and ft5 in this build, not yet with memit');
   }
   job.onProgress?.('measuring before the edit');
   const pre: CaseProbe[] = [];
@@ -145,7 +145,9 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
   if (job.method === 'rome') {
     const merged = mergeRomeHparams(romePreset(model), job.hparams ?? {}, 'hparams');
     notes.push(...merged.notes);
-    const h = { ...merged.hparams, ...(job.layer === undefined ? {} : { layers: [job.layer] }) };
+    // Fact Forcing: 25 v steps at v_lr 0.05 unless given (the seed paper's get_override_hparams).
+    const forcingHp = forcing ? { ...(job.hparams?.['v_num_grad_steps'] === undefined ? { v_num_grad_steps: 25 } : {}), ...(job.hparams?.['v_lr'] === undefined ? { v_lr: 0.05 } : {}) } : {};
+    const h = { ...merged.hparams, ...forcingHp, ...(job.layer === undefined ? {} : { layers: [job.layer] }) };
     hparams = h;
     templates = job.contextTemplates ?? (await sampleContextTemplates(model, h.context_template_length_params, job.seed ?? 0, job.signal));
     const stack = new EditStack(model);
@@ -153,7 +155,7 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     // ROME edits one request at a time; several requests are applied one after another.
     try {
       for (const r of requests) {
-        const res = await computeRome(model, r, { hparams: h, contextTemplates: templates, secondMoment: stats(h.mom2_n_samples), signal: job.signal, onProgress: job.onProgress, objective });
+        const res = await computeRome(model, r, { hparams: h, contextTemplates: templates, secondMoment: stats(h.mom2_n_samples), signal: job.signal, onProgress: job.onProgress, objective, subjectNoise: forcing ? noise : undefined });
         deltas.push(...res.edit.deltas);
         if (requests.length > 1) await stack.apply(res.edit);
       }

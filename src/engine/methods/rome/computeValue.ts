@@ -9,6 +9,7 @@ import type { LoadedModel } from '../../model/model';
 import type { Feed } from '../../runtime/ort';
 import { norm } from '../linalg';
 import { optimizeDelta, sumAtLookups } from '../deltaOptimizer';
+import type { SubjectNoiser } from '../subjectNoise';
 import type { ValueStep } from '../deltaOptimizer';
 import type { RomeHparams } from './hparams';
 import { lookupIndex } from './lookup';
@@ -32,7 +33,7 @@ export interface ValueResult {
  * loss < 0.05, and the last iteration only evaluated. One ORT graph gives the loss and ∂/∂δ.
  * Fact Erasure (`erase`) replaces the NLL term by exp(−NLL), the target's probability, as the seed paper's code.
  */
-export async function computeValueStar(model: LoadedModel, layer: number, prompt: string, subject: string, targetIds: readonly number[], templates: readonly string[], h: RomeHparams, signal?: AbortSignal, erase = false): Promise<ValueResult> {
+export async function computeValueStar(model: LoadedModel, layer: number, prompt: string, subject: string, targetIds: readonly number[], templates: readonly string[], h: RomeHparams, signal?: AbortSignal, erase = false, noiser?: SubjectNoiser): Promise<ValueResult> {
   const cfg = model.config;
   const tok = model.tokenizer;
   const D = cfg.d_model;
@@ -49,7 +50,8 @@ export async function computeValueStar(model: LoadedModel, layer: number, prompt
   // Fixed across steps: the residual stream entering the edited layer, v_init, and the KL reference.
   const pre = `blocks.${layer}.resid_pre` as const;
   const out = `blocks.${layer}.mlp.out` as const;
-  const base = await forward(ctx, rows, { fetch: [pre, out], logits: 'all', signal });
+  const minLen = Math.min(...rows.map((r) => r.length));
+  const base = await forward(ctx, rows, { fetch: [pre, out], logits: 'all', signal, interventions: noiser?.next(B, minLen) });
   const mlpOut = base.acts.get(out)!;
   const vInit = Float64Array.from(mlpOut.data.subarray(lookups[0] * D, (lookups[0] + 1) * D));
   const klRow = B - 1;
@@ -90,7 +92,11 @@ export async function computeValueStar(model: LoadedModel, layer: number, prompt
   }
 
   const injectName = hookInput(layer, 'mlp.out', 'inject');
+  let first = true;
   const { delta, steps } = await optimizeDelta(D, { steps: h.v_num_grad_steps, lr: h.v_lr, weightDecay: h.v_weight_decay, clampNormFactor: h.clamp_norm_factor, initNorm: norm(vInit), signal }, async (d) => {
+    // Fact Forcing: every forward pass sees fresh subject noise, so the layers below are re-run (the first step reuses `base`).
+    if (noiser && !first) feeds[OBJECTIVE_INPUT.resid] = (await forward(ctx, rows, { fetch: [pre], logits: 'none', signal, interventions: noiser.next(B, minLen) })).acts.get(pre)!;
+    first = false;
     const inject = new Float32Array(B * T * D);
     lookups.forEach((idx, i) => inject.set(d, (i * T + idx) * D));
     feeds[injectName] = { shape: [B, T, D], data: inject };

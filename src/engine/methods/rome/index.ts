@@ -10,6 +10,7 @@ import { computeValueStar } from './computeValue';
 import type { ValueStep } from './computeValue';
 import type { RomeHparams } from './hparams';
 import { lookupIndex } from './lookup';
+import { SubjectNoiser } from '../subjectNoise';
 
 /** A CounterFact-style rewrite: `prompt` holds "{}" where the subject goes. */
 export interface RewriteRequest {
@@ -29,6 +30,8 @@ export interface RomeOptions {
   readonly onProgress?: (stage: string) => void;
   /** 'erasure': minimize the target's probability (Fact Erasure) instead of maximizing it. */
   readonly objective?: 'nll' | 'erasure';
+  /** Fact Forcing: σ of the subject noise added on every forward pass while editing. */
+  readonly subjectNoise?: number;
 }
 
 export interface RomeLayerDetails {
@@ -69,18 +72,20 @@ export async function computeRome(model: LoadedModel, request: RewriteRequest, o
   try {
     for (const layer of [...h.layers].sort((a, b) => a - b)) {
       o.onProgress?.(`layer ${layer}: key`);
-      const kStar = await computeKeyStar(model, layer, request.prompt, request.subject, o.contextTemplates, h.fact_token, o.signal);
+      const filled = request.prompt.replace('{}', () => request.subject);
+      const noiser = o.subjectNoise === undefined ? undefined : new SubjectNoiser(o.subjectNoise, tok.findSpan(tok.encode(filled), filled, request.subject), model.config.d_model);
+      const kStar = await computeKeyStar(model, layer, request.prompt, request.subject, o.contextTemplates, h.fact_token, o.signal, noiser);
       const C = h.mom2_adjustment ? await o.secondMoment?.(layer) : undefined;
       if (h.mom2_adjustment && !C) throw new LocusError('bad-input', 'ROME with mom2_adjustment needs second-moment statistics');
       const u = leftVector(kStar, C);
       o.onProgress?.(`layer ${layer}: value`);
-      const value = await computeValueStar(model, layer, request.prompt, request.subject, targetIds, o.contextTemplates, h, o.signal, o.objective === 'erasure');
+      const value = await computeValueStar(model, layer, request.prompt, request.subject, targetIds, o.contextTemplates, h, o.signal, o.objective === 'erasure', noiser);
       // k and W k at the prompt itself (ROME's get_module_input_output_at_word).
       const idx = lookupIndex(tok, request.prompt, request.subject, h.fact_token);
       const ids = tok.encode(request.prompt.replace('{}', request.subject)).ids;
       const post = `blocks.${layer}.mlp.post` as const;
       const out = `blocks.${layer}.mlp.out` as const;
-      const { acts } = await forward(forwardContext(model), [ids], { fetch: [post, out], logits: 'none', signal: o.signal });
+      const { acts } = await forward(forwardContext(model), [ids], { fetch: [post, out], logits: 'none', signal: o.signal, interventions: noiser?.next(1, ids.length) });
       const M = model.config.d_mlp;
       const D = model.config.d_model;
       const kPrompt = Float64Array.from(acts.get(post)!.data.subarray(idx * M, (idx + 1) * M));
