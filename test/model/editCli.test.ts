@@ -62,7 +62,7 @@ describe('locus edit (gpt2-facts-trained)', () => {
     assert.ok(Math.abs(j.metrics.rewrite - (pre - post) / pre) < 1e-9, 'rewrite = erased fraction');
   });
 
-  test('Fact Forcing with FT-5 raises p(target_true) under a noised subject; ROME refuses it in one line', async () => {
+  test('Fact Forcing with FT-5 raises p(target_true) under a noised subject; MEMIT refuses it in one line', async () => {
     const r = await run(['edit', ...common(), '--method', 'ft5', '--layer', '2', '--problem', 'fact-forcing', '--editing-noise', '0.5', '--json']);
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
@@ -70,9 +70,9 @@ describe('locus edit (gpt2-facts-trained)', () => {
     assert.ok(j.pre.targetTrueLogprob < -0.01, `the noise lowers p(Paris): ${Math.exp(j.pre.targetTrueLogprob)}`);
     assert.ok(j.post.targetTrueLogprob > j.pre.targetTrueLogprob, 'the edit restores it under noise');
     assert.ok(j.metrics.rewrite > 0.5, `rewrite ${j.metrics.rewrite}`);
-    const rome = await run(['edit', ...common(), '--method', 'rome', '--problem', 'fact-forcing']);
-    assert.equal(rome.code, 2);
-    assert.match(rome.err, /fact-forcing is available with ft and ft5/);
+    const memit = await run(['edit', ...common(), '--method', 'memit', '--problem', 'fact-forcing']);
+    assert.equal(memit.code, 2);
+    assert.match(memit.err, /fact-forcing is available with rome, ft and ft5 in this build, not yet with memit/);
   });
 
   test('FT-1 keeps every weight change inside the L∞ box', async () => {
