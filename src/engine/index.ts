@@ -39,5 +39,5 @@ export { corpusFromTextFile } from './methods/stats/corpus';
 export { writeModelCard } from './train/modelCard';
 export { EditStack } from './methods/edit/edits';
 export type { Edit, ParamDelta } from './methods/edit/edits';
-export { runStudy, STUDY_TRACE, mergeStudies, mergeRows, sortRows, analyzeStudy, analyzeRows, meanCI, layerTracingR2, rSquared, olsFit, oneHot, readResults, readManifest, ResultWriter, writeJsonAtomic, STUDY_METRICS, rowKey, shardCases } from './methods/study/index';
+export { runStudy, STUDY_TRACE, mergeStudies, mergeRows, sortRows, analyzeStudy, analyzeRows, meanCI, layerTracingR2, rSquared, olsFit, olsSummary, oneHot, fSurvival, nestedFTest, readResults, readManifest, ResultWriter, writeJsonAtomic, STUDY_METRICS, rowKey, shardCases } from './methods/study/index';
 export type { StudyRunOptions, StudyRunSummary, MergeSummary, StudyAnalysis, RegressionRow, LayerSummary, MeanCI, StudySpec, StudyShard, StudyManifest, StudyRow, StudyMetrics, StudyMetric, StudyProgress } from './methods/study/index';

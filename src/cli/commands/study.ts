@@ -15,7 +15,8 @@ window 5, p(target_true sequence)), then one edit per method × problem × centr
 and reverted; one line per edit in DIR/results.jsonl, the model and spec in DIR/manifest.json.
   --cases SPEC     case_ids and ranges ("0-99", "12,40") or "known:N" (the first N facts the model knows)
   --layers         "all" or central edit layers "0,2,4" (FT-5 / MEMIT: the centre of a 5-layer window)
-  --problems       default error-injection; also tracing-reversal, fact-erasure, fact-amplification
+  --problems       default error-injection; also tracing-reversal, fact-erasure, fact-amplification,
+                   fact-forcing
   --out DIR        default .locus/runs/<model>-<methods>; rerunning into the same DIR resumes
                    (edits already in results.jsonl are skipped; Ctrl-C stops cleanly)
   --shard i/n      run only the cases at index % n == i of the --cases list (0 ≤ i < n), e.g. on n
@@ -23,7 +24,7 @@ and reverted; one line per edit in DIR/results.jsonl, the model and spec in DIR/
 merge: the union of study folders (identical duplicates kept once; different numbers are an error).
 analyze: per method × problem × metric, R² of the score on factor(layer), on layer + layer × tracing
   effect, and the gain (JSON: { rows: [{ method, problem, metric, n, r2Layer, r2LayerTracing, r2Gain,
-  r2Tracing }], perLayer: [{ method, problem, layer, n, tracingEffect, rewrite, ... : { mean, lo, hi, n } }] }).`;
+  r2Tracing, pValue }], perLayer: [{ method, problem, layer, n, tracingEffect, rewrite, ... : { mean, lo, hi, n } }] }).`;
 
 const list = (v: string | undefined, name: string): string[] => {
   const items = (v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -103,8 +104,8 @@ function mergeCmd(argv: string[], io: CliIO): void {
 }
 
 function table(rows: readonly RegressionRow[], perLayer: readonly LayerSummary[]): string[] {
-  const lines = [`${'method'.padEnd(7)} ${'problem'.padEnd(19)} ${'metric'.padEnd(13)} ${'n'.padStart(6)} ${'layer'.padStart(7)} ${'tracing'.padStart(8)} ${'both'.padStart(7)} ${'gain'.padStart(7)}`];
-  for (const r of rows) lines.push(`${r.method.padEnd(7)} ${r.problem.padEnd(19)} ${r.metric.padEnd(13)} ${String(r.n).padStart(6)} ${fmt(r.r2Layer).padStart(7)} ${fmt(r.r2Tracing).padStart(8)} ${fmt(r.r2LayerTracing).padStart(7)} ${fmt(r.r2Gain).padStart(7)}`);
+  const lines = [`${'method'.padEnd(7)} ${'problem'.padEnd(19)} ${'metric'.padEnd(13)} ${'n'.padStart(6)} ${'layer'.padStart(7)} ${'tracing'.padStart(8)} ${'both'.padStart(7)} ${'gain'.padStart(7)} ${'p'.padStart(7)}`];
+  for (const r of rows) lines.push(`${r.method.padEnd(7)} ${r.problem.padEnd(19)} ${r.metric.padEnd(13)} ${String(r.n).padStart(6)} ${fmt(r.r2Layer).padStart(7)} ${fmt(r.r2Tracing).padStart(8)} ${fmt(r.r2LayerTracing).padStart(7)} ${fmt(r.r2Gain).padStart(7)} ${(Number.isFinite(r.pValue) && r.pValue < 1e-4 ? '<1e-4' : fmt(r.pValue)).padStart(7)}`);
   lines.push('', 'per layer: mean [95% CI]');
   const ci = (c: LayerSummary['rewrite']): string => `${fmt(c.mean)} [${fmt(c.lo)}, ${fmt(c.hi)}]`;
   for (const p of perLayer) lines.push(`${p.method.padEnd(7)} ${p.problem.padEnd(19)} layer ${String(p.layer).padStart(2)}  n ${String(p.n).padStart(4)}  tracing ${ci(p.tracingEffect)}  rewrite ${ci(p.rewrite)}  overall ${ci(p.overall)}`);

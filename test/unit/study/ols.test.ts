@@ -72,6 +72,7 @@ test('analyzeRows: one row per method × problem × metric; null metrics are lef
   close(rw.r2Layer, 0.8, 1e-12);
   close(rw.r2LayerTracing, 1, 1e-12);
   close(rw.r2Gain, 0.2, 1e-12);
+  assert.ok(Number.isNaN(rw.pValue), 'saturated: no residual df for the F-test');
   assert.equal(a.rows[1].n, 3);
   assert.ok(Number.isNaN(a.rows[2].r2Layer), 'constant neighborhood score');
   assert.deepEqual(a.perLayer.map((p) => p.layer), [0, 1]);

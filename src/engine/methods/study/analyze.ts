@@ -24,6 +24,8 @@ export interface RegressionRow {
   readonly r2Gain: number;
   /** R² of the tracing effect alone (the paper's "Trace" column). */
   readonly r2Tracing: number;
+  /** p-value of the nested F-test both vs. layer (R's anova; the paper's "p" column). */
+  readonly pValue: number;
 }
 
 /** Mean and 95% interval mean ± 1.96 · s/√n (s the unbiased standard deviation). */
@@ -87,7 +89,7 @@ export function analyzeRows(rows: readonly StudyRow[]): StudyAnalysis {
       const usable = group.filter((r) => metricOf(r, metric) !== null && Number.isFinite(r.tracingEffect));
       const y = usable.map((r) => metricOf(r, metric)!);
       const fit = layerTracingR2(usable.map((r) => r.layer), usable.map((r) => r.tracingEffect), y);
-      out.push({ method, problem, metric, n: usable.length, r2Layer: fit.r2Layer, r2LayerTracing: fit.r2LayerTracing, r2Gain: fit.r2LayerTracing - fit.r2Layer, r2Tracing: fit.r2Tracing });
+      out.push({ method, problem, metric, n: usable.length, r2Layer: fit.r2Layer, r2LayerTracing: fit.r2LayerTracing, r2Gain: fit.r2LayerTracing - fit.r2Layer, r2Tracing: fit.r2Tracing, pValue: fit.pValue });
     }
     const layers = [...new Set(group.map((r) => r.layer))].sort((a, b) => a - b);
     for (const layer of layers) {

@@ -6,6 +6,8 @@
  * combination of earlier ones is dropped, as R's `lm` drops aliased coefficients (NA).
  */
 
+import { nestedFTest } from './fdist';
+
 /** Relative norm below which a column counts as aliased. */
 const ALIAS_TOL = 1e-10;
 
@@ -44,19 +46,23 @@ export function olsFit(columns: ReadonlyArray<ArrayLike<number>>, y: ArrayLike<n
 
 /** R² = 1 − RSS/TSS; NaN when y is constant (TSS = 0) or empty. */
 export function rSquared(columns: ReadonlyArray<ArrayLike<number>>, y: ArrayLike<number>): number {
+  return olsSummary(columns, y).r2;
+}
+
+/** R², the residual sum of squares and the rank of the fit. */
+export function olsSummary(columns: ReadonlyArray<ArrayLike<number>>, y: ArrayLike<number>): { r2: number; rss: number; rank: number } {
   const n = y.length;
-  if (n === 0) return NaN;
+  if (n === 0) return { r2: NaN, rss: NaN, rank: 0 };
   let mean = 0;
   for (let i = 0; i < n; i++) mean += y[i];
   mean /= n;
   let tss = 0;
   for (let i = 0; i < n; i++) tss += (y[i] - mean) ** 2;
-  if (!(tss > 0)) return NaN;
-  const { fitted } = olsFit(columns, y);
+  const { fitted, rank } = olsFit(columns, y);
   let rss = 0;
   for (let i = 0; i < n; i++) rss += (y[i] - fitted[i]) ** 2;
   // Round-off can put a perfect fit a hair below 0 or above 1.
-  return Math.min(1, Math.max(0, 1 - rss / tss));
+  return { r2: tss > 0 ? Math.min(1, Math.max(0, 1 - rss / tss)) : NaN, rss, rank };
 }
 
 /** One-hot columns of a categorical variable (one per level, in first-seen order; together they span the intercept). */
@@ -70,13 +76,17 @@ export function oneHot(levels: readonly number[]): Float64Array[] {
  * layer ~ factor(layer); tracing ~ 1 + tracing; both ~ factor(layer) * tracing (an intercept and a
  * tracing slope per layer).
  */
-export function layerTracingR2(layers: readonly number[], tracing: readonly number[], y: readonly number[]): { r2Layer: number; r2Tracing: number; r2LayerTracing: number } {
+export function layerTracingR2(layers: readonly number[], tracing: readonly number[], y: readonly number[]): { r2Layer: number; r2Tracing: number; r2LayerTracing: number; pValue: number } {
   const dummies = oneHot(layers);
   const slopes = dummies.map((d) => Float64Array.from(d, (v, i) => v * tracing[i]));
   const ones = new Float64Array(y.length).fill(1);
+  const layer = olsSummary(dummies, y);
+  const both = olsSummary([...dummies, ...slopes], y);
   return {
-    r2Layer: rSquared(dummies, y),
+    r2Layer: layer.r2,
     r2Tracing: rSquared([ones, Float64Array.from(tracing)], y),
-    r2LayerTracing: rSquared([...dummies, ...slopes], y),
+    r2LayerTracing: both.r2,
+    // anova(both, layer): does the tracing effect add anything beyond the layer?
+    pValue: nestedFTest(layer.rss, layer.rank, both.rss, both.rank, y.length),
   };
 }
