@@ -89,4 +89,17 @@ describe('locus study on the embedded model (2 cases × layers 0, 1 × ft)', () 
     const bad = await cli(['study', 'merge', dirs[0], path.join(tmp, 'killed'), '--out', path.join(tmp, 'm3')]);
     assert.equal(bad.code, 0, 'identical duplicates merge');
   });
+
+  test('four shards merged equal the unsharded run (4 cases × layer 0 × ft)', async () => {
+    const spec4 = { ...spec, cases: loadCounterFact(spec.dataset).slice(0, 4).map((r) => r.case_id), layers: [0] };
+    const whole = path.join(tmp, 'whole4');
+    await runStudy(model, spec4, { outDir: whole, cacheDir: path.join(tmp, 'stats') });
+    const dirs = [0, 1, 2, 3].map((i) => path.join(tmp, `shard4-${i}`));
+    for (let i = 0; i < 4; i++) await runStudy(model, spec4, { outDir: dirs[i], shard: { i, n: 4 }, cacheDir: path.join(tmp, 'stats') });
+    dirs.forEach((d, i) => assert.deepEqual(readResults(d).map((r) => r.caseId), [spec4.cases[i]], `shard ${i} holds case ${i}`));
+    const merged = path.join(tmp, 'merged4');
+    const m = await cli(['study', 'merge', ...dirs, '--out', merged]);
+    assert.equal(m.code, 0, m.err);
+    assert.deepEqual(strip(readResults(merged)), strip(readResults(whole)));
+  });
 });
