@@ -1,4 +1,11 @@
+import { OBJECTIVE_INPUT } from '../autodiff/objective';
 import { LocusError } from '../errors';
+import { causalMask, rotaryTables } from '../graph/attention';
+import { INPUT } from '../graph/segments';
+import { logSoftmax } from '../interp/topk';
+import type { ModelConfig } from '../model/config';
+import type { Feed } from '../runtime/ort';
+import type { Tensor } from '../tensor/tensor';
 import { adamStep, newAdamState } from '../optim/adam';
 import { norm } from './linalg';
 
@@ -66,4 +73,41 @@ export function sumAtLookups(x: Float32Array, lookups: readonly number[], T: num
     for (let j = 0; j < d; j++) g[j] += x[(i * T + idx) * d + j];
   });
   return g;
+}
+
+/**
+ * The objective-graph feeds ROME's compute_v and MEMIT's compute_z share. `rows` are the tokenized
+ * rewriting prompts (each ending with the target's first n−1 tokens) followed by ONE KL prompt;
+ * `baseLogits` [rows, T, d_vocab] are the unedited model's, whose KL row at its lookup token is the
+ * KL reference. NLL weights 1/(n·prompts): the mean over prompts of the per-prompt mean target NLL.
+ */
+export function rewriteObjectiveFeeds(cfg: ModelConfig, rows: readonly (readonly number[])[], lookups: readonly number[], targetIds: readonly number[], baseLogits: Tensor, klFactor: number): Record<string, Feed> {
+  const T = Math.max(...rows.map((r) => r.length));
+  const V = cfg.d_vocab;
+  const nT = targetIds.length;
+  const rewriting = rows.length - 1;
+  const targetRows: bigint[] = [];
+  const targets: bigint[] = [];
+  for (let i = 0; i < rewriting; i++) {
+    targetIds.forEach((id, j) => {
+      targetRows.push(BigInt(i * T + rows[i].length - nT + j)); // logits at position p predict token p + 1: the last nT positions score the target
+      targets.push(BigInt(id));
+    });
+  }
+  const klAt = rewriting * T + lookups[rewriting];
+  const feeds: Record<string, Feed> = {
+    [OBJECTIVE_INPUT.rows]: { shape: [targets.length], ids: BigInt64Array.from(targetRows) },
+    [OBJECTIVE_INPUT.targets]: { shape: [targets.length], ids: BigInt64Array.from(targets) },
+    [OBJECTIVE_INPUT.weights]: { shape: [targets.length], data: new Float32Array(targets.length).fill(1 / (nT * rewriting)) },
+    [OBJECTIVE_INPUT.klRows]: { shape: [1], ids: BigInt64Array.from([BigInt(klAt)]) },
+    [OBJECTIVE_INPUT.klRef]: { shape: [1, V], data: Float32Array.from(logSoftmax(baseLogits.data.subarray(klAt * V, (klAt + 1) * V))) },
+    [OBJECTIVE_INPUT.klWeights]: { shape: [1], data: Float32Array.from([klFactor]) },
+    [INPUT.mask]: { shape: [T, T], data: causalMask(T) },
+  };
+  if (cfg.modelType === 'gptj') {
+    const { cos, sin } = rotaryTables(T, cfg.d_head, cfg.rotaryDim);
+    feeds[INPUT.cos] = { shape: [T, 1, cfg.d_head], data: cos };
+    feeds[INPUT.sin] = { shape: [T, 1, cfg.d_head], data: sin };
+  }
+  return feeds;
 }

@@ -1,14 +1,12 @@
 import { buildObjectiveGraph, OBJECTIVE_INPUT } from '../../autodiff/objective';
 import { gradName } from '../../autodiff/backward';
-import { causalMask, rotaryTables } from '../../graph/attention';
-import { hookInput, INPUT } from '../../graph/segments';
+import { hookInput } from '../../graph/segments';
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
-import { logSoftmax } from '../../interp/topk';
 import type { LoadedModel } from '../../model/model';
 import type { Feed } from '../../runtime/ort';
 import { norm } from '../linalg';
-import { optimizeDelta, sumAtLookups } from '../deltaOptimizer';
+import { optimizeDelta, rewriteObjectiveFeeds, sumAtLookups } from '../deltaOptimizer';
 import type { SubjectNoiser } from '../subjectNoise';
 import type { ValueStep } from '../deltaOptimizer';
 import type { RomeHparams } from './hparams';
@@ -37,7 +35,6 @@ export async function computeValueStar(model: LoadedModel, layer: number, prompt
   const cfg = model.config;
   const tok = model.tokenizer;
   const D = cfg.d_model;
-  const nT = targetIds.length;
   const suffix = tok.decode(targetIds.slice(0, -1));
   const rewriting = templates.map((t) => t.replace('{}', prompt) + suffix);
   const all = [...rewriting, '{} is a'];
@@ -54,42 +51,18 @@ export async function computeValueStar(model: LoadedModel, layer: number, prompt
   const base = await forward(ctx, rows, { fetch: [pre, out], logits: 'all', signal, interventions: noiser?.next(B, minLen) });
   const mlpOut = base.acts.get(out)!;
   const vInit = Float64Array.from(mlpOut.data.subarray(lookups[0] * D, (lookups[0] + 1) * D));
-  const klRow = B - 1;
-  const V = cfg.d_vocab;
-  const klRef = Float32Array.from(logSoftmax(base.logits!.data.subarray((klRow * T + lookups[klRow]) * V, (klRow * T + lookups[klRow] + 1) * V)));
-
   const spec = { fromLayer: layer, deltas: [{ layer, site: 'mlp.out' as const }], kl: true, erase };
   // Building the spec is cheap (weights are viewed, not copied); creating its ORT session costs seconds,
   // so the session is kept across edits at this layer and dropped when a weight it bakes in changes.
   const graph = buildObjectiveGraph(cfg, (n) => model.param(n), spec);
   const session = await model.sessions.getCustom(`objective.rome.${layer}.${erase ? 'erase' : 'nll'}`, (p) => buildObjectiveGraph(cfg, p, spec).spec);
-  const targetRows: bigint[] = [];
-  const targets: bigint[] = [];
-  rewriting.forEach((_, i) => {
-    const len = rows[i].length;
-    targetIds.forEach((id, j) => {
-      targetRows.push(BigInt(i * T + len - nT + j)); // logits at position p predict token p + 1: the last nT positions score the target
-      targets.push(BigInt(id));
-    });
-  });
   const feeds: Record<string, Feed> = {
+    ...rewriteObjectiveFeeds(cfg, rows, lookups, targetIds, base.logits!, h.kl_factor),
     [OBJECTIVE_INPUT.resid]: base.acts.get(pre)!,
-    [OBJECTIVE_INPUT.rows]: { shape: [targets.length], ids: BigInt64Array.from(targetRows) },
-    [OBJECTIVE_INPUT.targets]: { shape: [targets.length], ids: BigInt64Array.from(targets) },
-    [OBJECTIVE_INPUT.weights]: { shape: [targets.length], data: new Float32Array(targets.length).fill(1 / (nT * rewriting.length)) },
-    [OBJECTIVE_INPUT.klRows]: { shape: [1], ids: BigInt64Array.from([BigInt(klRow * T + lookups[klRow])]) },
-    [OBJECTIVE_INPUT.klRef]: { shape: [1, V], data: klRef },
-    [OBJECTIVE_INPUT.klWeights]: { shape: [1], data: Float32Array.from([h.kl_factor]) },
-    [INPUT.mask]: { shape: [T, T], data: causalMask(T) },
     [hookInput(layer, 'attn.out', 'keep')]: { shape: [B, T, 1], data: new Float32Array(B * T).fill(1) },
     [hookInput(layer, 'attn.out', 'inject')]: { shape: [B, T, D], data: new Float32Array(B * T * D) },
     [hookInput(layer, 'mlp.out', 'keep')]: { shape: [B, T, 1], data: new Float32Array(B * T).fill(1) },
   };
-  if (cfg.modelType === 'gptj') {
-    const { cos, sin } = rotaryTables(T, cfg.d_head, cfg.rotaryDim);
-    feeds[INPUT.cos] = { shape: [T, 1, cfg.d_head], data: cos };
-    feeds[INPUT.sin] = { shape: [T, 1, cfg.d_head], data: sin };
-  }
 
   const injectName = hookInput(layer, 'mlp.out', 'inject');
   let first = true;
