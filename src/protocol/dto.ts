@@ -148,6 +148,8 @@ export interface EditResultDto extends CaseOutcomeDto {
   readonly notes: readonly string[];
   /** The stack after this edit was applied. */
   readonly stack: EditStackDto;
+  /** Only when the request asked for `details`. */
+  readonly details?: EditDetailsDto;
 }
 
 /** One CounterFact record, reduced to what lists and pickers show. */
@@ -166,4 +168,120 @@ export interface DatasetSummary {
   readonly path: string;
   readonly count: number;
   readonly records: readonly DatasetRecordDto[];
+}
+
+/** One prompt's next-token view: the top token and the two targets' probabilities (first token). */
+export interface PromptViewDto {
+  readonly top: string;
+  readonly topProb: number;
+  /** p(target_new) and p(target_true), the whole target string (product over its tokens). */
+  readonly pNew: number;
+  readonly pTrue: number;
+}
+
+/** A rewrite / paraphrase / neighborhood prompt, before and after an edit (the Edit panel's table). */
+export interface PromptPredictionDto {
+  readonly kind: 'rewrite' | 'paraphrase' | 'neighborhood';
+  /** The prompt with the subject filled in. */
+  readonly prompt: string;
+  readonly before: PromptViewDto;
+  readonly after: PromptViewDto;
+}
+
+/** A short generation from the rewrite prompt, before and after the edit (same seed both times). */
+export interface GenerationPairDto {
+  readonly prompt: string;
+  readonly before: string;
+  readonly after: string;
+}
+
+/** `edit/run` with `details: true`: what the Edit panel shows beyond the scores. */
+export interface EditDetailsDto {
+  readonly predictions: readonly PromptPredictionDto[];
+  readonly generation: GenerationPairDto;
+}
+
+/** A short generation (`generate/run`). */
+export interface GenerationDto {
+  readonly prompt: string;
+  /** The continuation only (the prompt excluded). */
+  readonly text: string;
+  readonly tokens: readonly string[];
+}
+
+/** One (method, layer) of a layer sweep: the edit's scores there (the edit was measured and reverted). */
+export interface SweepPointDto {
+  readonly method: EditMethod;
+  readonly layer: number;
+  readonly editLayers: readonly number[];
+  readonly metrics: { readonly rewrite: number | null; readonly paraphrase: number | null; readonly neighborhood: number | null; readonly overall: number | null };
+  readonly seconds: number;
+}
+
+/** `sweep/run`: one fact, every chosen layer × method, over its MLP tracing effect per layer. */
+export interface SweepResultDto {
+  readonly caseId?: number;
+  readonly subject: string;
+  readonly problem: EditingProblem;
+  /** Per layer: the fraction of the tracing effect at that layer (the study's definition, max over tokens). */
+  readonly tracingEffect: readonly number[];
+  readonly points: readonly SweepPointDto[];
+}
+
+export interface MeanCIDto {
+  readonly mean: number;
+  readonly lo: number;
+  readonly hi: number;
+  readonly n: number;
+}
+
+/** `study/analyze`: the regression table, per-layer curves and the raw points for the scatter (as `locus study analyze --json`). */
+export interface StudyAnalysisDto {
+  readonly dir: string;
+  /** The study's manifest.json, as written. */
+  readonly manifest: unknown;
+  readonly rows: ReadonlyArray<{
+    readonly method: string;
+    readonly problem: string;
+    readonly metric: string;
+    readonly n: number;
+    readonly r2Layer: number;
+    readonly r2LayerTracing: number;
+    readonly r2Gain: number;
+    readonly r2Tracing: number;
+    readonly pValue: number;
+  }>;
+  readonly perLayer: ReadonlyArray<{
+    readonly method: string;
+    readonly problem: string;
+    readonly layer: number;
+    readonly n: number;
+    readonly tracingEffect: MeanCIDto;
+    readonly rewrite: MeanCIDto;
+    readonly paraphrase: MeanCIDto;
+    readonly neighborhood: MeanCIDto;
+    readonly overall: MeanCIDto;
+  }>;
+  /** One point per results.jsonl row: tracing effect vs the scores. */
+  readonly points: ReadonlyArray<{
+    readonly caseId: number;
+    readonly method: string;
+    readonly problem: string;
+    readonly layer: number;
+    readonly tracingEffect: number;
+    readonly rewrite: number | null;
+    readonly paraphrase: number | null;
+    readonly neighborhood: number | null;
+    readonly overall: number | null;
+  }>;
+}
+
+/** `study/run`'s answer. */
+export interface StudyRunResultDto {
+  readonly dir: string;
+  /** Rows in results.jsonl now, and how many this call added (a resumed run adds fewer). */
+  readonly rows: number;
+  readonly added: number;
+  readonly total: number;
+  readonly seconds: number;
 }

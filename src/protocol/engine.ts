@@ -28,7 +28,11 @@ import type {
   FactCaseDto,
   ModelInfo,
   NoiseRule,
+  GenerationDto,
   ProbeResultDto,
+  StudyAnalysisDto,
+  StudyRunResultDto,
+  SweepResultDto,
   TraceKind,
   TraceResultDto,
   TraceScore,
@@ -127,6 +131,45 @@ export interface EditParams extends WorkDoneParams {
   readonly statsCorpus?: string;
   /** Statistics cache folder; default `.locus/stats` under the worker's cwd (pass an absolute path). */
   readonly cacheDir?: string;
+  /** Also answer `details` (predictions on every prompt of the first request before/after, a generation before/after). */
+  readonly details?: boolean;
+}
+
+export interface GenerateParams extends WorkDoneParams {
+  readonly prompt: string;
+  /** New tokens to generate (default 20). */
+  readonly maxNewTokens?: number;
+  /** Top-k sampling (default 5, ROME's; 1 = greedy). */
+  readonly topK?: number;
+  readonly seed?: number;
+}
+
+/** A layer sweep for one fact: trace once (MLP, window 5), then edit/measure/revert at every layer × method. */
+export interface SweepParams extends WorkDoneParams {
+  /** A case_id of the loaded dataset, or an inline case. */
+  readonly caseId?: number;
+  readonly case?: FactCaseDto;
+  readonly methods: readonly EditMethod[];
+  /** Default 'error-injection'. */
+  readonly problem?: EditingProblem;
+  /** Default: every layer. */
+  readonly layers?: readonly number[];
+  readonly hparams?: Readonly<Record<string, unknown>>;
+  readonly cacheDir?: string;
+}
+
+/** A study (the CLI's `locus study run`): resumes when `dir` already holds the same study. */
+export interface StudyRunParams extends WorkDoneParams {
+  /** Output folder (absolute), e.g. <workspace>/.locus/runs/<name>. */
+  readonly dir: string;
+  /** As the CLI's --cases: "known:N", "0-99", "1,5,7". */
+  readonly cases: string;
+  readonly methods: readonly EditMethod[];
+  readonly problems?: readonly EditingProblem[];
+  /** Default: every layer. */
+  readonly layers?: readonly number[];
+  readonly seed?: number;
+  readonly cacheDir?: string;
 }
 
 export interface ExportResult {
@@ -155,6 +198,14 @@ export type EngineProtocol = {
   'edit/list': [EmptyParams, EditStackDto];
   /** Client → worker: write the edited model to a new or empty folder `dir` (never the source); answer what was written. */
   'edit/export': [{ readonly dir: string } & WorkDoneParams, ExportResult];
+  /** Client → worker: sample a short continuation of a prompt on the loaded (possibly edited) model. */
+  'generate/run': [GenerateParams, GenerationDto];
+  /** Client → worker: layer sweep of one fact (each edit measured and reverted; the stack is unchanged). */
+  'sweep/run': [SweepParams, SweepResultDto];
+  /** Client → worker: run (or resume) a study into `dir`; progress done/total = edits, with ETA messages. */
+  'study/run': [StudyRunParams, StudyRunResultDto];
+  /** Client → worker: analyze a finished (or partial) study folder. */
+  'study/analyze': [{ readonly dir: string }, StudyAnalysisDto];
   /** Client → worker: load a CounterFact file (default: the bundled sample), keep it for `caseIds`, answer a summary. */
   'dataset/load': [{ readonly path?: string } & WorkDoneParams, DatasetSummary];
   /** Client → worker: cancel every job, dispose the model, answer null, then exit the process. */
@@ -177,6 +228,10 @@ export const EngineMethods = {
   editList: 'edit/list',
   editExport: 'edit/export',
   datasetLoad: 'dataset/load',
+  generateRun: 'generate/run',
+  sweepRun: 'sweep/run',
+  studyRun: 'study/run',
+  studyAnalyze: 'study/analyze',
   workerShutdown: 'worker/shutdown',
 } as const satisfies Record<string, EngineMethod>;
 
@@ -192,5 +247,9 @@ export const ENGINE_METHODS: readonly EngineMethod[] = Object.keys({
   'edit/list': 0,
   'edit/export': 0,
   'dataset/load': 0,
+  'generate/run': 0,
+  'sweep/run': 0,
+  'study/run': 0,
+  'study/analyze': 0,
   'worker/shutdown': 0,
 } satisfies Record<EngineMethod, 0>) as EngineMethod[];

@@ -10,8 +10,10 @@ import type { EngineErrorData, EngineMethod, EngineParams, WorkDoneParams } from
 import { ENGINE_ERROR_CODES } from '../protocol/engine';
 import { datasetHandlers } from './handlers/dataset';
 import { editHandlers } from './handlers/edit';
+import { generateHandlers } from './handlers/generate';
 import { modelHandlers } from './handlers/model';
 import { probeHandlers } from './handlers/probe';
+import { studyHandlers } from './handlers/study';
 import { traceHandlers } from './handlers/trace';
 import { JobQueue } from './jobs';
 import type { Handler, HandlerTable } from './state';
@@ -47,6 +49,8 @@ export function serve(connection: MessageConnection, options: ServeOptions = {})
     ...traceHandlers(state),
     ...editHandlers(state),
     ...datasetHandlers(state),
+    ...generateHandlers(state),
+    ...studyHandlers(state),
   };
 
   let disposed: Promise<void> | undefined;

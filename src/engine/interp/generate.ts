@@ -1,5 +1,7 @@
 import { seededRandom } from '../train/rng';
+import type { LoadedModel } from '../model/model';
 import { forward } from './forward';
+import { encodePrompt, forwardContext } from './probe';
 import type { ForwardContext } from './forward';
 
 export interface GenerateOptions {
@@ -44,4 +46,17 @@ export async function generate(ctx: ForwardContext, prompts: readonly (readonly 
     });
   }
   return rows;
+}
+
+/** A prompt's continuation as text (the prompt excluded), for the panels' before/after generations. */
+export async function generateText(
+  model: LoadedModel,
+  prompt: string,
+  o: { maxNewTokens: number; topK: number; seed: number; signal?: AbortSignal },
+): Promise<{ text: string; tokens: string[] }> {
+  const { ids } = encodePrompt(model, prompt);
+  const maxLength = Math.min(model.config.n_ctx, ids.length + o.maxNewTokens);
+  const [row] = await generate(forwardContext(model), [ids], { maxLength, topK: o.topK, seed: o.seed, signal: o.signal });
+  const added = row.slice(ids.length).filter((id) => id !== model.config.eosTokenId);
+  return { text: model.tokenizer.decode(added), tokens: added.map((id) => model.tokenizer.tokenText(id)) };
 }

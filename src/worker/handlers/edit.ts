@@ -4,8 +4,9 @@
  * earlier edits applied), so edits stack the way a user expects.
  */
 import * as path from 'node:path';
-import type { EditStack, FactCase } from '../../engine/index';
-import { corpusFromTextFile, EDIT_METHODS, EDITING_PROBLEMS, exportModel, LocusError, runEdit } from '../../engine/index';
+import type { EditStack, FactCase, LoadedModel, PromptView } from '../../engine/index';
+import type { EditDetailsDto } from '../../protocol/dto';
+import { corpusFromTextFile, EDIT_METHODS, EDITING_PROBLEMS, exportModel, generateText, LocusError, promptViews, runEdit } from '../../engine/index';
 import type { CounterFactRecord } from '../../engine/index';
 import type { EditParams } from '../../protocol/engine';
 import type { HandlerTable, WorkerState } from '../state';
@@ -54,6 +55,23 @@ async function reapply(stack: EditStack): Promise<void> {
   for (const e of edits) await stack.apply(e);
 }
 
+/** The same prompts and the same generation seed, measured once before and once after the edit. */
+const DETAILS_GENERATION = { maxNewTokens: 20, topK: 5, seed: 0 } as const;
+
+async function detailsSnapshot(model: LoadedModel, c: FactCase, signal: AbortSignal): Promise<{ views: PromptView[]; generation: string }> {
+  const views = await promptViews(model, c, signal);
+  const generation = await generateText(model, views[0].prompt, { ...DETAILS_GENERATION, signal });
+  return { views, generation: generation.text };
+}
+
+function pairDetails(before: { views: PromptView[]; generation: string }, after: { views: PromptView[]; generation: string }): EditDetailsDto {
+  const view = (v: PromptView) => ({ top: v.top, topProb: v.topProb, pNew: v.pNew, pTrue: v.pTrue });
+  return {
+    predictions: before.views.map((b, i) => ({ kind: b.kind, prompt: b.prompt, before: view(b), after: view(after.views[i]) })),
+    generation: { prompt: before.views[0].prompt, before: before.generation, after: after.generation },
+  };
+}
+
 export function editHandlers(state: WorkerState): HandlerTable<'edit/run' | 'edit/revert' | 'edit/revertAll' | 'edit/list' | 'edit/export'> {
   return {
     'edit/run': async (p, ctx) => {
@@ -64,6 +82,7 @@ export function editHandlers(state: WorkerState): HandlerTable<'edit/run' | 'edi
       const layer = check.optInt(p.layer, 'layer', 0, model.config.n_layers - 1);
       const cases = casesOf(p, state);
       const stack = state.stack();
+      const before = p.details ? await detailsSnapshot(model, cases[0], ctx.signal) : undefined;
       let result;
       try {
         result = await runEdit(model, {
@@ -85,6 +104,7 @@ export function editHandlers(state: WorkerState): HandlerTable<'edit/run' | 'edi
         await reapply(stack);
       }
       await stack.apply(result.edit);
+      const details = before ? pairDetails(before, await detailsSnapshot(model, cases[0], ctx.signal)) : undefined;
       const id = state.newEditId();
       const deltas = result.deltas.map((d) => ({ param: d.param, frobenius: d.frobenius }));
       const dto = { id, method: p.method, layers: [...result.layers], problem, subjects: cases.map((c) => c.subject), targets: result.requests.map((r) => r.target), deltas };
@@ -106,6 +126,7 @@ export function editHandlers(state: WorkerState): HandlerTable<'edit/run' | 'edi
         contextTemplates: result.contextTemplates,
         notes: result.notes,
         stack: state.stackDto(),
+        details,
       };
     },
     'edit/revert': async (p) => {

@@ -9,8 +9,9 @@ export interface TargetLogprob {
   readonly sum: number;
   /** The target's first token probability. */
   readonly firstProb: number;
-  /** The most probable token after the prompt. */
+  /** The most probable token after the prompt, and its probability. */
   readonly argmax: number;
+  readonly argmaxProb: number;
 }
 
 /**
@@ -34,7 +35,8 @@ export async function targetLogprobs(model: LoadedModel, pairs: ReadonlyArray<{ 
       const first = logits!.data.subarray((b * T + c.p.length - 1) * V, (b * T + c.p.length) * V);
       let argmax = 0;
       for (let v = 1; v < V; v++) if (first[v] > first[argmax]) argmax = v;
-      out.push({ tokenLogprobs: lps, sum: lps.reduce((a, x) => a + x, 0), firstProb: Math.exp(lps[0]), argmax });
+      const firstLogprobs = logSoftmax(first);
+      out.push({ tokenLogprobs: lps, sum: lps.reduce((a, x) => a + x, 0), firstProb: Math.exp(lps[0]), argmax, argmaxProb: Math.exp(firstLogprobs[argmax]) });
     });
   }
   return out;
