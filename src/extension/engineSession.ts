@@ -1,0 +1,154 @@
+/**
+ * The extension's one view of the engine: a WorkerClient plus what should be loaded in it (the model
+ * the user chose, the CounterFact file) and the state every view and panel renders (model info, the
+ * dataset, the applied-edit stack). Requests go through `request`, which loads the model and the
+ * dataset first when the worker has none (first use, or after a crash restarted it).
+ *
+ * Invariant: `edits` mirrors the worker's stack. A restarted worker reloads the model from its files,
+ * so its stack is empty; the session then clears `edits` and says so.
+ */
+import * as vscode from 'vscode';
+import type { DatasetSummary, EditStackDto, ModelInfo } from '../protocol/dto';
+import type { EngineMethod, EngineParams, EngineResult, JobProgress } from '../protocol/engine';
+import type { RequestOptions } from './workerClient';
+import { EngineError, WorkerClient } from './workerClient';
+
+export interface EngineSessionOptions {
+  readonly workerPath: string;
+  readonly cwd?: string;
+  readonly log: (text: string) => void;
+  /** Intra-op threads per session; undefined = the engine's default. */
+  readonly threads: () => number | undefined;
+  readonly device: () => 'cpu' | 'webgpu' | 'cuda';
+}
+
+export type SessionStatus = { readonly kind: 'idle' } | { readonly kind: 'loading'; readonly what: string } | { readonly kind: 'error'; readonly message: string };
+
+export class EngineSession implements vscode.Disposable {
+  readonly client: WorkerClient;
+  /** 'default' (the embedded model) or a folder path. */
+  private wantedModel = 'default';
+  /** undefined = the bundled sample. */
+  private wantedDataset: string | undefined;
+  private loading?: Promise<void>;
+  model?: ModelInfo;
+  dataset?: DatasetSummary;
+  edits: EditStackDto = { edits: [] };
+  status: SessionStatus = { kind: 'idle' };
+
+  private readonly changed = new vscode.EventEmitter<'model' | 'dataset' | 'edits' | 'status'>();
+  /** Fires with what changed; views refresh on it. */
+  readonly onDidChange = this.changed.event;
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+
+  constructor(private readonly options: EngineSessionOptions) {
+    this.client = new WorkerClient({ workerPath: options.workerPath, cwd: options.cwd, onLog: options.log });
+    this.disposables.push(
+      this.client.onDidCrash((c) => {
+        options.log(`[worker] ${c.message}\n${c.stderrTail}`);
+        void vscode.window.showErrorMessage(`Locus: ${c.message}.`);
+        const lost = this.edits.edits.length;
+        this.edits = { edits: [] };
+        this.dataset = undefined; // the new worker has none: reloaded on the next request
+        this.changed.fire('edits');
+        if (lost > 0) void vscode.window.showWarningMessage(`Locus: the restarted worker reloaded the model from its files; ${lost} applied edit(s) were dropped.`);
+      }),
+      this.client.onDidRestart((r) => {
+        this.model = r.model ?? undefined;
+        this.changed.fire('model');
+        if (r.error) void vscode.window.showErrorMessage(`Locus: the restarted worker could not reload the model: ${r.error}`);
+        else if (r.model) void vscode.window.showInformationMessage(`Locus: the worker was restarted and ${r.model.name} reloaded.`);
+      }),
+    );
+  }
+
+  get modelChoice(): string {
+    return this.wantedModel;
+  }
+
+  get datasetChoice(): string | undefined {
+    return this.wantedDataset;
+  }
+
+  /** Loads a model now ('default' or a folder); on failure the previous choice stays and the error is thrown. */
+  async loadModel(model: string, progress?: (p: JobProgress) => void): Promise<ModelInfo> {
+    return this.track(`loading ${model === 'default' ? 'the embedded model' : model}`, async () => {
+      const info = await this.client.request('model/load', { model, threads: this.options.threads(), device: this.options.device() }, { onProgress: progress });
+      this.wantedModel = model;
+      this.model = info;
+      this.edits = { edits: [] };
+      this.changed.fire('model');
+      this.changed.fire('edits');
+      return info;
+    });
+  }
+
+  /** Loads a CounterFact file (undefined = the bundled sample); on failure the previous dataset stays. */
+  async loadDataset(file: string | undefined): Promise<DatasetSummary> {
+    return this.track(`reading ${file ?? 'the bundled CounterFact sample'}`, async () => {
+      const summary = await this.client.request('dataset/load', { path: file });
+      this.wantedDataset = file;
+      this.dataset = summary;
+      this.changed.fire('dataset');
+      return summary;
+    });
+  }
+
+  /** Makes sure the worker holds the chosen model and dataset (first use, or after a restart). */
+  async ready(): Promise<void> {
+    if (this.model && this.dataset) return;
+    this.loading ??= (async () => {
+      try {
+        if (!this.model) await this.loadModel(this.wantedModel);
+        if (!this.dataset) await this.loadDataset(this.wantedDataset);
+      } finally {
+        this.loading = undefined;
+      }
+    })();
+    await this.loading;
+  }
+
+  /** A worker request after `ready()`; keeps `edits` in step with anything that changes the stack. */
+  async request<M extends EngineMethod>(method: M, params: EngineParams<M>, options: RequestOptions = {}): Promise<EngineResult<M>> {
+    await this.ready();
+    const result = await this.client.request(method, params, options);
+    const stack = stackOf(method, result);
+    if (stack) {
+      this.edits = stack;
+      this.changed.fire('edits');
+    }
+    return result;
+  }
+
+  private async track<T>(what: string, run: () => Promise<T>): Promise<T> {
+    this.status = { kind: 'loading', what };
+    this.changed.fire('status');
+    try {
+      const r = await run();
+      this.status = { kind: 'idle' };
+      return r;
+    } catch (e) {
+      this.status = { kind: 'error', message: errorMessage(e) };
+      throw e;
+    } finally {
+      this.changed.fire('status');
+    }
+  }
+
+  dispose(): void {
+    void this.client.shutdown();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+function stackOf(method: EngineMethod, result: unknown): EditStackDto | undefined {
+  if (method === 'edit/run') return (result as { stack: EditStackDto }).stack;
+  if (method === 'edit/revert' || method === 'edit/revertAll' || method === 'edit/list') return result as EditStackDto;
+  return undefined;
+}
+
+/** One readable line for any failure (EngineError carries the worker's message). */
+export function errorMessage(e: unknown): string {
+  if (e instanceof EngineError) return e.message;
+  return e instanceof Error ? e.message : String(e);
+}
