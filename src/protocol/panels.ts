@@ -19,7 +19,7 @@ export type MessageOf<Map extends MessageMap> = { [K in keyof Map & string]: { r
 export interface JobMessages {
   'job/progress': { readonly requestId: string; readonly message?: string; readonly done?: number; readonly total?: number };
   'job/error': { readonly requestId: string; readonly message: string; readonly cancelled: boolean };
-  /** The panel's theme-independent state is ready to paint (the host waits for `panel/ready` before sending data). */
+  /** The job finished (its result came in its own message just before). */
   'job/done': { readonly requestId: string };
 }
 
