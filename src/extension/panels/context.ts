@@ -1,0 +1,16 @@
+/** What every panel needs from the extension: where its bundles are, the engine session, the runs store, the log. */
+import type * as vscode from 'vscode';
+import type { EngineSession } from '../engineSession';
+import type { RunsStore } from '../runs';
+
+export interface PanelContext {
+  readonly extensionUri: vscode.Uri;
+  readonly session: EngineSession;
+  readonly runs: RunsStore;
+  readonly log: (text: string) => void;
+}
+
+/** What the Fact panel opens on: a dataset record, or a free prompt (Trace Selection) with its subject. */
+export type FactRef =
+  | { readonly caseId: number }
+  | { readonly prompt: string; readonly subject: string; readonly target?: string };
