@@ -20,6 +20,9 @@ export interface EngineSessionOptions {
   /** Intra-op threads per session; undefined = the engine's default. */
   readonly threads: () => number | undefined;
   readonly device: () => 'cpu' | 'webgpu' | 'cuda';
+  /** The settings' model ('default' or a folder) and dataset file (undefined = the bundled sample), read once. */
+  readonly initialModel: () => string;
+  readonly initialDataset: () => string | undefined;
 }
 
 export type SessionStatus = { readonly kind: 'idle' } | { readonly kind: 'loading'; readonly what: string } | { readonly kind: 'error'; readonly message: string };
@@ -43,6 +46,8 @@ export class EngineSession implements vscode.Disposable {
 
   constructor(private readonly options: EngineSessionOptions) {
     this.client = new WorkerClient({ workerPath: options.workerPath, cwd: options.cwd, onLog: options.log });
+    this.wantedModel = options.initialModel();
+    this.wantedDataset = options.initialDataset();
     this.disposables.push(
       this.client.onDidCrash((c) => {
         options.log(`[worker] ${c.message}\n${c.stderrTail}`);

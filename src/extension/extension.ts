@@ -1,18 +1,72 @@
-import * as vscode from 'vscode';
-
 /**
- * Activation stays cheap: no engine here. The engine runs in a worker process (issue 6); for now the
- * extension registers its command category so the manifest is real from day one.
+ * Activation stays cheap (issue 6: ≤ 200 ms): it registers views, commands and providers and creates
+ * the EngineSession, which forks no worker until the first request. The engine loads lazily in the
+ * worker when a Locus view is shown or a command needs it. `activate` answers a small API (the
+ * activation time and the session) for the extension-host tests.
  */
-export function activate(context: vscode.ExtensionContext): void {
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { registerCommands } from './commands';
+import { EngineSession } from './engineSession';
+import { panelOpeners } from './panels/openers';
+import { PromptsCodeLens, SelectionHover } from './probing/probe';
+import { RunsStore } from './runs';
+import { EditsView } from './views/editsView';
+import { FactsView } from './views/factsView';
+import { ModelView } from './views/modelView';
+import { RunsView } from './views/runsView';
+
+export interface LocusApi {
+  /** Milliseconds `activate` took (measured inside it). */
+  readonly activationMs: number;
+  readonly session: EngineSession;
+}
+
+export function activate(context: vscode.ExtensionContext): LocusApi {
+  const t0 = performance.now();
+  const out = vscode.window.createOutputChannel('Locus');
+  const log = (text: string) => out.appendLine(text.replace(/\s+$/, ''));
+  const config = () => vscode.workspace.getConfiguration('locus');
+  const workspaceDir = () => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+
+  const workerCwd = workspaceDir() ?? context.globalStorageUri.fsPath;
+  fs.mkdirSync(workerCwd, { recursive: true });
+  const session = new EngineSession({
+    workerPath: context.asAbsolutePath(path.join('dist', 'worker.js')),
+    // The worker's relative paths (the statistics cache .locus/stats) land in the workspace, else in global storage.
+    cwd: workerCwd,
+    log,
+    threads: () => config().get<number>('threads', 0) || undefined,
+    device: () => config().get<'cpu' | 'webgpu' | 'cuda'>('device', 'cpu'),
+    initialModel: () => config().get<string>('model', 'default') || 'default',
+    initialDataset: () => config().get<string>('datasetPath', '') || undefined,
+  });
+  const runsStore = new RunsStore(() => {
+    const ws = workspaceDir();
+    return ws ? path.join(ws, '.locus', 'runs') : undefined;
+  });
+  const facts = new FactsView(session);
+  const runs = new RunsView(runsStore);
+  const factsTree = vscode.window.createTreeView('locus.facts', { treeDataProvider: facts, showCollapseAll: true });
+  facts.view = factsTree;
+  const panels = panelOpeners({ extensionUri: context.extensionUri, session, runs: runsStore, log });
+
   context.subscriptions.push(
-    vscode.commands.registerCommand('locus.showEngineInfo', () => {
-      const version = (context.extension.packageJSON as { version?: string }).version ?? 'unknown';
-      void vscode.window.showInformationMessage(
-        `Locus ${version}: the engine runs GPT-2 and GPT-J Hugging Face folders. Until the panels land, use the CLI: node dist/cli.js probe --model PATH --prompt TEXT`,
-      );
-    }),
+    out,
+    session,
+    runs,
+    factsTree,
+    vscode.window.registerTreeDataProvider('locus.model', new ModelView(session)),
+    vscode.window.registerTreeDataProvider('locus.edits', new EditsView(session)),
+    vscode.window.registerTreeDataProvider('locus.runs', runs),
+    ...registerCommands({ session, facts, runs, panels, showLog: () => out.show(), version: String((context.extension.packageJSON as { version?: string }).version) }),
+    vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }], new SelectionHover(session)),
+    vscode.languages.registerCodeLensProvider({ language: 'locus-prompts' }, new PromptsCodeLens()),
   );
+  const activationMs = performance.now() - t0;
+  log(`Locus activated in ${activationMs.toFixed(1)} ms (the engine starts in a worker on first use)`);
+  return { activationMs, session };
 }
 
 export function deactivate(): void {}
