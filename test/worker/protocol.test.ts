@@ -171,6 +171,41 @@ describe('worker protocol over in-memory streams', () => {
     assert.deepEqual(await send('probe/run', { prompt, k: 3 }), clean);
   });
 
+  test('edit/run with details: per-prompt views agree with the pre/post log-probs; generations are seeded', async () => {
+    const cases = [
+      {
+        prompt: '{} is located in the city of',
+        subject,
+        target_new: { str: 'Rome' },
+        target_true: { str: 'Seattle' },
+        paraphrase_prompts: ['Where is The Space Needle? It is in the city of'],
+        neighborhood_prompts: ['The Eiffel Tower is located in the city of'],
+      },
+    ];
+    const r = await send('edit/run', { method: 'ft', layer: 1, cases, details: true });
+    try {
+      const d = r.details!;
+      assert.deepEqual(d.predictions.map((p) => p.kind), ['rewrite', 'paraphrase', 'neighborhood']);
+      const rw = d.predictions[0];
+      assert.equal(rw.prompt, 'The Space Needle is located in the city of');
+      // Same teacher-forced numbers as the edit's own measurement, to float32 rounding.
+      assert.ok(Math.abs(Math.log(rw.before.pNew) - r.pre.targetNewLogprob) < 1e-4, `${Math.log(rw.before.pNew)} vs ${r.pre.targetNewLogprob}`);
+      assert.ok(Math.abs(Math.log(rw.after.pNew) - r.post.targetNewLogprob) < 1e-4);
+      assert.ok(Math.abs(Math.log(rw.before.pTrue) - r.pre.targetTrueLogprob) < 1e-4);
+      assert.equal(rw.before.top, ' Sydney'); // the golden model's known top-1 for this prompt
+      assert.ok(rw.before.topProb > 0 && rw.before.topProb <= 1);
+      assert.equal(d.generation.prompt, rw.prompt);
+      // The "before" generation is the unedited model's: the same seed on the clean model reproduces it.
+      await send('edit/revert', { id: r.id });
+      const again = await send('generate/run', { prompt: rw.prompt, maxNewTokens: 20, topK: 5, seed: 0 });
+      assert.equal(again.text, d.generation.before);
+      assert.ok(again.tokens.length > 0 && again.tokens.length <= 20);
+    } finally {
+      await send('edit/revertAll', {});
+    }
+    await assert.rejects(send('generate/run', { prompt: '' }), (e: EngineError) => e.code === 'bad-input');
+  });
+
   test('every protocol method has a handler; worker/shutdown answers null and calls onShutdown', async () => {
     for (const m of ENGINE_METHODS.filter((m) => m !== 'worker/shutdown')) {
       // Wrong params on purpose: a handler must answer with an engine error, never "method not found".
