@@ -12,6 +12,7 @@ import { EngineSession } from './engineSession';
 import { panelOpeners } from './panels/openers';
 import { PromptsCodeLens, SelectionHover } from './probing/probe';
 import { RunsStore } from './runs';
+import { createStatusBar } from './statusBar';
 import { EditsView } from './views/editsView';
 import { FactsView } from './views/factsView';
 import { ModelView } from './views/modelView';
@@ -57,6 +58,7 @@ export function activate(context: vscode.ExtensionContext): LocusApi {
     session,
     runs,
     factsTree,
+    createStatusBar(session),
     vscode.window.registerTreeDataProvider('locus.model', new ModelView(session)),
     vscode.window.registerTreeDataProvider('locus.edits', new EditsView(session)),
     vscode.window.registerTreeDataProvider('locus.runs', runs),
