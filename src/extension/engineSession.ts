@@ -5,7 +5,8 @@
  * dataset first when the worker has none (first use, or after a crash restarted it).
  *
  * Invariant: `edits` mirrors the worker's stack. A restarted worker reloads the model from its files,
- * so its stack is empty; the session then clears `edits` and says so.
+ * so its stack is empty: the session then re-runs the requests of the edits that were applied, oldest
+ * first (the methods are deterministic for a seed, so the same edits come back, under new ids).
  */
 import * as vscode from 'vscode';
 import type { DatasetSummary, EditStackDto, ModelInfo } from '../protocol/dto';
@@ -37,6 +38,8 @@ export class EngineSession implements vscode.Disposable {
   model?: ModelInfo;
   dataset?: DatasetSummary;
   edits: EditStackDto = { edits: [] };
+  /** The request behind each applied edit, by id, oldest first (to re-apply after a worker restart). */
+  private readonly editRequests = new Map<string, EngineParams<'edit/run'>>();
   status: SessionStatus = { kind: 'idle' };
 
   private readonly changed = new vscode.EventEmitter<'model' | 'dataset' | 'edits' | 'status'>();
@@ -52,17 +55,22 @@ export class EngineSession implements vscode.Disposable {
       this.client.onDidCrash((c) => {
         options.log(`[worker] ${c.message}\n${c.stderrTail}`);
         void vscode.window.showErrorMessage(`Locus: ${c.message}.`);
-        const lost = this.edits.edits.length;
         this.edits = { edits: [] };
         this.dataset = undefined; // the new worker has none: reloaded on the next request
         this.changed.fire('edits');
-        if (lost > 0) void vscode.window.showWarningMessage(`Locus: the restarted worker reloaded the model from its files; ${lost} applied edit(s) were dropped.`);
       }),
       this.client.onDidRestart((r) => {
         this.model = r.model ?? undefined;
         this.changed.fire('model');
-        if (r.error) void vscode.window.showErrorMessage(`Locus: the restarted worker could not reload the model: ${r.error}`);
-        else if (r.model) void vscode.window.showInformationMessage(`Locus: the worker was restarted and ${r.model.name} reloaded.`);
+        const replay = [...this.editRequests.values()];
+        this.editRequests.clear();
+        if (r.error) {
+          void vscode.window.showErrorMessage(`Locus: the restarted worker could not reload the model: ${r.error}`);
+          return;
+        }
+        if (!r.model) return;
+        void vscode.window.showInformationMessage(`Locus: the worker was restarted and ${r.model.name} reloaded${replay.length ? `; re-applying ${replay.length} edit(s)` : ''}.`);
+        if (replay.length) void this.replay(replay);
       }),
     );
   }
@@ -82,6 +90,7 @@ export class EngineSession implements vscode.Disposable {
       this.wantedModel = model;
       this.model = info;
       this.edits = { edits: [] };
+      this.editRequests.clear();
       this.changed.fire('model');
       this.changed.fire('edits');
       return info;
@@ -117,12 +126,30 @@ export class EngineSession implements vscode.Disposable {
   async request<M extends EngineMethod>(method: M, params: EngineParams<M>, options: RequestOptions = {}): Promise<EngineResult<M>> {
     await this.ready();
     const result = await this.client.request(method, params, options);
+    if (method === 'edit/run') this.editRequests.set((result as EngineResult<'edit/run'>).id, { ...(params as EngineParams<'edit/run'>), workDoneToken: undefined, details: undefined });
     const stack = stackOf(method, result);
     if (stack) {
+      const kept = new Set(stack.edits.map((e) => e.id));
+      for (const id of [...this.editRequests.keys()]) if (!kept.has(id)) this.editRequests.delete(id);
       this.edits = stack;
       this.changed.fire('edits');
     }
     return result;
+  }
+
+  /** Re-runs edit requests in order after a restart; stops at the first failure and says which. */
+  private async replay(requests: ReadonlyArray<EngineParams<'edit/run'>>): Promise<void> {
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Locus: re-applying edits' }, async (progress) => {
+      for (const [i, params] of requests.entries()) {
+        progress.report({ message: `${i + 1} of ${requests.length} (${params.method})` });
+        try {
+          await this.request('edit/run', params);
+        } catch (e) {
+          void vscode.window.showErrorMessage(`Locus: re-applying edit ${i + 1} of ${requests.length} failed (${errorMessage(e)}); the model has the first ${i}.`);
+          return;
+        }
+      }
+    });
   }
 
   private async track<T>(what: string, run: () => Promise<T>): Promise<T> {
