@@ -44,3 +44,5 @@ export { EditStack } from './methods/edit/edits';
 export type { Edit, ParamDelta } from './methods/edit/edits';
 export { runStudy, STUDY_TRACE, mergeStudies, mergeRows, sortRows, analyzeStudy, analyzeRows, meanCI, layerTracingR2, rSquared, olsFit, olsSummary, oneHot, fSurvival, nestedFTest, readResults, readManifest, ResultWriter, writeJsonAtomic, STUDY_METRICS, rowKey, shardCases } from './methods/study/index';
 export type { StudyRunOptions, StudyRunSummary, MergeSummary, StudyAnalysis, RegressionRow, LayerSummary, MeanCI, StudySpec, StudyShard, StudyManifest, StudyRow, StudyMetrics, StudyMetric, StudyProgress } from './methods/study/index';
+export { runSweep, studyTracingEffect, readStudy } from './methods/study/index';
+export type { SweepRequest, SweepOptions, SweepProgress, SweepPoint, SweepResult, StudyTracingEffect } from './methods/study/index';

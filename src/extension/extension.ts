@@ -59,6 +59,7 @@ export function activate(context: vscode.ExtensionContext): LocusApi {
     runs,
     factsTree,
     createStatusBar(session),
+    panels,
     vscode.window.registerTreeDataProvider('locus.model', new ModelView(session)),
     vscode.window.registerTreeDataProvider('locus.edits', new EditsView(session)),
     vscode.window.registerTreeDataProvider('locus.runs', runs),

@@ -26,7 +26,7 @@ export interface JobMessages {
 /** Messages every panel sends to its host. */
 export interface PanelRequests {
   /** Sent once when the bundle has loaded; the host then posts the panel's initial data. */
-  'panel/ready': Record<string, never>;
+  'panel/ready': Record<never, never>;
   'job/cancel': { readonly requestId: string };
   /** Save an exported chart or table (the host shows a save dialog). */
   'export/save': { readonly suggestedName: string; readonly mime: 'image/png' | 'text/csv'; readonly data: ArrayBuffer | string };

@@ -1,15 +1,27 @@
 /** The panels behind PanelOpeners (src/extension/commands.ts). */
 import * as vscode from 'vscode';
 import type { PanelOpeners } from '../commands';
+import { ComparePanel } from './comparePanel';
 import type { PanelContext } from './context';
+import { FactPanel } from './factPanel';
+import { runStudyCommand, StudyPanel } from './studyPanel';
 
-export function panelOpeners(_ctx: PanelContext): PanelOpeners {
-  const pending = (what: string) => void vscode.window.showInformationMessage(`Locus: the ${what} panel is not in this build yet.`);
+export function panelOpeners(ctx: PanelContext): PanelOpeners & vscode.Disposable {
   return {
-    openFact: () => pending('Fact'),
-    openSavedRun: () => pending('Run'),
-    openCompare: () => pending('Compare'),
-    openStudy: () => pending('Study'),
-    runStudy: async () => pending('Study'),
+    openFact: (ref) => void FactPanel.show(ctx, ref),
+    openSavedRun: (file) => {
+      try {
+        FactPanel.showSavedRun(ctx, file);
+      } catch (e) {
+        void vscode.window.showErrorMessage(`Locus: cannot open ${file}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    },
+    openCompare: (args) => void ComparePanel.show(ctx, args),
+    openStudy: (dir) => void StudyPanel.show(ctx, dir),
+    runStudy: () => runStudyCommand(ctx),
+    dispose: () => {
+      FactPanel.disposeAll();
+      ComparePanel.disposeAll();
+    },
   };
 }

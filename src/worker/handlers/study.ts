@@ -1,10 +1,171 @@
-/** `sweep/run`, `study/run`, `study/analyze` (issue 7). */
-import { LocusError } from '../../engine/index';
+/**
+ * `sweep/run`, `study/run`, `study/analyze` (issue 7): the layer sweep of one fact and the seed
+ * paper's regression study, on the worker's loaded model.
+ *
+ * The applied-edit stack is exactly as before afterwards, whatever happens (success, error, cancel):
+ * - a sweep edits the model as it is (kept edits included, like `edit/run`); runEdit reverts by
+ *   rebuilding parameters from the file's values, so the kept edits are re-applied after every edit;
+ * - a study runs on the file's weights (its manifest names the file's fingerprint), so the kept edits
+ *   are taken off for the run and put back afterwards.
+ */
+import * as path from 'node:path';
+import type { CounterFactRecord, EditingProblem, EditMethod, EditStack, FactCase, StudyProgress, StudyRow, StudySpec } from '../../engine/index';
+import { analyzeRows, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, LocusError, loadCounterFact, parseCaseSpec, readManifest, readResults, readStudy, runStudy, runSweep, selectCases, selectKnown } from '../../engine/index';
+import type { FactCaseDto, StudyAnalysisDto, SweepResultDto } from '../../protocol/dto';
 import type { HandlerTable, WorkerState } from '../state';
+import { check } from '../state';
 
-export function studyHandlers(_state: WorkerState): HandlerTable<'sweep/run' | 'study/run' | 'study/analyze'> {
-  const todo = async (): Promise<never> => {
-    throw new LocusError('bad-input', 'not available in this build yet: use the CLI (locus study)');
-  };
-  return { 'sweep/run': todo, 'study/run': todo, 'study/analyze': todo };
+const asCase = (r: CounterFactRecord): FactCase => ({
+  prompt: r.requested_rewrite.prompt,
+  subject: r.requested_rewrite.subject,
+  target_new: { str: r.requested_rewrite.target_new.str },
+  target_true: { str: r.requested_rewrite.target_true.str },
+  paraphrase_prompts: r.paraphrase_prompts,
+  neighborhood_prompts: r.neighborhood_prompts,
+});
+
+function inlineCase(c: FactCaseDto): FactCase {
+  if (typeof c?.prompt !== 'string' || !c.prompt.includes('{}')) throw new LocusError('bad-input', 'case.prompt needs {} where the subject goes');
+  if (typeof c.subject !== 'string' || typeof c.target_new?.str !== 'string' || typeof c.target_true?.str !== 'string') {
+    throw new LocusError('bad-input', 'case needs subject, target_new.str and target_true.str');
+  }
+  return c;
 }
+
+function methodsOf(v: unknown): EditMethod[] {
+  if (!Array.isArray(v) || v.length === 0) throw new LocusError('bad-input', `methods must be a non-empty list of ${EDIT_METHODS.join(', ')}`);
+  for (const m of v) if (!EDIT_METHODS.includes(m)) throw new LocusError('bad-input', `method "${m}" is not one of ${EDIT_METHODS.join(', ')}`);
+  return [...new Set(v as EditMethod[])];
+}
+
+function problemsOf(v: unknown): EditingProblem[] {
+  if (v === undefined || v === null) return ['error-injection'];
+  if (!Array.isArray(v) || v.length === 0) throw new LocusError('bad-input', `problems must be a non-empty list of ${EDITING_PROBLEMS.join(', ')}`);
+  for (const p of v) if (!EDITING_PROBLEMS.includes(p)) throw new LocusError('bad-input', `problem "${p}" is not one of ${EDITING_PROBLEMS.join(', ')}`);
+  return [...new Set(v as EditingProblem[])];
+}
+
+/** The layers asked for (default: every layer), each checked against the model. */
+function layersOf(v: unknown, nLayers: number): number[] {
+  if (v === undefined || v === null) return Array.from({ length: nLayers }, (_, l) => l);
+  if (!Array.isArray(v) || v.length === 0) throw new LocusError('bad-input', 'layers must be a non-empty list of layer numbers');
+  const layers = v.map((l, k) => check.optInt(l, `layers[${k}]`, 0, nLayers - 1));
+  if (layers.some((l) => l === undefined)) throw new LocusError('bad-input', 'layers must be a list of layer numbers (no nulls)');
+  return [...new Set(layers as number[])];
+}
+
+/** Re-applies the kept edits (runEdit's revert rebuilt the parameters it touched from the file). */
+async function reapply(stack: EditStack): Promise<void> {
+  const kept = [...stack.applied];
+  if (kept.length === 0) return;
+  await stack.revertAll();
+  for (const e of kept) await stack.apply(e);
+}
+
+/** Runs `job` on the file's weights and puts the kept edits back afterwards, in their order. */
+async function withoutKeptEdits<T>(stack: EditStack, job: () => Promise<T>): Promise<T> {
+  const kept = [...stack.applied];
+  if (kept.length > 0) await stack.revertAll();
+  try {
+    return await job();
+  } finally {
+    for (const e of kept) await stack.apply(e);
+  }
+}
+
+/** "ETA 40 s", "ETA 12 min", "ETA 2.5 h"; empty before the first unit has been timed. */
+export function etaText(secondsLeft: number): string {
+  if (!Number.isFinite(secondsLeft) || secondsLeft < 0) return '';
+  if (secondsLeft < 60) return `ETA ${Math.ceil(secondsLeft)} s`;
+  if (secondsLeft < 2 * 3600) return `ETA ${Math.ceil(secondsLeft / 60)} min`;
+  return `ETA ${(secondsLeft / 3600).toFixed(1)} h`;
+}
+
+/** The progress line of a study: "12/40 edits · ETA 3 min · case 5: rome error-injection layer 2". */
+export function studyProgressMessage(p: StudyProgress): string {
+  const eta = etaText((p.total - p.done) * p.secondsPerUnit);
+  return [`${p.done}/${p.total} edits`, eta, p.stage].filter((s) => s !== '').join(' · ');
+}
+
+const sameList = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Why `wanted` is not the study already in `dir` (undefined when it is: the run resumes). */
+function otherStudy(existing: StudySpec, wanted: StudySpec): string | undefined {
+  const diffs: string[] = (['cases', 'methods', 'problems', 'layers'] as const).filter((k) => !sameList<unknown>(existing[k], wanted[k]));
+  if (existing.seed !== wanted.seed) diffs.push('seed');
+  return diffs.length === 0 ? undefined : diffs.join(', ');
+}
+
+export function studyHandlers(state: WorkerState): HandlerTable<'sweep/run' | 'study/run' | 'study/analyze'> {
+  return {
+    'sweep/run': async (p, ctx) => {
+      const model = state.requireModel();
+      if ((p.case === undefined) === (p.caseId === undefined)) throw new LocusError('bad-input', 'give exactly one of case or caseId');
+      let fact: FactCase;
+      if (p.case !== undefined) fact = inlineCase(p.case);
+      else {
+        const id = check.optInt(p.caseId, 'caseId', 0)!;
+        const ds = state.dataset;
+        if (!ds) throw new LocusError('bad-input', 'no dataset is loaded: load one first (dataset/load) or send case');
+        const r = ds.records.find((x) => x.case_id === id);
+        if (!r) throw new LocusError('not-found', `${ds.path} has no record with case_id ${id}`);
+        fact = asCase(r);
+      }
+      const problem = problemsOf(p.problem === undefined ? undefined : [p.problem])[0];
+      const stack = state.stack();
+      const result = await runSweep(
+        model,
+        {
+          fact, methods: methodsOf(p.methods), problem, layers: layersOf(p.layers, model.config.n_layers),
+          hparams: p.hparams, cacheDir: p.cacheDir ?? path.join('.locus', 'stats'),
+        },
+        { signal: ctx.signal, onProgress: (s) => ctx.progress({ done: s.done, total: s.total, message: s.stage }), afterEachEdit: () => reapply(stack) },
+      );
+      const dto: SweepResultDto = {
+        ...(p.caseId === undefined ? {} : { caseId: p.caseId }),
+        subject: result.subject, problem: result.problem, tracingEffect: result.tracingEffect, points: result.points,
+      };
+      return dto;
+    },
+
+    'study/run': async (p, ctx) => {
+      const model = state.requireModel();
+      const t0 = Date.now();
+      const dir = path.resolve(check.string(p.dir, 'dir'));
+      const cases = parseCaseSpec(check.string(p.cases, 'cases'));
+      const methods = methodsOf(p.methods);
+      const problems = problemsOf(p.problems);
+      const layers = layersOf(p.layers, model.config.n_layers);
+      const seed = check.optInt(p.seed, 'seed', 0) ?? 0;
+      // A folder that already holds a study resumes on that study's dataset; a new one uses the loaded dataset.
+      const existing = readManifest(dir);
+      const dataset = existing?.spec.dataset ?? state.dataset?.path ?? defaultDatasetPath();
+      const records = state.dataset?.path === dataset ? state.dataset.records : loadCounterFact(dataset);
+      return withoutKeptEdits(state.stack(), async () => {
+        ctx.progress({ message: cases.kind === 'known' ? `finding ${cases.n} facts the model knows` : 'selecting cases' });
+        const selected = cases.kind === 'ids' ? selectCases(records, cases, dataset) : (await selectKnown(model, records, cases.n, { signal: ctx.signal })).records;
+        if (selected.length === 0) throw new LocusError('bad-input', `cases "${p.cases}" selects no record of ${dataset}`);
+        const spec: StudySpec = { cases: selected.map((r) => r.case_id), methods, problems, layers, dataset, seed };
+        const differs = existing && otherStudy(existing.spec, spec);
+        if (differs) throw new LocusError('bad-input', `${dir} holds another study (its ${differs} differ); choose another name, or resume it with its own settings`);
+        const summary = await runStudy(model, spec, {
+          outDir: dir, signal: ctx.signal, cacheDir: p.cacheDir ?? path.join('.locus', 'stats'),
+          onProgress: (s) => ctx.progress({ done: s.done, total: s.total, message: studyProgressMessage(s) }),
+        });
+        if (summary.cancelled) throw new LocusError('cancelled', `stopped after ${summary.resumed + summary.ran}/${summary.total} edits; run the study again to resume`);
+        return { dir: summary.outDir, rows: readResults(dir).length, added: summary.ran, total: summary.total, seconds: (Date.now() - t0) / 1000 };
+      });
+    },
+
+    'study/analyze': async (p) => {
+      const study = readStudy(path.resolve(check.string(p.dir, 'dir')));
+      const a = analyzeRows(study.rows);
+      const dto: StudyAnalysisDto = { dir: study.dir, manifest: study.manifest, rows: a.rows, perLayer: a.perLayer, points: study.rows.map(toPoint) };
+      return dto;
+    },
+  };
+}
+
+const toPoint = (r: StudyRow): StudyAnalysisDto['points'][number] => ({
+  caseId: r.caseId, method: r.method, problem: r.problem, layer: r.layer, tracingEffect: r.tracingEffect, ...r.metrics,
+});

@@ -104,11 +104,17 @@ export function analyzeRows(rows: readonly StudyRow[]): StudyAnalysis {
   return { rows: out, perLayer };
 }
 
-/** Reads a study folder (a run, a shard, or a merge) and analyzes its rows. */
-export function analyzeStudy(dir: string): StudyAnalysis & { manifest: StudyManifest; dir: string } {
+/** A study folder's manifest and complete rows (read once, so an analysis and its raw points agree). */
+export function readStudy(dir: string): { manifest: StudyManifest; rows: StudyRow[]; dir: string } {
   const manifest = readManifest(dir);
   if (!manifest) throw new LocusError('not-found', `${dir} is not a study folder (no manifest.json)`);
   const rows = readResults(dir);
   if (rows.length === 0) throw new LocusError('bad-input', `${dir} holds no results yet`);
-  return { ...analyzeRows(rows), manifest, dir: path.resolve(dir) };
+  return { manifest, rows, dir: path.resolve(dir) };
+}
+
+/** Reads a study folder (a run, a shard, or a merge) and analyzes its rows. */
+export function analyzeStudy(dir: string): StudyAnalysis & { manifest: StudyManifest; dir: string } {
+  const study = readStudy(dir);
+  return { ...analyzeRows(study.rows), manifest: study.manifest, dir: study.dir };
 }

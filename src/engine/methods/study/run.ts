@@ -8,14 +8,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocusError } from '../../errors';
 import type { LoadedModel } from '../../model/model';
-import { fillPrompt, loadCounterFact } from '../../data/counterfact';
+import { loadCounterFact } from '../../data/counterfact';
 import type { CounterFactRecord } from '../../data/counterfact';
-import { runCausalTrace } from '../causalTrace/trace';
 import { runEdit } from '../edit/runEdit';
 import type { FactCase } from '../problems/problems';
 import { engineVersion, MANIFEST, readManifest, readResults, ResultWriter, writeJsonAtomic } from './store';
 import type { StudyManifest, StudyProgress, StudyRow, StudyShard, StudySpec } from './types';
 import { rowKey, shardCases } from './types';
+import { nullIfNaN, studyTracingEffect } from './sweep';
 
 export interface StudyRunOptions {
   readonly outDir: string;
@@ -33,11 +33,6 @@ export interface StudyRunSummary {
   readonly ran: number;
   readonly cancelled: boolean;
 }
-
-/** Seed paper §2: window 5 for the regression, MLP only, 10 noised samples, sequence probability of target_true. */
-export const STUDY_TRACE = { kinds: ['mlp'] as const, window: 5, samples: 10, score: 'sequence' as const };
-
-const nullIfNaN = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
 function asFactCase(r: CounterFactRecord): FactCase {
   const rw = r.requested_rewrite;
@@ -102,9 +97,9 @@ export async function runStudy(model: LoadedModel, spec: StudySpec, opts: StudyR
       const rec = byId.get(id)!;
       const fact = asFactCase(rec);
       report(`case ${id}: tracing`);
-      const trace = await runCausalTrace(model, { prompt: fillPrompt(rec), subject: fact.subject, target: fact.target_true.str, ...STUDY_TRACE }, { signal: opts.signal });
-      const effect = trace.tracingEffect.mlp!;
-      const effectLast = trace.tracingEffectLastSubject.mlp!;
+      const trace = await studyTracingEffect(model, fact, opts.signal);
+      const effect = trace.effect;
+      const effectLast = trace.effectLastSubject;
       busy += (Date.now() - t0) / 1000;
       for (const u of todo) {
         if (aborted()) break;
