@@ -60,7 +60,8 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       void vscode.window.showWarningMessage('Locus: select the prompt text first.');
       return undefined;
     }
-    return { prompt: ed.document.getText(first), hint: second && !second.isEmpty ? ed.document.getText(second) : undefined };
+    // A whole-line selection ends with a newline: the prompt is what the model reads, so trailing whitespace goes.
+    return { prompt: ed.document.getText(first).replace(/\s+$/, ''), hint: second && !second.isEmpty ? ed.document.getText(second).trim() : undefined };
   };
   const lineText = async (uri: vscode.Uri, line: number) => (await vscode.workspace.openTextDocument(uri)).lineAt(line).text.trim();
   const traceFree = async (prompt: string, hint?: string) => {
@@ -147,7 +148,9 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       const r = await withNotice(`exporting to ${parent}…`, () => session.request('edit/export', { dir: parent }), 'export failed');
       if (r) void vscode.window.showInformationMessage(`Locus: wrote ${r.dir} with edits ${r.edits.join(', ')}.`);
     },
-    'locus.openCompare': (caseId?: number) => d.panels.openCompare({ caseId: typeof caseId === 'number' ? caseId : undefined }),
+    // From the palette (no argument), a fact's context menu in the Facts view (its tree node) or a script (a case id).
+    'locus.openCompare': (arg?: number | { kind: string; record?: { case_id: number } }) =>
+      d.panels.openCompare({ caseId: typeof arg === 'number' ? arg : arg?.record?.case_id }),
     'locus.runStudy': () => d.panels.runStudy(),
     'locus.openStudy': async () => {
       const dir = await pickFolder('A study folder (manifest.json + results.jsonl)');

@@ -126,9 +126,14 @@ function onInit(m: Extract<HostToPanel<FactToWebview>, { type: 'fact/init' }>, r
   const ui = channel.state<UiState>();
   if (ui.edit) restoreForm(ui.edit);
   traceTarget.value = ui.trace?.target ?? m.fact?.traceTarget ?? '';
+  if (m.model) {
+    traceWindow.max = String(m.model.n_layers);
+    // ROME's window of 10 is for 48-layer GPT-2 XL; a window must fit the model, and half its depth keeps
+    // the MLP/attention grids informative on small models (6 layers → 3, GPT-J's 28 → 10).
+    traceWindow.value = String(Math.min(10, Math.ceil(m.model.n_layers / 2)));
+  }
   if (ui.trace?.window) traceWindow.value = ui.trace.window;
   if (ui.trace?.samples) traceSamples.value = ui.trace.samples;
-  if (m.model) traceWindow.max = String(m.model.n_layers);
   for (const [kind, requestId] of Object.entries(m.running) as Array<[JobKind, string | undefined]>) {
     if (!requestId || statusOf(kind).requestId === requestId) continue;
     jobs.set(requestId, kind);

@@ -35,6 +35,8 @@ export class FactsView implements vscode.TreeDataProvider<FactNode> {
     if (node.kind === 'relation') {
       const item = new vscode.TreeItem(`${node.relation}  ${node.template.replace('{}', '…')}`, this.filterText ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
       item.description = `${node.records.length}`;
+      // The id carries the filter so a filtered tree opens expanded even where the user collapsed the group before.
+      item.id = `${node.relation}|${this.filterText.trim()}`;
       item.tooltip = `${node.relation}: "${node.template}" (${node.records.length} facts)`;
       item.iconPath = new vscode.ThemeIcon('symbol-namespace');
       return item;

@@ -1,0 +1,195 @@
+/**
+ * Locus in the real VS Code UI (issue 6 §8): the packaged .vsix installed into code-server, driven
+ * through Chromium. One workbench for the whole file; the tests run in order and build on each other
+ * (the fact panel that b opens is the one c edits). Screenshots: test-output/e2e/*.png.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { FrameLocator, Page } from 'playwright-core';
+import type { UiSession } from './harness/session';
+import { startUiSession } from './harness/session';
+import { waitForWorker, workerPids } from './harness/processes';
+import { answerInput, e2eSkipReason, expandRow, inputMessage, notification, runCommand, screenshot, showLocusContainer, treeRows, viewPane, webview } from './harness/workbench';
+
+const skip = e2eSkipReason();
+/** CounterFact case 20952, "Angola is located in" → Africa: the embedded model knows it. */
+const KNOWN = { caseId: 20952, subject: 'Angola', target: 'Africa' };
+/** A second fact, for the panel opened after the worker was killed. */
+const OTHER_CASE = 3648;
+
+let session: UiSession | undefined;
+const page = (): Page => {
+  assert.ok(session, 'the UI session did not start (see the before hook)');
+  return session.page;
+};
+
+before(async () => {
+  if (skip) return;
+  session = await startUiSession('ui');
+  console.log('e2e setup (ms):', JSON.stringify(session.timings));
+}, { timeout: 15 * 60_000 });
+
+after(async () => {
+  await session?.close();
+});
+
+/** Waits until a job's status line (`#trace-status`, `#edit-status`) is done; an error state fails with the panel's message. */
+async function waitDone(view: FrameLocator, status: string, timeout: number): Promise<void> {
+  await view.locator(`#${status}[data-state="done"], #${status}[data-state="error"]`).waitFor({ state: 'attached', timeout });
+  const state = await view.locator(`#${status}`).getAttribute('data-state');
+  if (state !== 'done') {
+    const error = await view.locator('#error').textContent();
+    assert.fail(`${status} ended "${state}": ${error ?? ''} ${(await view.locator(`#${status}`).textContent()) ?? ''}`);
+  }
+}
+
+/** A UI test: on failure it saves test-output/e2e/<shot>-failure.png before rethrowing. */
+function uiTest(name: string, shot: string, timeoutMs: number, run: (p: Page) => Promise<void>): void {
+  test(name, { skip, timeout: timeoutMs }, async () => {
+    try {
+      await run(page());
+    } catch (e) {
+      if (session) await screenshot(session.page, `${shot}-failure`).catch(() => undefined);
+      throw e;
+    }
+  });
+}
+
+async function openFact(p: Page, caseId: number): Promise<FrameLocator> {
+  await runCommand(p, 'Locus: Open Fact by Case ID');
+  await answerInput(p, /open fact/i, String(caseId));
+  const view = webview(p);
+  await view.locator('#top-k tbody tr[data-token]').first().waitFor({ state: 'attached', timeout: 120_000 });
+  return view;
+}
+
+test('the .vsix installs with the embedded model and only this platform\'s onnxruntime binaries', { skip }, () => {
+  const dir = session!.server.extensionsDir;
+  const installed = fs.readdirSync(dir).filter((d) => d.startsWith('locus-dev.locus-'));
+  assert.equal(installed.length, 1, `extensions: ${fs.readdirSync(dir).join(', ')}`);
+  const ext = path.join(dir, installed[0]);
+  const bin = path.join(ext, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6');
+  assert.deepEqual(fs.readdirSync(bin), [process.platform]);
+  assert.deepEqual(fs.readdirSync(path.join(bin, process.platform)), [process.arch]);
+  for (const f of ['dist/extension.js', 'dist/worker.js', 'dist/cli.js', 'assets/default-model/model.safetensors', 'assets/data/counterfact_sample.json', 'LICENSE.txt']) {
+    assert.ok(fs.existsSync(path.join(ext, f)), `${f} is in the package`);
+  }
+  assert.ok(!fs.existsSync(path.join(ext, 'src')), 'sources stay out');
+  assert.ok(!fs.existsSync(path.join(ext, 'node_modules', 'onnxruntime-node', 'script')), 'install-time scripts stay out');
+});
+
+uiTest('a. the Locus container shows the embedded model and the CounterFact facts by relation', 'a', 5 * 60_000, async (p) => {
+  await showLocusContainer(p);
+  const model = await viewPane(p, 'Model');
+  await treeRows(model, /\(embedded\)/).waitFor({ timeout: 180_000 });
+  assert.match((await treeRows(model, /^Architecture/).textContent()) ?? '', /gpt2/);
+  const facts = await viewPane(p, 'Facts');
+  await treeRows(facts, /^\s*P30\b/).waitFor({ timeout: 60_000 });
+  await runCommand(p, 'Locus: Filter Facts');
+  await answerInput(p, /filter facts/i, `#${KNOWN.caseId}`);
+  // A filtered tree opens its groups expanded; expand by hand only if the refresh has not shown the fact yet.
+  const row = treeRows(facts, `#${KNOWN.caseId}`);
+  if (!(await row.waitFor({ timeout: 10_000 }).then(() => true, () => false))) await expandRow(treeRows(facts, /^\s*P30\b/).first());
+  await row.waitFor({ timeout: 30_000 });
+  const text = (await row.textContent()) ?? '';
+  assert.match(text, new RegExp(`${KNOWN.subject}.*→ ${KNOWN.target}`));
+  await screenshot(p, 'a-locus-views');
+  await runCommand(p, 'Locus: Clear Facts Filter');
+});
+
+uiTest('b. a fact opens in its panel, traces, and shows a heatmap value', 'b', 5 * 60_000, async (p) => {
+  const view = await openFact(p, KNOWN.caseId);
+  assert.equal((await view.locator('#prompt mark').first().textContent())?.trim(), KNOWN.subject);
+  const top1 = await view.locator('#top-k tbody tr[data-token]').first().getAttribute('data-token');
+  assert.equal(top1?.trim(), KNOWN.target, 'the embedded model knows the fact');
+  await view.locator('#trace-run').click();
+  await waitDone(view, 'trace-status', 180_000);
+  const cell = view.locator('table[data-grid="mlp"] td[data-t="0"][data-l="0"]');
+  const value = Number(await cell.getAttribute('data-value'));
+  assert.ok(value >= 0 && value <= 1, `mlp[0][0] = ${value}`);
+  await view.locator('#trace-heatmaps').scrollIntoViewIfNeeded();
+  await screenshot(p, 'b-fact-trace');
+});
+
+uiTest('c. a ROME edit runs from the panel, reports its rewrite score, and appears in the Edits view', 'c', 6 * 60_000, async (p) => {
+  const view = webview(p);
+  await view.locator('#edit-method').selectOption('rome');
+  await view.locator('#edit-run').click();
+  await waitDone(view, 'edit-status', 5 * 60_000);
+  const rewrite = Number(await view.locator('table#edit-metrics td[data-metric="rewrite"][data-when="after"]').getAttribute('data-value'));
+  assert.ok(Number.isFinite(rewrite), `rewrite after = ${rewrite}`);
+  await view.locator('table#edit-metrics').scrollIntoViewIfNeeded();
+  const edits = await viewPane(p, 'Edits');
+  await treeRows(edits, /ROME/).waitFor({ timeout: 30_000 });
+  assert.equal(await treeRows(edits, /ROME/).count(), 1);
+  await screenshot(p, 'c-fact-edit');
+});
+
+uiTest('d. killing the worker during an edit shows the error, and Locus recovers', 'd', 6 * 60_000, async (p) => {
+  const extensionsDir = session!.server.extensionsDir;
+  const view = webview(p);
+  await view.locator('#edit-method').selectOption('rome');
+  await view.locator('#edit-run').click();
+  await view.locator('#edit-status[data-state="running"]').waitFor({ state: 'attached', timeout: 60_000 });
+  const pid = await waitForWorker(extensionsDir);
+  process.kill(pid, 'SIGKILL');
+  await view.locator('#edit-status[data-state="error"]').waitFor({ state: 'attached', timeout: 60_000 });
+  await view.locator('#error').waitFor({ state: 'visible', timeout: 10_000 });
+  await view.locator('#error').scrollIntoViewIfNeeded();
+  await notification(p, /worker/i).waitFor({ timeout: 30_000 });
+  await screenshot(p, 'd-worker-killed');
+  // A fresh worker answers: another fact's panel fills its predictions.
+  const next = await openFact(p, OTHER_CASE);
+  assert.ok((await next.locator('#top-k tbody tr[data-token]').count()) > 0);
+  const pids = workerPids(extensionsDir);
+  assert.equal(pids.length, 1);
+  assert.notEqual(pids[0], pid, 'a new worker process');
+  // The model is as before the kill: the applied edit (c) is back, the interrupted one is not.
+  const edits = await viewPane(p, 'Edits');
+  await treeRows(edits, /ROME/).waitFor({ timeout: 60_000 });
+  assert.equal(await treeRows(edits, /ROME/).count(), 1);
+  await screenshot(p, 'd-after-restart');
+});
+
+uiTest('e1. loading a folder that is not a model says what is missing', 'e1', 3 * 60_000, async (p) => {
+  await runCommand(p, 'Locus: Load Model from Path');
+  await answerInput(p, /model folder/i, session!.workspace);
+  await notification(p, /config\.json/).waitFor({ timeout: 60_000 });
+  await notification(p, /Locus: loading/).waitFor({ state: 'hidden', timeout: 30_000 });
+  // Nothing stuck spinning, and the embedded model is still the one loaded.
+  const model = await viewPane(p, 'Model');
+  await treeRows(model, /\(embedded\)/).waitFor({ timeout: 30_000 });
+  assert.equal(await model.locator('.codicon-loading').count(), 0);
+  await screenshot(p, 'e1-not-a-model');
+});
+
+uiTest('e2. a malformed CounterFact file is reported by name', 'e2', 3 * 60_000, async (p) => {
+  const bad = path.join(session!.workspace, 'broken-counterfact.json');
+  fs.writeFileSync(bad, '[{"case_id": 1, "requested_rewrite": ');
+  await runCommand(p, 'Locus: Open CounterFact File from Path');
+  await answerInput(p, /CounterFact file/i, bad);
+  await notification(p, /could not read .*broken-counterfact\.json/).waitFor({ timeout: 60_000 });
+  await notification(p, /Locus: reading/).waitFor({ state: 'hidden', timeout: 30_000 });
+  await screenshot(p, 'e2-malformed-dataset');
+});
+
+uiTest('e3. tracing a selection with a subject that is not in the prompt is refused with a reason', 'e3', 3 * 60_000, async (p) => {
+  fs.writeFileSync(path.join(session!.workspace, 'free.prompts'), 'The Eiffel Tower is located in the city of\n');
+  await runCommand(p, 'Go to File');
+  await p.locator('.quick-input-widget input').fill('free.prompts');
+  await p.locator('.quick-input-widget .monaco-list-row', { hasText: 'free.prompts' }).first().waitFor({ timeout: 30_000 });
+  await p.keyboard.press('Enter');
+  const editor = p.locator('.editor-instance .monaco-editor .view-lines').first();
+  await editor.waitFor({ timeout: 30_000 });
+  await editor.click();
+  await p.keyboard.press('Control+Home');
+  await p.keyboard.press('Shift+End');
+  await runCommand(p, 'Locus: Trace Selection');
+  await answerInput(p, /subject/i, 'Colosseum', { enter: false });
+  await inputMessage(p).filter({ hasText: /does not occur in the prompt/ }).waitFor({ timeout: 10_000 });
+  assert.match((await inputMessage(p).textContent()) ?? '', /subject “Colosseum”/);
+  await screenshot(p, 'e3-subject-not-in-prompt');
+  await p.keyboard.press('Escape');
+});
