@@ -4,35 +4,20 @@
  * earlier edits applied), so edits stack the way a user expects.
  */
 import * as path from 'node:path';
-import type { EditStack, FactCase, LoadedModel, PromptView } from '../../engine/index';
+import type { FactCase, LoadedModel, PromptView } from '../../engine/index';
 import type { EditDetailsDto } from '../../protocol/dto';
 import { corpusFromTextFile, EDIT_METHODS, EDITING_PROBLEMS, exportModel, generateText, LocusError, promptViews, runEdit } from '../../engine/index';
-import type { CounterFactRecord } from '../../engine/index';
 import type { EditParams } from '../../protocol/engine';
 import type { HandlerTable, WorkerState } from '../state';
+import { asCase, inlineCase, reapply } from './cases';
 import { check } from '../state';
-
-const asCase = (r: CounterFactRecord): FactCase => ({
-  prompt: r.requested_rewrite.prompt,
-  subject: r.requested_rewrite.subject,
-  target_new: { str: r.requested_rewrite.target_new.str },
-  target_true: { str: r.requested_rewrite.target_true.str },
-  paraphrase_prompts: r.paraphrase_prompts,
-  neighborhood_prompts: r.neighborhood_prompts,
-});
 
 /** The job's requests: inline `cases`, or `caseIds` looked up in the loaded dataset. */
 function casesOf(p: EditParams, state: WorkerState): FactCase[] {
   if ((p.cases === undefined) === (p.caseIds === undefined)) throw new LocusError('bad-input', 'give exactly one of cases or caseIds');
   if (p.cases !== undefined) {
     if (!Array.isArray(p.cases) || p.cases.length === 0) throw new LocusError('bad-input', 'cases must be a non-empty array');
-    for (const c of p.cases) {
-      if (typeof c?.prompt !== 'string' || !c.prompt.includes('{}')) throw new LocusError('bad-input', 'each case needs a prompt with {} where the subject goes');
-      if (typeof c.subject !== 'string' || typeof c.target_new?.str !== 'string' || typeof c.target_true?.str !== 'string') {
-        throw new LocusError('bad-input', 'each case needs subject, target_new.str and target_true.str');
-      }
-    }
-    return [...p.cases];
+    return p.cases.map(inlineCase);
   }
   const ds = state.dataset;
   if (!ds) throw new LocusError('bad-input', 'no dataset is loaded: load one first (dataset/load) or send cases');
@@ -41,18 +26,6 @@ function casesOf(p: EditParams, state: WorkerState): FactCase[] {
     if (!r) throw new LocusError('bad-input', `${ds.path} has no record with case_id ${id}`);
     return asCase(r);
   });
-}
-
-/**
- * runEdit measures with the edit applied and then reverts through its own stacks, which rebuild the
- * touched parameters from the file's values: that would drop our earlier edits on those parameters.
- * Re-applying our stack afterwards restores exactly file + every kept edit.
- */
-async function reapply(stack: EditStack): Promise<void> {
-  const edits = [...stack.applied];
-  if (edits.length === 0) return;
-  await stack.revertAll();
-  for (const e of edits) await stack.apply(e);
 }
 
 /** The same prompts and the same generation seed, measured once before and once after the edit. */

@@ -9,28 +9,12 @@
  *   are taken off for the run and put back afterwards.
  */
 import * as path from 'node:path';
-import type { CounterFactRecord, EditingProblem, EditMethod, EditStack, FactCase, StudyProgress, StudyRow, StudySpec } from '../../engine/index';
+import type { EditingProblem, EditMethod, EditStack, FactCase, StudyProgress, StudyRow, StudySpec } from '../../engine/index';
 import { analyzeRows, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, LocusError, loadCounterFact, parseCaseSpec, readManifest, readResults, readStudy, runStudy, runSweep, selectCases, selectKnown } from '../../engine/index';
-import type { FactCaseDto, StudyAnalysisDto, SweepResultDto } from '../../protocol/dto';
+import type { StudyAnalysisDto, SweepResultDto } from '../../protocol/dto';
 import type { HandlerTable, WorkerState } from '../state';
+import { asCase, inlineCase, reapply } from './cases';
 import { check } from '../state';
-
-const asCase = (r: CounterFactRecord): FactCase => ({
-  prompt: r.requested_rewrite.prompt,
-  subject: r.requested_rewrite.subject,
-  target_new: { str: r.requested_rewrite.target_new.str },
-  target_true: { str: r.requested_rewrite.target_true.str },
-  paraphrase_prompts: r.paraphrase_prompts,
-  neighborhood_prompts: r.neighborhood_prompts,
-});
-
-function inlineCase(c: FactCaseDto): FactCase {
-  if (typeof c?.prompt !== 'string' || !c.prompt.includes('{}')) throw new LocusError('bad-input', 'case.prompt needs {} where the subject goes');
-  if (typeof c.subject !== 'string' || typeof c.target_new?.str !== 'string' || typeof c.target_true?.str !== 'string') {
-    throw new LocusError('bad-input', 'case needs subject, target_new.str and target_true.str');
-  }
-  return c;
-}
 
 function methodsOf(v: unknown): EditMethod[] {
   if (!Array.isArray(v) || v.length === 0) throw new LocusError('bad-input', `methods must be a non-empty list of ${EDIT_METHODS.join(', ')}`);
@@ -52,14 +36,6 @@ function layersOf(v: unknown, nLayers: number): number[] {
   const layers = v.map((l, k) => check.optInt(l, `layers[${k}]`, 0, nLayers - 1));
   if (layers.some((l) => l === undefined)) throw new LocusError('bad-input', 'layers must be a list of layer numbers (no nulls)');
   return [...new Set(layers as number[])];
-}
-
-/** Re-applies the kept edits (runEdit's revert rebuilt the parameters it touched from the file). */
-async function reapply(stack: EditStack): Promise<void> {
-  const kept = [...stack.applied];
-  if (kept.length === 0) return;
-  await stack.revertAll();
-  for (const e of kept) await stack.apply(e);
 }
 
 /** Runs `job` on the file's weights and puts the kept edits back afterwards, in their order. */
