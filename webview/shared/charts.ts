@@ -17,7 +17,7 @@ import type { ThemeColours } from './theme';
 Chart.register(MatrixController, MatrixElement, LinearScale, CategoryScale, LineController, LineElement, PointElement, Tooltip, Legend, Title, Filler);
 
 /** Fills the canvas with the theme background before anything else is drawn (for PNG export). */
-const background = (colour: string): Plugin => ({
+export const background = (colour: string): Plugin => ({
   id: 'locusBackground',
   beforeDraw: (chart) => {
     const { ctx, width, height } = chart;

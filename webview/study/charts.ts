@@ -4,25 +4,15 @@
  * the scatter of an edit score vs the tracing effect coloured by layer. No animation (complete in the
  * first frame); the theme's background is painted so exported PNGs read the same outside VS Code.
  */
-import type { Chart as ChartType, ChartDataset, Plugin } from 'chart.js';
+import type { Chart as ChartType, ChartDataset } from 'chart.js';
 import { CategoryScale, Chart, Filler, Legend, LinearScale, LineController, LineElement, PointElement, ScatterController, Title, Tooltip } from 'chart.js';
 import { withAlpha } from '../shared/colour';
+import { background } from '../shared/charts';
 import type { ThemeColours } from '../shared/theme';
 import type { BandSeries } from './data';
 import { fmtR2, layerColour } from './data';
 
 Chart.register(LineController, ScatterController, LineElement, PointElement, LinearScale, CategoryScale, Filler, Legend, Tooltip, Title);
-
-const background = (colour: string): Plugin => ({
-  id: 'locusStudyBackground',
-  beforeDraw: (chart) => {
-    const { ctx, width, height } = chart;
-    ctx.save();
-    ctx.fillStyle = colour;
-    ctx.fillRect(0, 0, width, height);
-    ctx.restore();
-  },
-});
 
 type LineData = ChartDataset<'line', Array<number | null>>;
 
