@@ -66,6 +66,9 @@ export async function optimizeDelta(d: number, o: DeltaLoop, evaluate: (delta: F
   return { delta, steps };
 }
 
+/** The session key of the objective graph that starts at blocks.{fromLayer}.resid_pre with ∂/∂resid (ROME's v* and MEMIT's z share it). */
+export const residObjectiveKey = (fromLayer: number, erase: boolean): string => `objective.resid.${fromLayer}.${erase ? 'erase' : 'nll'}`;
+
 /** Σ over rows i of x[i, idx_i, :] for a [rows, T, d] gradient: ∂/∂δ when δ is added at each row's lookup token. */
 export function sumAtLookups(x: Float32Array, lookups: readonly number[], T: number, d: number): Float32Array {
   const g = new Float32Array(d);

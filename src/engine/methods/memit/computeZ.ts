@@ -5,7 +5,7 @@ import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
 import type { LoadedModel } from '../../model/model';
 import { norm } from '../linalg';
-import { optimizeDelta, rewriteObjectiveFeeds, sumAtLookups } from '../deltaOptimizer';
+import { optimizeDelta, residObjectiveKey, rewriteObjectiveFeeds, sumAtLookups } from '../deltaOptimizer';
 import type { ValueStep } from '../deltaOptimizer';
 import { lookupIndex } from '../rome/lookup';
 import type { SubjectPrompt, TemplateGroups } from './computeKs';
@@ -56,7 +56,7 @@ export async function computeZ(model: LoadedModel, layer: number, request: Subje
   const spec = { fromLayer: layer + 1, kl: true, gradResid: true, erase };
   const graph = buildObjectiveGraph(cfg, (n) => model.param(n), spec);
   // Kept across requests and edits (creating it costs seconds); dropped when a weight it bakes in changes.
-  const session = await model.sessions.getCustom(`objective.memit-z.${layer}.${erase ? 'erase' : 'nll'}`, (p) => buildObjectiveGraph(cfg, p, spec).spec);
+  const session = await model.sessions.getCustom(residObjectiveKey(layer + 1, erase), (p) => buildObjectiveGraph(cfg, p, spec).spec);
   const feeds = rewriteObjectiveFeeds(cfg, rows, lookups, targetIds, base.logits!, h.kl_factor);
 
   const { delta, steps } = await optimizeDelta(D, { steps: h.v_num_grad_steps, lr: h.v_lr, weightDecay: h.v_weight_decay, clampNormFactor: h.clamp_norm_factor, initNorm: norm(zInit), signal }, async (d) => {

@@ -1,12 +1,11 @@
 import { buildObjectiveGraph, OBJECTIVE_INPUT } from '../../autodiff/objective';
 import { gradName } from '../../autodiff/backward';
-import { hookInput } from '../../graph/segments';
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
 import type { LoadedModel } from '../../model/model';
 import type { Feed } from '../../runtime/ort';
 import { norm } from '../linalg';
-import { optimizeDelta, rewriteObjectiveFeeds, sumAtLookups } from '../deltaOptimizer';
+import { optimizeDelta, residObjectiveKey, rewriteObjectiveFeeds, sumAtLookups } from '../deltaOptimizer';
 import type { SubjectNoiser } from '../subjectNoise';
 import type { ValueStep } from '../deltaOptimizer';
 import type { RomeHparams } from './hparams';
@@ -44,37 +43,36 @@ export async function computeValueStar(model: LoadedModel, layer: number, prompt
   const B = rows.length;
   const ctx = forwardContext(model);
 
-  // Fixed across steps: the residual stream entering the edited layer, v_init, and the KL reference.
-  const pre = `blocks.${layer}.resid_pre` as const;
+  // δ added to mlp.out at a token is δ added to that block's output resid_post there (the residual sum),
+  // so the graph starts above the edited layer and never re-runs it: one block less per step, forward and backward.
+  // Fixed across steps: the residual stream leaving the edited layer, v_init, and the KL reference.
+  const post = `blocks.${layer}.resid_post` as const;
   const out = `blocks.${layer}.mlp.out` as const;
   const minLen = Math.min(...rows.map((r) => r.length));
-  const base = await forward(ctx, rows, { fetch: [pre, out], logits: 'all', signal, interventions: noiser?.next(B, minLen) });
+  const base = await forward(ctx, rows, { fetch: [post, out], logits: 'all', signal, interventions: noiser?.next(B, minLen) });
   const mlpOut = base.acts.get(out)!;
   const vInit = Float64Array.from(mlpOut.data.subarray(lookups[0] * D, (lookups[0] + 1) * D));
-  const spec = { fromLayer: layer, deltas: [{ layer, site: 'mlp.out' as const }], kl: true, erase };
+  const spec = { fromLayer: layer + 1, kl: true, gradResid: true, erase };
   // Building the spec is cheap (weights are viewed, not copied); creating its ORT session costs seconds,
-  // so the session is kept across edits at this layer and dropped when a weight it bakes in changes.
+  // so the session is kept across edits (MEMIT's z uses the same graph) and dropped when a weight it bakes in changes.
   const graph = buildObjectiveGraph(cfg, (n) => model.param(n), spec);
-  const session = await model.sessions.getCustom(`objective.rome.${layer}.${erase ? 'erase' : 'nll'}`, (p) => buildObjectiveGraph(cfg, p, spec).spec);
-  const feeds: Record<string, Feed> = {
-    ...rewriteObjectiveFeeds(cfg, rows, lookups, targetIds, base.logits!, h.kl_factor),
-    [OBJECTIVE_INPUT.resid]: base.acts.get(pre)!,
-    [hookInput(layer, 'attn.out', 'keep')]: { shape: [B, T, 1], data: new Float32Array(B * T).fill(1) },
-    [hookInput(layer, 'attn.out', 'inject')]: { shape: [B, T, D], data: new Float32Array(B * T * D) },
-    [hookInput(layer, 'mlp.out', 'keep')]: { shape: [B, T, 1], data: new Float32Array(B * T).fill(1) },
-  };
+  const session = await model.sessions.getCustom(residObjectiveKey(layer + 1, erase), (p) => buildObjectiveGraph(cfg, p, spec).spec);
+  const feeds: Record<string, Feed> = rewriteObjectiveFeeds(cfg, rows, lookups, targetIds, base.logits!, h.kl_factor);
 
-  const injectName = hookInput(layer, 'mlp.out', 'inject');
+  let resid = base.acts.get(post)!;
   let first = true;
   const { delta, steps } = await optimizeDelta(D, { steps: h.v_num_grad_steps, lr: h.v_lr, weightDecay: h.v_weight_decay, clampNormFactor: h.clamp_norm_factor, initNorm: norm(vInit), signal }, async (d) => {
     // Fact Forcing: every forward pass sees fresh subject noise, so the layers below are re-run (the first step reuses `base`).
-    if (noiser && !first) feeds[OBJECTIVE_INPUT.resid] = (await forward(ctx, rows, { fetch: [pre], logits: 'none', signal, interventions: noiser.next(B, minLen) })).acts.get(pre)!;
+    if (noiser && !first) resid = (await forward(ctx, rows, { fetch: [post], logits: 'none', signal, interventions: noiser.next(B, minLen) })).acts.get(post)!;
     first = false;
-    const inject = new Float32Array(B * T * D);
-    lookups.forEach((idx, i) => inject.set(d, (i * T + idx) * D));
-    feeds[injectName] = { shape: [B, T, D], data: inject };
+    // Invariant: the fed residual is the block's output plus δ at every prompt's lookup token, nowhere else.
+    const x = Float32Array.from(resid.data);
+    lookups.forEach((idx, i) => {
+      for (let j = 0; j < D; j++) x[(i * T + idx) * D + j] += d[j];
+    });
+    feeds[OBJECTIVE_INPUT.resid] = { shape: resid.shape, data: x };
     const res = await session.run(feeds, graph.outputs);
-    return { objective: res['loss'].data[0], nll: res['nll'].data[0], kl: res['kl'].data[0], grad: sumAtLookups(res[gradName(injectName)].data, lookups, T, D) };
+    return { objective: res['loss'].data[0], nll: res['nll'].data[0], kl: res['kl'].data[0], grad: sumAtLookups(res[gradName(OBJECTIVE_INPUT.resid)].data, lookups, T, D) };
   });
   return { vStar: vInit.map((v, j) => v + delta[j]), vInit, steps };
 }
