@@ -55,7 +55,11 @@ function npmInstall(dir, spec, env, logFile) {
   fs.writeFileSync(path.join(dir, 'package.json'), '{ "private": true }\n');
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const args = ['install', '--no-audit', '--no-fund', '--no-save', '--foreground-scripts', spec];
-  const r = spawnSync(npm, args, { cwd: dir, env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 1 << 28 });
+  // Under `npm test` / `npm start` the outer npm's lifecycle variables (npm_config_user_agent naming Node 20,
+  // npm_config_* settings) would become the inner npm's config, and code-server's postinstall reads its Node
+  // version from npm_config_user_agent: the inner install gets a clean npm environment.
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+  const r = spawnSync(npm, args, { cwd: dir, env: { ...clean, ...env }, encoding: 'utf8', maxBuffer: 1 << 28 });
   fs.writeFileSync(logFile, `${r.stdout ?? ''}\n${r.stderr ?? ''}`);
   if (r.status !== 0) {
     const tail = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.split('\n').slice(-40).join('\n');
