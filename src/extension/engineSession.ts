@@ -83,18 +83,33 @@ export class EngineSession implements vscode.Disposable {
     return this.wantedDataset;
   }
 
-  /** Loads a model now ('default' or a folder); on failure the previous choice stays and the error is thrown. */
+  /**
+   * Loads a model now ('default' or a folder). The worker frees its model before reading the new one (two
+   * models may not fit), so a failed load leaves it empty: the previous choice is then reloaded in the
+   * background and the error is thrown. Either way the old model's edits are gone (their requests are
+   * dropped: they were computed on another model).
+   */
   async loadModel(model: string, progress?: (p: JobProgress) => void): Promise<ModelInfo> {
-    return this.track(`loading ${model === 'default' ? 'the embedded model' : model}`, async () => {
-      const info = await this.client.request('model/load', { model, threads: this.options.threads(), device: this.options.device() }, { onProgress: progress });
-      this.wantedModel = model;
-      this.model = info;
+    const previous = this.model ? this.wantedModel : undefined;
+    try {
+      return await this.track(`loading ${model === 'default' ? 'the embedded model' : model}`, async () => {
+        const info = await this.client.request('model/load', { model, threads: this.options.threads(), device: this.options.device() }, { onProgress: progress });
+        this.wantedModel = model;
+        this.model = info;
+        return info;
+      });
+    } catch (e) {
+      if (previous !== undefined) {
+        this.model = undefined;
+        void this.ready().catch((again: unknown) => this.options.log(`[session] reloading ${previous} failed: ${errorMessage(again)}`));
+      }
+      throw e;
+    } finally {
       this.edits = { edits: [] };
       this.editRequests.clear();
       this.changed.fire('model');
       this.changed.fire('edits');
-      return info;
-    });
+    }
   }
 
   /** Loads a CounterFact file (undefined = the bundled sample); on failure the previous dataset stays. */
