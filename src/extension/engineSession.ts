@@ -120,7 +120,7 @@ export class EngineSession implements vscode.Disposable {
       this.dataset = summary;
       this.changed.fire('dataset');
       return summary;
-    });
+    }, false);
   }
 
   /** Makes sure the worker holds the chosen model and dataset (first use, or after a restart). */
@@ -167,7 +167,8 @@ export class EngineSession implements vscode.Disposable {
     });
   }
 
-  private async track<T>(what: string, run: () => Promise<T>): Promise<T> {
+  /** `status` follows a load; only a failed MODEL load stays as an error (a bad dataset file leaves the model fine). */
+  private async track<T>(what: string, run: () => Promise<T>, failureSticks = true): Promise<T> {
     this.status = { kind: 'loading', what };
     this.changed.fire('status');
     try {
@@ -175,7 +176,7 @@ export class EngineSession implements vscode.Disposable {
       this.status = { kind: 'idle' };
       return r;
     } catch (e) {
-      this.status = { kind: 'error', message: errorMessage(e) };
+      this.status = failureSticks ? { kind: 'error', message: errorMessage(e) } : { kind: 'idle' };
       throw e;
     } finally {
       this.changed.fire('status');
