@@ -24,6 +24,8 @@ export interface EngineSessionOptions {
   /** The settings' model ('default' or a folder) and dataset file (undefined = the bundled sample), read once. */
   readonly initialModel: () => string;
   readonly initialDataset: () => string | undefined;
+  /** Fills what a request left out from the user's settings (statistics corpus, default hparams, trace noise). */
+  readonly withDefaults?: <M extends EngineMethod>(method: M, params: EngineParams<M>) => EngineParams<M>;
 }
 
 export type SessionStatus = { readonly kind: 'idle' } | { readonly kind: 'loading'; readonly what: string } | { readonly kind: 'error'; readonly message: string };
@@ -140,6 +142,7 @@ export class EngineSession implements vscode.Disposable {
   /** A worker request after `ready()`; keeps `edits` in step with anything that changes the stack. */
   async request<M extends EngineMethod>(method: M, params: EngineParams<M>, options: RequestOptions = {}): Promise<EngineResult<M>> {
     await this.ready();
+    params = this.options.withDefaults?.(method, params) ?? params;
     const result = await this.client.request(method, params, options);
     if (method === 'edit/run') this.editRequests.set((result as EngineResult<'edit/run'>).id, { ...(params as EngineParams<'edit/run'>), workDoneToken: undefined, details: undefined });
     const stack = stackOf(method, result);

@@ -12,6 +12,7 @@ import { EngineSession } from './engineSession';
 import { panelOpeners } from './panels/openers';
 import { PromptsCodeLens, SelectionHover } from './probing/probe';
 import { RunsStore } from './runs';
+import { withSettings } from './settings';
 import { createStatusBar } from './statusBar';
 import { EditsView } from './views/editsView';
 import { FactsView } from './views/factsView';
@@ -42,6 +43,12 @@ export function activate(context: vscode.ExtensionContext): LocusApi {
     device: () => config().get<'cpu' | 'webgpu' | 'cuda'>('device', 'cpu'),
     initialModel: () => config().get<string>('model', 'default') || 'default',
     initialDataset: () => config().get<string>('datasetPath', '') || undefined,
+    withDefaults: (method, params) =>
+      withSettings(method, params, {
+        hparams: config().get<Record<string, Record<string, unknown>>>('edit.hparams', {}),
+        statsCorpus: config().get<string>('statsCorpus', ''),
+        traceNoise: config().get<string>('trace.noise', 's3'),
+      }),
   });
   const runsStore = new RunsStore(() => {
     const ws = workspaceDir();
