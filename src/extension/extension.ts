@@ -73,6 +73,14 @@ export function activate(context: vscode.ExtensionContext): LocusApi {
     ...registerCommands({ session, facts, runs, panels, showLog: () => out.show(), version: String((context.extension.packageJSON as { version?: string }).version) }),
     vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }], new SelectionHover(session)),
     vscode.languages.registerCodeLensProvider({ language: 'locus-prompts' }, new PromptsCodeLens()),
+    // Changing the model or dataset setting loads it now (failures are reported, the previous one stays).
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('locus.model')) void vscode.commands.executeCommand('locus.loadModelFromPath', config().get<string>('model', 'default') || 'default');
+      if (e.affectsConfiguration('locus.datasetPath')) {
+        const file = config().get<string>('datasetPath', '');
+        void vscode.commands.executeCommand(file ? 'locus.openDatasetFromPath' : 'locus.useBundledDataset', ...(file ? [file] : []));
+      }
+    }),
   );
   const activationMs = performance.now() - t0;
   log(`Locus activated in ${activationMs.toFixed(1)} ms (the engine starts in a worker on first use)`);
