@@ -20,6 +20,22 @@ export function choleskyFactor(C: Float64Array | Float32Array, n: number): Float
   return L;
 }
 
+/**
+ * The Cholesky factor of a covariance that stays the same across edits (ROME's u = C⁻¹k*: the reference
+ * caches C⁻¹ per layer, rome/compute_u.py get_inv_cov). Keyed by the array itself, so it lives as long as
+ * that C does (the statistics cache hands out the same array for the same statistics). Invariant: C is
+ * never mutated after it is factored (every consumer builds new arrays from it).
+ */
+const factors = new WeakMap<Float64Array | Float32Array, Float64Array>();
+export function choleskyFactorShared(C: Float64Array | Float32Array, n: number): Float64Array {
+  let L = factors.get(C);
+  if (!L) {
+    L = choleskyFactor(C, n);
+    factors.set(C, L);
+  }
+  return L;
+}
+
 /** x = C⁻¹ b given C's Cholesky factor L (C = L Lᵀ). */
 export function choleskySolve(L: Float64Array, n: number, b: ArrayLike<number>): Float64Array {
   const y = new Float64Array(n);

@@ -1,7 +1,7 @@
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
 import type { LoadedModel } from '../../model/model';
-import { choleskyFactor, choleskySolve, norm } from '../linalg';
+import { choleskyFactorShared, choleskySolve, norm } from '../linalg';
 import type { RomeHparams } from './hparams';
 import { lookupIndex } from './lookup';
 import type { SubjectNoiser } from '../subjectNoise';
@@ -29,7 +29,7 @@ export async function computeKeyStar(model: LoadedModel, layer: number, prompt: 
 /** u = C⁻¹ k* / ‖C⁻¹ k*‖ (ROME eq. 2's left vector; without mom2_adjustment, k* normalized). */
 export function leftVector(kStar: Float64Array, C: Float64Array | Float32Array | undefined): Float64Array {
   const n = kStar.length;
-  const x = C ? choleskySolve(choleskyFactor(C, n), n, kStar) : Float64Array.from(kStar);
+  const x = C ? choleskySolve(choleskyFactorShared(C, n), n, kStar) : Float64Array.from(kStar);
   const s = norm(x);
   return x.map((v) => v / s);
 }
