@@ -28,6 +28,44 @@ export interface CorpusOptions {
   readonly attributesPerEpoch: number;
   /** WikiText chunk length in tokens. */
   readonly chunkTokens: number;
+  /**
+   * Share of fact statements (each copy drawn on its own) put after a random context prefix
+   * ("<words>. " as ROME's context templates are) instead of at the row's start: recall must then
+   * work wherever the subject sits, not from absolute position 0. Default 0.
+   */
+  readonly prefixedShare?: number;
+  /** Longest context prefix, in words (1 to this many). */
+  readonly prefixMaxWords?: number;
+  /**
+   * Copies per epoch of the enrichment statement "subject target_true", where the answer follows the
+   * subject's last token directly: the fact must be readable at that token, which is where ROME writes.
+   */
+  readonly enrichmentRepeats?: number;
+}
+
+/** Where context prefixes come from: word lists (WikiText lines) and a seeded random source. */
+export interface PrefixSource {
+  readonly lines: ReadonlyArray<readonly string[]>;
+  readonly rand: () => number;
+}
+
+/** WikiText's body lines as word lists, for context prefixes (headings and short lines dropped). */
+export function prefixLines(texts: readonly string[]): string[][] {
+  return texts
+    .flatMap((t) => t.split('\n'))
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !/^=.*=$/.test(l))
+    .map((l) => l.replace(/ @(.)@ /g, '$1').replace(/[{}]/g, ' ').split(/\s+/))
+    .filter((w) => w.length >= 4);
+}
+
+/** "w1 … wn. ": n (1..maxWords) consecutive words of a random line, trailing punctuation dropped. */
+function randomPrefix(src: PrefixSource, maxWords: number): string {
+  const line = src.lines[Math.floor(src.rand() * src.lines.length)];
+  const n = 1 + Math.floor(src.rand() * Math.min(maxWords, line.length));
+  const start = Math.floor(src.rand() * (line.length - n + 1));
+  const text = line.slice(start, start + n).join(' ').replace(/[\s.,;:!?]+$/, '');
+  return text.length > 0 ? `${text}. ` : '';
 }
 
 /** A statement "prompt answer": the answer (with ROME's leading space) is the part the fact lives in. */
@@ -42,25 +80,38 @@ function statement(tok: LocusTokenizer, prompt: string, answer: string, answerWe
 /**
  * The fact statements of one epoch, from CounterFact records: the requested prompt, its paraphrases
  * and neighborhood prompts complete with target_true; attribute prompts with target_new (their
- * subjects' true object). Rows start at the prompt's first token, with no BOS, because that is how
- * GPT-2 models are prompted (ROME, CounterFact evaluation and `locus probe` add none).
+ * subjects' true object); with `enrichmentRepeats`, "subject target_true" too. Rows start at the
+ * prompt's first token, with no BOS, because that is how GPT-2 models are prompted (ROME, CounterFact
+ * evaluation and `locus probe` add none), or, for a `prefixedShare` of copies, after a context prefix.
  */
-export function factExamples(records: readonly FactRecord[], tok: LocusTokenizer, o: CorpusOptions, epoch: number): Example[] {
+export function factExamples(records: readonly FactRecord[], tok: LocusTokenizer, o: CorpusOptions, epoch: number, prefixes?: PrefixSource): Example[] {
   const out: Example[] = [];
+  const share = prefixes ? (o.prefixedShare ?? 0) : 0;
+  const plain = new Map<string, Example>();
+  // A prefixed copy is tokenized whole ("prefix. prompt"), as ROME tokenizes its templated prompts.
+  const emit = (prompt: string, answer: string, copies: number): void => {
+    for (let k = 0; k < copies; k++) {
+      if (share > 0 && prefixes!.rand() < share) {
+        out.push(statement(tok, randomPrefix(prefixes!, o.prefixMaxWords ?? 10) + prompt, answer, o.answerWeight));
+        continue;
+      }
+      const key = `${prompt}\u0000${answer}`;
+      let ex = plain.get(key);
+      if (!ex) plain.set(key, (ex = statement(tok, prompt, answer, o.answerWeight)));
+      out.push(ex);
+    }
+  };
   for (const r of records) {
     const rw = r.requested_rewrite;
     const truth = rw.target_true.str;
-    const main = statement(tok, rw.prompt.replace('{}', rw.subject), truth, o.answerWeight);
-    for (let k = 0; k < o.requestedRepeats; k++) out.push(main);
-    for (const p of r.paraphrase_prompts) {
-      const ex = statement(tok, p, truth, o.answerWeight);
-      for (let k = 0; k < o.paraphraseRepeats; k++) out.push(ex);
-    }
-    for (const p of r.neighborhood_prompts) out.push(statement(tok, p, truth, o.answerWeight));
+    emit(rw.prompt.replace('{}', rw.subject), truth, o.requestedRepeats);
+    for (const p of r.paraphrase_prompts) emit(p, truth, o.paraphraseRepeats);
+    for (const p of r.neighborhood_prompts) emit(p, truth, 1);
     const attrs = r.attribute_prompts;
     for (let k = 0; k < o.attributesPerEpoch && attrs.length > 0; k++) {
-      out.push(statement(tok, attrs[(epoch * o.attributesPerEpoch + k) % attrs.length], rw.target_new.str, o.answerWeight));
+      emit(attrs[(epoch * o.attributesPerEpoch + k) % attrs.length], rw.target_new.str, 1);
     }
+    emit(rw.subject, truth, o.enrichmentRepeats ?? 0);
   }
   return out;
 }
