@@ -235,33 +235,40 @@ export interface MeanCIDto {
   readonly n: number;
 }
 
+/** A row of the seed paper's R² tables (Tables 3–6): edit success on layer vs layer + layer × tracing effect. */
+export interface RegressionRowDto {
+  readonly method: string;
+  readonly problem: string;
+  readonly metric: string;
+  readonly n: number;
+  readonly r2Layer: number;
+  readonly r2LayerTracing: number;
+  readonly r2Gain: number;
+  /** R² of the tracing effect alone. */
+  readonly r2Tracing: number;
+  readonly pValue: number;
+}
+
+/** Per method × problem × layer: mean and 95% interval of the tracing effect and of each score. */
+export interface LayerMeansDto {
+  readonly method: string;
+  readonly problem: string;
+  readonly layer: number;
+  readonly n: number;
+  readonly tracingEffect: MeanCIDto;
+  readonly rewrite: MeanCIDto;
+  readonly paraphrase: MeanCIDto;
+  readonly neighborhood: MeanCIDto;
+  readonly overall: MeanCIDto;
+}
+
 /** `study/analyze`: the regression table, per-layer curves and the raw points for the scatter (as `locus study analyze --json`). */
 export interface StudyAnalysisDto {
   readonly dir: string;
   /** The study's manifest.json, as written. */
   readonly manifest: unknown;
-  readonly rows: ReadonlyArray<{
-    readonly method: string;
-    readonly problem: string;
-    readonly metric: string;
-    readonly n: number;
-    readonly r2Layer: number;
-    readonly r2LayerTracing: number;
-    readonly r2Gain: number;
-    readonly r2Tracing: number;
-    readonly pValue: number;
-  }>;
-  readonly perLayer: ReadonlyArray<{
-    readonly method: string;
-    readonly problem: string;
-    readonly layer: number;
-    readonly n: number;
-    readonly tracingEffect: MeanCIDto;
-    readonly rewrite: MeanCIDto;
-    readonly paraphrase: MeanCIDto;
-    readonly neighborhood: MeanCIDto;
-    readonly overall: MeanCIDto;
-  }>;
+  readonly rows: readonly RegressionRowDto[];
+  readonly perLayer: readonly LayerMeansDto[];
   /** One point per results.jsonl row: tracing effect vs the scores. */
   readonly points: ReadonlyArray<{
     readonly caseId: number;

@@ -4,7 +4,7 @@
  * study (`study/run` with the manifest's spec). Jobs carry a requestId; the result message comes before
  * `job/done`. The scatter's points travel as typed-array columns (structured clone, not JSON).
  */
-import type { MeanCIDto } from '../dto';
+import type { LayerMeansDto, RegressionRowDto } from '../dto';
 import type { RenderTiming } from './fact';
 
 export type StudyMetricName = 'rewrite' | 'paraphrase' | 'neighborhood' | 'overall';
@@ -28,31 +28,12 @@ export interface StudyPointColumns {
 }
 
 /** A row of the R² table (the seed paper's Tables 3–6 columns); NaN where R² is undefined. */
-export interface R2RowView {
-  readonly method: string;
-  readonly problem: string;
+export interface R2RowView extends RegressionRowDto {
   readonly metric: StudyMetricName;
-  readonly n: number;
-  readonly r2Layer: number;
-  readonly r2LayerTracing: number;
-  readonly r2Gain: number;
-  /** R² of the tracing effect alone. */
-  readonly r2Tracing: number;
-  readonly pValue: number;
 }
 
 /** Per method × problem × layer: mean and 95% interval of the tracing effect and of each score (NaN where undefined). */
-export interface LayerMeansView {
-  readonly method: string;
-  readonly problem: string;
-  readonly layer: number;
-  readonly n: number;
-  readonly tracingEffect: MeanCIDto;
-  readonly rewrite: MeanCIDto;
-  readonly paraphrase: MeanCIDto;
-  readonly neighborhood: MeanCIDto;
-  readonly overall: MeanCIDto;
-}
+export type LayerMeansView = LayerMeansDto;
 
 /** The study folder, from its manifest: what the header shows and whether Resume makes sense. */
 export interface StudySummary {
