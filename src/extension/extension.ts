@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { EngineSession } from './engineSession';
 import { panelOpeners } from './panels/openers';
+import { registerPanelSerializers } from './panels/restore';
 import { PromptsCodeLens, SelectionHover } from './probing/probe';
 import { RunsStore } from './runs';
 import { withSettings } from './settings';
@@ -58,7 +59,8 @@ export function activate(context: vscode.ExtensionContext): LocusApi {
   const runs = new RunsView(runsStore);
   const factsTree = vscode.window.createTreeView('locus.facts', { treeDataProvider: facts, showCollapseAll: true });
   facts.view = factsTree;
-  const panels = panelOpeners({ extensionUri: context.extensionUri, session, runs: runsStore, log });
+  const panelContext = { extensionUri: context.extensionUri, session, runs: runsStore, log };
+  const panels = panelOpeners(panelContext);
 
   context.subscriptions.push(
     out,
@@ -67,6 +69,7 @@ export function activate(context: vscode.ExtensionContext): LocusApi {
     factsTree,
     createStatusBar(session),
     panels,
+    ...registerPanelSerializers(panelContext),
     vscode.window.registerTreeDataProvider('locus.model', new ModelView(session)),
     vscode.window.registerTreeDataProvider('locus.edits', new EditsView(session)),
     vscode.window.registerTreeDataProvider('locus.runs', runs),

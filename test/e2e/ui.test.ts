@@ -62,6 +62,8 @@ async function openFact(p: Page, caseId: number): Promise<FrameLocator> {
   await runCommand(p, 'Locus: Open Fact by Case ID');
   await answerInput(p, /open fact/i, String(caseId));
   const view = webview(p);
+  // The previous panel can still be the visible webview for a moment: wait for this fact's own title first.
+  await view.locator('#title', { hasText: `Fact ${caseId}:` }).waitFor({ state: 'attached', timeout: 120_000 });
   await view.locator('#top-k tbody tr[data-token]').first().waitFor({ state: 'attached', timeout: 120_000 });
   return view;
 }
@@ -232,4 +234,18 @@ uiTest('g. a study saved under .locus/runs opens from the Runs view with its R²
   await view.locator('#curves').waitFor({ state: 'attached' });
   await view.locator('#scatter').waitFor({ state: 'attached' });
   await screenshot(p, 'g-study-panel');
+});
+
+uiTest('h. after a window reload the open panels come back with their data', 'h', 4 * 60_000, async (p) => {
+  await runCommand(p, 'Developer: Reload Window');
+  await p.waitForSelector('.monaco-workbench', { timeout: 120_000 });
+  await p.locator('.tabs-container .tab', { hasText: 'Study: e2e-study' }).first().waitFor({ timeout: 120_000 });
+  await p.locator('.tabs-container .tab', { hasText: `Fact ${KNOWN.caseId}` }).first().waitFor({ timeout: 30_000 });
+  // The active tab (the study) is revived into its restored panel and re-reads its folder.
+  const view = webview(p);
+  await view.locator('table#r2-table td[data-method="ft"][data-metric="rewrite"][data-col="r2Layer"]').first().waitFor({ state: 'attached', timeout: 120_000 });
+  await p.locator('.tabs-container .tab', { hasText: `Fact ${KNOWN.caseId}` }).first().click();
+  await webview(p).locator('#prompt mark').first().waitFor({ timeout: 120_000 });
+  assert.equal((await webview(p).locator('#prompt mark').first().textContent())?.trim(), KNOWN.subject);
+  await screenshot(p, 'h-after-reload');
 });

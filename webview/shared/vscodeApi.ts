@@ -15,6 +15,20 @@ declare function acquireVsCodeApi(): VsCodeApi;
 let api: VsCodeApi | undefined;
 const vscodeApi = (): VsCodeApi => (api ??= acquireVsCodeApi());
 
+/**
+ * The host's PanelOrigin (html.ts puts it on #root): every state this page saves carries it, because the
+ * state is all VS Code hands the extension when it restores the panel after a window reload.
+ */
+const ORIGIN_KEY = 'locusOrigin';
+function origin(): unknown {
+  try {
+    return JSON.parse(document.getElementById('root')?.dataset.origin ?? 'null');
+  } catch {
+    return null;
+  }
+}
+const withOrigin = (state: object): object => ({ ...state, [ORIGIN_KEY]: origin() });
+
 export interface PanelChannel<To extends MessageMap, From extends MessageMap> {
   post(message: PanelToHost<From>): void;
   /** Every host message, with the time it arrived (performance.now(), for render timing). */
@@ -30,14 +44,17 @@ export function panelChannel<To extends MessageMap, From extends MessageMap>(): 
   return {
     post: (message) => vscodeApi().postMessage(message),
     // panels.ts types panel/ready's payload as Record<string, never>, which no object with `type` satisfies.
-    ready: () => vscodeApi().postMessage({ type: 'panel/ready' }),
+    ready: () => {
+      vscodeApi().setState(withOrigin((vscodeApi().getState() as object | null) ?? {}));
+      vscodeApi().postMessage({ type: 'panel/ready' });
+    },
     listen: (handler) =>
       window.addEventListener('message', (event: MessageEvent<unknown>) => {
         const data = event.data as { type?: unknown } | null;
         if (data && typeof data === 'object' && typeof data.type === 'string') handler(data as HostToPanel<To>, performance.now());
       }),
     state: <S extends object>() => (vscodeApi().getState() ?? {}) as Partial<S>,
-    saveState: (state) => void vscodeApi().setState(state),
+    saveState: (state) => void vscodeApi().setState(withOrigin(state)),
   };
 }
 

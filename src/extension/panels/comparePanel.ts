@@ -3,6 +3,7 @@
  * runs store (or preselected by applied-edit ids), (b) a layer sweep of one fact (`sweep/run`), saved
  * as a 'sweep' run. One live Compare panel; saved sweeps open in panels of their own.
  */
+import type * as vscode from 'vscode';
 import type { SweepResultDto } from '../../protocol/dto';
 import type { CaseChoice, CompareFromWebview, CompareToWebview, EditRunChoice, EditSide, SavedSweepData, SweepFormValues, SweepView } from '../../protocol/panels/compare';
 import type { ModelSummary, SavedEditData } from '../../protocol/panels/fact';
@@ -35,9 +36,10 @@ export class ComparePanel {
   private runningSweep?: string;
 
   /** Opens the Compare panel, or shows the open one with these arguments. */
-  static show(ctx: PanelContext, args: CompareArgs = {}): ComparePanel {
+  static show(ctx: PanelContext, args: CompareArgs = {}, restored?: vscode.WebviewPanel): ComparePanel {
     const existing = ComparePanel.live;
-    const panel = existing ?? new ComparePanel(ctx, 'Locus: Compare', { kind: 'live' });
+    if (existing) restored?.dispose();
+    const panel = existing ?? new ComparePanel(ctx, 'Locus: Compare', { kind: 'live' }, restored);
     ComparePanel.live = panel;
     panel.args = args;
     panel.preselect();
@@ -49,15 +51,16 @@ export class ComparePanel {
   }
 
   /** Reopens a saved sweep run as it was (nothing recomputed). */
-  static showSavedRun(ctx: PanelContext, file: string): ComparePanel {
+  static showSavedRun(ctx: PanelContext, file: string, restored?: vscode.WebviewPanel): ComparePanel {
     const existing = ComparePanel.saved.get(file);
     if (existing) {
+      restored?.dispose();
       existing.host.panel.reveal();
       return existing;
     }
     const run = ctx.runs.read<SavedSweepData>(file);
     if (run.kind !== 'sweep' || !run.data?.sweep) throw new Error(`${file} is not a saved sweep`);
-    const panel = new ComparePanel(ctx, `Sweep: ${run.label}`, { kind: 'saved', file, created: run.created });
+    const panel = new ComparePanel(ctx, `Sweep: ${run.label}`, { kind: 'saved', file, created: run.created }, restored);
     ComparePanel.saved.set(file, panel);
     panel.sweep = { fact: run.data.fact, sweep: run.data.sweep, savedAs: file };
     return panel;
@@ -67,10 +70,13 @@ export class ComparePanel {
     private readonly ctx: PanelContext,
     title: string,
     private readonly source: Source,
+    restored?: vscode.WebviewPanel,
   ) {
     this.host = new PanelHost<CompareToWebview, CompareFromWebview>({
       ctx,
       viewType: ComparePanel.viewType,
+      origin: source.kind === 'live' ? { kind: 'compare' } : { kind: 'saved-run', file: source.file },
+      existing: restored,
       title,
       bundle: 'compare',
       handlers: {

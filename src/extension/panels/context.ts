@@ -10,6 +10,16 @@ export interface PanelContext {
   readonly log: (text: string) => void;
 }
 
+/**
+ * What a panel was opened on, kept in its webview state so VS Code can restore it after a window reload
+ * (src/extension/panels/restore.ts): the host re-sends the data on `panel/ready`, so this is all it needs.
+ */
+export type PanelOrigin =
+  | { readonly kind: 'fact'; readonly ref: FactRef }
+  | { readonly kind: 'saved-run'; readonly file: string }
+  | { readonly kind: 'compare' }
+  | { readonly kind: 'study'; readonly dir: string };
+
 /** What the Fact panel opens on: a dataset record, or a free prompt (Trace Selection) with its subject. */
 export type FactRef =
   | { readonly caseId: number }

@@ -4,6 +4,7 @@
  * progress and cancel, saves each result under .locus/runs/, and keeps the latest results while the
  * panel lives so a reloaded webview gets them back on `panel/ready`.
  */
+import type * as vscode from 'vscode';
 import type { EditResultDto, ProbeResultDto, TraceResultDto } from '../../protocol/dto';
 import type { EditFormValues, FactFromWebview, FactToWebview, FactView, ModelSummary, SaveNote, SavedEditData, SavedTraceData, TraceOptions } from '../../protocol/panels/fact';
 import { TRACE_KIND_NAMES } from '../../protocol/panels/fact';
@@ -30,24 +31,26 @@ export class FactPanel {
   private readonly running: Running = {};
 
   /** Opens (or reveals) the panel of a dataset record or a free prompt. */
-  static show(ctx: PanelContext, fact: FactRef): FactPanel {
+  static show(ctx: PanelContext, fact: FactRef, restored?: vscode.WebviewPanel): FactPanel {
     const key = factKey(fact);
     const existing = FactPanel.open.get(key);
     if (existing) {
+      restored?.dispose();
       existing.host.panel.reveal();
       return existing;
     }
     const title = 'caseId' in fact ? `Fact ${fact.caseId}` : `Trace: ${fact.subject}`;
-    return new FactPanel(ctx, key, title, { kind: 'live', ref: fact });
+    return new FactPanel(ctx, key, title, { kind: 'live', ref: fact }, restored);
   }
 
   /** Reopens a saved trace or edit run as it was (nothing recomputed); a saved sweep opens in the Compare panel. */
-  static showSavedRun(ctx: PanelContext, file: string): FactPanel | ComparePanel {
+  static showSavedRun(ctx: PanelContext, file: string, restored?: vscode.WebviewPanel): FactPanel | ComparePanel {
     const run = ctx.runs.read<SavedTraceData | SavedEditData>(file);
-    if (run.kind === 'sweep') return ComparePanel.showSavedRun(ctx, file);
+    if (run.kind === 'sweep') return ComparePanel.showSavedRun(ctx, file, restored);
     const key = `saved:${file}`;
     const existing = FactPanel.open.get(key);
     if (existing) {
+      restored?.dispose();
       existing.host.panel.reveal();
       return existing;
     }
@@ -55,7 +58,7 @@ export class FactPanel {
     if (!data || typeof data !== 'object' || !data.fact || (run.kind === 'trace' ? !('trace' in data) : !('edit' in data))) {
       throw new Error(`${file} is a ${run.kind} run without the Fact panel's data (fact and ${run.kind})`);
     }
-    const panel = new FactPanel(ctx, key, `${run.kind === 'trace' ? 'Trace' : 'Edit'}: ${run.label}`, { kind: 'saved', file, created: run.created });
+    const panel = new FactPanel(ctx, key, `${run.kind === 'trace' ? 'Trace' : 'Edit'}: ${run.label}`, { kind: 'saved', file, created: run.created }, restored);
     panel.fact = data.fact;
     panel.model = data.model;
     if ('trace' in data) panel.trace = { dto: data.trace, note: { savedAs: file } };
@@ -68,11 +71,14 @@ export class FactPanel {
     private readonly key: string,
     title: string,
     private readonly source: Source,
+    restored?: vscode.WebviewPanel,
   ) {
     FactPanel.open.set(key, this);
     this.host = new PanelHost<FactToWebview, FactFromWebview>({
       ctx,
       viewType: FactPanel.viewType,
+      origin: source.kind === 'live' ? { kind: 'fact', ref: source.ref } : { kind: 'saved-run', file: source.file },
+      existing: restored,
       title,
       bundle: 'fact',
       handlers: {

@@ -13,7 +13,7 @@ import type { RenderTiming } from '../../protocol/panels/fact';
 import { errorMessage } from '../engineSession';
 import type { RequestOptions } from '../workerClient';
 import { EngineError } from '../workerClient';
-import type { PanelContext } from './context';
+import type { PanelContext, PanelOrigin } from './context';
 import { panelHtml } from './html';
 import { exportBytes, safeFileName } from './wire';
 
@@ -36,6 +36,10 @@ export interface PanelHostOptions<From extends MessageMap> {
   readonly column?: vscode.ViewColumn;
   readonly handlers: Handlers<From>;
   readonly onDidDispose: () => void;
+  /** What the panel shows, kept in the webview's state for restoring it after a reload. */
+  readonly origin: PanelOrigin;
+  /** A panel VS Code restored (its serializer hands it over) instead of a new one. */
+  readonly existing?: vscode.WebviewPanel;
 }
 
 /** How often job/progress goes to the webview at most (a trace reports every batch of cells). */
@@ -49,13 +53,16 @@ export class PanelHost<To extends MessageMap, From extends MessageMap> implement
 
   constructor(private readonly options: PanelHostOptions<From>) {
     const { ctx } = options;
-    this.panel = vscode.window.createWebviewPanel(options.viewType, options.title, options.column ?? vscode.ViewColumn.Active, {
-      enableScripts: true,
+    const webviewOptions = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(ctx.extensionUri, 'dist')] };
+    if (options.existing) {
+      this.panel = options.existing;
+      this.panel.webview.options = webviewOptions;
+      this.panel.title = options.title;
+    } else {
       // The host re-sends the panel's data on panel/ready, so a hidden panel may drop its DOM.
-      retainContextWhenHidden: false,
-      localResourceRoots: [vscode.Uri.joinPath(ctx.extensionUri, 'dist')],
-    });
-    this.panel.webview.html = panelHtml(this.panel.webview, ctx.extensionUri, options.bundle, options.title, vscode.Uri.joinPath);
+      this.panel = vscode.window.createWebviewPanel(options.viewType, options.title, options.column ?? vscode.ViewColumn.Active, { ...webviewOptions, retainContextWhenHidden: false });
+    }
+    this.panel.webview.html = panelHtml(this.panel.webview, ctx.extensionUri, options.bundle, options.title, vscode.Uri.joinPath, options.origin);
     this.subscriptions.push(
       this.panel.onDidDispose(() => this.dispose()),
       this.panel.webview.onDidReceiveMessage((m: unknown) => void this.receive(m)),

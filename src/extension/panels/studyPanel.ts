@@ -25,6 +25,7 @@ const readManifest = (dir: string): unknown => {
 const isCancelled = (e: unknown): boolean => e instanceof EngineError && e.code === 'cancelled';
 
 export class StudyPanel {
+  static readonly viewType = 'locus.study';
   private static readonly panels = new Map<string, StudyPanel>();
   private readonly host: PanelHost<StudyToWebview, StudyFromWebview>;
   private view: StudyView | null = null;
@@ -32,15 +33,16 @@ export class StudyPanel {
   private readonly running: { resume?: string; reload?: string } = {};
 
   /** Opens the panel of `dir`, or reveals (and re-reads) the one already open. */
-  static show(ctx: PanelContext, dir: string): StudyPanel {
+  static show(ctx: PanelContext, dir: string, restored?: vscode.WebviewPanel): StudyPanel {
     const key = path.resolve(dir);
     const open = StudyPanel.panels.get(key);
     if (open && !open.host.isDisposed) {
+      restored?.dispose();
       open.host.panel.reveal();
       open.refresh();
       return open;
     }
-    const panel = new StudyPanel(ctx, key);
+    const panel = new StudyPanel(ctx, key, restored);
     StudyPanel.panels.set(key, panel);
     return panel;
   }
@@ -48,10 +50,13 @@ export class StudyPanel {
   private constructor(
     private readonly ctx: PanelContext,
     readonly dir: string,
+    restored?: vscode.WebviewPanel,
   ) {
     this.host = new PanelHost<StudyToWebview, StudyFromWebview>({
       ctx,
-      viewType: 'locus.study',
+      viewType: StudyPanel.viewType,
+      origin: { kind: 'study', dir },
+      existing: restored,
       title: `Study: ${path.basename(dir)}`,
       bundle: 'study',
       handlers: {
