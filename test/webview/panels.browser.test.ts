@@ -10,19 +10,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { PassThrough } from 'node:stream';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
-import type { MessageConnection } from 'vscode-jsonrpc/node';
-import { sendEngineRequest } from '../../src/extension/workerClient';
 import { panelHtml } from '../../src/extension/panels/html';
 import { factFromRecord, modelSummary, packTrace } from '../../src/extension/panels/wire';
 import type { DatasetSummary, EditResultDto, ModelInfo, ProbeResultDto, SweepResultDto, TraceResultDto } from '../../src/protocol/dto';
 import type { EngineMethod, EngineParams, EngineResult } from '../../src/protocol/engine';
 import type { EditSide } from '../../src/protocol/panels/compare';
-import { serve } from '../../src/worker/serve';
-import type { Served } from '../../src/worker/serve';
+import { inMemoryWorker } from '../helpers/inMemoryWorker';
+import type { InMemoryWorker } from '../helpers/inMemoryWorker';
 import { repoRoot, tempDir } from '../helpers/paths';
 
 const CHROMIUM = process.env.LOCUS_CHROMIUM ?? '/usr/bin/chromium';
@@ -99,24 +95,16 @@ const content = async (page: Page, selector: string): Promise<string> => (await 
 describe('webview panels in headless Chromium', { skip }, () => {
   let browser: Browser;
   let dir: string;
-  let client: MessageConnection;
-  let server: MessageConnection;
-  let served: Served;
+  let worker: InMemoryWorker;
   let model: ModelInfo;
   let dataset: DatasetSummary;
   let probe: ProbeResultDto;
   let trace: TraceResultDto;
   let edit: EditResultDto;
-  const run = <M extends EngineMethod>(m: M, p: EngineParams<M>): Promise<EngineResult<M>> => sendEngineRequest(client, m, p);
+  const run = <M extends EngineMethod>(m: M, p: EngineParams<M>): Promise<EngineResult<M>> => worker.send(m, p);
 
   before(async () => {
-    const up = new PassThrough();
-    const down = new PassThrough();
-    server = createMessageConnection(new StreamMessageReader(up), new StreamMessageWriter(down));
-    client = createMessageConnection(new StreamMessageReader(down), new StreamMessageWriter(up));
-    served = serve(server, { onShutdown: () => undefined });
-    server.listen();
-    client.listen();
+    worker = inMemoryWorker();
     model = await run('model/load', { model: 'default', threads: 1 });
     dataset = await run('dataset/load', {});
     const record = dataset.records.find((r) => r.case_id === CASE_ID)!;
@@ -132,9 +120,7 @@ describe('webview panels in headless Chromium', { skip }, () => {
 
   after(async () => {
     await browser?.close();
-    await served?.dispose();
-    client?.dispose();
-    server?.dispose();
+    await worker?.dispose();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -11,19 +11,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { PassThrough } from 'node:stream';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
-import type { MessageConnection } from 'vscode-jsonrpc/node';
 import { panelHtml } from '../../src/extension/panels/html';
 import { studyView } from '../../src/extension/panels/studyData';
-import { sendEngineRequest } from '../../src/extension/workerClient';
 import type { StudyAnalysisDto } from '../../src/protocol/dto';
 import type { EngineMethod, EngineParams, EngineResult } from '../../src/protocol/engine';
 import type { StudyView } from '../../src/protocol/panels/study';
-import { serve } from '../../src/worker/serve';
-import type { Served } from '../../src/worker/serve';
+import { inMemoryWorker } from '../helpers/inMemoryWorker';
+import type { InMemoryWorker } from '../helpers/inMemoryWorker';
 import { golden, repoRoot, tempDir } from '../helpers/paths';
 
 const CHROMIUM = process.env.LOCUS_CHROMIUM ?? '/usr/bin/chromium';
@@ -97,21 +93,13 @@ const text = (page: Page, selector: string): Promise<string> => page.locator(sel
 describe('Study panel in headless Chromium', { skip }, () => {
   let browser: Browser;
   let dir: string;
-  let client: MessageConnection;
-  let server: MessageConnection;
-  let served: Served;
+  let worker: InMemoryWorker;
   let analysis: StudyAnalysisDto;
-  const run = <M extends EngineMethod>(m: M, p: EngineParams<M>): Promise<EngineResult<M>> => sendEngineRequest(client, m, p);
+  const run = <M extends EngineMethod>(m: M, p: EngineParams<M>): Promise<EngineResult<M>> => worker.send(m, p);
 
   before(async () => {
     dir = tempDir('locus-study-webview-');
-    const up = new PassThrough();
-    const down = new PassThrough();
-    server = createMessageConnection(new StreamMessageReader(up), new StreamMessageWriter(down));
-    client = createMessageConnection(new StreamMessageReader(down), new StreamMessageWriter(up));
-    served = serve(server);
-    server.listen();
-    client.listen();
+    worker = inMemoryWorker();
     await run('model/load', { model: golden('gpt2-tiny-trained'), threads: 1 });
     const study = path.join(dir, 'tiny-study');
     await run('study/run', { dir: study, cases: '20952,3648', methods: ['ft', 'ft5'], layers: [0, 1], cacheDir: path.join(dir, 'stats') });
@@ -122,9 +110,7 @@ describe('Study panel in headless Chromium', { skip }, () => {
 
   after(async () => {
     await browser?.close();
-    await served?.dispose();
-    client?.dispose();
-    server?.dispose();
+    await worker?.dispose();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 

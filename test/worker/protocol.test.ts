@@ -2,41 +2,28 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { PassThrough } from 'node:stream';
-import type { MessageConnection } from 'vscode-jsonrpc/node';
-import { CancellationTokenSource, createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node';
 import type { EngineError } from '../../src/extension/workerClient';
-import { sendEngineRequest } from '../../src/extension/workerClient';
 import { ENGINE_ERROR_CODES, ENGINE_METHODS } from '../../src/protocol/engine';
 import type { EngineErrorData, EngineMethod, EngineParams, EngineResult, JobProgress } from '../../src/protocol/engine';
-import { serve } from '../../src/worker/serve';
-import type { Served } from '../../src/worker/serve';
+import { inMemoryWorker } from '../helpers/inMemoryWorker';
+import type { InMemoryWorker } from '../helpers/inMemoryWorker';
 import { golden, tempDir } from '../helpers/paths';
 
 /** serve() over an in-memory stream pair: the worker's handlers without a process. */
 describe('worker protocol over in-memory streams', () => {
-  let client: MessageConnection;
-  let server: MessageConnection;
-  let served: Served;
+  let worker: InMemoryWorker;
   let shutdowns = 0;
   const prompt = 'The Space Needle is located in the city of';
   const subject = 'The Space Needle';
   const send = <M extends EngineMethod>(m: M, p: EngineParams<M>, onProgress?: (p: JobProgress) => void, token?: CancellationTokenSource): Promise<EngineResult<M>> =>
-    sendEngineRequest(client, m, p, { onProgress, token: token?.token });
+    worker.send(m, p, { onProgress, token: token?.token });
 
   before(() => {
-    const up = new PassThrough();
-    const down = new PassThrough();
-    server = createMessageConnection(new StreamMessageReader(up), new StreamMessageWriter(down));
-    client = createMessageConnection(new StreamMessageReader(down), new StreamMessageWriter(up));
-    served = serve(server, { onShutdown: () => shutdowns++ });
-    server.listen();
-    client.listen();
+    worker = inMemoryWorker({ onShutdown: () => shutdowns++ });
   });
   after(async () => {
-    await served.dispose();
-    client.dispose();
-    server.dispose();
+    await worker.dispose();
   });
 
   test('before model/load: model/info is null and probe/run is a bad-input error', async () => {
@@ -112,7 +99,7 @@ describe('worker protocol over in-memory streams', () => {
 
   test('a LocusError comes back as a ResponseError with data.code', async () => {
     const bad = { prompt: 'The Eiffel Tower is in', subject: 'The Space Needle', samples: 3, kinds: ['hidden'] };
-    await assert.rejects(client.sendRequest('trace/run', bad), (e: ResponseError<EngineErrorData>) => {
+    await assert.rejects(worker.client.sendRequest('trace/run', bad), (e: ResponseError<EngineErrorData>) => {
       assert.ok(e instanceof ResponseError);
       assert.equal(e.code, ENGINE_ERROR_CODES.failed);
       assert.equal(e.data?.code, 'bad-input');
@@ -209,7 +196,7 @@ describe('worker protocol over in-memory streams', () => {
   test('every protocol method has a handler; worker/shutdown answers null and calls onShutdown', async () => {
     for (const m of ENGINE_METHODS.filter((m) => m !== 'worker/shutdown')) {
       // Wrong params on purpose: a handler must answer with an engine error, never "method not found".
-      const e = await client.sendRequest(m, { bogus: true }).then(() => undefined, (x: ResponseError<EngineErrorData>) => x);
+      const e = await worker.client.sendRequest(m, { bogus: true }).then(() => undefined, (x: ResponseError<EngineErrorData>) => x);
       if (e) assert.notEqual(e.code, -32601, `${m} is not handled`);
     }
     assert.equal(await send('worker/shutdown', {}), null);

@@ -2,23 +2,18 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { PassThrough } from 'node:stream';
-import type { MessageConnection } from 'vscode-jsonrpc/node';
-import { CancellationTokenSource, createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { analyzeStudy, readResults } from '../../src/engine/index';
 import type { EngineError } from '../../src/extension/workerClient';
-import { sendEngineRequest } from '../../src/extension/workerClient';
 import type { EngineMethod, EngineParams, EngineResult, JobProgress } from '../../src/protocol/engine';
-import { serve } from '../../src/worker/serve';
-import type { Served } from '../../src/worker/serve';
 import { etaText } from '../../src/worker/handlers/study';
+import { inMemoryWorker } from '../helpers/inMemoryWorker';
+import type { InMemoryWorker } from '../helpers/inMemoryWorker';
 import { golden, tempDir } from '../helpers/paths';
 
 /** `sweep/run`, `study/run`, `study/analyze` over in-memory streams on the 4-layer golden model. */
 describe('worker study methods', () => {
-  let client: MessageConnection;
-  let server: MessageConnection;
-  let served: Served;
+  let worker: InMemoryWorker;
   let tmp: string;
   const prompt = 'The Space Needle is located in the city of';
   const subject = 'The Space Needle';
@@ -27,25 +22,17 @@ describe('worker study methods', () => {
     paraphrase_prompts: ['Where is The Space Needle? It is in the city of'], neighborhood_prompts: ['The Eiffel Tower is located in the city of'],
   };
   const send = <M extends EngineMethod>(m: M, p: EngineParams<M>, onProgress?: (p: JobProgress) => void, token?: CancellationTokenSource): Promise<EngineResult<M>> =>
-    sendEngineRequest(client, m, p, { onProgress, token: token?.token });
+    worker.send(m, p, { onProgress, token: token?.token });
   /** The full next-token distribution's top 50, as numbers to compare. */
   const distribution = async (): Promise<Map<number, number>> => new Map((await send('probe/run', { prompt, k: 50 })).top.map((t) => [t.id, t.prob]));
 
   before(async () => {
     tmp = tempDir('locus-worker-study-');
-    const up = new PassThrough();
-    const down = new PassThrough();
-    server = createMessageConnection(new StreamMessageReader(up), new StreamMessageWriter(down));
-    client = createMessageConnection(new StreamMessageReader(down), new StreamMessageWriter(up));
-    served = serve(server);
-    server.listen();
-    client.listen();
+    worker = inMemoryWorker();
     await send('model/load', { model: golden('gpt2-tiny-trained'), threads: 1 });
   });
   after(async () => {
-    await served.dispose();
-    client.dispose();
-    server.dispose();
+    await worker.dispose();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
