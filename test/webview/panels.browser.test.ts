@@ -8,31 +8,24 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
-import { panelHtml } from '../../src/extension/panels/html';
 import { factFromRecord, modelSummary, packTrace } from '../../src/extension/panels/wire';
 import type { DatasetSummary, EditResultDto, ModelInfo, ProbeResultDto, SweepResultDto, TraceResultDto } from '../../src/protocol/dto';
 import type { EngineMethod, EngineParams, EngineResult } from '../../src/protocol/engine';
 import type { EditSide } from '../../src/protocol/panels/compare';
 import { inMemoryWorker } from '../helpers/inMemoryWorker';
 import type { InMemoryWorker } from '../helpers/inMemoryWorker';
+import { browserSkipReason, CHROMIUM, openPanelPage, pageErrors, waitPosted } from '../helpers/panelPage';
+import type { Posted } from '../helpers/panelPage';
 import { repoRoot, tempDir } from '../helpers/paths';
 
-const CHROMIUM = process.env.LOCUS_CHROMIUM ?? '/usr/bin/chromium';
-const bundle = (name: string): string => path.join(repoRoot, 'dist', 'webview', `${name}.js`);
-const skip = !fs.existsSync(CHROMIUM)
-  ? `no Chromium at ${CHROMIUM} (apt-get install chromium, or set LOCUS_CHROMIUM)`
-  : !fs.existsSync(bundle('fact')) || !fs.existsSync(bundle('compare'))
-    ? 'dist/webview/fact.js or compare.js is missing: run `node esbuild.js webviews` first'
-    : false;
+const skip = browserSkipReason(['fact', 'compare']);
 const shots = path.join(repoRoot, 'test-output', 'webview');
 /** Angola → Africa: a fact of the bundled sample the embedded model knows. */
 const CASE_ID = 20952;
 
-type Posted = { type: string; requestId?: string } & Record<string, unknown>;
 /** The bits of a canvas the pixel check reads (the test's tsconfig has no DOM types). */
 interface HTMLCanvasLike {
   width: number;
@@ -40,43 +33,6 @@ interface HTMLCanvasLike {
   getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
 }
 
-/** Page errors and console errors of each opened panel (asserted empty at the end of each test). */
-const pageErrors = new WeakMap<Page, string[]>();
-
-/** The panel's HTML from html.ts with file:// resources, and a stand-in for VS Code's webview API. */
-async function openPanel(browser: Browser, dir: string, name: string): Promise<Page> {
-  const fakeWebview = { cspSource: 'file:', asWebviewUri: (u: { fsPath: string }) => pathToFileURL(u.fsPath).href };
-  const joinPath = (base: { fsPath: string }, ...p: string[]) => ({ fsPath: path.join(base.fsPath, ...p) });
-  const html = panelHtml(fakeWebview as never, { fsPath: repoRoot } as never, name, `Locus ${name}`, joinPath as never);
-  const file = path.join(dir, `${name}.html`);
-  fs.writeFileSync(file, html);
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const errors: string[] = [];
-  pageErrors.set(page, errors);
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => (m.type() === 'error' ? errors.push(m.text()) : undefined));
-  await page.addInitScript(() => {
-    const g = globalThis as unknown as Record<string, unknown>;
-    const posted: unknown[] = [];
-    let state: unknown;
-    g.__posted = posted;
-    g.acquireVsCodeApi = () => ({ postMessage: (m: unknown) => posted.push(m), getState: () => state, setState: (s: unknown) => (state = s) });
-  });
-  await page.goto(pathToFileURL(file).href);
-  await waitPosted(page, 'panel/ready');
-  assert.deepEqual(errors, [], `the ${name} bundle reported errors`);
-  return page;
-}
-
-/** Waits until the webview has posted a message of this type (after `skip` earlier ones) and answers it. */
-async function waitPosted(page: Page, type: string, skipCount = 0): Promise<Posted> {
-  await page.waitForFunction(
-    ([t, n]) => ((globalThis as unknown as { __posted: Posted[] }).__posted.filter((m) => m.type === t).length > (n as number)),
-    [type, skipCount] as const,
-    { timeout: 10_000 },
-  );
-  return page.evaluate(([t, n]) => (globalThis as unknown as { __posted: Posted[] }).__posted.filter((m) => m.type === t)[n as number], [type, skipCount] as const);
-}
 
 /** Host → webview: grids become Float32Array in the page, as structured clone delivers them from the host. */
 async function send(page: Page, message: object): Promise<void> {
@@ -125,7 +81,7 @@ describe('webview panels in headless Chromium', { skip }, () => {
   });
 
   test('Fact panel: prompt, top-k, the three trace grids, the edit metrics, export and errors', async () => {
-    const page = await openPanel(browser, dir, 'fact');
+    const page = await openPanelPage(browser, dir, 'fact');
     const record = dataset.records.find((r) => r.case_id === CASE_ID)!;
     const fact = factFromRecord(record);
     await send(page, { type: 'fact/init', fact, model: modelSummary(model), applied: [], running: {} });
@@ -256,7 +212,7 @@ describe('webview panels in headless Chromium', { skip }, () => {
   });
 
   test('Fact panel: a prompt without its subject is a clear error, nothing runs', async () => {
-    const page = await openPanel(browser, dir, 'fact');
+    const page = await openPanelPage(browser, dir, 'fact');
     await send(page, { type: 'fact/init', fact: null, model: modelSummary(model), error: 'The prompt does not contain the subject "Eiffel Tower"', applied: [], running: {} });
     assert.equal(await page.locator('#error').isVisible(), true);
     assert.match(await text(page, '#error'), /does not contain the subject/);
@@ -274,7 +230,7 @@ describe('webview panels in headless Chromium', { skip }, () => {
     const fact = factFromRecord(record);
     const side = (id: string, e: EditResultDto): EditSide => ({ file: `/runs/${id}.json`, label: `Angola ${id}`, created: '2025-01-01T00:00:00.000Z', data: { fact, model: modelSummary(model), form: { method: e.method, problem: e.problem }, edit: { ...e, id } } });
     const right = side('e2', { ...edit, metrics: { ...edit.metrics, rewrite: edit.metrics.rewrite + 0.25 } });
-    const page = await openPanel(browser, dir, 'compare');
+    const page = await openPanelPage(browser, dir, 'compare');
     await send(page, {
       type: 'compare/init',
       model: modelSummary(model),

@@ -9,26 +9,19 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
-import { panelHtml } from '../../src/extension/panels/html';
 import { studyView } from '../../src/extension/panels/studyData';
 import type { StudyAnalysisDto } from '../../src/protocol/dto';
 import type { EngineMethod, EngineParams, EngineResult } from '../../src/protocol/engine';
 import type { StudyView } from '../../src/protocol/panels/study';
 import { inMemoryWorker } from '../helpers/inMemoryWorker';
 import type { InMemoryWorker } from '../helpers/inMemoryWorker';
+import { browserSkipReason, CHROMIUM, openPanelPage, waitPosted } from '../helpers/panelPage';
 import { golden, repoRoot, tempDir } from '../helpers/paths';
 
-const CHROMIUM = process.env.LOCUS_CHROMIUM ?? '/usr/bin/chromium';
-const BUNDLE = path.join(repoRoot, 'dist', 'webview', 'study.js');
-const skip = !fs.existsSync(CHROMIUM)
-  ? `no Chromium at ${CHROMIUM} (apt-get install chromium, or set LOCUS_CHROMIUM)`
-  : !fs.existsSync(BUNDLE)
-    ? 'dist/webview/study.js is missing: run `node esbuild.js webviews` first'
-    : false;
+const skip = browserSkipReason(['study']);
 const shots = path.join(repoRoot, 'test-output', 'webview');
 
 type Posted = { type: string; requestId?: string; mime?: string; suggestedName?: string; data?: unknown } & Record<string, unknown>;
@@ -38,33 +31,6 @@ interface CanvasLike {
   getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
 }
 type PageGlobals = { __posted: Posted[]; document: { getElementById(id: string): CanvasLike | null } };
-
-async function openPanel(browser: Browser, dir: string): Promise<Page> {
-  const fakeWebview = { cspSource: 'file:', asWebviewUri: (u: { fsPath: string }) => pathToFileURL(u.fsPath).href };
-  const joinPath = (base: { fsPath: string }, ...p: string[]) => ({ fsPath: path.join(base.fsPath, ...p) });
-  const file = path.join(dir, 'study.html');
-  fs.writeFileSync(file, panelHtml(fakeWebview as never, { fsPath: repoRoot } as never, 'study', 'Locus study', joinPath as never));
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => (m.type() === 'error' ? errors.push(m.text()) : undefined));
-  await page.addInitScript(() => {
-    const g = globalThis as unknown as Record<string, unknown>;
-    const posted: unknown[] = [];
-    let state: unknown;
-    g.__posted = posted;
-    g.acquireVsCodeApi = () => ({ postMessage: (m: unknown) => posted.push(m), getState: () => state, setState: (s: unknown) => (state = s) });
-  });
-  await page.goto(pathToFileURL(file).href);
-  await waitPosted(page, 'panel/ready');
-  assert.deepEqual(errors, [], 'the study bundle reported errors');
-  return page;
-}
-
-async function waitPosted(page: Page, type: string, skipCount = 0): Promise<Posted> {
-  await page.waitForFunction(([t, n]) => (globalThis as unknown as PageGlobals).__posted.filter((m) => m.type === t).length > (n as number), [type, skipCount] as const, { timeout: 10_000 });
-  return page.evaluate(([t, n]) => (globalThis as unknown as PageGlobals).__posted.filter((m) => m.type === t)[n as number], [type, skipCount] as const);
-}
 
 /** Host → webview, with the points' columns rebuilt as the typed arrays structured clone delivers. */
 async function send(page: Page, message: { type: string; view?: StudyView | null } & Record<string, unknown>): Promise<void> {
@@ -115,7 +81,7 @@ describe('Study panel in headless Chromium', { skip }, () => {
   });
 
   test('a finished study: the R² table, the curves and the scatter drawn, CSV and PNG exports', async () => {
-    const page = await openPanel(browser, dir);
+    const page = await openPanelPage(browser, dir, 'study', { width: 1280, height: 1000 });
     const view = studyView(analysis);
     // No analysis yet: the panel asks for one.
     await send(page, { type: 'study/init', dir: analysis.dir, view: null, running: {} });
@@ -179,7 +145,7 @@ describe('Study panel in headless Chromium', { skip }, () => {
   });
 
   test('a partial study offers Resume; progress shows, a stop settles the status', async () => {
-    const page = await openPanel(browser, dir);
+    const page = await openPanelPage(browser, dir, 'study', { width: 1280, height: 1000 });
     const full = studyView(analysis);
     const partial: StudyView = { ...full, summary: { ...full.summary, rows: 5, expected: 8 } };
     await send(page, { type: 'study/init', dir: analysis.dir, view: partial, running: {} });
