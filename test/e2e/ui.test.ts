@@ -143,16 +143,19 @@ uiTest('d. killing the worker during an edit shows the error, and Locus recovers
   await view.locator('#error').scrollIntoViewIfNeeded();
   await notification(p, /worker/i).waitFor({ timeout: 30_000 });
   await screenshot(p, 'd-worker-killed');
+  // The model is as before the kill: the applied edit (c) is re-applied, the interrupted one is not.
+  // Waiting for the replay to end first also keeps its closing progress toast from taking focus from the
+  // input box opened next (seen as an "inert" input on a fresh machine).
+  const edits = await viewPane(p, 'Edits');
+  await treeRows(edits, /ROME/).waitFor({ timeout: 120_000 });
+  await notification(p, /re-applying edits/).waitFor({ state: 'hidden', timeout: 120_000 });
+  assert.equal(await treeRows(edits, /ROME/).count(), 1);
   // A fresh worker answers: another fact's panel fills its predictions.
   const next = await openFact(p, OTHER_CASE);
   assert.ok((await next.locator('#top-k tbody tr[data-token]').count()) > 0);
   const pids = workerPids(extensionsDir);
   assert.equal(pids.length, 1);
   assert.notEqual(pids[0], pid, 'a new worker process');
-  // The model is as before the kill: the applied edit (c) is back, the interrupted one is not.
-  const edits = await viewPane(p, 'Edits');
-  await treeRows(edits, /ROME/).waitFor({ timeout: 60_000 });
-  assert.equal(await treeRows(edits, /ROME/).count(), 1);
   await screenshot(p, 'd-after-restart');
 });
 
