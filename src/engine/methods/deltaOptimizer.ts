@@ -1,10 +1,11 @@
+import { gradName } from '../autodiff/backward';
 import { OBJECTIVE_INPUT } from '../autodiff/objective';
 import { LocusError } from '../errors';
 import { causalMask, rotaryTables } from '../graph/attention';
 import { INPUT } from '../graph/segments';
 import { logSoftmax } from '../interp/topk';
 import type { ModelConfig } from '../model/config';
-import type { Feed } from '../runtime/ort';
+import type { Feed, RuntimeSession } from '../runtime/ort';
 import type { Tensor } from '../tensor/tensor';
 import { adamStep, newAdamState } from '../optim/adam';
 import { norm } from './linalg';
@@ -68,6 +69,22 @@ export async function optimizeDelta(d: number, o: DeltaLoop, evaluate: (delta: F
 
 /** The session key of the objective graph that starts at blocks.{fromLayer}.resid_pre with ∂/∂resid (ROME's v* and MEMIT's z share it). */
 export const residObjectiveKey = (fromLayer: number, erase: boolean): string => `objective.resid.${fromLayer}.${erase ? 'erase' : 'nll'}`;
+
+/**
+ * One evaluation of the objective graph that starts at a residual stream (residObjectiveKey): feeds
+ * `resid` [rows, T, d] plus δ at every row's lookup token (nowhere else — the invariant both ROME's v*
+ * and MEMIT's z rely on) and answers the loss terms and ∂/∂δ summed over the lookups.
+ */
+export async function evaluateResidObjective(session: RuntimeSession, outputs: readonly string[], feeds: Record<string, Feed>, resid: Tensor, lookups: readonly number[], delta: Float32Array): Promise<DeltaEvaluation> {
+  const [, T, D] = resid.shape;
+  const x = Float32Array.from(resid.data);
+  lookups.forEach((idx, i) => {
+    for (let j = 0; j < D; j++) x[(i * T + idx) * D + j] += delta[j];
+  });
+  feeds[OBJECTIVE_INPUT.resid] = { shape: resid.shape, data: x };
+  const res = await session.run(feeds, outputs);
+  return { objective: res['loss'].data[0], nll: res['nll'].data[0], kl: res['kl'].data[0], grad: sumAtLookups(res[gradName(OBJECTIVE_INPUT.resid)].data, lookups, T, D) };
+}
 
 /** Σ over rows i of x[i, idx_i, :] for a [rows, T, d] gradient: ∂/∂δ when δ is added at each row's lookup token. */
 export function sumAtLookups(x: Float32Array, lookups: readonly number[], T: number, d: number): Float32Array {

@@ -1,11 +1,10 @@
-import { buildObjectiveGraph, OBJECTIVE_INPUT } from '../../autodiff/objective';
-import { gradName } from '../../autodiff/backward';
+import { buildObjectiveGraph } from '../../autodiff/objective';
 import { LocusError } from '../../errors';
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
 import type { LoadedModel } from '../../model/model';
 import { norm } from '../linalg';
-import { optimizeDelta, residObjectiveKey, rewriteObjectiveFeeds, sumAtLookups } from '../deltaOptimizer';
+import { evaluateResidObjective, optimizeDelta, residObjectiveKey, rewriteObjectiveFeeds } from '../deltaOptimizer';
 import type { ValueStep } from '../deltaOptimizer';
 import { lookupIndex } from '../rome/lookup';
 import type { SubjectPrompt, TemplateGroups } from './computeKs';
@@ -45,7 +44,6 @@ export async function computeZ(model: LoadedModel, layer: number, request: Subje
   const all = [...rewriting, '{} is a'];
   const rows = all.map((p) => tok.encode(fillTemplate(p, request.subject)).ids);
   const lookups = all.map((p) => lookupIndex(tok, p, request.subject, h.fact_token));
-  const T = Math.max(...rows.map((r) => r.length));
 
   // Fixed across steps: the residual stream leaving block `layer` (the graph's input before δ), z_init, the KL reference.
   const post = `blocks.${layer}.resid_post` as const;
@@ -59,15 +57,7 @@ export async function computeZ(model: LoadedModel, layer: number, request: Subje
   const session = await model.sessions.getCustom(residObjectiveKey(layer + 1, erase), (p) => buildObjectiveGraph(cfg, p, spec).spec);
   const feeds = rewriteObjectiveFeeds(cfg, rows, lookups, targetIds, base.logits!, h.kl_factor);
 
-  const { delta, steps } = await optimizeDelta(D, { steps: h.v_num_grad_steps, lr: h.v_lr, weightDecay: h.v_weight_decay, clampNormFactor: h.clamp_norm_factor, initNorm: norm(zInit), signal }, async (d) => {
-    // Invariant: the fed residual is the unedited block output plus δ at every prompt's lookup token, nowhere else.
-    const x = Float32Array.from(resid.data);
-    lookups.forEach((idx, i) => {
-      for (let j = 0; j < D; j++) x[(i * T + idx) * D + j] += d[j];
-    });
-    feeds[OBJECTIVE_INPUT.resid] = { shape: resid.shape, data: x };
-    const res = await session.run(feeds, graph.outputs);
-    return { objective: res['loss'].data[0], nll: res['nll'].data[0], kl: res['kl'].data[0], grad: sumAtLookups(res[gradName(OBJECTIVE_INPUT.resid)].data, lookups, T, D) };
-  });
+  const { delta, steps } = await optimizeDelta(D, { steps: h.v_num_grad_steps, lr: h.v_lr, weightDecay: h.v_weight_decay, clampNormFactor: h.clamp_norm_factor, initNorm: norm(zInit), signal }, (d) =>
+    evaluateResidObjective(session, graph.outputs, feeds, resid, lookups, d));
   return { z: zInit.map((v, j) => v + delta[j]), zInit, steps };
 }

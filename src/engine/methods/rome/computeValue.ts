@@ -1,11 +1,10 @@
-import { buildObjectiveGraph, OBJECTIVE_INPUT } from '../../autodiff/objective';
-import { gradName } from '../../autodiff/backward';
+import { buildObjectiveGraph } from '../../autodiff/objective';
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
 import type { LoadedModel } from '../../model/model';
 import type { Feed } from '../../runtime/ort';
 import { norm } from '../linalg';
-import { optimizeDelta, residObjectiveKey, rewriteObjectiveFeeds, sumAtLookups } from '../deltaOptimizer';
+import { evaluateResidObjective, optimizeDelta, residObjectiveKey, rewriteObjectiveFeeds } from '../deltaOptimizer';
 import type { SubjectNoiser } from '../subjectNoise';
 import type { ValueStep } from '../deltaOptimizer';
 import type { RomeHparams } from './hparams';
@@ -39,7 +38,6 @@ export async function computeValueStar(model: LoadedModel, layer: number, prompt
   const all = [...rewriting, '{} is a'];
   const rows = all.map((p) => tok.encode(p.replace('{}', subject)).ids);
   const lookups = all.map((p) => lookupIndex(tok, p, subject, h.fact_token));
-  const T = Math.max(...rows.map((r) => r.length));
   const B = rows.length;
   const ctx = forwardContext(model);
 
@@ -65,14 +63,7 @@ export async function computeValueStar(model: LoadedModel, layer: number, prompt
     // Fact Forcing: every forward pass sees fresh subject noise, so the layers below are re-run (the first step reuses `base`).
     if (noiser && !first) resid = (await forward(ctx, rows, { fetch: [post], logits: 'none', signal, interventions: noiser.next(B, minLen) })).acts.get(post)!;
     first = false;
-    // Invariant: the fed residual is the block's output plus δ at every prompt's lookup token, nowhere else.
-    const x = Float32Array.from(resid.data);
-    lookups.forEach((idx, i) => {
-      for (let j = 0; j < D; j++) x[(i * T + idx) * D + j] += d[j];
-    });
-    feeds[OBJECTIVE_INPUT.resid] = { shape: resid.shape, data: x };
-    const res = await session.run(feeds, graph.outputs);
-    return { objective: res['loss'].data[0], nll: res['nll'].data[0], kl: res['kl'].data[0], grad: sumAtLookups(res[gradName(OBJECTIVE_INPUT.resid)].data, lookups, T, D) };
+    return evaluateResidObjective(session, graph.outputs, feeds, resid, lookups, d);
   });
   return { vStar: vInit.map((v, j) => v + delta[j]), vInit, steps };
 }
