@@ -63,23 +63,8 @@ export function packGrid(kind: TraceKind, window: number, scores: readonly (read
 
 /** A trace result for the webview: grids packed (hidden, mlp, attn order), everything else as is. */
 export function packTrace(r: TraceResultDto): TraceView {
-  const grids = TRACE_KIND_NAMES.filter((k) => r.grids[k]).map((k) => packGrid(k, r.grids[k]!.window, r.grids[k]!.scores));
-  return {
-    tokens: r.tokens,
-    subjectRange: r.subjectRange,
-    answer: r.answer.token,
-    highScore: r.highScore,
-    lowScore: r.lowScore,
-    noiseLevel: r.noiseLevel,
-    samples: r.samples,
-    seed: r.seed,
-    score: r.score,
-    grids,
-    tracingEffect: r.tracingEffect,
-    tracingEffectLastSubject: r.tracingEffectLastSubject,
-    cells: r.cells,
-    seconds: r.seconds,
-  };
+  const { ids: _ids, answer, grids, ...rest } = r;
+  return { ...rest, answer: answer.token, grids: TRACE_KIND_NAMES.filter((k) => grids[k]).map((k) => packGrid(k, grids[k]!.window, grids[k]!.scores)) };
 }
 
 const isInt = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;

@@ -4,7 +4,7 @@
  * message, then `job/done` (or `job/error`). Trace grids travel as Float32Array (structured clone),
  * never as nested JSON arrays. Saved runs (`.locus/runs/*.json`) hold the JSON DTOs instead.
  */
-import type { EditingProblem, EditMethod, EditResultDto, ProbeResultDto, TraceKind, TraceResultDto, TraceScore } from '../dto';
+import type { EditingProblem, EditMethod, EditResultDto, ProbeResultDto, TraceKind, TraceResultDto } from '../dto';
 
 /** The fact the panel is about, resolved by the host (a dataset record or a free prompt). */
 export interface FactView {
@@ -42,23 +42,11 @@ export interface TraceGridWire {
   readonly scores: Float32Array;
 }
 
-/** A trace result as the panel receives it (TraceResultDto with the grids packed). */
-export interface TraceView {
-  readonly tokens: readonly string[];
-  readonly subjectRange: readonly [number, number];
+/** A trace result as the panel receives it: TraceResultDto with the grids packed and the answer as its text. */
+export type TraceView = Omit<TraceResultDto, 'ids' | 'answer' | 'grids'> & {
   readonly answer: string;
-  readonly highScore: number;
-  readonly lowScore: number;
-  readonly noiseLevel: number;
-  readonly samples: number;
-  readonly seed: number;
-  readonly score: TraceScore;
   readonly grids: readonly TraceGridWire[];
-  readonly tracingEffect: Partial<Record<TraceKind, readonly number[]>>;
-  readonly tracingEffectLastSubject: Partial<Record<TraceKind, readonly number[]>>;
-  readonly cells: number;
-  readonly seconds: number;
-}
+};
 
 /** Where a result was saved, or why it was not (no workspace folder). */
 export interface SaveNote {
