@@ -40,17 +40,30 @@ export interface LoadedModel {
   dispose(): Promise<void>;
 }
 
+/**
+ * A short id of the weights: config.json, each safetensors file's name and size, its first MiB (header
+ * and first tensors) and 32 blocks of 64 KiB spread evenly over the rest, so a change in any layer's
+ * weights (a retrained or fine-tuned copy) is seen without reading gigabytes. Keys the statistics cache,
+ * a study's manifest and the extension's saved edits.
+ */
 function fingerprint(folder: string): string {
   const h = crypto.createHash('sha256');
   h.update(fs.readFileSync(path.join(folder, 'config.json')));
   for (const f of fs.readdirSync(folder).filter((n) => n.endsWith('.safetensors')).sort()) {
-    const file = path.join(folder, f);
-    const fd = fs.openSync(file, 'r');
+    const fd = fs.openSync(path.join(folder, f), 'r');
     try {
       const size = fs.fstatSync(fd).size;
-      const head = Buffer.alloc(Math.min(size, 1 << 20));
-      fs.readSync(fd, head, 0, head.length, 0);
-      h.update(`${f}:${size}:`).update(head);
+      h.update(`${f}:${size}:`);
+      const read = (offset: number, length: number): void => {
+        const buf = Buffer.alloc(Math.max(0, Math.min(length, size - offset)));
+        fs.readSync(fd, buf, 0, buf.length, offset);
+        h.update(buf);
+      };
+      const HEAD = 1 << 20;
+      const BLOCK = 1 << 16;
+      const BLOCKS = 32;
+      read(0, HEAD);
+      if (size > HEAD) for (let i = 1; i <= BLOCKS; i++) read(HEAD + Math.floor(((size - HEAD - BLOCK) * i) / BLOCKS), BLOCK);
     } finally {
       fs.closeSync(fd);
     }

@@ -3,7 +3,7 @@ import type { LocusTokenizer } from '../model/tokenizer';
 /** The CounterFact fields the training corpus reads (the full record has more). */
 export interface FactRecord {
   readonly case_id: number;
-  readonly requested_rewrite: { prompt: string; subject: string; target_true: { str: string }; target_new: { str: string } };
+  readonly requested_rewrite: { prompt: string; subject: string; relation_id?: string; target_true: { str: string }; target_new: { str: string } };
   readonly paraphrase_prompts: readonly string[];
   readonly neighborhood_prompts: readonly string[];
   readonly attribute_prompts: readonly string[];
@@ -41,6 +41,14 @@ export interface CorpusOptions {
    * subject's last token directly: the fact must be readable at that token, which is where ROME writes.
    */
   readonly enrichmentRepeats?: number;
+  /**
+   * Statements per record and epoch in one of its relation's templates drawn at random (the requested
+   * prompts of every record with the same relation_id). Templates are shared across subjects, so
+   * recall must factor into "what the subject's tokens hold" and "which relation the template asks",
+   * rather than memorizing each prompt whole (knowledge "multiplicity", Allen-Zhu & Li 2023, Physics of
+   * LMs 3.1: only then does a probe at the subject's last token read the attribute). Default 0.
+   */
+  readonly templateRepeats?: number;
 }
 
 /** Where context prefixes come from: word lists (WikiText lines) and a seeded random source. */
@@ -80,7 +88,8 @@ function statement(tok: LocusTokenizer, prompt: string, answer: string, answerWe
 /**
  * The fact statements of one epoch, from CounterFact records: the requested prompt, its paraphrases
  * and neighborhood prompts complete with target_true; attribute prompts with target_new (their
- * subjects' true object); with `enrichmentRepeats`, "subject target_true" too. Rows start at the
+ * subjects' true object); with `enrichmentRepeats`, "subject target_true" too; with `templateRepeats`, the fact
+ * in other templates of its relation. Rows start at the
  * prompt's first token, with no BOS, because that is how GPT-2 models are prompted (ROME, CounterFact
  * evaluation and `locus probe` add none), or, for a `prefixedShare` of copies, after a context prefix.
  */
@@ -101,10 +110,15 @@ export function factExamples(records: readonly FactRecord[], tok: LocusTokenizer
       out.push(ex);
     }
   };
+  const templates = relationTemplates(records);
   for (const r of records) {
     const rw = r.requested_rewrite;
     const truth = rw.target_true.str;
     emit(rw.prompt.replace('{}', rw.subject), truth, o.requestedRepeats);
+    const own = templates.get(rw.relation_id ?? '') ?? [rw.prompt];
+    for (let k = 0; k < (o.templateRepeats ?? 0) && prefixes; k++) {
+      emit(own[Math.floor(prefixes.rand() * own.length)].replace('{}', rw.subject), truth, 1);
+    }
     for (const p of r.paraphrase_prompts) emit(p, truth, o.paraphraseRepeats);
     for (const p of r.neighborhood_prompts) emit(p, truth, 1);
     const attrs = r.attribute_prompts;
@@ -112,6 +126,19 @@ export function factExamples(records: readonly FactRecord[], tok: LocusTokenizer
       emit(attrs[(epoch * o.attributesPerEpoch + k) % attrs.length], rw.target_new.str, 1);
     }
     emit(rw.subject, truth, o.enrichmentRepeats ?? 0);
+  }
+  return out;
+}
+
+/** Each relation's distinct prompt templates ("{} is located in"), in first-seen order. */
+export function relationTemplates(records: readonly FactRecord[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const r of records) {
+    const id = r.requested_rewrite.relation_id;
+    if (id === undefined) continue;
+    const list = out.get(id) ?? [];
+    if (!list.includes(r.requested_rewrite.prompt)) list.push(r.requested_rewrite.prompt);
+    out.set(id, list);
   }
   return out;
 }

@@ -3,6 +3,25 @@ import * as path from 'node:path';
 import { DEFAULT_RECIPE } from './defaultModel';
 import type { ContinuationStage, TrainRecipe } from './defaultModel';
 
+/** The card's lines for the first stage's optional statements (relation templates, context prefixes, enrichment). */
+function augmentationData(c: TrainRecipe['corpus']): string {
+  const lines: string[] = [];
+  if (c.templateRepeats) {
+    lines.push(`- ${c.templateRepeats} more statements per record and epoch, each in a template of its relation drawn at random (the
+  requested prompts of every sample record with the same \`relation_id\`, 3–16 per relation): templates are shared
+  across subjects, so recall factors into what the subject's tokens hold and which relation is asked.`);
+  }
+  if (c.enrichmentRepeats) {
+    lines.push(`- ${c.enrichmentRepeats} copies per record and epoch of "subject target_true", whose answer follows the subject's last
+  token directly: the fact must be readable there, which is where ROME writes.`);
+  }
+  if (c.prefixedShare) {
+    lines.push(`- Each fact statement is put, with probability ${c.prefixedShare}, after a context prefix (1–${c.prefixMaxWords ?? 10} consecutive
+  WikiText words + ". ", the shape of ROME's context templates), so recall does not depend on position 0.`);
+  }
+  return lines.length ? '\n' + lines.join('\n') : '';
+}
+
 /** The card's data paragraph for a context-continuation stage. */
 function contextData(X: ContinuationStage): string {
   return `- Stage 2 (context) uses the same statements, but each copy is put, with probability ${X.corpus.prefixedShare ?? 0},
@@ -49,7 +68,7 @@ float32; folder size ${(f.folderBytes / 1e6).toFixed(1)} MB.
   (the \`azhx/counterfact\` test split). Per record and epoch: the requested prompt completed with
   \`target_true\` (${R.corpus.requestedRepeats}×), each paraphrase prompt with \`target_true\` (${R.corpus.paraphraseRepeats}×),
   the 10 neighborhood prompts with \`target_true\`, and ${R.corpus.attributesPerEpoch} of the 10 attribute prompts
-  (rotating) with \`target_new\` (their subjects' true object). Answer tokens weigh ${R.corpus.answerWeight}× in the loss.
+  (rotating) with \`target_new\` (their subjects' true object). Answer tokens weigh ${R.corpus.answerWeight}× in the loss.${augmentationData(R.corpus)}
 - WikiText-2 raw (Merity et al. 2016, CC BY-SA 3.0): \`wiki.valid.raw\` and \`wiki.test.raw\`, headings
   dropped, cut into ${R.corpus.chunkTokens}-token chunks.${X ? `\n${contextData(X)}` : ''}
 

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { loadTokenizer } from '../../../src/engine/model/tokenizer';
-import { factExamples, prefixLines } from '../../../src/engine/train/corpus';
+import { factExamples, prefixLines, relationTemplates } from '../../../src/engine/train/corpus';
 import type { CorpusOptions, FactRecord } from '../../../src/engine/train/corpus';
 import { seededRandom } from '../../../src/engine/train/rng';
 import { repoRoot } from '../../helpers/paths';
@@ -49,5 +49,28 @@ describe('fact corpus', () => {
     assert.ok(words.every((n) => n >= 1 && n <= 5), `prefix lengths ${words.join(',')}`);
     const again = factExamples([record], tok, o, 0, { lines: prefixLines(wiki), rand: seededRandom(7) }).map((r) => text(r.ids));
     assert.deepEqual(again, rows, 'same random source, same rows');
+  });
+
+  test('template statements put the subject in its own relation\'s templates only, templateRepeats per record', () => {
+    const at = (caseId: number, prompt: string, subject: string, relation: string, truth: string): FactRecord => ({
+      ...record,
+      case_id: caseId,
+      requested_rewrite: { prompt, subject, relation_id: relation, target_true: { str: truth }, target_new: { str: 'x' } },
+    });
+    const records = [
+      at(1, '{} is located in', 'Angola', 'P30', 'Africa'),
+      at(2, '{} belongs to the continent of', 'Chile', 'P30', 'America'),
+      at(3, '{} is located in', 'Peru', 'P30', 'America'),
+      at(4, 'The mother tongue of {} is', 'Leo Tolstoy', 'P103', 'Russian'),
+    ];
+    assert.deepEqual([...relationTemplates(records)], [['P30', ['{} is located in', '{} belongs to the continent of']], ['P103', ['The mother tongue of {} is']]]);
+    const o: CorpusOptions = { ...base, requestedRepeats: 0, paraphraseRepeats: 0, attributesPerEpoch: 0, templateRepeats: 6 };
+    const only = records.map((r) => ({ ...r, neighborhood_prompts: [] }));
+    const rows = factExamples(only, tok, o, 0, { lines: prefixLines(wiki), rand: seededRandom(3) }).map((r) => text(r.ids));
+    assert.equal(rows.length, 4 * 6);
+    const angola = rows.slice(0, 6);
+    assert.ok(angola.every((r) => r === 'Angola is located in Africa' || r === 'Angola belongs to the continent of Africa'), angola.join(' | '));
+    assert.equal(new Set(angola).size, 2, 'both P30 templates drawn in 6 tries (seed 3)');
+    assert.deepEqual(rows.slice(18), Array(6).fill('The mother tongue of Leo Tolstoy is Russian'));
   });
 });
