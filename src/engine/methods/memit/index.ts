@@ -2,7 +2,7 @@ import { LocusError } from '../../errors';
 import type { LoadedModel } from '../../model/model';
 import type { Edit, ParamDelta } from '../edit/edits';
 import { EditStack, frobenius } from '../edit/edits';
-import { norm, spdSolveColumns } from '../linalg';
+import { choleskyFactorShared, choleskySolve, dot, norm, spdSolveColumns } from '../linalg';
 import type { ValueStep } from '../rome/computeValue';
 import type { RewriteRequest } from '../rome/index';
 import type { TemplateGroups } from './computeKs';
@@ -54,10 +54,60 @@ export interface MemitResult {
  * λ·tr(ΔWᵀ C ΔW) + Σ_i ‖ΔWᵀ k_i − r_i‖², i.e. (λC + K Kᵀ) ΔW = K Rᵀ (normal equations).
  */
 export function memitDelta(C: Float64Array | Float32Array, keys: readonly Float64Array[], resid: readonly Float64Array[], lambda: number): { adjK: Float64Array; deltaW: Float64Array } {
-  const n = keys.length;
   const M = keys[0].length;
   const D = resid[0].length;
   if (C.length !== M * M) throw new LocusError('bad-input', `second moment has ${C.length} entries; the layer's keys need ${M}×${M}`);
+  const adjK = adjustedKeys(C, keys, lambda);
+  const n = keys.length;
+  const deltaW = new Float64Array(M * D);
+  for (let a = 0; a < M; a++) for (let i = 0; i < n; i++) for (let d = 0; d < D; d++) deltaW[a * D + d] += adjK[a * n + i] * resid[i][d];
+  return { adjK, deltaW };
+}
+
+/**
+ * adj_k = (λC + K Kᵀ)⁻¹ K [d_mlp × n] by the push-through identity (A + K Kᵀ)⁻¹ K = A⁻¹K (I + Kᵀ A⁻¹ K)⁻¹
+ * with A = λC: C's Cholesky factor is cached on the array (linalg.ts), so repeated edits at a layer
+ * cost n solves and an n × n system instead of a new d_mlp³ factorization each (float64; the golden
+ * MEMIT parity holds). When C alone is not (numerically) positive definite — too few statistics
+ * samples — the result is checked against the normal equations and λC + K Kᵀ is factored instead.
+ */
+function adjustedKeys(C: Float64Array | Float32Array, keys: readonly Float64Array[], lambda: number): Float64Array {
+  const n = keys.length;
+  const M = keys[0].length;
+  const applyA = (x: Float64Array): Float64Array => {
+    // (λC + K Kᵀ) x
+    const y = new Float64Array(M);
+    const kx = keys.map((k) => dot(k, x));
+    for (let a = 0; a < M; a++) {
+      let s = 0;
+      for (let b = 0; b < M; b++) s += C[a * M + b] * x[b];
+      y[a] = lambda * s + keys.reduce((t, k, i) => t + k[a] * kx[i], 0);
+    }
+    return y;
+  };
+  let L: Float64Array | undefined;
+  try {
+    L = choleskyFactorShared(C, M);
+  } catch {
+    L = undefined;
+  }
+  if (L) {
+    const P = keys.map((k) => choleskySolve(L, M, k).map((x) => x / lambda)); // n × [d_mlp]: A⁻¹ k_i
+    const S = new Float64Array(n * n); // I + Kᵀ A⁻¹ K [n × n]
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) S[i * n + j] = (i === j ? 1 : 0) + dot(keys[i], P[j]);
+    const Pt = new Float64Array(n * M); // [n × d_mlp]
+    P.forEach((p, i) => Pt.set(p, i * M));
+    const Y = spdSolveColumns(S, n, Pt, M); // S⁻¹ Pᵀ [n × d_mlp]; adj_k = P S⁻¹ = Yᵀ (S is symmetric)
+    const residual = keys.reduce((worst, k, i) => {
+      const r = applyA(Y.subarray(i * M, (i + 1) * M));
+      return Math.max(worst, norm(r.map((v, a) => v - k[a])) / norm(k));
+    }, 0);
+    if (residual < 1e-8) {
+      const adjK = new Float64Array(M * n);
+      for (let a = 0; a < M; a++) for (let i = 0; i < n; i++) adjK[a * n + i] = Y[i * M + a];
+      return adjK;
+    }
+  }
   const A = new Float64Array(M * M);
   for (let a = 0; a < M; a++) {
     for (let b = 0; b < M; b++) {
@@ -68,15 +118,11 @@ export function memitDelta(C: Float64Array | Float32Array, keys: readonly Float6
   }
   const K = new Float64Array(M * n);
   keys.forEach((k, i) => k.forEach((v, a) => (K[a * n + i] = v)));
-  let adjK: Float64Array;
   try {
-    adjK = spdSolveColumns(A, M, K, n);
+    return spdSolveColumns(A, M, K, n);
   } catch (e) {
     throw new LocusError('bad-input', `MEMIT's λC + K Kᵀ is not positive definite (${(e as Error).message})`);
   }
-  const deltaW = new Float64Array(M * D);
-  for (let a = 0; a < M; a++) for (let i = 0; i < n; i++) for (let d = 0; d < D; d++) deltaW[a * D + d] += adjK[a * n + i] * resid[i][d];
-  return { adjK, deltaW };
 }
 
 function validate(model: LoadedModel, requests: readonly RewriteRequest[], o: MemitOptions): void {

@@ -145,22 +145,30 @@ function writeCached(base: string, expected: Expected, stat: SecondMoment, f32: 
 }
 
 /**
- * `computeSecondMoment` through the cache: layers found on disk are read (no forward pass), the others
- * computed together in one pass and written. Returns C as float32 values for every layer (see above).
- */
-/**
- * The last statistics read or computed, by cache file: repeated edits at a layer (a sweep, a study)
- * reuse one C array instead of re-reading it, and with it the Cholesky factor cached on that array
- * (linalg.ts). Two entries: a GPT-2 XL C is 328 MB in float64.
+ * The last statistics read or computed, by cache file: repeated edits at a layer (a sweep, a study,
+ * MEMIT's five layers) reuse one C array instead of re-reading it, and with it the Cholesky factor
+ * cached on that array (linalg.ts). Bounded by bytes, C and its float64 factor counted, keeping at least
+ * the newest: every layer of the embedded model (9 MB each), two of GPT-2 XL (656 MB each).
  */
 const recent = new Map<string, SecondMoment>();
-const RECENT_MAX = 2;
+const RECENT_BYTES = 1.5 * 2 ** 30;
 function remember(base: string, m: SecondMoment): SecondMoment {
   recent.delete(base);
   recent.set(base, m);
-  while (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value!);
+  const bytes = (s: SecondMoment): number => s.mom2.byteLength + 8 * s.dim * s.dim;
+  let total = [...recent.values()].reduce((t, s) => t + bytes(s), 0);
+  while (recent.size > 1 && total > RECENT_BYTES) {
+    const [oldest, s] = recent.entries().next().value!;
+    recent.delete(oldest);
+    total -= bytes(s);
+  }
   return m;
 }
+
+/**
+ * `computeSecondMoment` through the cache: layers found on disk are read (no forward pass), the others
+ * computed together in one pass and written. Returns C as float32 values for every layer (see above).
+ */
 
 export async function loadOrComputeSecondMoment(model: LoadedModel, layers: readonly number[], corpus: StatsCorpus, opts: StatsCacheOptions): Promise<Map<number, SecondMoment>> {
   validateLayers(model, layers);
