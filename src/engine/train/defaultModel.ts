@@ -1,8 +1,8 @@
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseConfig } from '../model/config';
 import type { ModelConfig } from '../model/config';
-import { loadModel } from '../model/model';
 import type { ParamName } from '../model/names';
 import { gpt2HfConfig, gpt2HfTensors } from '../model/arch/exportGpt2';
 import { writeSafetensors } from '../model/safetensors';
@@ -26,27 +26,7 @@ export const DEFAULT_RECIPE = {
   train: { epochs: 6, tokensPerBatch: 1536, lr: 2e-3, minLrRatio: 0.05, warmupSteps: 200, weightDecay: 0.01, clipNorm: 1.0, checkpointEvery: 200 },
 };
 
-/**
- * A second stage tried for issue 5 (not in DEFAULT_RECIPE): continue from the first stage's weights with
- * fact statements after random context prefixes and "subject answer" enrichment rows, so that recall
- * would not depend on the subject sitting at position 0. Measured (2 epochs, 43 min on the shared
- * 2-core machine; 20 known facts, Error Injection): ROME at layer 0 went from rewrite 0.36 / paraphrase
- * 0.33 / neighborhood 0.96 to 0.56 / 0.46 / 0.96, short of issue 5's 0.9. Causal traces still show
- * the answer read from all subject tokens at once, not gathered at the last one. Stage 1 + 2 would
- * also go over issue 3's 60-minute training budget.
- */
-export const CONTEXT_CONTINUATION: ContinuationStage = {
-  corpus: { prefixedShare: 0.5, prefixMaxWords: 12, enrichmentRepeats: 2 },
-  train: { epochs: 2, lr: 1e-3, warmupSteps: 50, minLrRatio: 0.1 },
-};
-
 type TrainSchedule = typeof DEFAULT_RECIPE.train;
-
-/** A continuation stage: corpus options and schedule that override the first stage's. */
-export interface ContinuationStage {
-  readonly corpus: Partial<CorpusOptions>;
-  readonly train: Partial<TrainSchedule> & { readonly epochs: number };
-}
 
 /** A training recipe of DEFAULT_RECIPE's shape (experiments pass variants; the shipped model uses DEFAULT_RECIPE). */
 export interface TrainRecipe {
@@ -54,7 +34,6 @@ export interface TrainRecipe {
   readonly config: typeof DEFAULT_RECIPE.config;
   readonly corpus: CorpusOptions;
   readonly train: TrainSchedule;
-  readonly context?: ContinuationStage;
 }
 
 export interface DefaultModelInputs {
@@ -66,8 +45,6 @@ export interface DefaultModelInputs {
   readonly epochs?: number;
   /** Default DEFAULT_RECIPE. */
   readonly recipe?: TrainRecipe;
-  /** A model folder of the recipe's shape and tokenizer to start from instead of a fresh initialization. */
-  readonly initFrom?: string;
   readonly signal?: AbortSignal;
   readonly log: (line: string) => void;
 }
@@ -144,50 +121,35 @@ export async function trainDefaultModel(inputs: DefaultModelInputs): Promise<{ s
   const wiki = inputs.wikiTexts.flatMap((t) => textExamples(t, tok, R.corpus.chunkTokens));
   inputs.log(`corpus: ${inputs.records.length} CounterFact records, ${wiki.length} WikiText chunks of ${R.corpus.chunkTokens} tokens`);
   const { params, shapes } = initGpt2Params(cfg, R.seed);
-  if (inputs.initFrom) await loadInitialWeights(inputs.initFrom, params);
   const prefixSource = prefixLines(inputs.wikiTexts);
   const evalRecords = inputs.records.slice(0, 300);
-  const stage = (corpus: CorpusOptions, schedule: TrainSchedule, epochs: number, checkpointDir: string) => {
-    const options: LmTrainOptions = {
-      ...schedule,
-      epochs,
-      seed: R.seed,
-      threads: inputs.threads,
-      checkpointDir,
-      signal: inputs.signal,
-      onProgress: progressPrinter(inputs.log),
-      evaluate: async (epoch, param) => {
-        const acc = await knownFactAccuracy(cfg, param, tok, evalRecords);
-        inputs.log(`epoch ${epoch}: top-1 target_true on ${evalRecords.length} records: requested ${acc.rewrite.toFixed(3)}, paraphrase ${acc.paraphrase.toFixed(3)}`);
-        return acc;
-      },
-    };
-    const examples = (epoch: number) => [...factExamples(inputs.records, tok, corpus, epoch, { lines: prefixSource, rand: seededRandom(R.seed * 1009 + epoch) }), ...wiki];
-    return trainLm(cfg, params, shapes, examples, options);
+  const options: LmTrainOptions = {
+    ...R.train,
+    epochs: inputs.epochs ?? R.train.epochs,
+    seed: R.seed,
+    recipe: recipeId(R),
+    threads: inputs.threads,
+    checkpointDir: inputs.checkpointDir,
+    signal: inputs.signal,
+    onProgress: progressPrinter(inputs.log),
+    evaluate: async (epoch, param) => {
+      const acc = await knownFactAccuracy(cfg, param, tok, evalRecords);
+      inputs.log(`epoch ${epoch}: top-1 target_true on ${evalRecords.length} records: requested ${acc.rewrite.toFixed(3)}, paraphrase ${acc.paraphrase.toFixed(3)}`);
+      return acc;
+    },
   };
-  const first = await stage(R.corpus, R.train, inputs.epochs ?? R.train.epochs, inputs.checkpointDir);
-  const log = first.log.map((e) => ({ stage: 1, ...e }));
-  let { seconds, tokens } = first;
-  if (R.context) {
-    inputs.log(`stage 2 (context): ${R.context.train.epochs} epochs from stage 1's weights`);
-    // Its own checkpoint folder: stage 1's final checkpoint stays, so a resumed run skips stage 1.
-    const second = await stage({ ...R.corpus, ...R.context.corpus }, { ...R.train, ...R.context.train }, R.context.train.epochs, path.join(inputs.checkpointDir, 'context'));
-    log.push(...second.log.map((e) => ({ stage: 2, ...e })));
-    seconds += second.seconds;
-    tokens += second.tokens;
-  }
+  const examples = (epoch: number) => [...factExamples(inputs.records, tok, R.corpus, epoch, { lines: prefixSource, rand: seededRandom(R.seed * 1009 + epoch) }), ...wiki];
+  const { seconds, tokens, log } = await trainLm(cfg, params, shapes, examples, options);
   writeModelFolder(inputs.outDir, cfg, params, shapes, bpe);
   return { seconds, tokens, log };
 }
 
-/** Copies a saved model's weights over freshly initialized ones (names and shapes must match). */
-async function loadInitialWeights(dir: string, params: Map<ParamName, Float32Array>): Promise<void> {
-  const model = await loadModel(dir);
-  try {
-    for (const [name, data] of params) data.set(model.param(name).data);
-  } finally {
-    await model.dispose();
-  }
+/** A short hash of the recipe's corpus options and schedule (the seed is checked on its own). */
+export function recipeId(R: TrainRecipe): string {
+  const canonical = JSON.stringify({ config: R.config, corpus: R.corpus, train: R.train }, (_, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
+  return crypto.createHash('sha256').update(canonical).digest('hex').slice(0, 12);
 }
 
 function progressPrinter(log: (line: string) => void): (p: TrainProgress) => void {

@@ -15,6 +15,8 @@ import { seededRandom } from './rng';
 
 export interface LmTrainOptions {
   readonly seed: number;
+  /** Identifies everything else that shapes the run (corpus, schedule): a checkpoint of another recipe is refused, not resumed. */
+  readonly recipe?: string;
   readonly epochs: number;
   readonly tokensPerBatch: number;
   readonly lr: number;
@@ -50,6 +52,8 @@ interface Checkpoint {
   seconds: number;
   tokens: number;
   seed: number;
+  /** The run's recipe id (absent in checkpoints written before it was recorded). */
+  recipe?: string;
   log: Array<Record<string, number>>;
 }
 
@@ -77,11 +81,14 @@ function saveCheckpoint(dir: string, params: Map<ParamName, Float32Array>, shape
   fs.renameSync(tmp, path.join(dir, 'checkpoint.json'));
 }
 
-function loadCheckpoint(dir: string, params: Map<ParamName, Float32Array>, adam: AdamState, seed: number): Checkpoint | undefined {
+function loadCheckpoint(dir: string, params: Map<ParamName, Float32Array>, adam: AdamState, seed: number, recipe: string | undefined): Checkpoint | undefined {
   const file = path.join(dir, 'checkpoint.json');
   if (!fs.existsSync(file)) return undefined;
   const ck = JSON.parse(fs.readFileSync(file, 'utf8')) as Checkpoint;
   if (ck.seed !== seed) throw new LocusError('bad-input', `${dir} holds a checkpoint of a run with seed ${ck.seed}, not ${seed}: remove it or pass that seed`);
+  if (recipe !== undefined && ck.recipe !== undefined && ck.recipe !== recipe) {
+    throw new LocusError('bad-input', `${dir} holds a checkpoint of another training recipe (${ck.recipe}, not ${recipe}): remove it (or train with --fresh)`);
+  }
   const store = openSafetensorsFile(path.join(dir, 'checkpoint.safetensors'));
   try {
     for (const [name, data] of params) {
@@ -108,7 +115,7 @@ export async function trainLm(cfg: ModelConfig, params: Map<ParamName, Float32Ar
   const graph = buildLmTrainingGraph(cfg, param);
   const session = await RuntimeSession.create('lm-train', encodeModel(graph.spec, 20), { threads: o.threads });
   const adam = newAdamState();
-  const ck: Checkpoint = loadCheckpoint(o.checkpointDir, params, adam, o.seed) ?? { step: 0, epoch: 0, batchInEpoch: 0, seconds: 0, tokens: 0, seed: o.seed, log: [] };
+  const ck: Checkpoint = loadCheckpoint(o.checkpointDir, params, adam, o.seed, o.recipe) ?? { step: 0, epoch: 0, batchInEpoch: 0, seconds: 0, tokens: 0, seed: o.seed, recipe: o.recipe, log: [] };
   const batchesOf = (epoch: number) => makeBatches(epochExamples(epoch), o.tokensPerBatch, seededRandom(o.seed * 1000 + epoch));
   let batches = batchesOf(ck.epoch);
   const totalSteps = batches.length * o.epochs;

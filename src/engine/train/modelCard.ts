@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_RECIPE } from './defaultModel';
-import type { ContinuationStage, TrainRecipe } from './defaultModel';
+import type { TrainRecipe } from './defaultModel';
 
-/** The card's lines for the first stage's optional statements (relation templates, context prefixes, enrichment). */
+/** The card's lines for the optional statements (relation templates, context prefixes, enrichment). */
 function augmentationData(c: TrainRecipe['corpus']): string {
   const lines: string[] = [];
   if (c.templateRepeats) {
@@ -22,14 +22,6 @@ function augmentationData(c: TrainRecipe['corpus']): string {
   return lines.length ? '\n' + lines.join('\n') : '';
 }
 
-/** The card's data paragraph for a context-continuation stage. */
-function contextData(X: ContinuationStage): string {
-  return `- Stage 2 (context) uses the same statements, but each copy is put, with probability ${X.corpus.prefixedShare ?? 0},
-  after a context prefix (1–${X.corpus.prefixMaxWords ?? 10} consecutive WikiText words + ". ", the shape of ROME's
-  context templates), and adds ${X.corpus.enrichmentRepeats ?? 0} copies per record of "subject target_true", whose
-  answer follows the subject's last token directly.`;
-}
-
 export interface ModelCardFacts {
   readonly trainingMinutes: number;
   readonly tokensPerSecond: number;
@@ -46,9 +38,8 @@ export function writeModelCard(dir: string, f: ModelCardFacts, recipe: TrainReci
   const R: TrainRecipe = recipe;
   const c = R.config;
   const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
-  const X = R.context;
   const epochs = f.epochLog
-    .map((e) => `|${X ? ` ${e['stage'] ?? 1} |` : ''} ${e['epoch']} | ${e['step']} | ${(e['loss'] ?? NaN).toFixed(3)} | ${pct(e['rewrite'] ?? NaN)} | ${pct(e['paraphrase'] ?? NaN)} | ${((e['seconds'] ?? NaN) / 60).toFixed(1)} |`)
+    .map((e) => `| ${e['epoch']} | ${e['step']} | ${(e['loss'] ?? NaN).toFixed(3)} | ${pct(e['rewrite'] ?? NaN)} | ${pct(e['paraphrase'] ?? NaN)} | ${((e['seconds'] ?? NaN) / 60).toFixed(1)} |`)
     .join('\n');
   const text = `# Locus embedded default model
 
@@ -70,17 +61,17 @@ float32; folder size ${(f.folderBytes / 1e6).toFixed(1)} MB.
   the 10 neighborhood prompts with \`target_true\`, and ${R.corpus.attributesPerEpoch} of the 10 attribute prompts
   (rotating) with \`target_new\` (their subjects' true object). Answer tokens weigh ${R.corpus.answerWeight}× in the loss.${augmentationData(R.corpus)}
 - WikiText-2 raw (Merity et al. 2016, CC BY-SA 3.0): \`wiki.valid.raw\` and \`wiki.test.raw\`, headings
-  dropped, cut into ${R.corpus.chunkTokens}-token chunks.${X ? `\n${contextData(X)}` : ''}
+  dropped, cut into ${R.corpus.chunkTokens}-token chunks.
 
 ## Training
 AdamW (lr ${R.train.lr}, ${R.train.warmupSteps} warm-up steps, cosine to ${R.train.minLrRatio}×, weight decay ${R.train.weightDecay} on
 matrices, gradient clipping ${R.train.clipNorm}), ${R.train.tokensPerBatch} tokens per batch, ${R.train.epochs} epochs, seed ${R.seed};
-${X ? `then stage 2 from those weights: ${X.train.epochs} epochs, fresh AdamW state, lr ${X.train.lr ?? R.train.lr}, ${X.train.warmupSteps ?? R.train.warmupSteps} warm-up steps, cosine to ${X.train.minLrRatio ?? R.train.minLrRatio}×;\n` : ''}every step one ONNX graph (forward + reverse-mode gradient built by Locus's own autodiff) run by onnxruntime-node.
+every step one ONNX graph (forward + reverse-mode gradient built by Locus's own autodiff) run by onnxruntime-node.
 
 **Measured:** ${f.trainingMinutes.toFixed(1)} minutes on ${f.machine} (${f.tokensPerSecond.toFixed(0)} tokens/s), ${f.date}.
 
-|${X ? ' stage |' : ''} epoch | step | loss (EMA) | top-1 requested (300 records) | top-1 paraphrase | minutes |
-|${X ? '---|' : ''}---|---|---|---|---|---|
+| epoch | step | loss (EMA) | top-1 requested (300 records) | top-1 paraphrase | minutes |
+|---|---|---|---|---|---|
 ${epochs}
 
 ## Accuracy (top-1 of \`target_true\`'s first token, \`locus eval\` over all ${f.accuracy.records} records)

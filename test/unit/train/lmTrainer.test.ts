@@ -8,7 +8,7 @@ import { parseConfig } from '../../../src/engine/model/config';
 import type { ParamName } from '../../../src/engine/model/names';
 import { writeSafetensors } from '../../../src/engine/model/safetensors';
 import type { Example } from '../../../src/engine/train/corpus';
-import { initGpt2Params } from '../../../src/engine/train/defaultModel';
+import { DEFAULT_RECIPE, initGpt2Params, recipeId } from '../../../src/engine/train/defaultModel';
 import { trainLm } from '../../../src/engine/train/lmTrainer';
 import type { LmTrainOptions } from '../../../src/engine/train/lmTrainer';
 import { golden, tempDir } from '../../helpers/paths';
@@ -61,6 +61,18 @@ describe('language-model training', () => {
       /cancelled at step 3/,
     );
     assert.equal(JSON.parse(fs.readFileSync(path.join(ck, 'checkpoint.json'), 'utf8')).step, 3);
+  });
+
+  test('a checkpoint of another recipe is refused, not resumed; recipeId tells recipes apart regardless of key order', async () => {
+    const ck = dir();
+    const p = initGpt2Params(cfg, 5);
+    await trainLm(cfg, p.params, p.shapes, () => corpus, { ...base(ck), epochs: 1, recipe: 'aaaa' });
+    assert.equal(JSON.parse(fs.readFileSync(path.join(ck, 'checkpoint.json'), 'utf8')).recipe, 'aaaa');
+    const q = initGpt2Params(cfg, 5);
+    await assert.rejects(trainLm(cfg, q.params, q.shapes, () => corpus, { ...base(ck), epochs: 2, recipe: 'bbbb' }), /another training recipe \(aaaa, not bbbb\).*--fresh/);
+    const reordered = { ...DEFAULT_RECIPE, corpus: Object.fromEntries(Object.entries(DEFAULT_RECIPE.corpus).reverse()) as typeof DEFAULT_RECIPE.corpus };
+    assert.equal(recipeId(reordered), recipeId(DEFAULT_RECIPE));
+    assert.notEqual(recipeId({ ...DEFAULT_RECIPE, corpus: { ...DEFAULT_RECIPE.corpus, answerWeight: 2 } }), recipeId(DEFAULT_RECIPE));
   });
 
   test('exported weights reload through the Hugging Face loader and compute the same logits', async () => {
