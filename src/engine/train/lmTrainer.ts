@@ -118,7 +118,9 @@ export async function trainLm(cfg: ModelConfig, params: Map<ParamName, Float32Ar
   const ck: Checkpoint = loadCheckpoint(o.checkpointDir, params, adam, o.seed, o.recipe) ?? { step: 0, epoch: 0, batchInEpoch: 0, seconds: 0, tokens: 0, seed: o.seed, recipe: o.recipe, log: [] };
   const batchesOf = (epoch: number) => makeBatches(epochExamples(epoch), o.tokensPerBatch, seededRandom(o.seed * 1000 + epoch));
   let batches = batchesOf(ck.epoch);
-  const totalSteps = batches.length * o.epochs;
+  // The schedule's length comes from epoch 0 whatever epoch a resumed run starts in (epochs may differ
+  // in size when their statements are drawn at random), so a resumed run follows the same lr curve.
+  const totalSteps = (ck.epoch === 0 ? batches : batchesOf(0)).length * o.epochs;
   const t0 = Date.now() - ck.seconds * 1000;
   let ema = NaN;
   try {
