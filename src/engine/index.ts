@@ -9,7 +9,7 @@ export { SUPPORTED_MODEL_TYPES } from './model/config';
 export type { ActName, ParamName } from './model/names';
 export { act, isActName } from './model/names';
 export type { Tensor } from './tensor/tensor';
-export { loadModel } from './model/model';
+export { checkModelFolder, loadModel } from './model/model';
 export type { LoadedModel, ModelManifest } from './model/model';
 export type { Encoding, LocusTokenizer } from './model/tokenizer';
 export { forward } from './interp/forward';

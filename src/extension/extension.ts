@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { EngineSession } from './engineSession';
+import type { SavedEdits } from './engineSession';
 import { panelOpeners } from './panels/openers';
 import { registerPanelSerializers } from './panels/restore';
 import { PromptsCodeLens, SelectionHover } from './probing/probe';
@@ -25,6 +26,9 @@ export interface LocusApi {
   readonly activationMs: number;
   readonly session: EngineSession;
 }
+
+/** The workspace-state key of the applied edits' requests (re-applied after a window reload). */
+const SAVED_EDITS_KEY = 'locus.appliedEdits';
 
 export function activate(context: vscode.ExtensionContext): LocusApi {
   const t0 = performance.now();
@@ -50,6 +54,10 @@ export function activate(context: vscode.ExtensionContext): LocusApi {
         statsCorpus: config().get<string>('statsCorpus', ''),
         traceNoise: config().get<string>('trace.noise', 's3'),
       }),
+    memory: {
+      get: () => context.workspaceState.get<SavedEdits>(SAVED_EDITS_KEY),
+      update: (value) => context.workspaceState.update(SAVED_EDITS_KEY, value),
+    },
   });
   const runsStore = new RunsStore(() => {
     const ws = workspaceDir();

@@ -164,10 +164,12 @@ uiTest('e1. loading a folder that is not a model says what is missing', 'e1', 3 
   await answerInput(p, /model folder/i, session!.workspace);
   await notification(p, /config\.json/).waitFor({ timeout: 60_000 });
   await notification(p, /Locus: loading/).waitFor({ state: 'hidden', timeout: 30_000 });
-  // Nothing stuck spinning, and the embedded model is still the one loaded.
+  // Nothing stuck spinning, the embedded model is still the one loaded, and it keeps its edit (from c, re-applied
+  // in d): the folder was refused before the worker let go of the model.
   const model = await viewPane(p, 'Model');
   await treeRows(model, /\(embedded\)/).waitFor({ timeout: 30_000 });
   assert.equal(await model.locator('.codicon-loading').count(), 0);
+  assert.equal(await treeRows(await viewPane(p, 'Edits'), /ROME/).count(), 1);
   await screenshot(p, 'e1-not-a-model');
 });
 
@@ -239,7 +241,7 @@ uiTest('g. a study saved under .locus/runs opens from the Runs view with its R²
   await screenshot(p, 'g-study-panel');
 });
 
-uiTest('h. after a window reload the open panels come back with their data', 'h', 4 * 60_000, async (p) => {
+uiTest('h. after a window reload the open panels come back with their data, and the applied edit is re-applied', 'h', 5 * 60_000, async (p) => {
   await runCommand(p, 'Developer: Reload Window');
   await p.waitForSelector('.monaco-workbench', { timeout: 120_000 });
   await p.locator('.tabs-container .tab', { hasText: 'Study: e2e-study' }).first().waitFor({ timeout: 120_000 });
@@ -250,5 +252,10 @@ uiTest('h. after a window reload the open panels come back with their data', 'h'
   await p.locator('.tabs-container .tab', { hasText: `Fact ${KNOWN.caseId}` }).first().click();
   await webview(p).locator('#prompt mark').first().waitFor({ timeout: 120_000 });
   assert.equal((await webview(p).locator('#prompt mark').first().textContent())?.trim(), KNOWN.subject);
+  // The ROME edit of c (re-applied in d) was saved in the workspace state and is re-applied in the new window.
+  const edits = await viewPane(p, 'Edits');
+  await treeRows(edits, /ROME/).waitFor({ timeout: 120_000 });
+  await notification(p, /re-applying edits from the last window/).waitFor({ state: 'hidden', timeout: 120_000 });
+  assert.equal(await treeRows(edits, /ROME/).count(), 1);
   await screenshot(p, 'h-after-reload');
 });

@@ -158,6 +158,24 @@ describe('worker protocol over in-memory streams', () => {
     assert.deepEqual(await send('probe/run', { prompt, k: 3 }), clean);
   });
 
+  test('model/load of a folder that is not a model is refused, and the loaded model keeps its edits', async () => {
+    const kept = await send('edit/run', { method: 'ft', layer: 1, cases: [{ prompt: '{} is located in the city of', subject, target_new: { str: 'Rome' }, target_true: { str: 'Seattle' } }] });
+    const info = await send('model/info', {});
+    const edited = await send('probe/run', { prompt, k: 3 });
+    const empty = tempDir('locus-not-a-model-');
+    try {
+      await assert.rejects(send('model/load', { model: empty, threads: 1 }), (e: EngineError) => e.code !== undefined && /config\.json/.test(e.message));
+      fs.writeFileSync(path.join(empty, 'config.json'), JSON.stringify({ model_type: 'bert' }));
+      await assert.rejects(send('model/load', { model: empty, threads: 1 }), (e: EngineError) => /bert/.test(e.message));
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+    assert.deepEqual(await send('model/info', {}), info);
+    assert.deepEqual((await send('edit/list', {})).edits.map((e) => e.id), [kept.id]);
+    assert.deepEqual(await send('probe/run', { prompt, k: 3 }), edited);
+    await send('edit/revertAll', {});
+  });
+
   test('edit/run with details: per-prompt views agree with the pre/post log-probs; generations are seeded', async () => {
     const cases = [
       {

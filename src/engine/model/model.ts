@@ -72,6 +72,17 @@ function fingerprint(folder: string): string {
 }
 
 /**
+ * The cheap part of `loadModel`'s checks (the folder, config.json and its architecture, the tokenizer),
+ * without touching the weights: a caller about to free another model first can refuse a wrong folder
+ * while that model is still loaded. Throws the same errors as `loadModel`.
+ */
+export function checkModelFolder(spec: string): void {
+  const folder = resolveModelFolder(spec);
+  readConfig(folder);
+  loadTokenizer(folder);
+}
+
+/**
  * Loads a Hugging Face folder (or "default", the embedded model): config, tokenizer and a lazy view
  * of the weights, validated by name and shape. Graph sessions are built on first use.
  */

@@ -22,7 +22,20 @@ import type { LmTrainOptions, TrainProgress } from './lmTrainer';
 export const DEFAULT_RECIPE = {
   seed: 1,
   config: { model_type: 'gpt2', n_embd: 192, n_head: 6, n_layer: 6, n_positions: 128, vocab_size: 8192, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new' },
-  corpus: { requestedRepeats: 3, paraphraseRepeats: 2, answerWeight: 3, attributesPerEpoch: 3, chunkTokens: 64 } satisfies CorpusOptions,
+  // Relation templates, "subject answer" rows and context prefixes make the subject's last token carry the
+  // fact (where ROME writes): 20 known facts, ROME at layer 0, rewrite 0.36 → 0.68 against the same
+  // recipe without them (requestedRepeats 3, the rest as here minus the last four options).
+  corpus: {
+    requestedRepeats: 2,
+    paraphraseRepeats: 2,
+    answerWeight: 3,
+    attributesPerEpoch: 3,
+    chunkTokens: 64,
+    templateRepeats: 4,
+    enrichmentRepeats: 2,
+    prefixedShare: 0.3,
+    prefixMaxWords: 12,
+  } satisfies CorpusOptions,
   train: { epochs: 6, tokensPerBatch: 1536, lr: 2e-3, minLrRatio: 0.05, warmupSteps: 200, weightDecay: 0.01, clipNorm: 1.0, checkpointEvery: 200 },
 };
 

@@ -147,20 +147,26 @@ function writeCached(base: string, expected: Expected, stat: SecondMoment, f32: 
 /**
  * The last statistics read or computed, by cache file: repeated edits at a layer (a sweep, a study,
  * MEMIT's five layers) reuse one C array instead of re-reading it, and with it the Cholesky factor
- * cached on that array (linalg.ts). Bounded by bytes, C and its float64 factor counted, keeping at least
- * the newest: every layer of the embedded model (9 MB each), two of GPT-2 XL (656 MB each).
+ * cached on that array (linalg.ts), as long as the file on disk is unchanged. Bounded by bytes, C and
+ * its float64 factor counted, keeping at least the newest: every layer of the embedded model (9 MB
+ * each), two of GPT-2 XL (656 MB each).
  */
-const recent = new Map<string, SecondMoment>();
+const recent = new Map<string, { m: SecondMoment; file: string }>();
 const RECENT_BYTES = 1.5 * 2 ** 30;
+/** The cache file's size and mtime: an in-memory copy is used only while its file is unchanged. */
+const fileStamp = (base: string): string => {
+  const st = fs.statSync(`${base}.safetensors`, { throwIfNoEntry: false });
+  return st ? `${st.size}:${st.mtimeMs}` : '';
+};
 function remember(base: string, m: SecondMoment): SecondMoment {
   recent.delete(base);
-  recent.set(base, m);
+  recent.set(base, { m, file: fileStamp(base) });
   const bytes = (s: SecondMoment): number => s.mom2.byteLength + 8 * s.dim * s.dim;
-  let total = [...recent.values()].reduce((t, s) => t + bytes(s), 0);
+  let total = [...recent.values()].reduce((t, e) => t + bytes(e.m), 0);
   while (recent.size > 1 && total > RECENT_BYTES) {
-    const [oldest, s] = recent.entries().next().value!;
+    const [oldest, e] = recent.entries().next().value!;
     recent.delete(oldest);
-    total -= bytes(s);
+    total -= bytes(e.m);
   }
   return m;
 }
@@ -179,8 +185,8 @@ export async function loadOrComputeSecondMoment(model: LoadedModel, layers: read
   const missing: number[] = [];
   for (const [l, { base, expected }] of entries) {
     const hit = recent.get(base);
-    if (hit && fs.existsSync(`${base}.safetensors`)) {
-      found.set(l, remember(base, hit));
+    if (hit && hit.file !== '' && hit.file === fileStamp(base)) {
+      found.set(l, remember(base, hit.m));
       continue;
     }
     if (!fs.existsSync(`${base}.json`) && !fs.existsSync(`${base}.safetensors`)) {
