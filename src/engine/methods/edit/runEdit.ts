@@ -33,8 +33,9 @@ export function memitPreset(model: LoadedModel): MemitHparams {
   if (model.config.modelType === 'gptj' && L === 28) return MEMIT_GPT_J;
   if (model.config.modelType === 'gpt2' && L === 48) return MEMIT_GPT2_XL;
   // Small models: the freer z of the golden gpt2-facts-trained MEMIT edit (GPT-2 XL's clamp 0.75 and
-  // λ 20000 leave a 192-wide model unchanged).
-  return { ...MEMIT_GPT2_XL, layers: ftWindow(romePreset(model).layers[0], 5, L), v_loss_layer: L - 1, clamp_norm_factor: 20, v_weight_decay: 0.001, v_num_grad_steps: 40, mom2_update_weight: 100 };
+  // λ 20000 leave a 192-wide model unchanged). z gets up to 100 steps as ROME's v*: on the embedded model
+  // (20 known facts, Error Injection) rewrite 0.59 → 0.70.
+  return { ...MEMIT_GPT2_XL, layers: ftWindow(romePreset(model).layers[0], 5, L), v_loss_layer: L - 1, clamp_norm_factor: 20, v_weight_decay: 0.001, v_num_grad_steps: 100, mom2_update_weight: 100 };
 }
 
 /**
