@@ -262,9 +262,10 @@ export class EngineSession implements vscode.Disposable {
     void this.options.memory.update(value).then(undefined, (e: unknown) => this.options.log(`[session] could not save the applied edits: ${errorMessage(e)}`));
   }
 
+  /** Drops an earlier window's edits (another model was chosen); the memory then holds this session's. */
   private forgetSaved(): void {
     this.saved = undefined;
-    void this.options.memory?.update(undefined);
+    this.remember();
   }
 
   /** `status` follows a load; only a failed MODEL load stays as an error (a bad dataset file leaves the model fine). */

@@ -88,10 +88,10 @@ function statement(tok: LocusTokenizer, prompt: string, answer: string, answerWe
 /**
  * The fact statements of one epoch, from CounterFact records: the requested prompt, its paraphrases
  * and neighborhood prompts complete with target_true; attribute prompts with target_new (their
- * subjects' true object); with `enrichmentRepeats`, "subject target_true" too; with `templateRepeats`, the fact
- * in other templates of its relation. Rows start at the
- * prompt's first token, with no BOS, because that is how GPT-2 models are prompted (ROME, CounterFact
- * evaluation and `locus probe` add none), or, for a `prefixedShare` of copies, after a context prefix.
+ * subjects' true object); with `enrichmentRepeats`, "subject target_true" too; with `templateRepeats`,
+ * the fact in other templates of its relation. Rows start at the prompt's first token, with no BOS,
+ * because that is how GPT-2 models are prompted (ROME, CounterFact evaluation and `locus probe` add
+ * none), or, for a `prefixedShare` of copies, after a context prefix.
  */
 export function factExamples(records: readonly FactRecord[], tok: LocusTokenizer, o: CorpusOptions, epoch: number, prefixes?: PrefixSource): Example[] {
   const out: Example[] = [];

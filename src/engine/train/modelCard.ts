@@ -34,8 +34,7 @@ export interface ModelCardFacts {
 }
 
 /** MODEL_CARD.md for the embedded default model: data, architecture, measured training time, accuracies, how to reproduce. */
-export function writeModelCard(dir: string, f: ModelCardFacts, recipe: TrainRecipe = DEFAULT_RECIPE): void {
-  const R: TrainRecipe = recipe;
+export function writeModelCard(dir: string, f: ModelCardFacts, R: TrainRecipe = DEFAULT_RECIPE): void {
   const c = R.config;
   const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
   const epochs = f.epochLog

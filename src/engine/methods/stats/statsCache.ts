@@ -175,7 +175,6 @@ function remember(base: string, m: SecondMoment): SecondMoment {
  * `computeSecondMoment` through the cache: layers found on disk are read (no forward pass), the others
  * computed together in one pass and written. Returns C as float32 values for every layer (see above).
  */
-
 export async function loadOrComputeSecondMoment(model: LoadedModel, layers: readonly number[], corpus: StatsCorpus, opts: StatsCacheOptions): Promise<Map<number, SecondMoment>> {
   validateLayers(model, layers);
   const settings = resolveStatsSettings(model, corpus, opts);
