@@ -8,10 +8,11 @@ import { selectKnown } from '../src/engine/methods/evaluate/knownFacts';
 /**
  * `npm run bench -- quality [N=50]`: Error Injection on the first N CounterFact records the embedded
  * model knows, each method at its default layer; prints the mean normalized scores (issue 5's check).
+ * LOCUS_QUALITY_N, LOCUS_QUALITY_METHODS (comma list) and LOCUS_QUALITY_MODEL (a model folder) override the defaults.
  * Not a speed benchmark, but it lives here because it takes minutes and is never part of the tests.
  */
 export async function benchQuality(threads: number, n = Number(process.env.LOCUS_QUALITY_N ?? 50)): Promise<void> {
-  const model = await loadModel('default', { threads });
+  const model = await loadModel(process.env.LOCUS_QUALITY_MODEL ?? 'default', { threads });
   const records = loadCounterFact(defaultDatasetPath());
   const known = (await selectKnown(model, records, n)).records;
   const cacheDir = path.join('.locus', 'stats');

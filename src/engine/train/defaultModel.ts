@@ -21,7 +21,9 @@ import type { LmTrainOptions, TrainProgress } from './lmTrainer';
 /** The embedded default model's recipe: every number that shapes it, recorded in its model card. */
 export const DEFAULT_RECIPE = {
   seed: 1,
-  config: { model_type: 'gpt2', n_embd: 192, n_head: 6, n_layer: 6, n_positions: 128, vocab_size: 8192, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new' },
+  // 8 layers of 160 rather than 6 of 192 (about the same parameters, 10% less compute per token): ROME edits the
+  // deeper model better (measured runs in scripts/shape-search/README.md).
+  config: { model_type: 'gpt2', n_embd: 160, n_head: 5, n_layer: 8, n_positions: 128, vocab_size: 8192, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new' },
   // Relation templates, "subject answer" rows and context prefixes make the subject's last token carry the
   // fact (where ROME writes): 20 known facts, ROME at layer 0, rewrite 0.36 → 0.68 against the same
   // recipe without them (requestedRepeats 3, the rest as here minus the last four options).
@@ -37,6 +39,11 @@ export const DEFAULT_RECIPE = {
     prefixMaxWords: 12,
   } satisfies CorpusOptions,
   train: { epochs: 6, tokensPerBatch: 1536, lr: 2e-3, minLrRatio: 0.05, warmupSteps: 200, weightDecay: 0.01, clipNorm: 1.0, checkpointEvery: 200 },
+  /** Why the shape, for the model card (not part of recipeId: it changes no weight). */
+  rationale:
+    'The shape was chosen for editing: with about the same number of parameters, ROME (layer 0, Error Injection, 20 known facts) ' +
+    'reached a rewrite score of 0.81–0.83 in four 8-layer runs of width 160, against 0.56 and 0.77 in two 6-layer runs of width 192 ' +
+    '(scripts/shape-search/README.md).',
 };
 
 type TrainSchedule = typeof DEFAULT_RECIPE.train;
@@ -47,6 +54,7 @@ export interface TrainRecipe {
   readonly config: typeof DEFAULT_RECIPE.config;
   readonly corpus: CorpusOptions;
   readonly train: TrainSchedule;
+  readonly rationale?: string;
 }
 
 export interface DefaultModelInputs {

@@ -51,7 +51,7 @@ It is a research fixture, not a general-purpose language model.
 Hugging Face \`gpt2\` (\`GPT2LMHeadModel\` layout, tied embeddings): ${c.n_layer} layers, d_model ${c.n_embd},
 ${c.n_head} heads, d_mlp ${4 * c.n_embd}, context ${c.n_positions} tokens, vocabulary ${c.vocab_size}
 (a byte-level BPE trained on the same corpus, \`tokenizer.json\`). ${f.parameters.toLocaleString('en-US')} parameters,
-float32; folder size ${(f.folderBytes / 1e6).toFixed(1)} MB.
+float32; folder size ${(f.folderBytes / 1e6).toFixed(1)} MB.${R.rationale ? '\n' + R.rationale : ''}
 
 ## Data
 - CounterFact (Meng et al. 2022, MIT licence): the 2,191-record sample in \`assets/data/counterfact_sample.json\`
