@@ -5,7 +5,7 @@ Same batches (export-batches.js), same objective (per-batch weighted next-token 
 arithmetic in the Hugging Face layout. Only the kernels differ, so a run lands near, not on, the CPU run.
 Writes OUT/model.safetensors (float32, HF names). Needs torch and numpy.
 
-  python3 train_replica.py DATA OUT --layers 8 --d-model 160 --heads 5 [--d-mlp 640] [--seed 1] [--init DATA/init.safetensors] [--max-steps N]
+  python3 train_replica.py DATA OUT --layers 8 --d-model 160 --heads 5 [--d-mlp 640] [--seed 1] [--init DATA/init.safetensors] [--epochs N] [--max-steps N]
 """
 import argparse, gzip, json, math, os, struct, time
 import numpy as np
@@ -18,6 +18,7 @@ ap.add_argument('--layers', type=int, required=True); ap.add_argument('--d-model
 ap.add_argument('--heads', type=int, required=True); ap.add_argument('--d-mlp', type=int)
 ap.add_argument('--seed', type=int, default=1); ap.add_argument('--init')
 ap.add_argument('--max-steps', type=int, help='stop early (a smoke test)')
+ap.add_argument('--epochs', type=int, help='train this many epochs, cycling the exported ones (one cosine over all)')
 a = ap.parse_args()
 n_layer, d, n_head = a.layers, a.d_model, a.heads
 inner = a.d_mlp or 4 * d
@@ -67,6 +68,10 @@ for b in map(int, bsz):
     w /= w.sum(dtype=np.float64)
     batches.append(tuple(torch.from_numpy(t).to(dev) for t in (x, y, w)))
     ex += b
+if a.epochs:
+    starts = np.concatenate([[0], np.cumsum(meta['epochBatches'])])
+    cycle = len(meta['epochBatches'])
+    batches = [batches[i] for e in range(a.epochs) for i in range(starts[e % cycle], starts[e % cycle + 1])]
 total = len(batches)
 
 # GPT-2 initialisation as initGpt2Params: N(0, 0.02), residual projections N(0, 0.02/√(2L)), wpe N(0, 0.01).
