@@ -7,10 +7,8 @@ const path = require('node:path');
 const zlib = require('node:zlib');
 const root = path.resolve(__dirname, '..', '..');
 const E = (p) => require(path.join(root, 'out', 'src', 'engine', p));
-const { DEFAULT_RECIPE, initGpt2Params } = E('train/defaultModel');
-const { factExamples, prefixLines, textExamples } = E('train/corpus');
-const { makeBatches } = E('train/batches');
-const { seededRandom } = E('train/rng');
+const { DEFAULT_RECIPE, initGpt2Params, recipeExamples } = E('train/defaultModel');
+const { epochBatches } = E('train/lmTrainer');
 const { loadTokenizer } = E('model/tokenizer');
 const { parseConfig } = E('model/config');
 const { gpt2HfTensors } = E('model/arch/exportGpt2');
@@ -23,14 +21,12 @@ const R = DEFAULT_RECIPE;
 fs.mkdirSync(out, { recursive: true });
 const tok = loadTokenizer(path.join(root, 'assets', 'default-model'));
 const wikiTexts = ['wiki.valid.raw', 'wiki.test.raw'].map((f) => fs.readFileSync(path.join(root, 'assets', 'data', 'wikitext-2-raw', f), 'utf8'));
-const wiki = wikiTexts.flatMap((t) => textExamples(t, tok, R.corpus.chunkTokens));
-const records = loadCounterFact(defaultDatasetPath());
-const prefixes = prefixLines(wikiTexts);
-const ids = [], wts = [], lens = [], bsz = [], epochBatches = [];
+// The trainer's own functions (trainDefaultModel, trainLm), so the batches are the ones it trains on.
+const corpus = recipeExamples(R, loadCounterFact(defaultDatasetPath()), wikiTexts, tok);
+const ids = [], wts = [], lens = [], bsz = [], perEpoch = [];
 for (let epoch = 0; epoch < R.train.epochs; epoch++) {
-  const examples = [...factExamples(records, tok, R.corpus, epoch, { lines: prefixes, rand: seededRandom(R.seed * 1009 + epoch) }), ...wiki];
-  const batches = makeBatches(examples, R.train.tokensPerBatch, seededRandom(R.seed * 1000 + epoch));
-  epochBatches.push(batches.length);
+  const batches = epochBatches(corpus.epoch(epoch), { seed: R.seed, tokensPerBatch: R.train.tokensPerBatch }, epoch);
+  perEpoch.push(batches.length);
   for (const b of batches) {
     bsz.push(b.length);
     for (const e of b) {
@@ -46,10 +42,10 @@ write('ids.u16.gz', Uint16Array.from(ids));
 write('wts.u8.gz', Uint8Array.from(wts));
 write('lens.u16.gz', Uint16Array.from(lens));
 write('bsz.u16.gz', Uint16Array.from(bsz));
-fs.writeFileSync(path.join(out, 'meta.json'), JSON.stringify({ epochBatches, recipe: R, tokens: ids.length }));
+fs.writeFileSync(path.join(out, 'meta.json'), JSON.stringify({ epochBatches: perEpoch, recipe: R, tokens: ids.length }));
 if (L) {
   const cfg = parseConfig({ ...R.config, n_layer: +L, n_embd: +D, n_head: +H, eos_token_id: R.config.vocab_size - 1 }, 'shape');
   const { params, shapes } = initGpt2Params(cfg, R.seed);
   writeSafetensors(path.join(out, 'init.safetensors'), gpt2HfTensors(cfg, (n) => ({ shape: shapes.get(n), data: params.get(n) })), { format: 'pt' });
 }
-console.log(`${out}: ${bsz.length} batches (${epochBatches.join(' + ')}), ${ids.length} tokens`);
+console.log(`${out}: ${bsz.length} batches (${perEpoch.join(' + ')}), ${ids.length} tokens`);

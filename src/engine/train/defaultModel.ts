@@ -12,7 +12,7 @@ import { RandomState } from '../methods/causalTrace/randomState';
 import { bpeTokenizerJson, saveTokenizerJson, trainBpe } from './bpeTrainer';
 import type { BpeResult } from './bpeTrainer';
 import { factExamples, prefixLines, textExamples } from './corpus';
-import type { CorpusOptions, FactRecord } from './corpus';
+import type { CorpusOptions, Example, FactRecord } from './corpus';
 import { knownFactAccuracy } from './factAccuracy';
 import { trainLm } from './lmTrainer';
 import { seededRandom } from './rng';
@@ -139,10 +139,9 @@ export async function trainDefaultModel(inputs: DefaultModelInputs): Promise<{ s
   const R: TrainRecipe = inputs.recipe ?? DEFAULT_RECIPE;
   const cfg = parseConfig({ ...R.config, eos_token_id: R.config.vocab_size - 1 }, 'recipe');
   const { tok, bpe } = tokenizerFor(inputs, cfg.d_vocab, cfg.n_ctx);
-  const wiki = inputs.wikiTexts.flatMap((t) => textExamples(t, tok, R.corpus.chunkTokens));
-  inputs.log(`corpus: ${inputs.records.length} CounterFact records, ${wiki.length} WikiText chunks of ${R.corpus.chunkTokens} tokens`);
+  const corpus = recipeExamples(R, inputs.records, inputs.wikiTexts, tok);
+  inputs.log(`corpus: ${inputs.records.length} CounterFact records, ${corpus.wikiChunks} WikiText chunks of ${R.corpus.chunkTokens} tokens`);
   const { params, shapes } = initGpt2Params(cfg, R.seed);
-  const prefixSource = prefixLines(inputs.wikiTexts);
   const evalRecords = inputs.records.slice(0, 300);
   const options: LmTrainOptions = {
     ...R.train,
@@ -159,10 +158,22 @@ export async function trainDefaultModel(inputs: DefaultModelInputs): Promise<{ s
       return acc;
     },
   };
-  const examples = (epoch: number) => [...factExamples(inputs.records, tok, R.corpus, epoch, { lines: prefixSource, rand: seededRandom(R.seed * 1009 + epoch) }), ...wiki];
-  const { seconds, tokens, log } = await trainLm(cfg, params, shapes, examples, options);
+  const { seconds, tokens, log } = await trainLm(cfg, params, shapes, corpus.epoch, options);
   writeModelFolder(inputs.outDir, cfg, params, shapes, bpe);
   return { seconds, tokens, log };
+}
+
+/**
+ * The recipe's training examples: per epoch, the fact statements (templates and prefixes drawn anew each
+ * epoch, seeded) followed by the WikiText chunks (the same every epoch).
+ */
+export function recipeExamples(R: TrainRecipe, records: readonly FactRecord[], wikiTexts: readonly string[], tok: LocusTokenizer): { wikiChunks: number; epoch: (epoch: number) => Example[] } {
+  const wiki = wikiTexts.flatMap((t) => textExamples(t, tok, R.corpus.chunkTokens));
+  const lines = prefixLines(wikiTexts);
+  return {
+    wikiChunks: wiki.length,
+    epoch: (epoch) => [...factExamples(records, tok, R.corpus, epoch, { lines, rand: seededRandom(R.seed * 1009 + epoch) }), ...wiki],
+  };
 }
 
 /** A short hash of the recipe's corpus options and schedule (the seed is checked on its own). */

@@ -105,9 +105,14 @@ function loadCheckpoint(dir: string, params: Map<ParamName, Float32Array>, adam:
   return ck;
 }
 
+/** Epoch `epoch`'s batches, in training order: the trainer's, and what scripts/shape-search exports for its replica. */
+export function epochBatches(examples: readonly Example[], o: Pick<LmTrainOptions, 'seed' | 'tokensPerBatch'>, epoch: number): Example[][] {
+  return makeBatches(examples, o.tokensPerBatch, seededRandom(o.seed * 1000 + epoch));
+}
+
 /**
  * Trains a GPT-2 language model in place on `params` with AdamW, one fused forward+backward ORT graph
- * per step. Deterministic for a seed: epoch e's batches come from seededRandom(seed + e), so a run
+ * per step. Deterministic for a seed: epoch e's batches come from `epochBatches`, so a run
  * resumed from a checkpoint continues with exactly the batches and optimizer state it stopped with.
  */
 export async function trainLm(cfg: ModelConfig, params: Map<ParamName, Float32Array>, shapes: Map<ParamName, readonly number[]>, epochExamples: (epoch: number) => Example[], o: LmTrainOptions): Promise<{ log: Array<Record<string, number>>; seconds: number; tokens: number }> {
@@ -116,7 +121,7 @@ export async function trainLm(cfg: ModelConfig, params: Map<ParamName, Float32Ar
   const session = await RuntimeSession.create('lm-train', encodeModel(graph.spec, 20), { threads: o.threads });
   const adam = newAdamState();
   const ck: Checkpoint = loadCheckpoint(o.checkpointDir, params, adam, o.seed, o.recipe) ?? { step: 0, epoch: 0, batchInEpoch: 0, seconds: 0, tokens: 0, seed: o.seed, recipe: o.recipe, log: [] };
-  const batchesOf = (epoch: number) => makeBatches(epochExamples(epoch), o.tokensPerBatch, seededRandom(o.seed * 1000 + epoch));
+  const batchesOf = (epoch: number) => epochBatches(epochExamples(epoch), o, epoch);
   let batches = batchesOf(ck.epoch);
   // The schedule's length comes from epoch 0 whatever epoch a resumed run starts in (epochs may differ
   // in size when their statements are drawn at random), so a resumed run follows the same lr curve.

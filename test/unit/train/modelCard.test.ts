@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { DEFAULT_RECIPE } from '../../../src/engine/train/defaultModel';
+import type { TrainRecipe } from '../../../src/engine/train/defaultModel';
 import { writeModelCard } from '../../../src/engine/train/modelCard';
 import type { ModelCardFacts } from '../../../src/engine/train/modelCard';
 
@@ -18,7 +19,7 @@ const facts: ModelCardFacts = {
   date: '2026-11-28',
 };
 
-function cardFor(recipe: typeof DEFAULT_RECIPE | Omit<typeof DEFAULT_RECIPE, 'rationale'>): string {
+function cardFor(recipe: TrainRecipe): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'locus-card-'));
   try {
     writeModelCard(dir, facts, recipe);
