@@ -21,6 +21,7 @@ export async function benchQuality(threads: number, n = Number(process.env.LOCUS
     const sums = { rewrite: 0, paraphrase: 0, neighborhood: 0, overall: 0, efficacy: 0 };
     const t0 = Date.now();
     let layers: readonly number[] = [];
+    let statsNote = '';
     for (const r of known) {
       const rw = r.requested_rewrite;
       const out = await runEdit(model, {
@@ -30,6 +31,7 @@ export async function benchQuality(threads: number, n = Number(process.env.LOCUS
         cases: [{ prompt: rw.prompt, subject: rw.subject, target_new: rw.target_new, target_true: rw.target_true, paraphrase_prompts: r.paraphrase_prompts, neighborhood_prompts: r.neighborhood_prompts }],
       });
       layers = out.layers;
+      statsNote ||= out.notes.find((note) => note.startsWith('key statistics')) ?? '';
       sums.rewrite += out.metrics.rewrite;
       sums.paraphrase += out.metrics.paraphrase;
       sums.neighborhood += out.metrics.neighborhood;
@@ -38,7 +40,7 @@ export async function benchQuality(threads: number, n = Number(process.env.LOCUS
     }
     const k = known.length;
     console.log(
-      `${method.padEnd(5)} layers ${layers.join(',')}: rewrite ${(sums.rewrite / k).toFixed(3)}  paraphrase ${(sums.paraphrase / k).toFixed(3)}  neighborhood ${(sums.neighborhood / k).toFixed(3)}  overall ${(sums.overall / k).toFixed(3)}  ROME efficacy ${(sums.efficacy / k).toFixed(3)}  (${k} known facts, ${((Date.now() - t0) / 1000 / k).toFixed(1)} s/edit)`,
+      `${method.padEnd(5)} layers ${layers.join(',')}: rewrite ${(sums.rewrite / k).toFixed(3)}  paraphrase ${(sums.paraphrase / k).toFixed(3)}  neighborhood ${(sums.neighborhood / k).toFixed(3)}  overall ${(sums.overall / k).toFixed(3)}  ROME efficacy ${(sums.efficacy / k).toFixed(3)}  (${k} known facts, ${((Date.now() - t0) / 1000 / k).toFixed(1)} s/edit)${statsNote ? `; ${statsNote}` : ''}`,
     );
   }
   await model.dispose();

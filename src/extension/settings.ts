@@ -7,7 +7,7 @@ import type { EngineMethod, EngineParams } from '../protocol/engine';
 export interface RequestSettings {
   /** `locus.edit.hparams`: per method, the reference's snake_case keys. */
   readonly hparams: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
-  /** `locus.statsCorpus`: '' = the bundled WikiText-2. */
+  /** `locus.statsCorpus`: '' = the model's default (the bundled WikiText-2; the embedded model's training text for it). */
   readonly statsCorpus: string;
   /** `locus.trace.noise`: "s3" or a number σ. */
   readonly traceNoise: string;

@@ -18,7 +18,7 @@ The model's own files are never modified.
                        target_true.str, optional paraphrase_prompts / neighborhood_prompts) or an array of them
   --hparams FILE       the reference implementation's hparams JSON (snake_case keys)
   --stats-corpus FILE  text file (one document per non-empty line) for ROME/MEMIT's key statistics
-                       (default: the bundled WikiText-2)
+                       (default: the bundled WikiText-2; for the embedded model, its training text)
   --cache DIR          statistics cache (default .locus/stats)
   --editing-noise σ    subject noise for Tracing Reversal's o_noise and Fact Forcing (default 0.1)`;
 

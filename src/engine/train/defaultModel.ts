@@ -38,12 +38,15 @@ export const DEFAULT_RECIPE = {
     prefixedShare: 0.3,
     prefixMaxWords: 12,
   } satisfies CorpusOptions,
-  train: { epochs: 6, tokensPerBatch: 1536, lr: 2e-3, minLrRatio: 0.05, warmupSteps: 200, weightDecay: 0.01, clipNorm: 1.0, checkpointEvery: 200 },
+  // 8 epochs rather than 6 (43.9 instead of 39.5 minutes on the 2-core machine): ROME at layer 0, Error Injection,
+  // 50 known facts, rewrite 0.898 → 0.930 (both with C over the model's training text and 200 v steps).
+  train: { epochs: 8, tokensPerBatch: 1536, lr: 2e-3, minLrRatio: 0.05, warmupSteps: 200, weightDecay: 0.01, clipNorm: 1.0, checkpointEvery: 200 },
   /** Why the shape, for the model card (not part of recipeId: it changes no weight). */
   rationale:
     'The shape was chosen for editing: with about the same number of parameters, ROME (layer 0, Error Injection, 20 known facts) ' +
     'reached a rewrite score of 0.81–0.83 in four 8-layer runs of width 160, against 0.56 and 0.77 in two 6-layer runs of width 192 ' +
-    '(scripts/shape-search/README.md).',
+    '(scripts/shape-search/README.md). Eight epochs rather than six: on 50 known facts, ROME\'s rewrite score 0.930 against 0.898 ' +
+    'after six (both with the key statistics over this model\'s training text and 200 v steps).',
 };
 
 type TrainSchedule = typeof DEFAULT_RECIPE.train;
