@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { loadModel } from '../src/engine/index';
+import { factCaseOf, loadModel } from '../src/engine/index';
 import type { EditMethod } from '../src/engine/methods/edit/runEdit';
 import { runEdit } from '../src/engine/methods/edit/runEdit';
 import { defaultDatasetPath, loadCounterFact } from '../src/engine/data/counterfact';
@@ -23,12 +23,11 @@ export async function benchQuality(threads: number, n = Number(process.env.LOCUS
     let layers: readonly number[] = [];
     let statsNote = '';
     for (const r of known) {
-      const rw = r.requested_rewrite;
       const out = await runEdit(model, {
         method,
         problem: 'error-injection',
         cacheDir,
-        cases: [{ prompt: rw.prompt, subject: rw.subject, target_new: rw.target_new, target_true: rw.target_true, paraphrase_prompts: r.paraphrase_prompts, neighborhood_prompts: r.neighborhood_prompts }],
+        cases: [factCaseOf(r)],
       });
       layers = out.layers;
       statsNote ||= out.notes.find((note) => note.startsWith('key statistics')) ?? '';

@@ -35,7 +35,7 @@ export { traceReportHtml } from './methods/causalTrace/report';
 export type { TraceReportMeta } from './methods/causalTrace/report';
 export { runEdit, EDIT_METHODS } from './methods/edit/runEdit';
 export type { EditJob, EditOutcome, EditMethod } from './methods/edit/runEdit';
-export { EDITING_PROBLEMS } from './methods/problems/problems';
+export { EDITING_PROBLEMS, factCaseOf } from './methods/problems/problems';
 export type { EditingProblem, FactCase } from './methods/problems/problems';
 export { exportModel } from './methods/edit/exportModel';
 export { corpusFromTextFile } from './methods/stats/corpus';

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { defaultDatasetPath, loadCounterFact, loadModel, runEdit } from '../../src/engine/index';
+import { defaultDatasetPath, factCaseOf, loadCounterFact, loadModel, runEdit } from '../../src/engine/index';
 import type { FactCase, LoadedModel } from '../../src/engine/index';
 import { defaultStatsCorpus } from '../../src/engine/methods/stats/corpus';
 import { tempDir } from '../helpers/paths';
@@ -23,9 +23,7 @@ describe('ROME on the embedded model: key statistics over its training text', ()
   before(async () => {
     model = await loadModel('default');
     tmp = tempDir('locus-rome-embedded-');
-    const r = loadCounterFact(defaultDatasetPath()).find((x) => x.case_id === CASE_ID)!;
-    const rw = r.requested_rewrite;
-    fact = { prompt: rw.prompt, subject: rw.subject, target_new: rw.target_new, target_true: rw.target_true, paraphrase_prompts: r.paraphrase_prompts, neighborhood_prompts: r.neighborhood_prompts };
+    fact = factCaseOf(loadCounterFact(defaultDatasetPath()).find((x) => x.case_id === CASE_ID)!);
   });
   after(async () => {
     await model.dispose();

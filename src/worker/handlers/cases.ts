@@ -1,16 +1,7 @@
-/** What the edit, sweep and study handlers share: turning records and client input into FactCases, and keeping the stack exact. */
-import type { CounterFactRecord, EditStack, FactCase } from '../../engine/index';
+/** What the edit, sweep and study handlers share: turning client input into FactCases (records: the engine's factCaseOf), and keeping the stack exact. */
+import type { EditStack, FactCase } from '../../engine/index';
 import { LocusError } from '../../engine/index';
 import type { FactCaseDto } from '../../protocol/dto';
-
-export const asCase = (r: CounterFactRecord): FactCase => ({
-  prompt: r.requested_rewrite.prompt,
-  subject: r.requested_rewrite.subject,
-  target_new: { str: r.requested_rewrite.target_new.str },
-  target_true: { str: r.requested_rewrite.target_true.str },
-  paraphrase_prompts: r.paraphrase_prompts,
-  neighborhood_prompts: r.neighborhood_prompts,
-});
 
 /** A case sent by the client: checked field by field, since it crossed a process boundary. */
 export function inlineCase(c: FactCaseDto): FactCase {

@@ -6,10 +6,10 @@
 import * as path from 'node:path';
 import type { FactCase, LoadedModel, PromptView } from '../../engine/index';
 import type { EditDetailsDto } from '../../protocol/dto';
-import { corpusFromTextFile, EDIT_METHODS, EDITING_PROBLEMS, exportModel, generateText, LocusError, promptViews, runEdit } from '../../engine/index';
+import { corpusFromTextFile, EDIT_METHODS, EDITING_PROBLEMS, exportModel, factCaseOf, generateText, LocusError, promptViews, runEdit } from '../../engine/index';
 import type { EditParams } from '../../protocol/engine';
 import type { HandlerTable, WorkerState } from '../state';
-import { asCase, inlineCase, reapply } from './cases';
+import { inlineCase, reapply } from './cases';
 import { check } from '../state';
 
 /** The job's requests: inline `cases`, or `caseIds` looked up in the loaded dataset. */
@@ -24,7 +24,7 @@ function casesOf(p: EditParams, state: WorkerState): FactCase[] {
   return p.caseIds!.map((id) => {
     const r = ds.records.find((x) => x.case_id === id);
     if (!r) throw new LocusError('bad-input', `${ds.path} has no record with case_id ${id}`);
-    return asCase(r);
+    return factCaseOf(r);
   });
 }
 

@@ -10,10 +10,10 @@
  */
 import * as path from 'node:path';
 import type { EditingProblem, EditMethod, EditStack, FactCase, StudyProgress, StudyRow, StudySpec } from '../../engine/index';
-import { analyzeRows, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, LocusError, loadCounterFact, parseCaseSpec, readManifest, readResults, readStudy, runStudy, runSweep, selectCases, selectKnown } from '../../engine/index';
+import { analyzeRows, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, factCaseOf, LocusError, loadCounterFact, parseCaseSpec, readManifest, readResults, readStudy, runStudy, runSweep, selectCases, selectKnown } from '../../engine/index';
 import type { StudyAnalysisDto, SweepResultDto } from '../../protocol/dto';
 import type { HandlerTable, WorkerState } from '../state';
-import { asCase, inlineCase, reapply } from './cases';
+import { inlineCase, reapply } from './cases';
 import { check } from '../state';
 
 function methodsOf(v: unknown): EditMethod[] {
@@ -85,7 +85,7 @@ export function studyHandlers(state: WorkerState): HandlerTable<'sweep/run' | 's
         if (!ds) throw new LocusError('bad-input', 'no dataset is loaded: load one first (dataset/load) or send case');
         const r = ds.records.find((x) => x.case_id === id);
         if (!r) throw new LocusError('not-found', `${ds.path} has no record with case_id ${id}`);
-        fact = asCase(r);
+        fact = factCaseOf(r);
       }
       const problem = problemsOf(p.problem === undefined ? undefined : [p.problem])[0];
       const stack = state.stack();

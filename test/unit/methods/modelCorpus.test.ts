@@ -23,7 +23,7 @@ describe('default statistics corpus per model', () => {
     const paraphrases = new Set(records.flatMap((r) => r.paraphrase_prompts.map((p) => `${p} ${r.requested_rewrite.target_true.str}`)));
     assert.equal(c.texts.filter((t) => paraphrases.has(t)).length, 0);
     const neighbors = new Set(records.flatMap((r) => r.neighborhood_prompts.map((p) => `${p} ${r.requested_rewrite.target_true.str}`)));
-    assert.equal(new Set(c.texts.filter((t) => neighbors.has(t))).size > 0, true);
+    assert.ok(c.texts.some((t) => neighbors.has(t)));
   });
 
   test('the embedded folder is recognised by its location on disk, other folders get WikiText-2', () => {

@@ -1,3 +1,4 @@
+import type { CounterFactRecord } from '../../data/counterfact';
 import { LocusError } from '../../errors';
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
@@ -14,6 +15,12 @@ export interface FactCase extends RewriteRequest {
   readonly target_true: { readonly str: string };
   readonly paraphrase_prompts?: readonly string[];
   readonly neighborhood_prompts?: readonly string[];
+}
+
+/** A CounterFact record as the case its edit works on (the targets' strings only, not their token ids). */
+export function factCaseOf(r: CounterFactRecord): FactCase {
+  const rw = r.requested_rewrite;
+  return { prompt: rw.prompt, subject: rw.subject, target_new: { str: rw.target_new.str }, target_true: { str: rw.target_true.str }, paraphrase_prompts: r.paraphrase_prompts, neighborhood_prompts: r.neighborhood_prompts };
 }
 
 export interface ProblemSpec {

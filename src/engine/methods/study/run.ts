@@ -9,9 +9,8 @@ import * as path from 'node:path';
 import { LocusError } from '../../errors';
 import type { LoadedModel } from '../../model/model';
 import { loadCounterFact } from '../../data/counterfact';
-import type { CounterFactRecord } from '../../data/counterfact';
 import { runEdit } from '../edit/runEdit';
-import type { FactCase } from '../problems/problems';
+import { factCaseOf } from '../problems/problems';
 import { engineVersion, MANIFEST, readManifest, readResults, ResultWriter, writeJsonAtomic } from './store';
 import type { StudyManifest, StudyProgress, StudyRow, StudyShard, StudySpec } from './types';
 import { rowKey, shardCases } from './types';
@@ -32,11 +31,6 @@ export interface StudyRunSummary {
   readonly resumed: number;
   readonly ran: number;
   readonly cancelled: boolean;
-}
-
-function asFactCase(r: CounterFactRecord): FactCase {
-  const rw = r.requested_rewrite;
-  return { prompt: rw.prompt, subject: rw.subject, target_new: { str: rw.target_new.str }, target_true: { str: rw.target_true.str }, paraphrase_prompts: r.paraphrase_prompts, neighborhood_prompts: r.neighborhood_prompts };
 }
 
 function checkSpec(model: LoadedModel, spec: StudySpec, shard?: StudyShard): void {
@@ -95,7 +89,7 @@ export async function runStudy(model: LoadedModel, spec: StudySpec, opts: StudyR
       if (aborted()) break;
       const t0 = Date.now();
       const rec = byId.get(id)!;
-      const fact = asFactCase(rec);
+      const fact = factCaseOf(rec);
       report(`case ${id}: tracing`);
       const trace = await studyTracingEffect(model, fact, opts.signal);
       const effect = trace.effect;
