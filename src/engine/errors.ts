@@ -1,6 +1,7 @@
 /**
- * Errors a user can act on. The CLI prints `message` alone (one line, no stack) and exits non-zero;
- * the worker maps them onto JSON-RPC errors. Anything that is not a LocusError is a bug.
+ * Errors a user can act on. The CLI prints `message` alone (one line, no stack) and exits with status 2;
+ * the worker maps them onto JSON-RPC errors and the extension shows the same line. Anything that is not
+ * a LocusError is a bug. A message names the flag or file and what is wrong with it.
  */
 export type LocusErrorCode =
   | 'not-found'
@@ -12,7 +13,13 @@ export type LocusErrorCode =
   | 'unsupported-format'
   | 'missing-tokenizer'
   | 'bad-input'
-  | 'cancelled';
+  | 'cancelled'
+  /** A computed quantity (score, ΔW, weight) is NaN or ±Inf. */
+  | 'non-finite'
+  /** A file or folder cannot be read or written (permissions, a file where a folder is needed, …). */
+  | 'io'
+  /** Another process holds the lock on a folder this command would write. */
+  | 'busy';
 
 export class LocusError extends Error {
   constructor(

@@ -46,3 +46,7 @@ export { runStudy, STUDY_TRACE, mergeStudies, mergeRows, sortRows, analyzeStudy,
 export type { StudyRunOptions, StudyRunSummary, MergeSummary, StudyAnalysis, RegressionRow, LayerSummary, MeanCI, StudySpec, StudyShard, StudyManifest, StudyRow, StudyMetrics, StudyMetric, StudyProgress } from './methods/study/index';
 export { runSweep, studyTracingEffect, readStudy } from './methods/study/index';
 export type { SweepRequest, SweepOptions, SweepProgress, SweepPoint, SweepResult, StudyTracingEffect } from './methods/study/index';
+export { fsError, fsErrorMessage, readJsonFile, readJsonObject, readTextFile, stripBom } from './files/read';
+export { assertOutsideModel, checkDirTarget, checkFileTarget, realTarget } from './files/writeTarget';
+export type { DirTargetOptions } from './files/writeTarget';
+export { assertFinite, assertFiniteArray, assertFiniteDeep, countNonFinite } from './files/finite';

@@ -19,7 +19,10 @@ export type LocusErrorCode =
   | 'unsupported-format'
   | 'missing-tokenizer'
   | 'bad-input'
-  | 'cancelled';
+  | 'cancelled'
+  | 'non-finite'
+  | 'io'
+  | 'busy';
 export type EngineErrorCode = LocusErrorCode | 'internal';
 
 export type Device = 'cpu' | 'webgpu' | 'cuda';

@@ -4,6 +4,8 @@
  * synchronous native calls that block the JS thread; the engine therefore lives in a worker process.
  */
 import * as os from 'node:os';
+// Must stay before onnxruntime-node: it turns onnxruntime's telemetry off before the library loads.
+import './offline';
 import * as ort from 'onnxruntime-node';
 import type { Tensor } from '../tensor/tensor';
 
