@@ -25,7 +25,10 @@ function usage(): string {
   return `locus <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\n"locus <command> --help" for a command's flags.`;
 }
 
-/** Runs the CLI; returns the exit code (0 ok, 1 unexpected failure, 2 bad usage or bad input). */
+/** A user error is one line: a message that grew a second line (a quoted file, a nested error) is folded. */
+const oneLine = (m: string): string => m.replace(/\s*\n\s*/g, ' ');
+
+/** Runs the CLI; returns the exit code (0 ok, 1 unexpected failure, 2 bad usage or bad input, 130 interrupted). */
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -41,8 +44,13 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     await command.run(rest, io);
     return 0;
   } catch (e) {
+    if (isLocusError(e) && e.code === 'cancelled') {
+      // Interrupted by the user (Ctrl-C): the shell's convention for SIGINT, 128 + 2.
+      io.err(`locus ${name}: ${e.message}`);
+      return 130;
+    }
     if (e instanceof UsageError || isLocusError(e)) {
-      io.err(`locus ${name}: ${(e as Error).message}`);
+      io.err(`locus ${name}: ${oneLine(e.message)}`);
       return 2;
     }
     io.err(`locus ${name}: unexpected error: ${(e as Error)?.message ?? String(e)}`);

@@ -10,7 +10,7 @@ export type { ActName, ParamName } from './model/names';
 export { act, isActName } from './model/names';
 export type { Tensor } from './tensor/tensor';
 export { checkModelFolder, loadModel } from './model/model';
-export type { LoadedModel, ModelManifest } from './model/model';
+export type { LoadedModel, LoadOptions, ModelManifest } from './model/model';
 export type { Encoding, LocusTokenizer } from './model/tokenizer';
 export { forward } from './interp/forward';
 export type { ForwardOptions, ForwardResult } from './interp/forward';

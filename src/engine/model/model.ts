@@ -82,11 +82,17 @@ export function checkModelFolder(spec: string): void {
   loadTokenizer(folder);
 }
 
+/** How to load: the runtime's options plus what to accept in the weights. */
+export interface LoadOptions extends RuntimeOptions {
+  /** Weights holding NaN/Inf load with a warning instead of failing (the default refuses them). */
+  readonly allowNonFinite?: boolean;
+}
+
 /**
  * Loads a Hugging Face folder (or "default", the embedded model): config, tokenizer and a lazy view
  * of the weights, validated by name and shape. Graph sessions are built on first use.
  */
-export async function loadModel(spec: string, options: RuntimeOptions = {}): Promise<LoadedModel> {
+export async function loadModel(spec: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const folder = resolveModelFolder(spec);
   const config = readConfig(folder);
   const tokenizer = loadTokenizer(folder);

@@ -42,7 +42,10 @@ export class RuntimeSession {
 
   static async create(name: string, model: Uint8Array, opts: RuntimeOptions = {}): Promise<RuntimeSession> {
     const device = opts.device ?? 'cpu';
-    const threads = opts.threads ?? Math.min(4, os.availableParallelism());
+    // Never more threads than cores: ORT starts one OS thread per intra-op thread and session, so an
+    // unchecked number (a typo of 100000) grows until the kernel kills the process.
+    const cores = os.availableParallelism();
+    const threads = Math.max(1, Math.min(opts.threads ?? 4, cores));
     const session = await ort.InferenceSession.create(model, {
       executionProviders: [device],
       intraOpNumThreads: threads,

@@ -1,0 +1,43 @@
+/**
+ * The flags every model-loading command shares, and the one way the CLI opens a model: validated
+ * runtime options, the load warnings printed to stderr (`warning: …`), notes on clamped values.
+ */
+import * as os from 'node:os';
+import type { LoadedModel, LoadOptions } from '../engine/index';
+import { loadModel } from '../engine/index';
+import { intFlag } from './args';
+import type { CliIO } from './io';
+
+/** Spread into a command's flag table. */
+export const MODEL_FLAGS = {
+  model: { type: 'string' },
+  threads: { type: 'string' },
+  'allow-nonfinite': { type: 'boolean' },
+} as const;
+
+export const MODEL_FLAGS_HELP = `  --threads N           intra-op threads (default: cores, at most 4; at most the machine's ${os.availableParallelism()} cores)
+  --allow-nonfinite     load a model whose weights hold NaN/Inf (a warning instead of an error)`;
+
+/** Far beyond any machine's cores: above it the value is a typo, not a wish. */
+const MAX_THREADS_ASKED = 4096;
+
+/** `--threads`, validated and clamped to the machine's cores (a note says so). */
+export function threadsFlag(value: string | undefined, io: CliIO): number | undefined {
+  if (value === undefined) return undefined;
+  const asked = intFlag(value, 'threads', 1, 1, MAX_THREADS_ASKED);
+  const cores = os.availableParallelism();
+  if (asked <= cores) return asked;
+  io.err(`note: --threads ${asked} is more than this machine's ${cores} cores; using ${cores}`);
+  return cores;
+}
+
+/** Opens `--model` (default: the embedded model) with the shared flags; prints load warnings to stderr. */
+export async function openModel(values: Record<string, unknown>, io: CliIO): Promise<LoadedModel> {
+  const options: LoadOptions = {
+    threads: threadsFlag(values['threads'] as string | undefined, io),
+    allowNonFinite: values['allow-nonfinite'] === true,
+  };
+  const model = await loadModel((values['model'] as string | undefined) ?? 'default', options);
+  for (const w of model.warnings) io.err(`warning: ${w}`);
+  return model;
+}
