@@ -1,9 +1,10 @@
 import * as path from 'node:path';
-import type { EditingProblem, EditMethod, LayerSummary, RegressionRow, StudyProgress, StudyShard } from '../../engine/index';
-import { analyzeStudy, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, LocusError, loadCounterFact, loadModel, mergeStudies, parseCaseSpec, runStudy, selectCases, selectKnown } from '../../engine/index';
+import type { EditingProblem, EditMethod, FolderLock, LayerSummary, RegressionRow, StudyProgress, StudyShard } from '../../engine/index';
+import { analyzeStudy, checkDirTarget, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, LocusError, loadCounterFact, lockStudy, MAX_STUDY_SEED, mergeStudies, parseCaseSpec, runStudy, selectCases, selectKnown } from '../../engine/index';
 import { intFlag, parseFlags, UsageError } from '../args';
 import type { CliIO } from '../io';
 import { processIO } from '../io';
+import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
 
 export const studyHelp = `locus study run --cases SPEC --methods rome,memit,ft,ft5 --layers all|LIST [--problems P,...]
                 [--out DIR] [--shard i/n] [--model M] [--dataset FILE] [--seed N] [--json]
@@ -18,13 +19,18 @@ and reverted; one line per edit in DIR/results.jsonl, the model and spec in DIR/
   --problems       default error-injection; also tracing-reversal, fact-erasure, fact-amplification,
                    fact-forcing
   --out DIR        default .locus/runs/<model>-<methods>; rerunning into the same DIR resumes
-                   (edits already in results.jsonl are skipped; Ctrl-C stops cleanly)
+                   (edits already in results.jsonl are skipped); one process writes a folder at a
+                   time (DIR/.lock; a lock left by an ended process is taken over); never inside
+                   the model's folder. Ctrl-C stops after the current edit and exits 130
+  --seed N         seed of the methods' sampling, 0 to ${MAX_STUDY_SEED} (default 0)
   --shard i/n      run only the cases at index % n == i of the --cases list (0 ≤ i < n), e.g. on n
                    machines with the same flags and their own --out; then "locus study merge"
+${MODEL_FLAGS_HELP}
 merge: the union of study folders (identical duplicates kept once; different numbers are an error).
 analyze: per method × problem × metric, R² of the score on factor(layer), on layer + layer × tracing
   effect, and the gain (JSON: { rows: [{ method, problem, metric, n, r2Layer, r2LayerTracing, r2Gain,
-  r2Tracing, pValue }], perLayer: [{ method, problem, layer, n, tracingEffect, rewrite, ... : { mean, lo, hi, n } }] }).`;
+  r2Tracing, pValue }], perLayer: [{ method, problem, layer, n, tracingEffect, rewrite, ... : { mean, lo, hi, n } }] }).
+  A results.jsonl that holds one key (case, method, problem, layer) twice is refused.`;
 
 const list = (v: string | undefined, name: string): string[] => {
   const items = (v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -44,35 +50,43 @@ const fmt = (x: number, d = 3): string => (Number.isFinite(x) ? x.toFixed(d) : '
 async function runCmd(argv: string[], io: CliIO): Promise<void> {
   const { values } = parseFlags(argv, {
     cases: { type: 'string' }, methods: { type: 'string' }, layers: { type: 'string' }, problems: { type: 'string' }, out: { type: 'string' }, shard: { type: 'string' },
-    model: { type: 'string' }, dataset: { type: 'string' }, seed: { type: 'string' }, cache: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' },
+    dataset: { type: 'string' }, seed: { type: 'string' }, cache: { type: 'string' }, json: { type: 'boolean' }, ...MODEL_FLAGS,
   }, 'study run');
   if (values.help) return io.out(studyHelp);
   const v = values as Record<string, string | boolean | undefined>;
-  const methods = list(v['methods'] as string | undefined, 'methods') as EditMethod[];
+  // Everything the flags alone decide is checked before the model loads: a typo costs a second.
+  const methods = [...new Set(list(v['methods'] as string | undefined, 'methods'))] as EditMethod[];
   for (const m of methods) if (!EDIT_METHODS.includes(m)) throw new UsageError(`--methods: "${m}" is not one of ${EDIT_METHODS.join(', ')}`);
-  const problems = (v['problems'] === undefined ? ['error-injection'] : list(v['problems'] as string, 'problems')) as EditingProblem[];
+  const problems = [...new Set(v['problems'] === undefined ? ['error-injection'] : list(v['problems'] as string, 'problems'))] as EditingProblem[];
   for (const p of problems) if (!EDITING_PROBLEMS.includes(p)) throw new UsageError(`--problems: "${p}" is not one of ${EDITING_PROBLEMS.join(', ')}`);
   const layersText = list(v['layers'] as string | undefined, 'layers');
   const shard = parseShard(v['shard'] as string | undefined);
   const spec = parseCaseSpec(list(v['cases'] as string | undefined, 'cases').join(','));
+  const seed = intFlag(v['seed'] as string | undefined, 'seed', 0, 0, MAX_STUDY_SEED);
+  const outFlag = v['out'] as string | undefined;
+  if (outFlag !== undefined) checkDirTarget(outFlag, '--out');
   const dataset = path.resolve((v['dataset'] as string | undefined) ?? defaultDatasetPath());
   const all = loadCounterFact(dataset);
-  const seed = intFlag(v['seed'] as string | undefined, 'seed', 0, 0);
-  const threads = v['threads'] === undefined ? undefined : intFlag(v['threads'] as string, 'threads', 1);
-  const model = await loadModel((v['model'] as string | undefined) ?? 'default', { threads });
+  const model = await openModel(values, io);
   const tty = !v['json'] && io === processIO && process.stderr.isTTY === true;
   const controller = new AbortController();
   const onSigint = (): void => {
-    io.err('\nlocus study: stopping after the current step (rerun the same command to resume)');
+    // On a terminal, say at once that the key was heard (an edit can take a minute); the last line says how to resume.
+    if (io === processIO && process.stderr.isTTY === true) io.err('\nlocus study: stopping after the current step');
     controller.abort();
   };
-  process.once('SIGINT', onSigint);
+  let lock: FolderLock | undefined;
   try {
     const L = model.config.n_layers;
-    const layers = layersText.length === 1 && layersText[0] === 'all' ? Array.from({ length: L }, (_, l) => l) : layersText.map((s) => intFlag(s, 'layers', 0, 0));
-    const records = spec.kind === 'ids' ? selectCases(all, spec, dataset) : (await selectKnown(model, all, spec.n)).records;
+    const layers = layersText.length === 1 && layersText[0] === 'all' ? Array.from({ length: L }, (_, l) => l) : [...new Set(layersText.map((s) => intFlag(s, 'layers', 0, 0, L - 1)))];
+    const outDir = path.resolve(outFlag ?? path.join('.locus', 'runs', `${model.manifest.name}-${methods.join('-')}`.replace(/[^\w.-]+/g, '_')));
+    // Checked against the model's folder and locked before the (possibly slow) case selection.
+    lock = lockStudy(model, outDir, '--out');
+    if (lock.tookOver) io.err(`note: ${outDir} was locked by process ${lock.tookOver.pid} (started ${lock.tookOver.started}), which has ended; taking the folder over`);
+    process.once('SIGINT', onSigint);
+    const records = spec.kind === 'ids' ? selectCases(all, spec, dataset) : (await selectKnown(model, all, spec.n, { signal: controller.signal })).records;
+    if (controller.signal.aborted) throw interrupted();
     if (records.length === 0) throw new LocusError('bad-input', `--cases selects no record of ${dataset}`);
-    const outDir = path.resolve((v['out'] as string | undefined) ?? path.join('.locus', 'runs', `${model.manifest.name}-${methods.join('-')}`.replace(/[^\w.-]+/g, '_')));
     const t0 = Date.now();
     const progress = (p: StudyProgress): void => {
       if (!tty) return;
@@ -81,17 +95,24 @@ async function runCmd(argv: string[], io: CliIO): Promise<void> {
       process.stderr.write(`\r\x1b[K${p.done}/${p.total}${eta} — ${p.stage}`);
     };
     const summary = await runStudy(model, { cases: records.map((r) => r.case_id), methods, problems, layers, dataset, seed }, {
-      outDir, shard, signal: controller.signal, onProgress: progress, cacheDir: (v['cache'] as string | undefined) ?? path.join('.locus', 'stats'),
+      outDir, shard, signal: controller.signal, onProgress: progress, cacheDir: (v['cache'] as string | undefined) ?? path.join('.locus', 'stats'), outFlag: '--out', lock,
     });
     if (tty) process.stderr.write('\r\x1b[K');
-    if (v['json']) return io.out(JSON.stringify({ ...summary, seconds: (Date.now() - t0) / 1000 }, null, 2));
-    io.out(`${summary.cancelled ? 'stopped' : 'done'}: ${summary.resumed + summary.ran}/${summary.total} edits in ${summary.outDir} (${summary.ran} run now, ${summary.resumed} resumed)`);
-    if (summary.cancelled) io.out('rerun the same command to resume');
+    if (v['json']) io.out(JSON.stringify({ ...summary, seconds: (Date.now() - t0) / 1000 }, null, 2));
+    else io.out(`${summary.cancelled ? 'stopped' : 'done'}: ${summary.resumed + summary.ran}/${summary.total} edits in ${summary.outDir} (${summary.ran} run now, ${summary.resumed} resumed)`);
+    // Ctrl-C is not success: exit 130 like any interrupted command, once the finished rows are safe.
+    if (summary.cancelled) throw interrupted();
+  } catch (e) {
+    if (controller.signal.aborted && !(e instanceof LocusError && e.code !== 'cancelled')) throw interrupted();
+    throw e;
   } finally {
     process.removeListener('SIGINT', onSigint);
+    lock?.release();
     await model.dispose();
   }
 }
+
+const interrupted = (): LocusError => new LocusError('cancelled', 'interrupted; resume with the same command');
 
 function mergeCmd(argv: string[], io: CliIO): void {
   const { values, positionals } = parseFlags(argv, { out: { type: 'string' }, json: { type: 'boolean' } }, 'study merge');

@@ -5,10 +5,12 @@
  * gain of adding tracing — plus per-layer means with 95% normal-approximation intervals.
  * NaN (undefined R², intervals of one row) prints as null in JSON.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocusError } from '../../errors';
 import { layerTracingR2 } from './ols';
-import { readManifest, readResults } from './store';
+import { fsError } from '../../files/read';
+import { assertUniqueKeys, MANIFEST, readManifest, readResultsWithLength, RESULTS } from './store';
 import type { StudyManifest, StudyMetric, StudyRow } from './types';
 import { STUDY_METRICS } from './types';
 
@@ -104,12 +106,29 @@ export function analyzeRows(rows: readonly StudyRow[]): StudyAnalysis {
   return { rows: out, perLayer };
 }
 
-/** A study folder's manifest and complete rows (read once, so an analysis and its raw points agree). */
-export function readStudy(dir: string): { manifest: StudyManifest; rows: StudyRow[]; dir: string } {
+/** `dir` must be an existing folder holding a study's manifest (`what` names it in messages). */
+export function requireStudy(dir: string, what = 'study folder'): StudyManifest {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (e) {
+    throw fsError(e, dir, what);
+  }
+  if (!st.isDirectory()) throw new LocusError('bad-input', `${what} ${dir} is a file; give the folder a study run wrote (it holds ${MANIFEST} and ${RESULTS})`);
   const manifest = readManifest(dir);
-  if (!manifest) throw new LocusError('not-found', `${dir} is not a study folder (no manifest.json)`);
-  const rows = readResults(dir);
+  if (!manifest) throw new LocusError('not-found', `${dir} is not a study folder (no ${MANIFEST})`);
+  return manifest;
+}
+
+/**
+ * A study folder's manifest and complete rows (read once, so an analysis and its raw points agree).
+ * Rows with a repeated key are refused, naming the lines.
+ */
+export function readStudy(dir: string): { manifest: StudyManifest; rows: StudyRow[]; dir: string } {
+  const manifest = requireStudy(dir);
+  const { rows, lines } = readResultsWithLength(dir);
   if (rows.length === 0) throw new LocusError('bad-input', `${dir} holds no results yet`);
+  assertUniqueKeys(path.join(dir, RESULTS), rows, lines);
   return { manifest, rows, dir: path.resolve(dir) };
 }
 

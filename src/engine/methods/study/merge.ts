@@ -6,7 +6,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocusError } from '../../errors';
-import { MANIFEST, readManifest, readResults, RESULTS, rowContent, writeJsonAtomic } from './store';
+import { fsError } from '../../files/read';
+import { checkDirTarget } from '../../files/writeTarget';
+import { requireStudy } from './analyze';
+import { lockFolder } from './lock';
+import { MANIFEST, readResults, RESULTS, rowContent, writeJsonAtomic } from './store';
 import type { StudyManifest, StudyRow, StudySpec } from './types';
 import { rowKey } from './types';
 
@@ -49,14 +53,11 @@ export interface MergeSummary {
   readonly outDir: string;
 }
 
-/** Merges study folders into `outDir` (created; must not already hold results). */
+/** Merges study folders into `outDir` (created; must not already hold results; locked while written). */
 export function mergeStudies(dirs: readonly string[], outDir: string): MergeSummary {
   if (dirs.length === 0) throw new LocusError('bad-input', 'nothing to merge: give at least one study folder');
-  const manifests: StudyManifest[] = dirs.map((d) => {
-    const m = readManifest(d);
-    if (!m) throw new LocusError('not-found', `${d} is not a study folder (no ${MANIFEST})`);
-    return m;
-  });
+  const out = checkDirTarget(outDir, '--out');
+  const manifests: StudyManifest[] = dirs.map((d) => requireStudy(d));
   const first = manifests[0];
   manifests.forEach((m, k) => {
     if (m.model.fingerprint !== first.model.fingerprint) {
@@ -72,20 +73,28 @@ export function mergeStudies(dirs: readonly string[], outDir: string): MergeSumm
     problems: union(manifests.map((m) => m.spec.problems)),
     layers: union(manifests.map((m) => m.spec.layers)),
   };
-  const out = path.resolve(outDir);
-  if (fs.existsSync(path.join(out, RESULTS)) && fs.statSync(path.join(out, RESULTS)).size > 0) {
-    throw new LocusError('bad-input', `${out} already holds results; merge into a new folder`);
-  }
-  fs.mkdirSync(out, { recursive: true });
-  const manifest: StudyManifest = {
-    kind: 'locus-study', format: 1, engineVersion: first.engineVersion, model: first.model, spec,
-    started: manifests.map((m) => m.started).sort()[0], mergedFrom: dirs.map((d) => path.resolve(d)),
-  };
   const rows = sortRows(merged, spec);
-  const tmp = path.join(out, `${RESULTS}.tmp-${process.pid}`);
-  fs.writeFileSync(tmp, rows.map((r) => JSON.stringify(r) + '\n').join(''));
-  fs.renameSync(tmp, path.join(out, RESULTS));
-  writeJsonAtomic(path.join(out, MANIFEST), manifest);
+  const lock = lockFolder(out, '--out');
+  try {
+    if (fs.existsSync(path.join(out, RESULTS)) && fs.statSync(path.join(out, RESULTS)).size > 0) {
+      throw new LocusError('bad-input', `--out ${out} already holds results; merge into a new folder`);
+    }
+    const manifest: StudyManifest = {
+      kind: 'locus-study', format: 1, engineVersion: first.engineVersion, model: first.model, spec,
+      started: manifests.map((m) => m.started).sort()[0], mergedFrom: dirs.map((d) => path.resolve(d)),
+    };
+    const tmp = path.join(out, `${RESULTS}.tmp-${process.pid}`);
+    try {
+      fs.writeFileSync(tmp, rows.map((r) => JSON.stringify(r) + '\n').join(''));
+      fs.renameSync(tmp, path.join(out, RESULTS));
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw fsError(e, path.join(out, RESULTS), 'merged results');
+    }
+    writeJsonAtomic(path.join(out, MANIFEST), manifest);
+  } finally {
+    lock.release();
+  }
   const total = sources.reduce((n, s) => n + s.rows.length, 0);
   return { rows: rows.length, duplicates: total - rows.length, outDir: out };
 }

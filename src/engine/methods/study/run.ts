@@ -2,18 +2,22 @@
  * `locus study run`: the seed paper's editing sweep joined with its tracing (research/seed-paper.md
  * §6.1). Per fact: one Causal Trace (MLP, window 5, p(whole " " + target_true) — §2, §2.1), then for
  * every method × problem × central layer one edit, measured and reverted by runEdit, and one line in
- * results.jsonl. Resumable: units already in results.jsonl are skipped.
+ * results.jsonl. Resumable: units already in results.jsonl are skipped. One writer at a time: the
+ * folder is locked (lock.ts) while the run writes, and every key is run and written once.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocusError } from '../../errors';
+import { checkDirTarget } from '../../files/writeTarget';
 import type { LoadedModel } from '../../model/model';
+import type { CounterFactRecord } from '../../data/counterfact';
 import { loadCounterFact } from '../../data/counterfact';
 import { runEdit } from '../edit/runEdit';
 import { factCaseOf } from '../problems/problems';
 import { engineVersion, MANIFEST, readManifest, readResults, ResultWriter, writeJsonAtomic } from './store';
 import type { StudyManifest, StudyProgress, StudyRow, StudyShard, StudySpec } from './types';
 import { rowKey, shardCases } from './types';
+import type { FolderLock, LockHolder } from './lock';
+import { lockFolder } from './lock';
 import { nullIfNaN, studyTracingEffect } from './sweep';
 
 export interface StudyRunOptions {
@@ -23,6 +27,13 @@ export interface StudyRunOptions {
   readonly onProgress?: (p: StudyProgress) => void;
   /** Second-moment statistics cache for ROME / MEMIT (default .locus/stats). */
   readonly cacheDir?: string;
+  /** How messages name `outDir` (the CLI: "--out"; default "study folder"). */
+  readonly outFlag?: string;
+  /**
+   * The folder's lock, when the caller took it already (`lockStudy`, e.g. before a slow case selection);
+   * the caller releases it. Without it, runStudy locks the folder itself for the run.
+   */
+  readonly lock?: FolderLock;
 }
 
 export interface StudyRunSummary {
@@ -31,6 +42,26 @@ export interface StudyRunSummary {
   readonly resumed: number;
   readonly ran: number;
   readonly cancelled: boolean;
+  /** A stale lock (its process had ended) that this run took over. */
+  readonly tookOverLock?: LockHolder;
+}
+
+/** RandomState (NumPy's MT19937) takes a 32-bit seed. */
+export const MAX_STUDY_SEED = 0xffffffff;
+
+/** The spec with each case, method, problem and layer once, in first-seen order: a repeat would be the same key twice. */
+export function dedupeSpec(spec: StudySpec): StudySpec {
+  const once = <T>(xs: readonly T[]): T[] => [...new Set(xs)];
+  return { ...spec, cases: once(spec.cases), methods: once(spec.methods), problems: once(spec.problems), layers: once(spec.layers) };
+}
+
+/**
+ * Checks `outDir` as a place to write (not a file, not under one, writable, not a system folder, not in
+ * the model's folder) and locks it. Call before any model work; release the lock when done.
+ */
+export function lockStudy(model: LoadedModel, outDir: string, outFlag = 'study folder'): FolderLock {
+  checkDirTarget(outDir, outFlag, { modelDir: model.manifest.path });
+  return lockFolder(outDir, outFlag);
 }
 
 function checkSpec(model: LoadedModel, spec: StudySpec, shard?: StudyShard): void {
@@ -40,6 +71,9 @@ function checkSpec(model: LoadedModel, spec: StudySpec, shard?: StudyShard): voi
   if (spec.cases.length === 0 || spec.methods.length === 0 || spec.problems.length === 0 || spec.layers.length === 0) {
     throw new LocusError('bad-input', 'a study needs at least one case, method, problem and layer');
   }
+  if (!Number.isSafeInteger(spec.seed) || spec.seed < 0 || spec.seed > MAX_STUDY_SEED) {
+    throw new LocusError('bad-input', `seed ${spec.seed} must be an integer from 0 to ${MAX_STUDY_SEED} (a 32-bit NumPy RandomState seed)`);
+  }
   if (shard && !(Number.isInteger(shard.n) && shard.n >= 1 && Number.isInteger(shard.i) && shard.i >= 0 && shard.i < shard.n)) {
     throw new LocusError('bad-input', `shard ${shard.i}/${shard.n}: need 0 ≤ i < n`);
   }
@@ -47,7 +81,6 @@ function checkSpec(model: LoadedModel, spec: StudySpec, shard?: StudyShard): voi
 
 /** The folder's manifest: written on the first run; a resumed run must use the same model. */
 function ensureManifest(model: LoadedModel, spec: StudySpec, opts: StudyRunOptions): void {
-  fs.mkdirSync(opts.outDir, { recursive: true });
   const existing = readManifest(opts.outDir);
   if (existing) {
     if (existing.model.fingerprint !== model.manifest.fingerprint) {
@@ -62,12 +95,25 @@ function ensureManifest(model: LoadedModel, spec: StudySpec, opts: StudyRunOptio
   writeJsonAtomic(path.join(opts.outDir, MANIFEST), manifest);
 }
 
-export async function runStudy(model: LoadedModel, spec: StudySpec, opts: StudyRunOptions): Promise<StudyRunSummary> {
+export async function runStudy(model: LoadedModel, wanted: StudySpec, opts: StudyRunOptions): Promise<StudyRunSummary> {
+  const spec = dedupeSpec(wanted);
   checkSpec(model, spec, opts.shard);
+  checkDirTarget(opts.outDir, opts.outFlag ?? 'study folder', { modelDir: model.manifest.path });
   const records = loadCounterFact(spec.dataset);
   const byId = new Map(records.map((r) => [r.case_id, r]));
   const missing = spec.cases.filter((id) => !byId.has(id));
   if (missing.length > 0) throw new LocusError('not-found', `no record in ${spec.dataset} has case_id ${missing.slice(0, 5).join(', ')}`);
+  if (opts.lock && opts.lock.dir !== path.resolve(opts.outDir)) throw new Error(`runStudy: the lock is on ${opts.lock.dir}, not on ${opts.outDir}`);
+  const lock = opts.lock ?? lockFolder(opts.outDir, opts.outFlag);
+  try {
+    const summary = await runLocked(model, spec, byId, opts);
+    return lock.tookOver ? { ...summary, tookOverLock: lock.tookOver } : summary;
+  } finally {
+    if (!opts.lock) lock.release();
+  }
+}
+
+async function runLocked(model: LoadedModel, spec: StudySpec, byId: ReadonlyMap<number, CounterFactRecord>, opts: StudyRunOptions): Promise<StudyRunSummary> {
   ensureManifest(model, spec, opts);
 
   const mine = shardCases(spec.cases, opts.shard);
