@@ -50,3 +50,5 @@ export { fsError, fsErrorMessage, readJsonFile, readJsonObject, readTextFile, st
 export { assertOutsideModel, checkDirTarget, checkFileTarget, realTarget } from './files/writeTarget';
 export type { DirTargetOptions } from './files/writeTarget';
 export { assertFinite, assertFiniteArray, assertFiniteDeep, countNonFinite } from './files/finite';
+export { lockStudy, dedupeSpec, MAX_STUDY_SEED, lockFolder, requireStudy, assertUniqueKeys, readResultsWithLength } from './methods/study/index';
+export type { FolderLock, LockHolder } from './methods/study/index';
