@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocusError } from '../errors';
+import { readTextFile } from '../files/read';
 
 export interface CounterFactRecord {
   /** Unique within a file (checked on load), 0..21918 in ROME's full dataset. */
@@ -128,9 +129,15 @@ function parseRecords(file: string, text: string): { value: unknown; line?: numb
  */
 export function loadCounterFact(file: string): CounterFactRecord[] {
   const abs = path.resolve(file);
-  if (!fs.existsSync(abs)) throw new LocusError('not-found', `dataset file ${abs} does not exist`);
-  if (fs.statSync(abs).isDirectory()) throw new LocusError('not-found', `${abs} is a folder; --dataset takes a CounterFact JSON (or JSON lines) file`);
-  const raw = parseRecords(abs, fs.readFileSync(abs, 'utf8'));
+  let isDir = false;
+  try {
+    isDir = fs.statSync(abs).isDirectory();
+  } catch {
+    // readTextFile below says why (absent, permission denied, a link loop).
+  }
+  if (isDir) throw new LocusError('not-found', `${abs} is a folder; --dataset takes a CounterFact JSON (or JSON lines) file`);
+  // readTextFile drops a UTF-8 BOM and turns every file-system failure into one line.
+  const raw = parseRecords(abs, readTextFile(abs, 'dataset file'));
   if (raw.length === 0) throw new LocusError('bad-config', `${abs} holds no records`);
   const seen = new Map<number, number>();
   raw.forEach(({ value, line }, i) => {

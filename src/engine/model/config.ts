@@ -1,6 +1,6 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocusError } from '../errors';
+import { readJsonObject } from '../files/read';
 
 /** The architectures the engine can build graphs for, by Hugging Face `model_type`. */
 export const SUPPORTED_MODEL_TYPES = ['gpt2', 'gptj'] as const;
@@ -30,10 +30,29 @@ export interface ModelConfig {
 
 type RawConfig = Record<string, unknown>;
 
+/**
+ * Upper bounds far above any GPT-2/GPT-J (or any published model) but low enough that no size
+ * derived from them overflows or asks for absurd memory: a larger value is a corrupt or hostile
+ * file, refused before anything is built from it. The weights' real shapes are checked later too.
+ */
+export const CONFIG_LIMITS: Readonly<Record<string, number>> = {
+  n_embd: 1 << 17,
+  n_head: 1 << 12,
+  n_inner: 1 << 20,
+  n_layer: 1 << 12,
+  n_positions: 1 << 24,
+  vocab_size: 1 << 24,
+  rotary_dim: 1 << 17,
+};
+
 function intField(raw: RawConfig, key: string, file: string): number {
   const v = raw[key];
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
     throw new LocusError('bad-config', `${file}: "${key}" must be a positive integer (got ${JSON.stringify(v)})`);
+  }
+  const max = CONFIG_LIMITS[key];
+  if (max !== undefined && v > max) {
+    throw new LocusError('bad-config', `${file}: "${key}" is ${v.toLocaleString('en-US')}, more than Locus accepts (${max.toLocaleString('en-US')}): the file is corrupt or not this model's`);
   }
   return v;
 }
@@ -60,8 +79,9 @@ export function parseConfig(raw: RawConfig, file = 'config.json'): ModelConfig {
     throw new LocusError('bad-config', `${file}: activation_function ${JSON.stringify(act)} is not supported (only gelu_new)`);
   }
   const eps = raw['layer_norm_epsilon'] ?? 1e-5;
-  if (typeof eps !== 'number' || !(eps > 0)) {
-    throw new LocusError('bad-config', `${file}: layer_norm_epsilon must be a positive number`);
+  // JSON.parse reads 1e999 as Infinity: refuse it with the other non-positive values.
+  if (typeof eps !== 'number' || !(eps > 0) || !(eps < 1)) {
+    throw new LocusError('bad-config', `${file}: "layer_norm_epsilon" must be a number between 0 and 1 (got ${JSON.stringify(raw['layer_norm_epsilon'])})`);
   }
   const d_head = d_model / n_heads;
   let rotaryDim = 0;
@@ -72,16 +92,22 @@ export function parseConfig(raw: RawConfig, file = 'config.json'): ModelConfig {
     }
   }
   const tie = raw['tie_word_embeddings'];
+  const n_layers = intField(raw, 'n_layer', file);
+  const n_ctx = intField(raw, 'n_positions', file);
+  const d_vocab = intField(raw, 'vocab_size', file);
   const eos = raw['eos_token_id'];
+  if (typeof eos === 'number' && !(Number.isInteger(eos) && eos >= 0 && eos < d_vocab)) {
+    throw new LocusError('bad-config', `${file}: "eos_token_id" ${eos} is not a token id (0 to ${d_vocab - 1})`);
+  }
   return {
     modelType: type,
     d_model,
     n_heads,
     d_head,
     d_mlp,
-    n_layers: intField(raw, 'n_layer', file),
-    n_ctx: intField(raw, 'n_positions', file),
-    d_vocab: intField(raw, 'vocab_size', file),
+    n_layers,
+    n_ctx,
+    d_vocab,
     layerNormEps: eps,
     rotaryDim,
     tiedEmbeddings: type === 'gpt2' ? tie !== false : tie === true,
@@ -89,20 +115,20 @@ export function parseConfig(raw: RawConfig, file = 'config.json'): ModelConfig {
   };
 }
 
-/** Reads `<folder>/config.json`. */
+/**
+ * Reads `<folder>/config.json` (a UTF-8 BOM is accepted). Absent → "has no config.json"; unreadable
+ * (permissions, a link loop, a folder) → that reason, never "has no config.json".
+ */
 export function readConfig(folder: string): ModelConfig {
   const file = path.join(folder, 'config.json');
-  if (!fs.existsSync(file)) {
-    throw new LocusError('not-found', `${folder} has no config.json: is it a Hugging Face model folder?`);
-  }
-  let raw: unknown;
+  let raw: RawConfig;
   try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    raw = readJsonObject(file, 'model config');
   } catch (e) {
-    throw new LocusError('bad-config', `${file} is not valid JSON (${(e as Error).message})`);
+    if (e instanceof LocusError && e.code === 'not-found') {
+      throw new LocusError('not-found', `${folder} has no config.json: is it a Hugging Face model folder?`);
+    }
+    throw e;
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new LocusError('bad-config', `${file} must hold a JSON object`);
-  }
-  return parseConfig(raw as RawConfig, file);
+  return parseConfig(raw, file);
 }

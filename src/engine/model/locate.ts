@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocusError } from '../errors';
+import { fsError } from '../files/read';
 
 /** Where the embedded default model lives relative to the package root. */
 export const DEFAULT_MODEL_SUBDIR = path.join('assets', 'default-model');
@@ -35,9 +36,22 @@ export function resolveModelFolder(spec: string | undefined): string {
     return resolveModelFolder(dir);
   }
   const folder = path.resolve(spec);
-  if (!fs.existsSync(folder)) throw new LocusError('not-found', `model folder ${folder} does not exist`);
-  if (!fs.statSync(folder).isDirectory()) {
+  // stat, not existsSync: a link loop or a folder above it that cannot be entered says so
+  // instead of "does not exist".
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(folder);
+  } catch (e) {
+    throw fsError(e, folder, 'model folder');
+  }
+  if (!st.isDirectory()) {
     throw new LocusError('not-found', `${folder} is a file; --model takes a Hugging Face model folder (config.json, model.safetensors, tokenizer)`);
+  }
+  try {
+    // Listing needs read, opening its files needs execute: without them every file would read as absent.
+    fs.accessSync(folder, fs.constants.R_OK | fs.constants.X_OK);
+  } catch (e) {
+    throw fsError(e, folder, 'model folder');
   }
   return folder;
 }

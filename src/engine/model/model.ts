@@ -3,6 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ParamGetter } from '../graph/segments';
 import type { RuntimeOptions } from '../runtime/ort';
+import { LocusError } from '../errors';
+import { fsError } from '../files/read';
 import { readConfig } from './config';
 import type { ModelConfig } from './config';
 import { resolveModelFolder } from './locate';
@@ -71,6 +73,18 @@ function fingerprint(folder: string): string {
   return h.digest('hex').slice(0, 16);
 }
 
+/** `fingerprint`, closing the weights and naming the file when one cannot be read (a stray unreadable shard). */
+function fingerprintOrClose(folder: string, store: { close(): void }): string {
+  try {
+    return fingerprint(folder);
+  } catch (e) {
+    store.close();
+    if (e instanceof LocusError) throw e;
+    const file = (e as NodeJS.ErrnoException).path ?? folder;
+    throw fsError(e, file, 'model file');
+  }
+}
+
 /**
  * The cheap part of `loadModel`'s checks (the folder, config.json and its architecture, the tokenizer),
  * without touching the weights: a caller about to free another model first can refuse a wrong folder
@@ -96,7 +110,7 @@ export async function loadModel(spec: string, options: LoadOptions = {}): Promis
   const folder = resolveModelFolder(spec);
   const config = readConfig(folder);
   const tokenizer = loadTokenizer(folder);
-  const weights = loadWeights(folder, config);
+  const weights = loadWeights(folder, config, { allowNonFinite: options.allowNonFinite });
   const overrides: ParamOverrides = new ParamOverrides((name) => weights.params.get(name), () => sessions);
   const param: ParamGetter = overrides.get;
   const sessions = new SessionCache(config, param, options);
@@ -110,7 +124,7 @@ export async function loadModel(spec: string, options: LoadOptions = {}): Promis
     d_vocab: config.d_vocab,
     n_ctx: config.n_ctx,
     parameters: weights.params.names().reduce((n, name) => n + weights.params.shape(name).reduce((a, b) => a * b, 1), 0),
-    fingerprint: fingerprint(folder),
+    fingerprint: fingerprintOrClose(folder, weights.store),
     device: options.device ?? 'cpu',
   };
   return {

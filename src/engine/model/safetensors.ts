@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocusError } from '../errors';
+import { fsError, readJsonFile } from '../files/read';
 import { formatShape, numel } from '../tensor/tensor';
 import type { Tensor } from '../tensor/tensor';
 
@@ -70,15 +71,38 @@ const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSa
 function readExact(fd: number, target: Uint8Array, position: number, what: string): void {
   let done = 0;
   while (done < target.byteLength) {
-    const n = fs.readSync(fd, target, done, Math.min(target.byteLength - done, IO_CHUNK), position + done);
+    let n: number;
+    try {
+      n = fs.readSync(fd, target, done, Math.min(target.byteLength - done, IO_CHUNK), position + done);
+    } catch (e) {
+      throw fsError(e, what, 'weights');
+    }
     if (n === 0) throw bad(`${what}: unexpected end of file (the file is truncated or was changed while open)`);
     done += n;
   }
 }
 
-/** Opens and validates one file's header; the descriptor stays open in the returned shard. */
+/**
+ * Opens and validates one file's header; the descriptor stays open in the returned shard. Every
+ * file-system failure (absent, unreadable, a link loop, a folder) is one LocusError line.
+ */
 function openShard(file: string): Shard {
-  const fd = fs.openSync(file, 'r');
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    throw fsError(e, file, 'weights file');
+  }
+  // Checked before opening: opening a FIFO blocks until a writer appears, and a folder opens fine
+  // on Linux but fails on the first read.
+  if (st.isDirectory()) throw new LocusError('io', `weights file ${file} is a folder, expected a file`);
+  if (!st.isFile()) throw bad(`weights file ${file} is not a regular file (a device, pipe or socket)`);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw fsError(e, file, 'weights file');
+  }
   try {
     return parseShard(file, fd);
   } catch (e) {
@@ -245,7 +269,6 @@ class SafetensorsStore implements WeightStore {
 
 /** Opens one .safetensors file. */
 export function openSafetensorsFile(file: string): WeightStore {
-  if (!fs.existsSync(file)) throw new LocusError('not-found', `${file} does not exist`);
   const shard = openShard(file);
   return new SafetensorsStore(path.basename(file), shard.entries, [shard]);
 }
@@ -258,8 +281,12 @@ const PICKLE = /\.(bin|pt|pth|pkl|ckpt)$/i;
  * `model.safetensors.index.json`, else a lone `*.safetensors`. Pickle checkpoints are refused.
  */
 export function openSafetensors(folder: string): WeightStore {
-  const files = fs.existsSync(folder) && fs.statSync(folder).isDirectory() ? fs.readdirSync(folder) : undefined;
-  if (!files) throw new LocusError('not-found', `${folder} is not a folder`);
+  let files: string[];
+  try {
+    files = fs.readdirSync(folder);
+  } catch (e) {
+    throw (e as NodeJS.ErrnoException).code === 'ENOTDIR' ? new LocusError('not-found', `${folder} is not a folder`) : fsError(e, folder, 'model folder');
+  }
   if (files.includes('model.safetensors')) return openSafetensorsFile(path.join(folder, 'model.safetensors'));
   if (files.includes(INDEX)) return openSharded(folder);
   const safetensors = files.filter((f) => f.endsWith('.safetensors'));
@@ -277,15 +304,20 @@ export function openSafetensors(folder: string): WeightStore {
   throw new LocusError('not-found', `${folder} has no model.safetensors (nor ${INDEX}): is it a Hugging Face model folder?`);
 }
 
+/** Whether a directory entry exists (a looping or dangling link counts: opening it says why it fails). */
+function present(file: string): boolean {
+  try {
+    fs.lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The index's weight_map decides which shard holds each tensor; its keys are the store's names. */
 function openSharded(folder: string): WeightStore {
   const indexFile = path.join(folder, INDEX);
-  let index: unknown;
-  try {
-    index = JSON.parse(fs.readFileSync(indexFile, 'utf8'));
-  } catch (e) {
-    throw bad(`${indexFile} is not valid JSON (${(e as Error).message})`);
-  }
+  const index = readJsonFile(indexFile, 'weights index');
   const map = typeof index === 'object' && index !== null ? (index as Record<string, unknown>)['weight_map'] : undefined;
   if (typeof map !== 'object' || map === null || Array.isArray(map)) throw bad(`${indexFile} has no "weight_map" object`);
   const shards = new Map<string, Shard>();
@@ -299,7 +331,7 @@ function openSharded(folder: string): WeightStore {
       let shard = shards.get(shardName);
       if (!shard) {
         const file = path.join(folder, shardName);
-        if (!fs.existsSync(file)) throw bad(`${indexFile} puts ${name} in ${shardName}, which is missing from ${folder}: the download is incomplete`);
+        if (!present(file)) throw bad(`${indexFile} puts ${name} in ${shardName}, which is missing from ${folder}: the download is incomplete`);
         shard = openShard(file);
         shards.set(shardName, shard);
       }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Tokenizer as HfTokenizerClass } from '@huggingface/tokenizers' with { 'resolution-mode': 'import' };
 import { LocusError } from '../errors';
+import { readJsonFile, readTextFile } from '../files/read';
 import { GPT2_EOS, byteLevelToBytes, gpt2TokenizerJson, parseMergesTxt, utf8Layout } from './byteLevel';
 
 // The package is ESM-typed but ships a CommonJS build (exports["."].node.require), so it is
@@ -45,13 +46,16 @@ export interface LocusTokenizer {
 
 type Json = Record<string, unknown>;
 
-/** Parses `file` as JSON; absent → undefined; unreadable or malformed → a LocusError naming the file. */
+/**
+ * Parses `file` as JSON (a UTF-8 BOM is accepted); absent → undefined; unreadable (permissions, a
+ * link loop, a folder) or malformed → a LocusError naming the file and the reason.
+ */
 function readJson(file: string): unknown {
-  if (!fs.existsSync(file)) return undefined;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
+    return readJsonFile(file, 'tokenizer file');
   } catch (e) {
-    throw new LocusError('bad-config', `${file} is not valid JSON (${(e as Error).message})`);
+    if (e instanceof LocusError && e.code === 'not-found') return undefined;
+    throw e;
   }
 }
 
@@ -61,6 +65,16 @@ function readJsonObject(file: string): Json | undefined {
     throw new LocusError('bad-config', `${file} must hold a JSON object`);
   }
   return v as Json | undefined;
+}
+
+/** Whether a directory entry exists (a link that loops or dangles counts: reading it then says why it fails). */
+function present(file: string): boolean {
+  try {
+    fs.lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function readVocab(file: string): Record<string, number> {
@@ -84,14 +98,14 @@ export function loadTokenizer(folder: string): LocusTokenizer {
   let json = readJsonObject(file('tokenizer.json'));
   let source = file('tokenizer.json');
   if (json === undefined) {
-    if (!fs.existsSync(file('vocab.json')) || !fs.existsSync(file('merges.txt'))) {
+    if (!present(file('vocab.json')) || !present(file('merges.txt'))) {
       throw new LocusError(
         'missing-tokenizer',
         `${folder} has no tokenizer.json and no vocab.json + merges.txt: copy the tokenizer files of the model next to its weights`,
       );
     }
     const vocab = readVocab(file('vocab.json'));
-    json = gpt2TokenizerJson(vocab, parseMergesTxt(fs.readFileSync(file('merges.txt'), 'utf8'), file('merges.txt')));
+    json = gpt2TokenizerJson(vocab, parseMergesTxt(readTextFile(file('merges.txt'), 'tokenizer file'), file('merges.txt')));
     source = file('vocab.json') + ' + merges.txt';
   }
   const eosName = tokenName(config['eos_token']) ?? tokenName(specialMap['eos_token']);

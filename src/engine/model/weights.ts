@@ -1,7 +1,11 @@
+import * as path from 'node:path';
 import type { ModelConfig } from './config';
 import { adapterFor } from './arch/index';
 import type { LoadedParams } from './arch/types';
-import { numel } from '../tensor/tensor';
+import { LocusError } from '../errors';
+import { countNonFinite } from '../files/finite';
+import { formatShape, numel } from '../tensor/tensor';
+import type { Tensor } from '../tensor/tensor';
 import { openSafetensors } from './safetensors';
 import type { WeightStore } from './safetensors';
 
@@ -10,22 +14,163 @@ export interface LoadedWeights {
   readonly params: LoadedParams;
   /** Scalars over all canonical parameters (a tied embedding counted once, as HF counts). */
   readonly parameterCount: number;
-  /** Unused tensors in the file (not errors): show them to the user once. */
+  /**
+   * Unused tensors in the file and, with `allowNonFinite`, tensors holding NaN/Inf: show them to the
+   * user. A model too large to check at load appends a line here when a tensor is first read.
+   */
   readonly warnings: string[];
   /** Keep open while parameters may still be read; `store.close()` when done. */
   readonly store: WeightStore;
 }
 
+export interface WeightOptions {
+  /** NaN/Inf in a weight is a warning instead of a LocusError('non-finite'). */
+  readonly allowNonFinite?: boolean;
+  /**
+   * Models up to this many stored bytes are read and checked for NaN/Inf at load (every tensor is
+   * read by the first forward pass anyway, so this only moves the read earlier); larger ones are
+   * checked as each tensor is first read, so opening a huge model stays cheap.
+   */
+  readonly checkAtLoadBytes?: number;
+}
+
+/** 1 GiB: GPT-2 small/medium are checked at load; GPT-2 XL, GPT-J on first read. */
+export const CHECK_AT_LOAD_BYTES = 1 << 30;
+/** How many items an error or warning lists before "and N more". */
+const LISTED = 5;
+
+const fmt = (n: number): string => n.toLocaleString('en-US');
+
+/** "a; b; c; d; e; and 7 more": the first few items and a count, so a message stays one short line. */
+export function boundedList(items: readonly string[], noun: string, max = LISTED): string {
+  const shown = items.slice(0, max).join('; ');
+  return items.length > max ? `${shown}; … and ${fmt(items.length - max)} more ${noun}` : shown;
+}
+
 /**
- * Opens `folder`'s weights and checks them against `cfg` (every tensor present, every shape as the
- * config says) before any tensor data is read. Nothing is materialized until `params.get`.
+ * How many layers the store's names reach: one more than the highest index in `h.3.…`, `layers.3.…`
+ * or `blocks.3.…` (names only, no data). A gap (a layer's tensors missing) is left to the adapter's
+ * validation, which names the missing tensors.
  */
-export function loadWeights(folder: string, cfg: ModelConfig): LoadedWeights {
-  const store = openSafetensors(folder);
+function layersHeld(store: WeightStore): number {
+  let held = 0;
+  for (const n of store.names()) {
+    const m = /(?:^|\.)(?:h|layers|blocks)\.(\d+)\./.exec(n);
+    if (m) held = Math.max(held, Number(m[1]) + 1);
+  }
+  return held;
+}
+
+/** The store's name for `hf`, as given or without the `transformer.` prefix some checkpoints drop. */
+function find(store: WeightStore, hf: string): string | undefined {
+  if (store.has(hf)) return hf;
+  const bare = hf.replace(/^transformer\./, '');
+  return store.has(bare) ? bare : undefined;
+}
+
+/**
+ * Compares config.json's sizes with the weights' real shapes (headers only) BEFORE the adapter builds
+ * its per-layer tables: `"n_layer": 1000000000` must be refused in microseconds, not by listing a
+ * billion missing tensors until memory runs out. Names the config key, the two values and the tensor.
+ */
+export function checkConfigAgainstWeights(cfg: ModelConfig, store: WeightStore, configFile = 'config.json'): void {
+  const source = store.source;
+  const mismatch = (key: string, value: number, actual: string): LocusError =>
+    new LocusError('shape-mismatch', `${configFile}: "${key}" is ${fmt(value)} but ${actual}: is config.json from the same model as ${source}?`);
+  const layers = layersHeld(store);
+  if (cfg.n_layers > layers) {
+    const held = layers === 0 ? 'holds no layer tensors' : `holds ${fmt(layers)} layer${layers === 1 ? '' : 's'} (0 to ${fmt(layers - 1)})`;
+    throw mismatch('n_layer', cfg.n_layers, `${source} ${held}`);
+  }
+  const wte = find(store, 'transformer.wte.weight');
+  if (wte !== undefined) {
+    const s = store.shape(wte);
+    if (s.length === 2 && s[1] !== cfg.d_model) throw mismatch('n_embd', cfg.d_model, `${wte} is ${formatShape(s)} (width ${fmt(s[1])})`);
+    if (s.length === 2 && s[0] !== cfg.d_vocab) throw mismatch('vocab_size', cfg.d_vocab, `${wte} is ${formatShape(s)} (${fmt(s[0])} tokens)`);
+  }
+  const wpe = cfg.modelType === 'gpt2' ? find(store, 'transformer.wpe.weight') : undefined;
+  if (wpe !== undefined) {
+    const s = store.shape(wpe);
+    if (s.length === 2 && s[0] !== cfg.n_ctx) throw mismatch('n_positions', cfg.n_ctx, `${wpe} is ${formatShape(s)} (${fmt(s[0])} positions)`);
+  }
+}
+
+/**
+ * The NaN/Inf guard on every tensor read from the file: counts them per tensor and either throws one
+ * LocusError('non-finite') or, with `allowNonFinite`, reports them to `warn`.
+ */
+class FiniteCheckingStore implements WeightStore {
+  /** Tensors found non-finite, "name has N NaN/Inf of M". */
+  readonly found: string[] = [];
+  /** While checking at load: collect every bad tensor first, so the message lists them all. */
+  collect = false;
+
+  constructor(
+    private readonly inner: WeightStore,
+    private readonly file: string,
+    private readonly allow: boolean,
+    private readonly warn: (line: string) => void,
+  ) {}
+
+  get source(): string {
+    return this.inner.source;
+  }
+  get totalBytes(): number {
+    return this.inner.totalBytes;
+  }
+  get metadata(): Readonly<Record<string, string>> {
+    return this.inner.metadata;
+  }
+  names = (): string[] => this.inner.names();
+  has = (name: string): boolean => this.inner.has(name);
+  shape = (name: string): readonly number[] => this.inner.shape(name);
+  dtype = (name: string): string => this.inner.dtype(name);
+  close = (): void => this.inner.close();
+
+  read(name: string): Tensor {
+    const t = this.inner.read(name);
+    const { count } = countNonFinite(t.data);
+    if (count > 0) {
+      const line = `${name} has ${fmt(count)} NaN/Inf of ${fmt(t.data.length)}`;
+      this.found.push(line);
+      if (!this.collect) this.report([line]);
+    }
+    return t;
+  }
+
+  /** Throws, or warns with `allowNonFinite`, for the given tensors (nothing when empty). */
+  report(lines: readonly string[]): void {
+    if (lines.length === 0) return;
+    const listed = boundedList(lines, 'tensors');
+    if (this.allow) this.warn(`${this.file}: ${listed}; loaded anyway (--allow-nonfinite): results may be NaN`);
+    else throw new LocusError('non-finite', `${this.file}: ${listed}; pass --allow-nonfinite to load anyway`);
+  }
+}
+
+/**
+ * Opens `folder`'s weights and checks them against `cfg` (config sizes against the real shapes first,
+ * then every tensor present, every shape as the config says) and for NaN/Inf: at load for a model up
+ * to `checkAtLoadBytes`, else as each tensor is first read (that first use fails with the same error).
+ */
+export function loadWeights(folder: string, cfg: ModelConfig, options: WeightOptions = {}): LoadedWeights {
+  const raw = openSafetensors(folder);
+  const warnings: string[] = [];
+  const store = new FiniteCheckingStore(raw, path.join(folder, raw.source), options.allowNonFinite === true, (w) => warnings.push(w));
   try {
+    checkConfigAgainstWeights(cfg, raw, path.join(folder, 'config.json'));
     const params = adapterFor(cfg.modelType).load(cfg, store);
     const parameterCount = params.names().reduce((n, name) => n + numel(params.shape(name)), 0);
-    return { params, parameterCount, warnings: [...params.warnings], store };
+    // Unused tensors: a checkpoint with thousands of extras still prints a few lines.
+    const unused = params.warnings;
+    warnings.push(...(unused.length > LISTED + 1 ? [...unused.slice(0, LISTED), `… and ${fmt(unused.length - LISTED)} more unused tensors`] : unused));
+    if (raw.totalBytes <= (options.checkAtLoadBytes ?? CHECK_AT_LOAD_BYTES)) {
+      // Materializes every parameter now (cached in `params`, so nothing is read twice).
+      store.collect = true;
+      for (const name of params.names()) params.get(name);
+      store.collect = false;
+      store.report(store.found);
+    }
+    return { params, parameterCount, warnings, store };
   } catch (e) {
     store.close();
     throw e;

@@ -7,6 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocusError } from '../../errors';
+import { readTextFile } from '../../files/read';
 import { PyRandom } from './pyRandom';
 
 export interface StatsCorpus {
@@ -31,8 +32,9 @@ function rowsOf(raw: string): string[] {
  * tokens is reached only without the "\n"). Whitespace-only lines count as empty.
  */
 export function corpusFromTextFile(file: string, name = path.basename(file)): StatsCorpus {
-  if (!fs.existsSync(file)) throw new LocusError('not-found', `${file} does not exist`);
-  const texts = rowsOf(fs.readFileSync(file, 'utf8'))
+  // readTextFile drops a UTF-8 BOM (it would otherwise start the first document) and names the
+  // file and the reason for every failure (absent, permission denied, a folder, a link loop).
+  const texts = rowsOf(readTextFile(file, 'statistics corpus'))
     .map((r) => r.replace(/\n$/, ''))
     .filter((t) => t.trim() !== '');
   if (texts.length === 0) throw new LocusError('bad-input', `${file} has no non-empty line: nothing to collect statistics over`);
