@@ -52,3 +52,6 @@ export type { DirTargetOptions } from './files/writeTarget';
 export { assertFinite, assertFiniteArray, assertFiniteDeep, countNonFinite } from './files/finite';
 export { lockStudy, dedupeSpec, MAX_STUDY_SEED, lockFolder, requireStudy, assertUniqueKeys, readResultsWithLength } from './methods/study/index';
 export type { FolderLock, LockHolder } from './methods/study/index';
+export { checkEditHparams } from './methods/edit/runEdit';
+export { checkContextTemplates, checkEditingNoise, checkFactCase, checkSeed, MAX_EDITING_NOISE, MAX_EDIT_SEED, parseEditRequests } from './methods/edit/editInputs';
+export type { ExportOptions } from './methods/edit/exportModel';

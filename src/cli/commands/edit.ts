@@ -1,9 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EditingProblem, EditMethod, FactCase } from '../../engine/index';
-import { corpusFromTextFile, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, exportModel, LocusError, loadCounterFact, loadModel, runEdit } from '../../engine/index';
-import { intFlag, parseFlags, UsageError } from '../args';
+import {
+  checkContextTemplates, checkDirTarget, checkEditHparams, checkFactCase, corpusFromTextFile, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, exportModel, factCaseOf,
+  LocusError, loadCounterFact, MAX_EDITING_NOISE, MAX_EDIT_SEED, parseEditRequests, readJsonFile, readJsonObject, runEdit,
+} from '../../engine/index';
+import { intFlag, numberFlag, parseFlags, UsageError } from '../args';
 import type { CliIO } from '../io';
+import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
 
 export const editHelp = `locus edit [--model M] --method rome|memit|ft|ft5 [--layer L]
            (--case ID [--dataset FILE] | --request FILE)
@@ -20,95 +24,83 @@ The model's own files are never modified.
   --stats-corpus FILE  text file (one document per non-empty line) for ROME/MEMIT's key statistics
                        (default: the bundled WikiText-2; for the embedded model, its training text)
   --cache DIR          statistics cache (default .locus/stats)
-  --editing-noise σ    subject noise for Tracing Reversal's o_noise and Fact Forcing (default 0.1)`;
+  --editing-noise σ    subject noise for Tracing Reversal's o_noise and Fact Forcing (default 0.1, at most ${MAX_EDITING_NOISE})
+  --seed N             seed of the context-template sampler, 0 to ${MAX_EDIT_SEED} (default 0)
+  --save DIR           a new or empty folder outside the model's; written atomically (a killed run leaves no model there)
+${MODEL_FLAGS_HELP}`;
 
-function readJson(file: string, what: string): unknown {
-  if (!fs.existsSync(file)) throw new LocusError('not-found', `${what} ${file} does not exist`);
+/** Whether `p` is a folder (any error reads as no: loading the model reports it properly). */
+function isFolder(p: string): boolean {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new LocusError('bad-config', `${file} is not valid JSON (${(e as Error).message.split('\n')[0]})`);
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
   }
-}
-
-function asCase(raw: unknown, file: string, i: number): FactCase {
-  const r = raw as Record<string, unknown>;
-  const rw = (r['requested_rewrite'] ?? r) as Record<string, unknown>;
-  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'object' && v !== null && typeof (v as { str?: unknown }).str === 'string' ? (v as { str: string }).str : undefined);
-  const prompt = rw['prompt'];
-  const subject = rw['subject'];
-  const tNew = str(rw['target_new']);
-  const tTrue = str(rw['target_true']);
-  if (typeof prompt !== 'string' || !prompt.includes('{}')) throw new LocusError('bad-config', `${file}: request ${i}: "prompt" must be a string with {} where the subject goes`);
-  if (typeof subject !== 'string' || subject.trim() === '') throw new LocusError('bad-config', `${file}: request ${i}: "subject" must be a non-empty string`);
-  if (!tNew || !tTrue) throw new LocusError('bad-config', `${file}: request ${i}: needs target_new.str and target_true.str`);
-  const list = (v: unknown): string[] | undefined => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined);
-  return {
-    prompt,
-    subject,
-    target_new: { str: tNew },
-    target_true: { str: tTrue },
-    paraphrase_prompts: list(r['paraphrase_prompts'] ?? rw['paraphrase_prompts']),
-    neighborhood_prompts: list(r['neighborhood_prompts'] ?? rw['neighborhood_prompts']),
-  };
 }
 
 export async function editCommand(argv: string[], io: CliIO): Promise<void> {
   const { values } = parseFlags(
     argv,
     {
-      model: { type: 'string' }, method: { type: 'string' }, layer: { type: 'string' }, case: { type: 'string' }, dataset: { type: 'string' }, request: { type: 'string' },
+      ...MODEL_FLAGS, method: { type: 'string' }, layer: { type: 'string' }, case: { type: 'string' }, dataset: { type: 'string' }, request: { type: 'string' },
       problem: { type: 'string' }, 'context-templates': { type: 'string' }, 'stats-corpus': { type: 'string' }, hparams: { type: 'string' }, cache: { type: 'string' },
-      seed: { type: 'string' }, 'editing-noise': { type: 'string' }, 'first-prompt-only': { type: 'boolean' }, save: { type: 'string' }, json: { type: 'boolean' }, threads: { type: 'string' },
+      seed: { type: 'string' }, 'editing-noise': { type: 'string' }, 'first-prompt-only': { type: 'boolean' }, save: { type: 'string' }, json: { type: 'boolean' },
     },
     'edit',
   );
   if (values.help) return io.out(editHelp);
   const v = values as Record<string, string | boolean | undefined>;
-  const method = v['method'] as EditMethod | undefined;
+  const str = (k: string): string | undefined => v[k] as string | undefined;
+  // Every input is checked before the model loads: a typo costs a second, not a load and an edit.
+  const method = str('method') as EditMethod | undefined;
   if (!method || !EDIT_METHODS.includes(method)) throw new UsageError(`--method must be one of ${EDIT_METHODS.join(', ')} (see "locus edit --help")`);
-  const problem = ((v['problem'] as string | undefined) ?? 'error-injection') as EditingProblem;
+  const problem = (str('problem') ?? 'error-injection') as EditingProblem;
   if (!EDITING_PROBLEMS.includes(problem)) throw new UsageError(`--problem must be one of ${EDITING_PROBLEMS.join(', ')}`);
   if ((v['case'] === undefined) === (v['request'] === undefined)) throw new UsageError('give exactly one of --case ID or --request FILE');
   let cases: FactCase[];
-  if (v['request'] !== undefined) {
-    const file = v['request'] as string;
-    const raw = readJson(file, 'request file') as Record<string, unknown> | unknown[];
-    // Also accepted: a wrapper { request } or { requests: [...] } (the golden oracle's request files).
-    const list = Array.isArray(raw) ? raw : Array.isArray(raw['requests']) ? (raw['requests'] as unknown[]) : [raw['request'] ?? raw];
-    cases = list.map((r, i) => asCase(r, file, i));
-    if (cases.length === 0) throw new LocusError('bad-config', `${file} holds no request`);
+  const request = str('request');
+  if (request !== undefined) {
+    cases = parseEditRequests(readJsonFile(request, 'request file'), request);
   } else {
-    const id = intFlag(v['case'] as string, 'case', 0, 0);
-    const file = (v['dataset'] as string | undefined) ?? defaultDatasetPath();
+    const id = intFlag(str('case'), 'case', 0, 0);
+    const file = str('dataset') ?? defaultDatasetPath();
     const rec = loadCounterFact(file).find((r) => r.case_id === id);
     if (!rec) throw new LocusError('bad-input', `${file} has no record with case_id ${id}`);
-    cases = [asCase(rec, file, 0)];
+    cases = [factCaseOf(rec)];
+    checkFactCase(cases[0], `${file}: case_id ${id}`);
   }
-  const templates = v['context-templates'] === undefined ? undefined : readJson(v['context-templates'] as string, 'context templates file');
-  if (templates !== undefined && !(Array.isArray(templates) && templates.flat().every((t) => typeof t === 'string' && t.includes('{}')))) {
-    throw new LocusError('bad-config', `${v['context-templates'] as string} must be a JSON array of templates containing {} (or MEMIT's nested groups)`);
-  }
-  const hparams = v['hparams'] === undefined ? undefined : (readJson(v['hparams'] as string, 'hparams file') as Record<string, unknown>);
-  const statsCorpus = v['stats-corpus'] === undefined ? undefined : corpusFromTextFile(v['stats-corpus'] as string);
-  const editingNoise = v['editing-noise'] === undefined ? undefined : Number(v['editing-noise']);
-  if (editingNoise !== undefined && !(editingNoise >= 0)) throw new UsageError(`--editing-noise must be a non-negative number (got "${v['editing-noise'] as string}")`);
-  const threads = v['threads'] === undefined ? undefined : intFlag(v['threads'] as string, 'threads', 1);
-  const model = await loadModel((v['model'] as string | undefined) ?? 'default', { threads });
+  const templatesFile = str('context-templates');
+  const templates = templatesFile === undefined ? undefined : readJsonFile(templatesFile, 'context templates file');
+  if (templatesFile !== undefined) checkContextTemplates(templates, `--context-templates ${templatesFile}`);
+  const hparamsFile = str('hparams');
+  const hparamsSource = `hparams file ${hparamsFile ?? ''}`;
+  const hparams = hparamsFile === undefined ? undefined : readJsonObject(hparamsFile, 'hparams file');
+  if (hparams) checkEditHparams(method, hparams, hparamsSource);
+  const statsCorpus = str('stats-corpus') === undefined ? undefined : corpusFromTextFile(str('stats-corpus')!);
+  const editingNoise = numberFlag(str('editing-noise'), 'editing-noise', undefined, 0, MAX_EDITING_NOISE);
+  const seed = intFlag(str('seed'), 'seed', 0, 0, MAX_EDIT_SEED);
+  const layer = str('layer') === undefined ? undefined : intFlag(str('layer'), 'layer', 0, 0);
+  const save = str('save');
+  // The save target before any work (again below with the model's folder known): /proc, a file,
+  // a read-only or non-empty folder used to fail only after the edit had run.
+  const modelArg = str('model');
+  const modelDir = modelArg !== undefined && isFolder(modelArg) ? modelArg : undefined;
+  if (save !== undefined) checkDirTarget(save, '--save', { mustBeEmpty: true, modelDir });
+  const model = await openModel(values, io);
   try {
-    const layer = v['layer'] === undefined ? undefined : intFlag(v['layer'] as string, 'layer', 0, 0);
+    if (save !== undefined) checkDirTarget(save, '--save', { mustBeEmpty: true, modelDir: model.manifest.path });
     if (layer !== undefined && layer >= model.config.n_layers) throw new LocusError('bad-input', `--layer ${layer} is outside 0..${model.config.n_layers - 1}`);
     const progress = !v['json'] && process.stderr.isTTY ? (s: string) => io.err(`  ${s}`) : undefined;
     const result = await runEdit(
       model,
       {
-        method, layer, cases, problem, hparams, statsCorpus, cacheDir: (v['cache'] as string | undefined) ?? path.join('.locus', 'stats'),
+        method, layer, cases, problem, hparams, hparamsSource, statsCorpus, cacheDir: str('cache') ?? path.join('.locus', 'stats'),
         contextTemplates: templates as string[] | undefined,
-        editingNoise, seed: v['seed'] === undefined ? 0 : intFlag(v['seed'] as string, 'seed', 0, 0), firstOnly: v['first-prompt-only'] === true, onProgress: progress,
+        editingNoise, seed, firstOnly: v['first-prompt-only'] === true, onProgress: progress,
       },
-      v['save'] !== undefined,
+      save !== undefined,
     );
-    if (v['save'] !== undefined) exportModel(model, v['save'] as string, { locus_edit: JSON.stringify({ method, layers: result.layers, problem }) });
+    if (save !== undefined) exportModel(model, save, { locus_edit: JSON.stringify({ method, layers: result.layers, problem }) }, { flag: '--save' });
     const { edit: _edit, stack: _stack, ...json } = result;
     if (v['json']) return io.out(JSON.stringify({ model: model.manifest, ...json }, null, 2));
     for (const n of result.notes) io.err(`note: ${n}`);
@@ -119,7 +111,7 @@ export async function editCommand(argv: string[], io: CliIO): Promise<void> {
     const f = (x: number): string => (Number.isNaN(x) ? '—' : x.toFixed(3));
     io.out(`  scores: rewrite ${f(m.rewrite)}  paraphrase ${f(m.paraphrase)}  neighborhood ${f(m.neighborhood)}  overall ${f(m.overall)}`);
     for (const d of result.deltas) io.out(`  ‖Δ ${d.param}‖ = ${d.frobenius.toFixed(4)}`);
-    if (v['save'] !== undefined) io.out(`saved the edited model to ${path.resolve(v['save'] as string)}`);
+    if (save !== undefined) io.out(`saved the edited model to ${path.resolve(save)}`);
   } finally {
     await model.dispose();
   }

@@ -23,6 +23,9 @@ import { sampleContextTemplates, sampleMemitTemplates } from '../rome/templates'
 import { defaultStatsCorpusFor } from '../stats/modelCorpus';
 import type { StatsCorpus } from '../stats/corpus';
 import { loadOrComputeSecondMoment } from '../stats/statsCache';
+import { assertFiniteArray, assertFiniteDeep } from '../../files/finite';
+import { checkDirTarget } from '../../files/writeTarget';
+import { checkContextTemplates, checkEditingNoise, checkFactCase, checkSeed } from './editInputs';
 
 export type EditMethod = 'rome' | 'memit' | 'ft' | 'ft5';
 export const EDIT_METHODS: readonly EditMethod[] = ['rome', 'memit', 'ft', 'ft5'];
@@ -57,6 +60,8 @@ export interface EditJob {
   readonly problem: EditingProblem;
   /** The reference implementation's own hparams JSON (snake_case); unknown keys become notes. */
   readonly hparams?: Record<string, unknown>;
+  /** Names the hparams' source in errors and notes (e.g. "hparams file h.json"); default "hparams". */
+  readonly hparamsSource?: string;
   readonly contextTemplates?: readonly string[];
   readonly statsCorpus?: StatsCorpus;
   /** Where second-moment statistics are cached. */
@@ -119,12 +124,72 @@ const outcome = (pre: CaseProbe, post: CaseProbe, scored: ReturnType<typeof scor
 });
 
 /**
+ * Checks a raw hparams object for `method` the way runEdit will merge it (types and ranges of every
+ * known key), without a model: the CLI calls it before loading one, so a typo costs no load time.
+ */
+export function checkEditHparams(method: EditMethod, raw: Record<string, unknown>, source = 'hparams'): void {
+  if (method === 'rome') mergeRomeHparams(ROME_GPT2_XL, raw, source);
+  else if (method === 'memit') mergeMemitHparams(MEMIT_GPT2_XL, raw, source);
+  else mergeFtHparams(FT_GPT2_XL, raw, source);
+}
+
+/** Everything about a job that needs no model: requests, templates, seed, noise. */
+function checkJob(job: EditJob): void {
+  if (!EDIT_METHODS.includes(job.method)) throw new LocusError('bad-input', `method must be one of ${EDIT_METHODS.join(', ')}`);
+  if (!Array.isArray(job.cases) || job.cases.length === 0) throw new LocusError('bad-input', 'no request to edit');
+  job.cases.forEach((c, i) => checkFactCase(c, `request ${i}`));
+  if (job.contextTemplates !== undefined) checkContextTemplates(job.contextTemplates, 'context templates');
+  if (job.seed !== undefined) checkSeed(job.seed);
+  if (job.editingNoise !== undefined) checkEditingNoise(job.editingNoise);
+}
+
+/** Every edited layer and the loss layer must be blocks of this model. */
+function checkLayers(h: { layers: readonly number[]; v_loss_layer?: number }, L: number, source: string): void {
+  const out = h.layers.find((l) => l >= L);
+  if (out !== undefined) throw new LocusError('bad-config', `${source}: "layers" holds ${out}, outside this model's blocks 0..${L - 1}`);
+  if (h.v_loss_layer !== undefined && h.v_loss_layer >= L) throw new LocusError('bad-config', `${source}: "v_loss_layer" ${h.v_loss_layer} is outside this model's blocks 0..${L - 1}`);
+}
+
+const DIVERGED = 'the optimisation diverged; lower the learning rate (v_lr / lr) or the number of steps';
+
+/** A ΔW with NaN or Inf is never applied, reported or exported. */
+function assertFiniteEdit(edit: Edit): void {
+  for (const d of edit.deltas) {
+    if (d.kind === 'rank-one') {
+      assertFiniteArray(`the edit's ΔW of ${d.param} (u)`, d.u, DIVERGED);
+      assertFiniteArray(`the edit's ΔW of ${d.param} (v)`, d.v, DIVERGED);
+    } else assertFiniteArray(`the edit's ΔW of ${d.param}`, d.delta, DIVERGED);
+  }
+}
+
+/**
+ * Scores and log-probs must be finite numbers (CONTRACTS.md), with one designed exception: a request
+ * without paraphrase (or neighborhood) prompts has no such score, NaN by design (printed '—', null in
+ * JSON). NaN is allowed exactly there, Inf never.
+ */
+function assertFiniteOutcome(o: CaseOutcome, c: FactCase, where: string): void {
+  const noParaphrase = (c.paraphrase_prompts?.length ?? 0) === 0;
+  const noNeighbors = (c.neighborhood_prompts?.length ?? 0) === 0;
+  const allowNaN = (p: string): boolean =>
+    (noParaphrase && /^(metrics\.paraphrase|romeMetrics\.paraphrase(Magnitude)?)$/.test(p)) || (noNeighbors && /^(metrics\.neighborhood|romeMetrics\.neighborhood(Magnitude)?)$/.test(p));
+  assertFiniteDeep(`the edit's result for ${where}`, o, allowNaN, DIVERGED);
+}
+
+/**
  * One edit end to end: build each case's problem, measure, compute the edit (as data), apply it,
  * measure again, and revert — the model is unchanged afterwards unless `keep` is set.
  */
 export async function runEdit(model: LoadedModel, job: EditJob, keep = false): Promise<EditOutcome & { stack: EditStack }> {
   const t0 = Date.now();
-  if (job.cases.length === 0) throw new LocusError('bad-input', 'no request to edit');
+  checkJob(job);
+  const src = job.hparamsSource ?? 'hparams';
+  const L = model.config.n_layers;
+  // The statistics cache is checked before any work (a read-only working directory used to fail
+  // after a minute of statistics): when it cannot be created or written, the edit stops here with
+  // one line naming --cache, rather than computing and losing the statistics. FT reads no statistics.
+  if (job.method === 'memit' || (job.method === 'rome' && mergeRomeHparams(romePreset(model), job.hparams ?? {}, src).hparams.mom2_adjustment)) {
+    checkDirTarget(job.cacheDir, 'the statistics cache (--cache)', { modelDir: model.manifest.path });
+  }
   const notes: string[] = [];
   const noise = job.editingNoise ?? 0.1;
   const specs: ProblemSpec[] = [];
@@ -137,7 +202,6 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
   const pre: CaseProbe[] = [];
   for (let i = 0; i < job.cases.length; i++) pre.push(await probeCase(model, job.cases[i], specs[i], job.signal));
 
-  const L = model.config.n_layers;
   let defaultCorpus: StatsCorpus | undefined;
   const corpus = (): StatsCorpus => {
     if (job.statsCorpus) return job.statsCorpus;
@@ -149,7 +213,11 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
   };
   const stats = (sampleSize: number) => async (layer: number): Promise<Float64Array> => {
     job.onProgress?.(`second-moment statistics for layer ${layer}`);
-    const m = await loadOrComputeSecondMoment(model, [layer], corpus(), { cacheDir: path.resolve(job.cacheDir), sampleSize, signal: job.signal });
+    // A cache write that fails late (disk full) is a warning: the statistics are correct in memory.
+    const log = (line: string): void => {
+      if (line.startsWith('warning:') && !notes.includes(line.slice(9))) notes.push(line.slice(9));
+    };
+    const m = await loadOrComputeSecondMoment(model, [layer], corpus(), { cacheDir: path.resolve(job.cacheDir), sampleSize, signal: job.signal, log });
     return m.get(layer)!.mom2;
   };
   const requests = specs.map((s) => s.request);
@@ -158,11 +226,12 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
   let hparams: unknown;
   let templates: readonly string[] | undefined;
   if (job.method === 'rome') {
-    const merged = mergeRomeHparams(romePreset(model), job.hparams ?? {}, 'hparams');
+    const merged = mergeRomeHparams(romePreset(model), job.hparams ?? {}, src);
     notes.push(...merged.notes);
     // Fact Forcing: 25 v steps at v_lr 0.05 unless given (the seed paper's get_override_hparams).
     const forcingHp = forcing ? { ...(job.hparams?.['v_num_grad_steps'] === undefined ? { v_num_grad_steps: 25 } : {}), ...(job.hparams?.['v_lr'] === undefined ? { v_lr: 0.05 } : {}) } : {};
     const h = { ...merged.hparams, ...forcingHp, ...(job.layer === undefined ? {} : { layers: [job.layer] }) };
+    checkLayers(h, L, src);
     hparams = h;
     templates = job.contextTemplates ?? (await sampleContextTemplates(model, h.context_template_length_params, job.seed ?? 0, job.signal));
     const stack = new EditStack(model);
@@ -171,6 +240,7 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     try {
       for (const r of requests) {
         const res = await computeRome(model, r, { hparams: h, contextTemplates: templates, secondMoment: stats(h.mom2_n_samples), signal: job.signal, onProgress: job.onProgress, objective, subjectNoise: forcing ? noise : undefined });
+        assertFiniteEdit(res.edit);
         deltas.push(...res.edit.deltas);
         if (requests.length > 1) await stack.apply(res.edit);
       }
@@ -180,10 +250,11 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     edit = { method: 'rome', layers: h.layers, deltas };
   } else if (job.method === 'memit') {
     const preset = memitPreset(model);
-    const merged = mergeMemitHparams(preset, job.hparams ?? {}, 'hparams');
+    const merged = mergeMemitHparams(preset, job.hparams ?? {}, src);
     notes.push(...merged.notes);
     const center = job.layer ?? preset.layers[Math.floor(preset.layers.length / 2)];
     const h = { ...merged.hparams, ...(job.layer === undefined && job.hparams?.['layers'] ? {} : { layers: ftWindow(center, 5, L) }) };
+    checkLayers(h, L, src);
     hparams = h;
     const groups = job.contextTemplates ? asTemplateGroups(job.contextTemplates as never) : await sampleMemitTemplates(model, job.seed ?? 0, job.signal);
     templates = groups.flat();
@@ -191,13 +262,14 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     edit = res.edit;
   } else {
     const preset = ftPreset(model);
-    const merged = mergeFtHparams(preset, job.hparams ?? {}, 'hparams');
+    const merged = mergeFtHparams(preset, job.hparams ?? {}, src);
     notes.push(...merged.notes);
     const center = job.layer ?? romePreset(model).layers[0];
     const size = job.method === 'ft5' ? 5 : 1;
     // Fact Forcing trains 50 epochs on 10 noised copies (seed-paper.md §3.4) unless num_steps is given.
     const forcingSteps = forcing && job.hparams?.['num_steps'] === undefined ? { num_steps: 50 } : {};
     const h = { ...merged.hparams, ...forcingSteps, ...(job.layer === undefined && job.hparams?.['layers'] ? {} : { layers: ftWindow(center, size, L) }) };
+    checkLayers(h, L, src);
     hparams = h;
     const subjectNoise = forcing ? { sigma: noise, copies: 10 } : undefined;
     const res = await computeFineTune(model, requests, { hparams: h, objective, subjectNoise, signal: job.signal });
@@ -205,17 +277,25 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     edit = { ...res.edit, method: job.method };
   }
 
+  assertFiniteEdit(edit);
   const stack = new EditStack(model);
   await stack.apply(edit);
   job.onProgress?.('measuring after the edit');
   const post: CaseProbe[] = [];
+  let outcomes: CaseOutcome[];
+  let deltas: Array<{ param: ParamName; frobenius: number }>;
+  let ok = false;
   try {
     for (let i = 0; i < job.cases.length; i++) post.push(await probeCase(model, job.cases[i], specs[i], job.signal));
+    outcomes = job.cases.map((_, i) => outcome(pre[i], post[i], scoreCase(pre[i], post[i], specs[i], job.firstOnly), specs[i].target));
+    outcomes.forEach((o, i) => assertFiniteOutcome(o, job.cases[i], job.cases.length > 1 ? `request ${i}` : 'the request'));
+    deltas = edit.deltas.map((d) => ({ param: d.param, frobenius: frobenius(d) }));
+    assertFiniteDeep("the edit's ΔW norms", deltas, undefined, DIVERGED);
+    ok = true;
   } finally {
-    if (!keep) await stack.revertAll();
+    // A failed check never leaves the broken edit applied, even when the caller asked to keep it.
+    if (!keep || !ok) await stack.revertAll();
   }
-  const outcomes = job.cases.map((_, i) => outcome(pre[i], post[i], scoreCase(pre[i], post[i], specs[i], job.firstOnly), specs[i].target));
-  const deltas = edit.deltas.map((d) => ({ param: d.param, frobenius: frobenius(d) }));
   return {
     ...outcomes[0],
     method: job.method,

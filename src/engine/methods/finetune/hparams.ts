@@ -1,4 +1,6 @@
 import { LocusError } from '../../errors';
+import type { KeyRule, MergeSpec } from '../edit/hparamValues';
+import { int, layerList, mergeHparams, num } from '../edit/hparamValues';
 
 /**
  * Constrained fine-tuning's hyper-parameters with the reference's own snake_case keys
@@ -39,39 +41,40 @@ export const FT_GPT2_XL: FtHparams = {
 /** hparams/FT/EleutherAI_gpt-j-6B_constr.json (the seed paper's GPT-J setting). */
 export const FT_GPT_J: FtHparams = { ...FT_GPT2_XL, norm_constraint: 5e-5 };
 
-const NUMERIC_KEYS = ['num_steps', 'lr', 'weight_decay', 'kl_factor', 'norm_constraint', 'batch_size'] as const;
-const POSITIVE_INT = new Set<string>(['num_steps', 'batch_size']);
-const IGNORED = /_module(_tmp)?$/;
-
-/** Overrides `base` with a reference-style hparams object; returns notes for keys that do not apply. */
-export function mergeFtHparams(base: FtHparams, raw: Record<string, unknown>, source = 'hparams'): { hparams: FtHparams; notes: string[] } {
-  const h: FtHparams = { ...base, layers: [...base.layers] };
-  const notes: string[] = [];
-  for (const [k, v] of Object.entries(raw)) {
-    if ((NUMERIC_KEYS as readonly string[]).includes(k)) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new LocusError('bad-config', `${source}: "${k}" must be a number`);
-      if (POSITIVE_INT.has(k) && !(Number.isInteger(v) && v >= 1)) throw new LocusError('bad-config', `${source}: "${k}" must be a positive integer`);
-      if ((k === 'lr' || k === 'norm_constraint') && !(v > 0)) throw new LocusError('bad-config', `${source}: "${k}" must be positive`);
-      if (k === 'weight_decay' && v < 0) throw new LocusError('bad-config', `${source}: "weight_decay" must be ≥ 0`);
-      (h as unknown as Record<string, number>)[k] = v;
-    } else if (k === 'layers') {
-      if (Array.isArray(v) && v.includes(-1)) {
-        throw new LocusError('bad-config', `${source}: layer -1 (tuning the subject's token embeddings, FT_subj_embeds) is not supported; give block indices ≥ 0`);
-      }
-      if (!Array.isArray(v) || v.length === 0 || !v.every((x) => Number.isInteger(x) && x >= 0)) throw new LocusError('bad-config', `${source}: "layers" must be a non-empty list of layer indices`);
-      h.layers = v as number[];
-    } else if (IGNORED.test(k)) {
-      notes.push(`${source}: "${k}" is ignored (the engine names modules itself)`);
-    } else if (k === 'FT_subj_embeds') {
-      notes.push(`${source}: "FT_subj_embeds" is ignored (it only matters for layer -1, embedding fine-tuning, which is not supported)`);
-    } else if (k === 'editing_noise') {
-      notes.push(`${source}: "editing_noise" is ignored (it is Fact Forcing's subject noise, which constrained fine-tuning here does not apply)`);
-    } else {
-      notes.push(`${source}: unknown key "${k}" ignored`);
-    }
+/** FT's layer -1 (the subject's token embeddings) gets its own sentence: the reference supports it, Locus does not. */
+const ftLayers: KeyRule = (v, key, source) => {
+  if (Array.isArray(v) && v.includes(-1)) {
+    throw new LocusError('bad-config', `${source}: layer -1 (tuning the subject's token embeddings, FT_subj_embeds) is not supported; give block indices ≥ 0`);
   }
-  if (h.kl_factor !== 0) notes.push(`${source}: kl_factor ${h.kl_factor} has no effect: the reference's fine-tuning (ft_main.py execute_ft) has no KL term`);
-  return { hparams: h, notes };
+  return layerList(v, key, source);
+};
+
+const FT_SPEC: MergeSpec = {
+  rules: {
+    layers: ftLayers,
+    num_steps: int(1),
+    batch_size: int(1),
+    lr: num(true),
+    norm_constraint: num(true),
+    weight_decay: num(false),
+    kl_factor: num(false),
+  },
+  ignored: [
+    { key: /_module(_tmp)?$/, note: 'the engine names modules itself' },
+    { key: /^FT_subj_embeds$/, note: 'it only matters for layer -1, embedding fine-tuning, which is not supported' },
+    { key: /^editing_noise$/, note: "it is Fact Forcing's subject noise, which constrained fine-tuning here does not apply" },
+  ],
+};
+
+/**
+ * Overrides `base` with a reference-style hparams object; returns notes for keys that do not apply.
+ * A value of the wrong type or range is a LocusError naming the key and `source` (the file).
+ */
+export function mergeFtHparams(base: FtHparams, raw: Record<string, unknown>, source = 'hparams'): { hparams: FtHparams; notes: string[] } {
+  const merged = mergeHparams(base, raw, FT_SPEC, source);
+  const h = merged.hparams;
+  if (h.kl_factor !== 0) merged.notes.push(`${source}: kl_factor ${h.kl_factor} has no effect: the reference's fine-tuning (ft_main.py execute_ft) has no KL term`);
+  return merged;
 }
 
 /**

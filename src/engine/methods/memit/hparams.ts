@@ -1,5 +1,7 @@
-import { LocusError } from '../../errors';
+import type { MergeSpec } from '../edit/hparamValues';
+import { mergeHparams, num, oneOf } from '../edit/hparamValues';
 import type { RomeHparams } from '../rome/hparams';
+import { SHARED_IGNORED, SHARED_RULES } from '../rome/hparams';
 
 /**
  * MEMIT's hyper-parameters with the reference's own snake_case keys (kmeng01/memit
@@ -37,36 +39,27 @@ export const MEMIT_GPT2_XL: MemitHparams = {
 /** MEMIT's hparams/MEMIT/EleutherAI_gpt-j-6B.json (layers 3–8 of 28). */
 export const MEMIT_GPT_J: MemitHparams = { ...MEMIT_GPT2_XL, layers: [3, 4, 5, 6, 7, 8], v_num_grad_steps: 25, v_loss_layer: 27, mom2_update_weight: 15000 };
 
-const NUMERIC_KEYS = ['v_num_grad_steps', 'v_lr', 'v_loss_layer', 'v_weight_decay', 'clamp_norm_factor', 'kl_factor', 'mom2_update_weight', 'mom2_n_samples'] as const;
-const FACT_TOKENS: ReadonlyArray<MemitHparams['fact_token']> = ['subject_last', 'subject_first', 'subject_first_after_last', 'last'];
-const IGNORED = /_module(_tmp)?$|^mom2_dataset$|^mom2_dtype$/;
+const MEMIT_SPEC: MergeSpec = {
+  rules: {
+    ...SHARED_RULES,
+    mom2_update_weight: num(false),
+    layer_selection: oneOf(['all', 'random']),
+  },
+  ignored: SHARED_IGNORED,
+};
 
-/** Overrides `base` with a reference-style hparams object; returns notes for keys that do not apply. */
+/**
+ * Overrides `base` with a reference-style hparams object; returns notes for keys that do not apply.
+ * A value of the wrong type or range is a LocusError naming the key and `source` (the file).
+ */
 export function mergeMemitHparams(base: MemitHparams, raw: Record<string, unknown>, source = 'hparams'): { hparams: MemitHparams; notes: string[] } {
-  const h: MemitHparams = { ...base, layers: [...base.layers] };
-  const notes: string[] = [];
-  for (const [k, v] of Object.entries(raw)) {
-    if ((NUMERIC_KEYS as readonly string[]).includes(k)) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new LocusError('bad-config', `${source}: "${k}" must be a number`);
-      (h as unknown as Record<string, number>)[k] = v;
-    } else if (k === 'layers') {
-      if (!Array.isArray(v) || v.length === 0 || !v.every((x) => Number.isInteger(x) && x >= 0)) throw new LocusError('bad-config', `${source}: "layers" must be a non-empty list of layer indices`);
-      h.layers = [...(v as number[])];
-    } else if (k === 'fact_token') {
-      if (!FACT_TOKENS.includes(v as MemitHparams['fact_token'])) throw new LocusError('bad-config', `${source}: fact_token ${JSON.stringify(v)} is not supported`);
-      h.fact_token = v as MemitHparams['fact_token'];
-    } else if (k === 'layer_selection') {
-      if (v !== 'all' && v !== 'random') throw new LocusError('bad-config', `${source}: layer_selection must be "all" or "random"`);
-      h.layer_selection = v;
-      // The reference declares it but execute_memit never reads it: every layer in `layers` is edited.
-      if (v === 'random') notes.push(`${source}: layer_selection "random" has no effect (MEMIT edits every layer in "layers")`);
-    } else if (k === 'mom2_adjustment') {
-      h.mom2_adjustment = v === true;
-    } else if (IGNORED.test(k)) {
-      notes.push(`${source}: "${k}" is ignored (the engine names modules itself; statistics come from --stats-corpus)`);
-    } else {
-      notes.push(`${source}: unknown key "${k}" ignored`);
-    }
+  const merged = mergeHparams(base, raw, MEMIT_SPEC, source);
+  // The reference declares it but execute_memit never reads it: every layer in `layers` is edited.
+  if (raw['layer_selection'] === 'random') merged.notes.push(`${source}: layer_selection "random" has no effect (MEMIT edits every layer in "layers")`);
+  // ROME's template key: MEMIT samples its own template groups.
+  if ('context_template_length_params' in raw) {
+    const i = merged.notes.indexOf(`${source}: unknown key "context_template_length_params" ignored`);
+    if (i >= 0) merged.notes[i] = `${source}: "context_template_length_params" is ignored (MEMIT samples its own context templates; --context-templates gives them)`;
   }
-  return { hparams: h, notes };
+  return merged;
 }

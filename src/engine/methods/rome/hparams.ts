@@ -1,5 +1,7 @@
-import * as fs from 'node:fs';
 import { LocusError } from '../../errors';
+import { readJsonObject } from '../../files/read';
+import type { KeyRule, MergeSpec } from '../edit/hparamValues';
+import { bool, int, layerList, mergeHparams, num, oneOf } from '../edit/hparamValues';
 
 /**
  * ROME's hyper-parameters with the reference's own snake_case keys (kmeng01/rome hparams/ROME/*.json),
@@ -42,43 +44,45 @@ export const ROME_GPT2_XL: RomeHparams = {
 /** ROME's EleutherAI_gpt-j-6B.json (layer 5 of 28). */
 export const ROME_GPT_J: RomeHparams = { ...ROME_GPT2_XL, layers: [5], v_loss_layer: 27, v_lr: 0.5, clamp_norm_factor: 4, v_weight_decay: 0.5 };
 
-const NUMERIC_KEYS = ['v_num_grad_steps', 'v_lr', 'v_loss_layer', 'v_weight_decay', 'clamp_norm_factor', 'kl_factor', 'mom2_n_samples'] as const;
-const IGNORED = /_module(_tmp)?$|^mom2_dataset$|^mom2_dtype$/;
+/** Templates sampled per (length, count) pair: far above the reference's [[5, 10], [10, 10]], below a runaway. */
+const MAX_TEMPLATE_PARAM = 1000;
 
-/** Overrides `base` with a reference-style hparams object; returns notes for keys that do not apply. */
+const templateLengths: KeyRule = (v, key, source) => {
+  const pair = (x: unknown): boolean => Array.isArray(x) && x.length === 2 && x.every((n) => Number.isSafeInteger(n) && n >= 1 && n <= MAX_TEMPLATE_PARAM);
+  if (!Array.isArray(v) || !v.every(pair)) throw new LocusError('bad-config', `${source}: "${key}" must be a list of [length, count] pairs of integers from 1 to ${MAX_TEMPLATE_PARAM} (got ${JSON.stringify(v)})`);
+  return (v as Array<[number, number]>).map(([a, b]) => [a, b] as [number, number]);
+};
+
+export const FACT_TOKENS: ReadonlyArray<RomeHparams['fact_token']> = ['subject_last', 'subject_first', 'subject_first_after_last', 'last'];
+
+/** The keys ROME and MEMIT share (the value optimisation and the statistics), with their checks. */
+export const SHARED_RULES: Readonly<Record<string, KeyRule>> = {
+  layers: layerList,
+  fact_token: oneOf(FACT_TOKENS),
+  v_num_grad_steps: int(1),
+  v_lr: num(true),
+  v_loss_layer: int(0),
+  v_weight_decay: num(false),
+  clamp_norm_factor: num(true),
+  kl_factor: num(false),
+  mom2_adjustment: bool,
+  mom2_n_samples: int(1),
+};
+
+/** Module-name templates (the engine names layers itself) and the statistics' source (--stats-corpus chooses it). */
+export const SHARED_IGNORED = [{ key: /_module(_tmp)?$|^mom2_dataset$|^mom2_dtype$/, note: 'the engine names modules itself; statistics come from --stats-corpus' }];
+
+const ROME_SPEC: MergeSpec = { rules: { ...SHARED_RULES, context_template_length_params: templateLengths }, ignored: SHARED_IGNORED };
+
+/**
+ * Overrides `base` with a reference-style hparams object; returns notes for keys that do not apply.
+ * A value of the wrong type or range is a LocusError naming the key and `source` (the file).
+ */
 export function mergeRomeHparams(base: RomeHparams, raw: Record<string, unknown>, source = 'hparams'): { hparams: RomeHparams; notes: string[] } {
-  const h: RomeHparams = { ...base };
-  const notes: string[] = [];
-  for (const [k, v] of Object.entries(raw)) {
-    if ((NUMERIC_KEYS as readonly string[]).includes(k)) {
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new LocusError('bad-config', `${source}: "${k}" must be a number`);
-      (h as unknown as Record<string, number>)[k] = v;
-    } else if (k === 'layers') {
-      if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x >= 0)) throw new LocusError('bad-config', `${source}: "layers" must be a list of layer indices`);
-      h.layers = v as number[];
-    } else if (k === 'fact_token') {
-      if (!['subject_last', 'subject_first', 'subject_first_after_last', 'last'].includes(v as string)) throw new LocusError('bad-config', `${source}: fact_token ${JSON.stringify(v)} is not supported`);
-      h.fact_token = v as RomeHparams['fact_token'];
-    } else if (k === 'mom2_adjustment') {
-      h.mom2_adjustment = v === true;
-    } else if (k === 'context_template_length_params') {
-      h.context_template_length_params = v as Array<[number, number]>;
-    } else if (IGNORED.test(k)) {
-      notes.push(`${source}: "${k}" is ignored (the engine names modules itself; statistics come from --stats-corpus)`);
-    } else {
-      notes.push(`${source}: unknown key "${k}" ignored`);
-    }
-  }
-  return { hparams: h, notes };
+  return mergeHparams(base, raw, ROME_SPEC, source);
 }
 
+/** Reads a reference-style hparams file (BOM allowed); anything but a JSON object is a LocusError. */
 export function readHparamsFile(file: string): Record<string, unknown> {
-  if (!fs.existsSync(file)) throw new LocusError('not-found', `hparams file ${file} does not exist`);
-  try {
-    const v = JSON.parse(fs.readFileSync(file, 'utf8'));
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
-    return v as Record<string, unknown>;
-  } catch (e) {
-    throw new LocusError('bad-config', `${file} is not a JSON object of hyper-parameters (${(e as Error).message})`);
-  }
+  return readJsonObject(file, 'hparams file');
 }
