@@ -11,6 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { corpusFromTextFile } from '../../src/engine/methods/stats/corpus';
+import type { EngineError } from '../../src/extension/workerClient';
+import { inMemoryWorker } from '../helpers/inMemoryWorker';
 import { golden, repoRoot, tempDir } from '../helpers/paths';
 import { checkRun, guaranteeRows, isRoot, runCli } from './harness';
 import type { GuaranteeRow } from './harness';
@@ -234,6 +236,14 @@ const FILE_ROWS: GuaranteeRow[] = [
     exit: 2,
     message: /model folder .*loop-a: a symbolic link loop/,
   },
+  refused('tokenizer files from another model (more ids than the embedding has rows)', (d) => {
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) fs.rmSync(path.join(d, f));
+    for (const f of ['vocab.json', 'merges.txt']) fs.copyFileSync(path.join(GPT2, f), path.join(d, f));
+  }, /the tokenizer has 50,257 tokens but config\.json's "vocab_size" is 8,192: the tokenizer files are from another model/, { base: 'embedded' }),
+  refused('config.json that is a folder', (d) => {
+    fs.rmSync(path.join(d, 'config.json'));
+    fs.mkdirSync(path.join(d, 'config.json'));
+  }, /model config .*config\.json is a folder, expected a file/),
   loads('config.json with a UTF-8 BOM loads', (d) => withBom(path.join(d, 'config.json'))),
   loads('vocab.json, merges.txt and tokenizer_config.json with a UTF-8 BOM load', (d) => {
     for (const f of ['vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json']) withBom(path.join(d, f));
@@ -277,4 +287,30 @@ test('a statistics corpus with a UTF-8 BOM reads as the same documents', () => {
   fs.writeFileSync(bom, Buffer.concat([BOM, fs.readFileSync(plain)]));
   assert.deepEqual(corpusFromTextFile(bom, 'c').texts, corpusFromTextFile(plain, 'c').texts);
   assert.equal(corpusFromTextFile(bom, 'c').texts[0], 'The Eiffel Tower is in Paris.');
+});
+
+test('the worker refuses the same folders with the same line, and keeps the model it holds', async () => {
+  const worker = inMemoryWorker();
+  try {
+    const info = await worker.send('model/load', { model: GPT2, threads: 1 });
+    const nan = fixture('worker-nan', (d) => poison(d, 'transformer.h.0.mlp.c_fc.weight', 12, NaN));
+    await assert.rejects(worker.send('model/load', { model: nan, threads: 1 }), (e: EngineError) => /c_fc\.weight has 12 NaN\/Inf of 16,384/.test(e.message));
+    // Config sizes that the weights lack are refused before the loaded model is freed.
+    const wide = fixture('worker-layers', (d) => editConfig(d, (c) => (c['n_layer'] = 5)));
+    await worker.send('model/load', { model: GPT2, threads: 1 });
+    await assert.rejects(worker.send('model/load', { model: wide, threads: 1 }), (e: EngineError) => /"n_layer" is 5 but model\.safetensors holds 4 layers/.test(e.message));
+    assert.deepEqual(await worker.send('model/info', {}), info);
+  } finally {
+    await worker.dispose();
+  }
+});
+
+test('fewer layers in config.json than in the weights loads, with a bounded list of unused tensors', async () => {
+  const dir = fixture('fewer-layers', (d) => editConfig(d, (c) => (c['n_layer'] = 2)));
+  const r = await runCli(probe(dir));
+  assert.equal(r.code, 0, r.stderr);
+  const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning: '));
+  assert.equal(warnings.length, 6, r.stderr);
+  assert.match(warnings[0], /ignoring unexpected tensor transformer\.h\.2\./);
+  assert.match(warnings[5], /^warning: … and 19 more unused tensors$/);
 });

@@ -12,7 +12,7 @@ import { ParamOverrides } from './overrides';
 import { SessionCache } from './sessions';
 import { loadTokenizer } from './tokenizer';
 import type { LocusTokenizer } from './tokenizer';
-import { loadWeights } from './weights';
+import { checkWeightHeaders, loadWeights } from './weights';
 
 /** What every result records about the model it came from. */
 export interface ModelManifest {
@@ -92,8 +92,27 @@ function fingerprintOrClose(folder: string, store: { close(): void }): string {
  */
 export function checkModelFolder(spec: string): void {
   const folder = resolveModelFolder(spec);
-  readConfig(folder);
-  loadTokenizer(folder);
+  const config = readConfig(folder);
+  checkTokenizerFits(loadTokenizer(folder), config, folder);
+  checkWeightHeaders(folder, config);
+}
+
+/**
+ * A tokenizer from another model (more ids than the embedding has rows) would make the first forward
+ * pass fail inside onnxruntime ("indices element out of data bounds"): refuse it at load, by name.
+ * Fewer tokenizer ids than rows is normal (GPT-J pads its embedding to 50,400).
+ */
+function checkTokenizerFits(tokenizer: LocusTokenizer, config: ModelConfig, folder: string): void {
+  const fmt = (n: number): string => n.toLocaleString('en-US');
+  if (tokenizer.vocabSize > config.d_vocab) {
+    throw new LocusError(
+      'bad-config',
+      `${folder}: the tokenizer has ${fmt(tokenizer.vocabSize)} tokens but config.json's "vocab_size" is ${fmt(config.d_vocab)}: the tokenizer files are from another model`,
+    );
+  }
+  if (tokenizer.eosTokenId >= config.d_vocab) {
+    throw new LocusError('bad-config', `${folder}: the tokenizer's end-of-sequence id ${tokenizer.eosTokenId} is not below config.json's "vocab_size" ${fmt(config.d_vocab)}`);
+  }
 }
 
 /** How to load: the runtime's options plus what to accept in the weights. */
@@ -110,6 +129,7 @@ export async function loadModel(spec: string, options: LoadOptions = {}): Promis
   const folder = resolveModelFolder(spec);
   const config = readConfig(folder);
   const tokenizer = loadTokenizer(folder);
+  checkTokenizerFits(tokenizer, config, folder);
   const weights = loadWeights(folder, config, { allowNonFinite: options.allowNonFinite });
   const overrides: ParamOverrides = new ParamOverrides((name) => weights.params.get(name), () => sessions);
   const param: ParamGetter = overrides.get;

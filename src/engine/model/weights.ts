@@ -148,6 +148,20 @@ class FiniteCheckingStore implements WeightStore {
 }
 
 /**
+ * The header-only part of `loadWeights`: names, shapes and dtypes against `cfg`, no tensor data read.
+ * Lets a caller refuse a wrong folder before freeing the model it holds.
+ */
+export function checkWeightHeaders(folder: string, cfg: ModelConfig): void {
+  const store = openSafetensors(folder);
+  try {
+    checkConfigAgainstWeights(cfg, store, path.join(folder, 'config.json'));
+    adapterFor(cfg.modelType).validate(cfg, store);
+  } finally {
+    store.close();
+  }
+}
+
+/**
  * Opens `folder`'s weights and checks them against `cfg` (config sizes against the real shapes first,
  * then every tensor present, every shape as the config says) and for NaN/Inf: at load for a model up
  * to `checkAtLoadBytes`, else as each tensor is first read (that first use fails with the same error).
