@@ -20,7 +20,10 @@ import type { CliRun } from './harness';
 const tmp = tempDir('locus-guarantee-study-');
 // Readable by the unprivileged rows (they run as "nobody" and must reach their own fixtures).
 fs.chmodSync(tmp, 0o755);
-after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+after(() => {
+  for (const d of ['private', 'read-only']) if (fs.existsSync(at(d))) fs.chmodSync(at(d), 0o755);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 const at = (...p: string[]): string => path.join(tmp, ...p);
 const datasetFile = path.join(repoRoot, 'assets', 'data', 'counterfact_sample.json');
@@ -152,6 +155,22 @@ guaranteeRows([
       fs.appendFileSync(path.join(damaged, 'results.jsonl'), '{"caseId": 1}\n');
     },
     argv: ['study', 'analyze', damaged], exit: 2, message: /results\.jsonl:9 is not a study result \(method or problem is not a string\)/,
+  },
+  {
+    name: 'analyze: a study folder this user cannot read says so (unprivileged), not "not a study"',
+    before: () => {
+      fs.cpSync(whole, at('private'), { recursive: true });
+      fs.chmodSync(at('private'), 0o000);
+    },
+    argv: ['study', 'analyze', at('private')], unprivileged: true, cwd: () => tmp, exit: 2, message: /study manifest .*private\/manifest\.json: permission denied/,
+  },
+  {
+    name: 'analyze: an unreadable results.jsonl (unprivileged)',
+    before: () => {
+      fs.cpSync(whole, at('private-results'), { recursive: true });
+      fs.chmodSync(at('private-results', 'results.jsonl'), 0o000);
+    },
+    argv: ['study', 'analyze', at('private-results')], unprivileged: true, cwd: () => tmp, exit: 2, message: /study results .*private-results\/results\.jsonl: permission denied/,
   },
   { name: 'analyze: a folder that does not exist', argv: ['study', 'analyze', at('nowhere')], exit: 2, message: /study folder .*nowhere does not exist/ },
   { name: 'analyze: a file instead of a folder', argv: ['study', 'analyze', at('a-file')], exit: 2, message: /a-file is a file; give the folder a study run wrote/ },

@@ -31,9 +31,23 @@ export function writeJsonAtomic(file: string, value: unknown): void {
   }
 }
 
+/**
+ * Whether `file` exists. Only "no such file" is false: permission denied or a file where a folder should
+ * be is an error saying so (existsSync would call an unreadable study "not a study").
+ */
+function present(file: string, what: string): boolean {
+  try {
+    fs.statSync(file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw fsError(e, file, what);
+  }
+}
+
 export function readManifest(dir: string): StudyManifest | undefined {
   const file = path.join(dir, MANIFEST);
-  if (!fs.existsSync(file)) return undefined;
+  if (!present(file, 'study manifest')) return undefined;
   const m = readJsonObject(file, 'study manifest');
   if (m.kind !== 'locus-study' || typeof m.model !== 'object' || m.model === null || typeof m.spec !== 'object' || m.spec === null) {
     throw new LocusError('bad-config', `${file} is not a Locus study manifest (no kind "locus-study" with model and spec)`);
@@ -63,7 +77,7 @@ function rowProblem(v: unknown): string | undefined {
  */
 export function readResultsWithLength(dir: string): { rows: StudyRow[]; lines: number[]; complete: number } {
   const file = path.join(dir, RESULTS);
-  if (!fs.existsSync(file)) return { rows: [], lines: [], complete: 0 };
+  if (!present(file, 'study results')) return { rows: [], lines: [], complete: 0 };
   let buf: Buffer;
   try {
     buf = fs.readFileSync(file);
