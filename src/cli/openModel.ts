@@ -18,13 +18,10 @@ export const MODEL_FLAGS = {
 export const MODEL_FLAGS_HELP = `  --threads N           intra-op threads (default: cores, at most 4; at most the machine's ${os.availableParallelism()} cores)
   --allow-nonfinite     load a model whose weights hold NaN/Inf (a warning instead of an error)`;
 
-/** Far beyond any machine's cores: above it the value is a typo, not a wish. */
-const MAX_THREADS_ASKED = 4096;
-
 /** `--threads`, validated and clamped to the machine's cores (a note says so). */
 export function threadsFlag(value: string | undefined, io: CliIO): number | undefined {
   if (value === undefined) return undefined;
-  const asked = intFlag(value, 'threads', 1, 1, MAX_THREADS_ASKED);
+  const asked = intFlag(value, 'threads', 1, 1);
   const cores = os.availableParallelism();
   if (asked <= cores) return asked;
   io.err(`note: --threads ${asked} is more than this machine's ${cores} cores; using ${cores}`);

@@ -28,7 +28,7 @@ export { parseCaseSpec, selectCases, fillPrompt } from './data/counterfact';
 export type { CounterFactRecord, CaseSpec } from './data/counterfact';
 export { evaluateFacts, selectKnown, DEFAULT_EVAL_BATCH } from './methods/evaluate/knownFacts';
 export type { FactEval, EvalAccuracy, EvaluateOptions } from './methods/evaluate/knownFacts';
-export { runCausalTrace } from './methods/causalTrace/trace';
+export { runCausalTrace, MAX_SEED } from './methods/causalTrace/trace';
 export type { TraceOptions } from './methods/causalTrace/trace';
 export type { TraceRequest, TraceResult, TraceKind, TraceGrid, TraceProgress, TraceScore, NoiseRule } from './methods/causalTrace/types';
 export { traceReportHtml } from './methods/causalTrace/report';

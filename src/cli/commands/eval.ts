@@ -1,8 +1,9 @@
 import * as path from 'node:path';
-import { DEFAULT_EVAL_BATCH, defaultDatasetPath, evaluateFacts, loadCounterFact, LocusError, loadModel, parseCaseSpec, selectCases, selectKnown } from '../../engine/index';
+import { DEFAULT_EVAL_BATCH, defaultDatasetPath, evaluateFacts, loadCounterFact, LocusError, parseCaseSpec, selectCases, selectKnown } from '../../engine/index';
 import { intFlag, parseFlags } from '../args';
 import type { CliIO } from '../io';
 import { processIO } from '../io';
+import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
 
 export const evalHelp = `locus eval [--model M] [--dataset FILE] [--cases SPEC] [--limit N] [--json]
 
@@ -16,7 +17,7 @@ requested prompt (rewrite), and in what fraction of the paraphrase and neighborh
   --limit N      use only the first N records of the candidates: the --cases selection, or the
                  whole file for known:N (like ROME's dataset_size_limit)
   --batch N      prompts per forward pass (default ${DEFAULT_EVAL_BATCH})
-  --threads N    intra-op threads (default: cores, at most 4)
+${MODEL_FLAGS_HELP}
   --json         print JSON: { model, dataset, cases: [{ caseId, rewrite, prob, paraphrase,
                  neighborhood }], accuracy: { rewrite, paraphrase, neighborhood } }`;
 
@@ -25,13 +26,13 @@ const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
   const { values } = parseFlags(
     argv,
-    { model: { type: 'string' }, dataset: { type: 'string' }, cases: { type: 'string' }, limit: { type: 'string' }, batch: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' } },
+    { ...MODEL_FLAGS, dataset: { type: 'string' }, cases: { type: 'string' }, limit: { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' } },
     'eval',
   );
   if (values.help) return io.out(evalHelp);
   const limit = values.limit === undefined ? undefined : intFlag(values.limit as string, 'limit', 1);
-  const batchSize = intFlag(values.batch as string | undefined, 'batch', DEFAULT_EVAL_BATCH);
-  const threads = values.threads === undefined ? undefined : intFlag(values.threads as string, 'threads', 1);
+  // A batch holds batch × context × vocabulary logits: beyond 1,024 prompts it only costs memory.
+  const batchSize = intFlag(values.batch as string | undefined, 'batch', DEFAULT_EVAL_BATCH, 1, 1024);
   // Parse everything cheap before loading the model, so a typo fails at once.
   const spec = values.cases === undefined ? undefined : parseCaseSpec(values.cases as string);
   const dataset = path.resolve((values.dataset as string | undefined) ?? defaultDatasetPath());
@@ -48,7 +49,7 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<void> {
     if (tty) process.stderr.write('\r\x1b[K');
   };
 
-  const model = await loadModel((values.model as string | undefined) ?? 'default', { threads });
+  const model = await openModel(values, io);
   try {
     let records = candidates;
     if (spec?.kind === 'known') {

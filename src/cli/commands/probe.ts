@@ -1,6 +1,7 @@
-import { loadModel, probe } from '../../engine/index';
+import { probe } from '../../engine/index';
 import { intFlag, parseFlags, requireFlag } from '../args';
 import type { CliIO } from '../io';
+import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
 
 export const probeHelp = `locus probe [--model M] --prompt TEXT [--top K=10] [--json]
 
@@ -8,16 +9,15 @@ The next-token distribution after the last token of TEXT.
   --model M     a Hugging Face model folder, or "default" (the embedded model; the default)
   --prompt TEXT the prompt
   --top K       how many candidates to list (default 10)
-  --threads N   intra-op threads (default: cores, at most 4)
+${MODEL_FLAGS_HELP}
   --json        print JSON: { model, tokens, ids, top: [{ id, token, prob, logprob }] }`;
 
 export async function probeCommand(argv: string[], io: CliIO): Promise<void> {
-  const { values } = parseFlags(argv, { model: { type: 'string' }, prompt: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, threads: { type: 'string' } }, 'probe');
+  const { values } = parseFlags(argv, { ...MODEL_FLAGS, prompt: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' } }, 'probe');
   if (values.help) return io.out(probeHelp);
   const prompt = requireFlag(values.prompt as string | undefined, 'prompt', 'probe');
-  const top = intFlag(values.top as string | undefined, 'top', 10);
-  const threads = values.threads === undefined ? undefined : intFlag(values.threads as string, 'threads', 1);
-  const model = await loadModel((values.model as string | undefined) ?? 'default', { threads });
+  const top = intFlag(values.top as string | undefined, 'top', 10, 1, 1000);
+  const model = await openModel(values, io);
   try {
     const result = await probe(model, prompt, top);
     if (values.json) return io.out(JSON.stringify(result, null, 2));

@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isLocusError, LocusError, loadModel, runCausalTrace, traceReportHtml } from '../../engine/index';
+import { checkFileTarget, isLocusError, LocusError, MAX_SEED, readTextFile, runCausalTrace, traceReportHtml } from '../../engine/index';
 import type { ModelManifest, NoiseRule, TraceKind, TraceResult, TraceScore } from '../../engine/index';
 import { intFlag, parseFlags, requireFlag, UsageError } from '../args';
 import type { CliIO } from '../io';
 import { processIO } from '../io';
+import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
 
 export const traceHelp = `locus trace [--model M] --prompt TEXT --subject TEXT [--kind hidden|mlp|attn|all] [--window W]
             [--samples N] [--noise s3|sF|<number>] [--noise-subjects FILE] [--seed S] [--target TEXT]
@@ -25,7 +26,7 @@ probability comes back.
   --target TEXT         trace this answer instead of the clean run's top token
   --score M             first-token (p of the answer's first token, as ROME; the default) or sequence
   --html FILE           also write a self-contained HTML report (heatmaps, tracing-effect chart)
-  --threads N           intra-op threads (default: cores, at most 4)
+${MODEL_FLAGS_HELP}
   --json                print JSON: { model, tokens, ids, subjectRange, answer, highScore, lowScore,
                         noiseLevel, samples, seed, score, grids, tracingEffect,
                         tracingEffectLastSubject, cells, seconds } (and "html" with --html)`;
@@ -58,8 +59,7 @@ function parseScore(value: string | undefined): TraceScore | undefined {
 /** One subject per line; blank lines are skipped and each line is trimmed (stray spaces would change the tokens). */
 function readNoiseSubjects(file: string | undefined): string[] | undefined {
   if (file === undefined) return undefined;
-  if (!fs.existsSync(file)) throw new UsageError(`--noise-subjects: ${path.resolve(file)} does not exist`);
-  const subjects = fs.readFileSync(file, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter((s) => s !== '');
+  const subjects = readTextFile(path.resolve(file), '--noise-subjects').split(/\r?\n/).map((s) => s.trim()).filter((s) => s !== '');
   if (subjects.length === 0) throw new UsageError(`--noise-subjects: ${path.resolve(file)} holds no subjects (one per line)`);
   return subjects;
 }
@@ -113,9 +113,9 @@ export async function traceCommand(argv: string[], io: CliIO): Promise<void> {
   const { values, positionals } = parseFlags(
     argv,
     {
-      model: { type: 'string' }, prompt: { type: 'string' }, subject: { type: 'string' }, kind: { type: 'string' }, window: { type: 'string' },
+      ...MODEL_FLAGS, prompt: { type: 'string' }, subject: { type: 'string' }, kind: { type: 'string' }, window: { type: 'string' },
       samples: { type: 'string' }, noise: { type: 'string' }, 'noise-subjects': { type: 'string' }, seed: { type: 'string' },
-      target: { type: 'string' }, score: { type: 'string' }, html: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' },
+      target: { type: 'string' }, score: { type: 'string' }, html: { type: 'string' }, json: { type: 'boolean' },
     },
     'trace',
   );
@@ -127,29 +127,32 @@ export async function traceCommand(argv: string[], io: CliIO): Promise<void> {
   const prompt = requireFlag(str('prompt'), 'prompt', 'trace');
   const subject = requireFlag(str('subject'), 'subject', 'trace');
   const kinds = parseKinds(str('kind'));
-  const window = intFlag(str('window'), 'window', 10);
-  const samples = intFlag(str('samples'), 'samples', 10);
-  const seed = intFlag(str('seed'), 'seed', 1, 0);
+  const window = intFlag(str('window'), 'window', 10, 1, 10_000);
+  // The engine refuses a sample count whose corrupted run does not fit in memory (it knows the model).
+  const samples = intFlag(str('samples'), 'samples', 10, 1, 1_000_000);
+  const seed = intFlag(str('seed'), 'seed', 1, 0, MAX_SEED);
   const noise = parseNoise(str('noise'));
   const score = parseScore(str('score'));
   const target = str('target');
   if (target !== undefined && target.trim() === '') throw new UsageError('--target is empty');
-  const threads = str('threads') === undefined ? undefined : intFlag(str('threads'), 'threads', 1);
   const noiseSubjects = readNoiseSubjects(str('noise-subjects'));
   const html = str('html') === undefined ? undefined : path.resolve(str('html')!);
   if (html && !fs.existsSync(path.dirname(html))) throw new UsageError(`--html: the folder ${path.dirname(html)} does not exist`);
+  if (html) checkFileTarget(html, '--html');
 
   // Progress only for a person watching: never in --json, never into a pipe or a test's collector.
   const tty = !values.json && io === processIO && process.stderr.isTTY === true;
   const clear = (): void => {
     if (tty) process.stderr.write('\r\x1b[K');
   };
-  const model = await loadModel(str('model') ?? 'default', { threads });
+  const model = await openModel(values, io);
   // Ctrl-C aborts the trace between batches; a second Ctrl-C (the listener is gone) kills at once.
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
   process.once('SIGINT', onSigint);
   try {
+    // The report may not land in the model's folder (it would overwrite e.g. config.json).
+    if (html) checkFileTarget(html, '--html', { modelDir: model.manifest.path });
     let result: TraceResult;
     try {
       result = await runCausalTrace(

@@ -1,5 +1,6 @@
 import type { LoadedModel, ModelManifest } from '../model/model';
 import { LocusError } from '../errors';
+import { assertFiniteArray } from '../files/finite';
 import { forward } from './forward';
 import { topK } from './topk';
 
@@ -24,6 +25,7 @@ export async function probe(model: LoadedModel, prompt: string, k = 10, signal?:
   const { ids, tokens } = encodePrompt(model, prompt);
   const { logits } = await forward(forwardContext(model), [ids], { signal });
   const row = logits!.data.subarray(0, model.config.d_vocab);
+  assertFiniteArray('the next-token logits', row, 'the model computes NaN/Inf for this prompt (check its weights)');
   return {
     model: model.manifest,
     tokens,

@@ -1,4 +1,5 @@
 import { LocusError } from '../../errors';
+import { assertFiniteArray, assertFiniteDeep } from '../../files/finite';
 import { forward, forwardFrom } from '../../interp/forward';
 import { pastSlice, suffixBlock, suffixInputs, suffixPick } from '../../interp/suffix';
 import type { Intervention } from '../../interp/interventions';
@@ -40,6 +41,32 @@ function cellValue(x: Tensor, row: number, t: number): Float32Array {
  * subject are not run (causal attention: restoring them changes nothing, so they score the low score);
  * logits are computed only at the scored positions.
  */
+/** NumPy's RandomState takes seeds in [0, 2³² − 1]; the noise draws must match it. */
+export const MAX_SEED = 2 ** 32 - 1;
+
+/** The corrupted run's working memory may not exceed this (the machine this was measured on has 24 GiB). */
+const TRACE_MEMORY_LIMIT = 4 * 2 ** 30;
+
+/**
+ * Bytes the corrupted run of S noised copies needs, per row and position: residuals at L + 1 sites and
+ * keys/values at L layers ((3L + 1)·d floats), the MLP's hidden layer (4d) and the logits (V), times 6
+ * for what the cell batches and the runtime's arena add. Calibrated on the embedded model, 8-token
+ * prompt, hidden grid: 1,000 samples peaked at 2.5 GB RSS (this estimate: 2.5 GB); 5,000 grew past
+ * 6 GB in a minute and 50,000 past 23 GB before the kernel killed it.
+ */
+export function traceMemoryBytes(S: number, T: number, cfg: LoadedModel['config']): number {
+  return 6 * S * T * 4 * (cfg.d_model * (3 * cfg.n_layers + 1) + 4 * cfg.d_model + cfg.d_vocab);
+}
+
+/** Refuses a sample count whose corrupted run would not fit in memory (before anything is allocated). */
+function assertTraceFits(S: number, T: number, cfg: LoadedModel['config']): void {
+  const bytes = traceMemoryBytes(S, T, cfg);
+  if (bytes > TRACE_MEMORY_LIMIT) {
+    const maxS = Math.max(1, Math.floor((TRACE_MEMORY_LIMIT / bytes) * S));
+    throw new LocusError('bad-input', `samples ${S} would need about ${(bytes / 2 ** 30).toFixed(1)} GiB for this model and prompt (limit ${TRACE_MEMORY_LIMIT / 2 ** 30} GiB): use at most ${maxS} samples`);
+  }
+}
+
 export async function runCausalTrace(model: LoadedModel, req: TraceRequest, opts: TraceOptions = {}): Promise<TraceResult> {
   const t0 = Date.now();
   const cfg = model.config;
@@ -51,6 +78,7 @@ export async function runCausalTrace(model: LoadedModel, req: TraceRequest, opts
   const scoreMode = req.score ?? 'first-token';
   if (!Number.isInteger(S) || S < 1) throw new LocusError('bad-input', `samples must be a positive integer (got ${S})`);
   if (!Number.isInteger(window) || window < 1) throw new LocusError('bad-input', `window must be a positive integer (got ${window})`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) throw new LocusError('bad-input', `seed must be an integer from 0 to ${MAX_SEED} (NumPy's RandomState range; got ${seed})`);
   if (req.prompt.length === 0) throw new LocusError('bad-input', 'the prompt is empty');
   const enc = model.tokenizer.encode(req.prompt);
   const [b, e] = model.tokenizer.findSpan(enc, req.prompt, req.subject);
@@ -97,8 +125,11 @@ export async function runCausalTrace(model: LoadedModel, req: TraceRequest, opts
     return p;
   })();
 
+  assertTraceFits(S, T, cfg);
   const sigma = noiseLevel(model, req.noise ?? 's3', req.noiseSubjects ?? [req.subject]);
   const noise = noiseDraws(S, e - b, cfg.d_model, sigma, seed);
+  // σ·z is stored as float32: a σ beyond ~1e38 / 5 overflows to Inf and every score after it is NaN.
+  assertFiniteArray(`the subject noise (σ = ${sigma})`, noise.data, 'σ overflows float32; use s3 or a smaller number');
   const rowsS = Array.from({ length: S }, (_, i) => i);
   const corruptIv: Intervention = { kind: 'add', site: 'embed', rows: rowsS, positions: Array.from({ length: e - b }, (_, i) => b + i), values: noise };
   const corruptSites: ActName[] = ['blocks.0.resid_pre', ...Array.from({ length: L }, (_, l): ActName => `blocks.${l}.resid_post`)];
@@ -186,6 +217,8 @@ export async function runCausalTrace(model: LoadedModel, req: TraceRequest, opts
     tracingEffect[kind] = fractionalEffect(grid, lowScore, highScore, b);
     tracingEffectLastSubject[kind] = lastSubjectEffect(grid, lowScore, highScore, e - 1);
   }
+  // CONTRACTS.md promises numbers: a NaN here (an overflowing model or noise) is an error, not a result.
+  assertFiniteDeep('the trace', { highScore, lowScore, grids, tracingEffect, tracingEffectLastSubject }, () => false, 'the model or the noise overflows; check the weights and --noise');
   return {
     tokens: enc.tokens,
     ids: enc.ids,
