@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
+import { isLocusError } from '../../src/engine/errors';
 import { corpusFromTextFile } from '../../src/engine/methods/stats/corpus';
 import type { EngineError } from '../../src/extension/workerClient';
 import { inMemoryWorker } from '../helpers/inMemoryWorker';
@@ -29,7 +30,10 @@ const root = tempDir('locus-load-');
 fs.chmodSync(root, 0o755);
 after(() => {
   // Fixtures made unreadable or unlistable must be made removable again.
-  for (const d of fs.readdirSync(root)) if (fs.lstatSync(path.join(root, d)).isDirectory()) fs.chmodSync(path.join(root, d), 0o755);
+  for (const d of fs.readdirSync(root)) {
+    const st = fs.lstatSync(path.join(root, d));
+    if (!st.isSymbolicLink()) fs.chmodSync(path.join(root, d), 0o755);
+  }
   fs.rmSync(root, { recursive: true, force: true });
 });
 
@@ -251,7 +255,37 @@ const FILE_ROWS: GuaranteeRow[] = [
   loads('tokenizer.json with a UTF-8 BOM loads', (d) => withBom(path.join(d, 'tokenizer.json')), 'embedded'),
 ];
 
-guaranteeRows([...CONFIG_ROWS, ...NAN_ROWS, ...WEIGHT_ROWS, ...FILE_ROWS]);
+// --- CounterFact files (eval --dataset) ------------------------------------------------------------
+const SAMPLE = path.join(repoRoot, 'assets', 'data', 'counterfact_sample.json');
+const dataset = (name: string): string => path.join(root, name);
+const DATASET_ROWS: GuaranteeRow[] = [
+  {
+    name: 'a CounterFact file that cannot be read reads "permission denied"',
+    before: () => {
+      fs.copyFileSync(SAMPLE, dataset('cf-unreadable.json'));
+      fs.chmodSync(dataset('cf-unreadable.json'), 0o000);
+    },
+    argv: () => ['eval', '--dataset', dataset('cf-unreadable.json'), '--cases', '0'],
+    exit: 2,
+    message: /dataset file .*cf-unreadable\.json: permission denied$/m,
+    unprivileged: true,
+    unchanged: () => (isRoot ? [dataset('cf-unreadable.json')] : []),
+  },
+  {
+    name: 'a CounterFact path that is a link loop reads as a loop',
+    before: () => {
+      for (const [a, b] of [['cf-loop-a', 'cf-loop-b'], ['cf-loop-b', 'cf-loop-a']]) {
+        fs.rmSync(dataset(a), { force: true });
+        fs.symlinkSync(b, dataset(a));
+      }
+    },
+    argv: () => ['eval', '--dataset', dataset('cf-loop-a'), '--cases', '0'],
+    exit: 2,
+    message: /dataset file .*cf-loop-a: a symbolic link loop/,
+  },
+];
+
+guaranteeRows([...CONFIG_ROWS, ...NAN_ROWS, ...WEIGHT_ROWS, ...FILE_ROWS, ...DATASET_ROWS]);
 
 test('n_layer 1,000,000,000 is refused in seconds, not after minutes of allocation', async () => {
   const dir = fixture('huge-layers-timed', (d) => editConfig(d, (c) => (c['n_layer'] = 1_000_000_000)));
@@ -287,6 +321,19 @@ test('a statistics corpus with a UTF-8 BOM reads as the same documents', () => {
   fs.writeFileSync(bom, Buffer.concat([BOM, fs.readFileSync(plain)]));
   assert.deepEqual(corpusFromTextFile(bom, 'c').texts, corpusFromTextFile(plain, 'c').texts);
   assert.equal(corpusFromTextFile(bom, 'c').texts[0], 'The Eiffel Tower is in Paris.');
+});
+
+test('a statistics corpus that is absent, a folder or a link loop is one clear LocusError', () => {
+  fs.mkdirSync(path.join(root, 'corpus-dir'), { recursive: true });
+  fs.rmSync(path.join(root, 'corpus-loop'), { force: true });
+  fs.symlinkSync('corpus-loop', path.join(root, 'corpus-loop'));
+  for (const [name, message] of [
+    ['corpus-absent.txt', /statistics corpus .*corpus-absent\.txt does not exist/],
+    ['corpus-dir', /statistics corpus .*corpus-dir is a folder, expected a file/],
+    ['corpus-loop', /statistics corpus .*corpus-loop: a symbolic link loop/],
+  ] as const) {
+    assert.throws(() => corpusFromTextFile(path.join(root, name)), (e: unknown) => isLocusError(e) && message.test(e.message));
+  }
 });
 
 test('the worker refuses the same folders with the same line, and keeps the model it holds', async () => {

@@ -40,7 +40,7 @@ export const CONFIG_LIMITS: Readonly<Record<string, number>> = {
   n_head: 1 << 12,
   n_inner: 1 << 20,
   n_layer: 1 << 12,
-  n_positions: 1 << 24,
+  n_positions: 1 << 20,
   vocab_size: 1 << 24,
   rotary_dim: 1 << 17,
 };
