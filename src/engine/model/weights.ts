@@ -96,6 +96,27 @@ export function checkConfigAgainstWeights(cfg: ModelConfig, store: WeightStore, 
 }
 
 /**
+ * Whether `d` holds a NaN or ±Inf: x·0 is 0 for every finite x and NaN otherwise, and NaN survives
+ * the sums. Branch-free with four accumulators, about twice as fast as counting, so the check costs
+ * little on every weight; `countNonFinite` runs only on the rare tensor that fails.
+ */
+function hasNonFinite(d: Float32Array): boolean {
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  const n = d.length - (d.length % 4);
+  for (let i = 0; i < n; i += 4) {
+    a0 += d[i] * 0;
+    a1 += d[i + 1] * 0;
+    a2 += d[i + 2] * 0;
+    a3 += d[i + 3] * 0;
+  }
+  for (let i = n; i < d.length; i++) a0 += d[i] * 0;
+  return a0 + a1 + a2 + a3 !== 0;
+}
+
+/**
  * The NaN/Inf guard on every tensor read from the file: counts them per tensor and either throws one
  * LocusError('non-finite') or, with `allowNonFinite`, reports them to `warn`.
  */
@@ -129,8 +150,8 @@ class FiniteCheckingStore implements WeightStore {
 
   read(name: string): Tensor {
     const t = this.inner.read(name);
-    const { count } = countNonFinite(t.data);
-    if (count > 0) {
+    if (hasNonFinite(t.data)) {
+      const { count } = countNonFinite(t.data);
       const line = `${name} has ${fmt(count)} NaN/Inf of ${fmt(t.data.length)}`;
       this.found.push(line);
       if (!this.collect) this.report([line]);
