@@ -102,6 +102,26 @@ function editHeader(dir: string, from: string, to: string): void {
   fs.writeFileSync(file, bytes);
 }
 
+/** Rewrites the safetensors header with `edit` (the data section is kept as is). */
+function rewriteHeader(dir: string, edit: (h: Record<string, unknown>) => unknown): void {
+  const file = path.join(dir, 'model.safetensors');
+  const { dataStart, headerLen } = header(file);
+  const bytes = fs.readFileSync(file);
+  const h = JSON.parse(bytes.subarray(8, 8 + headerLen).toString('utf8')) as Record<string, unknown>;
+  const json = Buffer.from(JSON.stringify(edit(h) ?? h));
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(json.length));
+  fs.writeFileSync(file, Buffer.concat([prefix, json, bytes.subarray(dataStart)]));
+}
+
+/** Moves model.safetensors to one shard named in a model.safetensors.index.json (written with `bom`). */
+function shard(dir: string, bom: boolean): void {
+  const names = Object.keys(header(path.join(dir, 'model.safetensors')).entries);
+  fs.renameSync(path.join(dir, 'model.safetensors'), path.join(dir, 'model-00001-of-00001.safetensors'));
+  const index = Buffer.from(JSON.stringify({ metadata: {}, weight_map: Object.fromEntries(names.map((n) => [n, 'model-00001-of-00001.safetensors'])) }));
+  fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), bom ? Buffer.concat([BOM, index]) : index);
+}
+
 /** Prepends a UTF-8 byte-order mark to `file`. */
 const withBom = (file: string): void => fs.writeFileSync(file, Buffer.concat([BOM, fs.readFileSync(file)]));
 
@@ -201,6 +221,19 @@ const WEIGHT_ROWS: GuaranteeRow[] = [
     const weight_map = Object.fromEntries(names.map((n, i) => [n, i === names.length - 1 ? 'model-00002-of-00002.safetensors' : 'model-00001-of-00002.safetensors']));
     fs.writeFileSync(path.join(d, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map }));
   }, /model\.safetensors\.index\.json puts .* in model-00002-of-00002\.safetensors, which is missing from .*: the download is incomplete/),
+  refused('a safetensors header that is an array', (d) => rewriteHeader(d, (h) => [h]), /model\.safetensors: the header is not a JSON object/),
+  refused('two tensors over the same bytes', (d) => rewriteHeader(d, (h) => {
+    (h['transformer.ln_f.bias'] as HeaderEntry).data_offsets = (h['transformer.ln_f.weight'] as HeaderEntry).data_offsets;
+  }), /model\.safetensors: tensors transformer\.ln_f\.(bias|weight) and transformer\.ln_f\.(bias|weight) overlap/),
+  refused('a sharded index that is an array', (d) => {
+    shard(d, false);
+    fs.writeFileSync(path.join(d, 'model.safetensors.index.json'), '[]');
+  }, /model\.safetensors\.index\.json has no "weight_map" object/),
+  refused('a shard name that leaves the folder', (d) => {
+    shard(d, false);
+    fs.writeFileSync(path.join(d, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'transformer.wte.weight': '../model.safetensors' } }));
+  }, /weight_map puts transformer\.wte\.weight in "\.\.\/model\.safetensors", which is not a file name in the folder/),
+  loads('a sharded checkpoint whose index starts with a UTF-8 BOM loads', (d) => shard(d, true)),
   refused('only a pickle checkpoint', (d) => fs.renameSync(path.join(d, 'model.safetensors'), path.join(d, 'pytorch_model.bin')), /only pickle checkpoints \(pytorch_model\.bin\), which Locus refuses/),
   refused('no weights at all', (d) => fs.rmSync(path.join(d, 'model.safetensors')), /has no model\.safetensors \(nor model\.safetensors\.index\.json\)/),
   refused('model.safetensors a named pipe (would block a reader forever)', (d) => {
