@@ -26,6 +26,19 @@ fs.cpSync(golden('gpt2-facts-trained'), model, { recursive: true });
 for (const f of fs.readdirSync(model)) fs.chmodSync(path.join(model, f), fs.statSync(path.join(model, f)).isDirectory() ? 0o755 : 0o644);
 fs.chmodSync(model, 0o755);
 const corpus = golden('gpt2-facts-trained', 'stats_corpus.txt');
+
+/** A copy of the model with one NaN in an MLP weight (bytes patched in place: no writer would write it). */
+const nanModel = at('nan-model');
+fs.cpSync(model, nanModel, { recursive: true });
+{
+  const file = path.join(nanModel, 'model.safetensors');
+  const bytes = fs.readFileSync(file);
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { data_offsets: [number, number] }>;
+  const name = Object.keys(header).find((k) => /h\.1\.mlp\.c_proj\.weight$/.test(k))!;
+  bytes.writeFloatLE(Number.NaN, 8 + headerLength + header[name].data_offsets[0]);
+  fs.writeFileSync(file, bytes);
+}
 const cache = at('stats');
 
 const eiffel = { prompt: '{} is located in the city of', subject: 'The Eiffel Tower', target_new: { str: 'Rome' }, target_true: { str: 'Paris' } };
@@ -170,4 +183,15 @@ test('the engine refuses the same inputs for the worker (no CLI in between), bef
   } finally {
     await m.dispose();
   }
+});
+
+test('a model with a NaN weight loaded with --allow-nonfinite: the edit stops before optimising, naming the log-probs; nothing is saved', async () => {
+  const r = await runCli(['edit', '--model', nanModel, '--allow-nonfinite', '--method', 'ft', '--layer', '1', '--request', request, '--save', at('from-nan')]);
+  assert.equal(r.code, 2, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  // The load warning (--allow-nonfinite), then the one error line.
+  assert.equal(lines.length, 2, r.stderr);
+  assert.match(lines[0], /^warning: .*c_proj\.weight has 1 NaN\/Inf/);
+  assert.match(lines[1], /^locus edit: the log-probs of request 0 before the edit: rewrite\.target is NaN .*check its weights/);
+  assert.ok(!fs.existsSync(at('from-nan')));
 });

@@ -23,7 +23,8 @@ The model's own files are never modified.
   --hparams FILE       the reference implementation's hparams JSON (snake_case keys)
   --stats-corpus FILE  text file (one document per non-empty line) for ROME/MEMIT's key statistics
                        (default: the bundled WikiText-2; for the embedded model, its training text)
-  --cache DIR          statistics cache (default .locus/stats)
+  --cache DIR          statistics cache for rome/memit (default .locus/stats); must be creatable and writable,
+                       outside the model folder (checked before any statistics are computed)
   --editing-noise σ    subject noise for Tracing Reversal's o_noise and Fact Forcing (default 0.1, at most ${MAX_EDITING_NOISE})
   --seed N             seed of the context-template sampler, 0 to ${MAX_EDIT_SEED} (default 0)
   --save DIR           a new or empty folder outside the model's; written atomically (a killed run leaves no model there)

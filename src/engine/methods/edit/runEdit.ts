@@ -201,6 +201,8 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
   job.onProgress?.('measuring before the edit');
   const pre: CaseProbe[] = [];
   for (let i = 0; i < job.cases.length; i++) pre.push(await probeCase(model, job.cases[i], specs[i], job.signal));
+  // Before any optimisation: a model that already yields NaN (weights loaded with allowNonFinite) is not an edit that diverged.
+  pre.forEach((p, i) => assertFiniteDeep(`the log-probs of request ${i} before the edit`, p, undefined, 'the model itself produces NaN or Inf; check its weights (loaded with --allow-nonfinite?)'));
 
   let defaultCorpus: StatsCorpus | undefined;
   const corpus = (): StatsCorpus => {

@@ -21,6 +21,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fsErrorMessage } from '../../files/read';
 import type { LoadedModel } from '../../model/model';
 import type { ParamName } from '../../model/names';
 import { openSafetensorsFile, writeSafetensors } from '../../model/safetensors';
@@ -206,7 +207,14 @@ export async function loadOrComputeSecondMoment(model: LoadedModel, layers: read
     for (const [l, stat] of fresh) {
       const { base, expected } = entries.get(l)!;
       const f32 = Float32Array.from(stat.mom2);
-      writeCached(base, expected, stat, f32);
+      // The statistics are correct in memory whether or not they reach the disk: a cache that cannot be
+      // written (disk full, permissions changed mid-run) costs the next run a recomputation, not this
+      // run its result. Callers check the folder up front (runEdit), so this is the rare late failure.
+      try {
+        writeCached(base, expected, stat, f32);
+      } catch (e) {
+        opts.log?.(`warning: could not write the statistics cache ${base}.safetensors (${fsErrorMessage(e, opts.cacheDir, 'cache folder')}); they were computed in memory and will be recomputed next time`);
+      }
       found.set(l, remember(base, { count: stat.count, dim: stat.dim, mom2: Float64Array.from(f32) }));
     }
   }
