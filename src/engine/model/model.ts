@@ -34,6 +34,10 @@ export interface LoadedModel {
   readonly config: ModelConfig;
   readonly tokenizer: LocusTokenizer;
   readonly manifest: ModelManifest;
+  /**
+   * For the user, once: unused tensors, and NaN/Inf weights loaded under `allowNonFinite`. A model
+   * too large to check at load (weights.ts CHECK_AT_LOAD_BYTES) appends here when a tensor is first read.
+   */
   readonly warnings: readonly string[];
   /** Current parameter values: the file's, or an applied edit's. */
   readonly param: ParamGetter;
