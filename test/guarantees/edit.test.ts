@@ -76,6 +76,9 @@ hp('template-params', { context_template_length_params: [[5]] });
 hp('loss-layer', { v_loss_layer: 99 });
 hp('huge-vlr', { v_lr: 1e308 });
 hp('unknown-key', { not_a_key: 1 });
+hp('null', 'null');
+write('hparams-bom.json', '\ufeff' + JSON.stringify({ num_steps: 2 }));
+fs.symlinkSync(model, at('model-link'));
 fs.writeFileSync(at('a-file'), 'x');
 fs.mkdirSync(at('readonly'), { mode: 0o555 });
 fs.chmodSync(at('readonly'), 0o555);
@@ -123,7 +126,13 @@ const rows: GuaranteeRow[] = [
   { name: 'v_loss_layer beyond the model', argv: edit('rome', '--hparams', at('hparams-loss-layer.json'), ...stats), exit: 2, message: /"v_loss_layer" 99 is outside this model's blocks 0\.\.5/ },
   { name: 'an hparams file that does not exist', argv: ft('--hparams', at('nope-hparams.json')), exit: 2, message: /hparams file .*nope-hparams\.json does not exist/ },
   { name: 'an unknown hparams key is a note and the edit runs', argv: ft('--hparams', at('hparams-unknown-key.json')), exit: 0, message: /note: hparams file .*hparams-unknown-key\.json: unknown key "not_a_key" ignored/, unchanged: modelUnchanged },
+  { name: 'an hparams file holding null', argv: ft('--hparams', at('hparams-null.json')), exit: 2, message: /hparams file .*hparams-null\.json must hold a JSON object .*not null/ },
+  { name: 'an hparams file with a UTF-8 BOM works', argv: ft('--hparams', at('hparams-bom.json'), '--json'), exit: 0, unchanged: modelUnchanged },
+  { name: 'a request "file" that is a folder', argv: ['edit', '--model', model, '--method', 'ft', '--request', tmp], exit: 2, message: /request file .* is a folder, expected a file/ },
+  { name: 'a statistics corpus that does not exist (checked before loading)', argv: edit('rome', '--stats-corpus', at('nope.txt'), '--cache', cache), exit: 2, message: /statistics corpus .*nope\.txt does not exist/ },
   // Numbers (item 7, 5).
+  { name: '--layer -1 names the flag (not "ambiguous")', argv: ft('--layer', '-1'), exit: 2, message: /--layer must be an integer ≥ 0 \(got "-1"\)/ },
+  { name: '--layer beyond the model', argv: ft('--layer', '6'), exit: 2, message: /--layer 6 is outside 0\.\.5/ },
   { name: '--seed 99999999999 is out of range', argv: ft('--seed', '99999999999'), exit: 2, message: /--seed must be an integer from 0 to 4294967295 \(got "99999999999"\)/ },
   { name: '--seed -1', argv: ft('--seed', '-1'), exit: 2, message: /--seed must be an integer from 0 to 4294967295/ },
   { name: '--seed 1.5', argv: ft('--seed', '1.5'), exit: 2, message: /--seed must be an integer/ },
@@ -139,6 +148,8 @@ const rows: GuaranteeRow[] = [
   { name: '--save onto a read-only empty folder', argv: () => ft('--save', at('readonly')), exit: 2, message: /--save .*readonly: the folder is not writable/, unprivileged: true },
   { name: '--save inside the model folder', argv: () => ft('--save', path.join(model, 'edited')), exit: 2, message: /--save .*is inside the model folder/, unchanged: modelUnchanged },
   { name: '--save onto the model folder itself', argv: () => ft('--save', model), exit: 2, message: /--save .*is inside the model folder/, unchanged: modelUnchanged },
+  { name: '--save through a symbolic link into the model folder', argv: () => ft('--save', path.join(at('model-link'), 'edited')), exit: 2, message: /--save .*model-link\/edited is inside the model folder/, unchanged: modelUnchanged },
+  { name: '--save into a new nested folder works', argv: () => ft('--save', at('new', 'nested', 'edited')), exit: 0, unchanged: modelUnchanged, before: () => assert.ok(!fs.existsSync(at('new'))) },
   { name: '--save into a folder that is not empty', argv: () => ft('--save', at('not-empty')), exit: 2, message: /--save .*not-empty is not empty: choose a new or empty folder/, unchanged: () => [at('not-empty')] },
   // The statistics cache (item 7): checked before statistics are computed; never in the model folder.
   { name: 'ROME in a read-only working directory fails at once naming --cache', argv: edit('rome', '--stats-corpus', corpus), cwd: () => at('readonly'), exit: 2, message: /the statistics cache \(--cache\) \.locus\/stats: cannot create it, .*readonly is not writable/, unprivileged: true, absent: () => [at('readonly', '.locus')] },
