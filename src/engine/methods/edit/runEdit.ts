@@ -163,16 +163,15 @@ function assertFiniteEdit(edit: Edit): void {
 }
 
 /**
- * Scores and log-probs must be finite numbers (CONTRACTS.md), with one designed exception: a request
- * without paraphrase (or neighborhood) prompts has no such score, NaN by design (printed '—', null in
- * JSON). NaN is allowed exactly there, Inf never.
+ * Scores and log-probs must be finite numbers (CONTRACTS.md). The log-probs (before and after, every
+ * prompt) are checked strictly, first; the scores are functions of them, so with finite log-probs a
+ * NaN score can only mean "not applicable": a request without paraphrase (or neighborhood) prompts has
+ * no such score (printed '—', null in JSON), and a success score is 0/0 when p was already exactly 1.
+ * NaN is allowed there and only there; Inf never.
  */
-function assertFiniteOutcome(o: CaseOutcome, c: FactCase, where: string): void {
-  const noParaphrase = (c.paraphrase_prompts?.length ?? 0) === 0;
-  const noNeighbors = (c.neighborhood_prompts?.length ?? 0) === 0;
-  const allowNaN = (p: string): boolean =>
-    (noParaphrase && /^(metrics\.paraphrase|romeMetrics\.paraphrase(Magnitude)?)$/.test(p)) || (noNeighbors && /^(metrics\.neighborhood|romeMetrics\.neighborhood(Magnitude)?)$/.test(p));
-  assertFiniteDeep(`the edit's result for ${where}`, o, allowNaN, DIVERGED);
+function assertFiniteOutcome(post: CaseProbe, o: CaseOutcome, where: string): void {
+  assertFiniteDeep(`the log-probs of ${where} after the edit`, post, undefined, DIVERGED);
+  assertFiniteDeep(`the edit's result for ${where}`, o, (p) => /^(metrics|romeMetrics)\./.test(p), DIVERGED);
 }
 
 /**
@@ -290,7 +289,7 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
   try {
     for (let i = 0; i < job.cases.length; i++) post.push(await probeCase(model, job.cases[i], specs[i], job.signal));
     outcomes = job.cases.map((_, i) => outcome(pre[i], post[i], scoreCase(pre[i], post[i], specs[i], job.firstOnly), specs[i].target));
-    outcomes.forEach((o, i) => assertFiniteOutcome(o, job.cases[i], job.cases.length > 1 ? `request ${i}` : 'the request'));
+    outcomes.forEach((o, i) => assertFiniteOutcome(post[i], o, `request ${i}`));
     deltas = edit.deltas.map((d) => ({ param: d.param, frobenius: frobenius(d) }));
     assertFiniteDeep("the edit's ΔW norms", deltas, undefined, DIVERGED);
     ok = true;
