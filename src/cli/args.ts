@@ -20,7 +20,8 @@ function joinNegativeValues(argv: readonly string[], options: OptionSpec): strin
     const a = argv[i];
     const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : undefined;
     const next = argv[i + 1];
-    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+    // An empty value ("--model ''") is also a value: its flag's check says it is empty.
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && (NEGATIVE_NUMBER.test(next) || next === '')) {
       out.push(`${a}=${next}`);
       i++;
     } else out.push(a);

@@ -5,7 +5,7 @@
 import * as os from 'node:os';
 import type { LoadedModel, LoadOptions } from '../engine/index';
 import { loadModel } from '../engine/index';
-import { intFlag } from './args';
+import { intFlag, UsageError } from './args';
 import type { CliIO } from './io';
 
 /** Spread into a command's flag table. */
@@ -34,7 +34,9 @@ export async function openModel(values: Record<string, unknown>, io: CliIO): Pro
     threads: threadsFlag(values['threads'] as string | undefined, io),
     allowNonFinite: values['allow-nonfinite'] === true,
   };
-  const model = await loadModel((values['model'] as string | undefined) ?? 'default', options);
+  const spec = values['model'] as string | undefined;
+  if (spec !== undefined && spec.trim() === '') throw new UsageError('--model is empty: give a Hugging Face model folder, or "default" for the embedded model');
+  const model = await loadModel(spec ?? 'default', options);
   for (const w of model.warnings) io.err(`warning: ${w}`);
   return model;
 }

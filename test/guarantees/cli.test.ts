@@ -70,6 +70,7 @@ describe('CLI flags: one line, exit 2, before the work', () => {
     { name: '--threads abc', argv: ['probe', '--prompt', PROMPT, '--threads', 'abc'], exit: 2, message: /--threads must be an integer ≥ 1 \(got "abc"\)/ },
     { name: 'an unknown flag points at --help', argv: ['probe', '--prompt', PROMPT, '--frobnicate'], exit: 2, message: /Unknown option '--frobnicate'.*locus probe --help/ },
     { name: 'a flag without its value', argv: ['probe', '--prompt'], exit: 2, message: /Option '--prompt <value>' argument missing \(see "locus probe --help"\)/ },
+    { name: '--model "" is empty, not the default model and not "ambiguous"', argv: ['probe', '--model', '', '--prompt', PROMPT], exit: 2, message: /--model is empty/ },
     { name: 'an unknown command lists the commands', argv: ['frobnicate'], exit: 2, message: /unknown command "frobnicate"; commands: probe/ },
   ];
   guaranteeRows(rows);
