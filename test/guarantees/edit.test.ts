@@ -22,9 +22,14 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const at = (...p: string[]): string => path.join(tmp, ...p);
 const model = at('model');
 fs.cpSync(golden('gpt2-facts-trained'), model, { recursive: true });
-// A writable copy: a bug that writes into the model folder must show up as a changed digest.
-for (const f of fs.readdirSync(model)) fs.chmodSync(path.join(model, f), fs.statSync(path.join(model, f)).isDirectory() ? 0o755 : 0o644);
-fs.chmodSync(model, 0o755);
+// A writable copy (the golden files are read-only): a bug that writes into the model folder must show
+// up as a changed digest, and the folder must be removable afterwards when the tests do not run as root.
+const makeWritable = (p: string): void => {
+  const dir = fs.statSync(p).isDirectory();
+  fs.chmodSync(p, dir ? 0o755 : 0o644);
+  if (dir) for (const n of fs.readdirSync(p)) makeWritable(path.join(p, n));
+};
+makeWritable(model);
 const corpus = golden('gpt2-facts-trained', 'stats_corpus.txt');
 
 /** A copy of the model with one NaN in an MLP weight (bytes patched in place: no writer would write it). */
