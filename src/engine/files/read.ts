@@ -59,7 +59,8 @@ export function readJsonFile(file: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new LocusError('bad-config', `${what} ${file} is not valid JSON (${(e as Error).message.split('\n')[0]})`);
+    // V8 quotes the text around the error, newlines included: fold them so the message stays one line.
+    throw new LocusError('bad-config', `${what} ${file} is not valid JSON (${(e as Error).message.replace(/\s*\n\s*/g, ' ')})`);
   }
 }
 

@@ -57,6 +57,9 @@ function fsyncPath(p: string, folder = false): void {
 
 function copyDurably(src: string, dst: string): void {
   fs.copyFileSync(src, dst);
+  // copyFile keeps the source's mode: a read-only source (a shared cache) would give the user a new
+  // folder they cannot edit. The export is theirs: owner read-write, like the weights written beside it.
+  fs.chmodSync(dst, 0o644);
   fsyncPath(dst);
 }
 
