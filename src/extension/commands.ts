@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import type { ProbeResultDto } from '../protocol/dto';
 import type { EngineSession } from './engineSession';
 import { errorMessage } from './engineSession';
+import { isCancellation } from './errors';
 import type { FactRef } from './panels/context';
 import { askSubject, showProbe } from './probing/probe';
 import type { RunKind } from './runs';
@@ -37,7 +38,8 @@ async function withNotice<T>(title: string, run: () => Promise<T>, failure: stri
   try {
     return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Locus: ${title}` }, run);
   } catch (e) {
-    void vscode.window.showErrorMessage(`Locus: ${failure}: ${errorMessage(e)}`);
+    // A cancelled request (the worker shutting down or restarting) is no failure to report.
+    if (!isCancellation(e)) void vscode.window.showErrorMessage(`Locus: ${failure}: ${errorMessage(e)}`);
     return undefined;
   }
 }

@@ -15,7 +15,8 @@ import * as vscode from 'vscode';
 import type { DatasetSummary, EditStackDto, ModelInfo } from '../protocol/dto';
 import type { EngineMethod, EngineParams, EngineResult, JobProgress } from '../protocol/engine';
 import type { RequestOptions } from './workerClient';
-import { EngineError, WorkerClient } from './workerClient';
+import { WorkerClient } from './workerClient';
+import { errorMessage } from './errors';
 
 export interface EngineSessionOptions {
   readonly workerPath: string;
@@ -24,6 +25,8 @@ export interface EngineSessionOptions {
   /** Intra-op threads per session; undefined = the engine's default. */
   readonly threads: () => number | undefined;
   readonly device: () => 'cpu' | 'webgpu' | 'cuda';
+  /** `locus.allowNonFinite`: load weights holding NaN/Inf with a warning instead of refusing them. */
+  readonly allowNonFinite?: () => boolean;
   /** The settings' model ('default' or a folder) and dataset file (undefined = the bundled sample), read once. */
   readonly initialModel: () => string;
   readonly initialDataset: () => string | undefined;
@@ -129,7 +132,7 @@ export class EngineSession implements vscode.Disposable {
     let unchanged = false;
     try {
       return await this.track(`loading ${model === 'default' ? 'the embedded model' : model}`, async () => {
-        const info = await this.client.request('model/load', { model, threads: this.options.threads(), device: this.options.device() }, { onProgress: progress });
+        const info = await this.client.request('model/load', { model, threads: this.options.threads(), device: this.options.device(), allowNonFinite: this.options.allowNonFinite?.() === true }, { onProgress: progress });
         this.wantedModel = model;
         this.model = info;
         return info;
@@ -296,8 +299,5 @@ function stackOf(method: EngineMethod, result: unknown): EditStackDto | undefine
   return undefined;
 }
 
-/** One readable line for any failure (EngineError carries the worker's message). */
-export function errorMessage(e: unknown): string {
-  if (e instanceof EngineError) return e.message;
-  return e instanceof Error ? e.message : String(e);
-}
+/** One readable line for any failure (src/extension/errors.ts; re-exported for the panels and commands). */
+export { errorMessage } from './errors';

@@ -46,6 +46,7 @@ export function activate(context: vscode.ExtensionContext): LocusApi {
     log,
     threads: () => config().get<number>('threads', 0) || undefined,
     device: () => config().get<'cpu' | 'webgpu' | 'cuda'>('device', 'cpu'),
+    allowNonFinite: () => config().get<boolean>('allowNonFinite', false),
     initialModel: () => config().get<string>('model', 'default') || 'default',
     initialDataset: () => config().get<string>('datasetPath', '') || undefined,
     withDefaults: (method, params) =>

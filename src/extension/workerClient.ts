@@ -174,6 +174,8 @@ export class WorkerClient {
           this.pending.delete(entry);
           // A failed load leaves the worker without a model (it frees the old one first): nothing to reload.
           if (method === 'model/load' && e.code !== 'cancelled') this.lastLoad = undefined;
+          // A bug's stack goes to the output channel; the user sees one line (src/extension/errors.ts).
+          if (e.code === 'internal') this.options.onLog?.(`[worker] ${method} failed with an internal error: ${e.workerStack ?? e.message}`);
           reject(e);
         },
       );

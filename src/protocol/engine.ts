@@ -85,6 +85,8 @@ export interface LoadParams extends WorkDoneParams {
   /** Intra-op threads per ORT session (default: the engine's). */
   readonly threads?: number;
   readonly device?: Device;
+  /** Load weights holding NaN/Inf with a warning instead of refusing them (the CLI's --allow-nonfinite; setting locus.allowNonFinite). */
+  readonly allowNonFinite?: boolean;
 }
 
 export interface ProbeParams extends WorkDoneParams {

@@ -17,7 +17,7 @@ import { studyHandlers } from './handlers/study';
 import { traceHandlers } from './handlers/trace';
 import { JobQueue } from './jobs';
 import type { Handler, HandlerTable } from './state';
-import { WorkerState } from './state';
+import { WorkerState, workerWording } from './state';
 
 export interface ServeOptions {
   /** Called after `worker/shutdown` has been answered (main.ts exits the process; tests do nothing). */
@@ -34,7 +34,7 @@ export function toResponseError(e: unknown): ResponseError<EngineErrorData> {
   if (e instanceof ResponseError) return e as ResponseError<EngineErrorData>;
   if (isLocusError(e)) {
     const data: EngineErrorData = { code: e.code };
-    return new ResponseError(e.code === 'cancelled' ? ENGINE_ERROR_CODES.cancelled : ENGINE_ERROR_CODES.failed, e.message, data);
+    return new ResponseError(e.code === 'cancelled' ? ENGINE_ERROR_CODES.cancelled : ENGINE_ERROR_CODES.failed, workerWording(e.message), data);
   }
   const err = e instanceof Error ? e : new Error(String(e));
   return new ResponseError(ENGINE_ERROR_CODES.internal, err.message || 'internal error', { code: 'internal', stack: err.stack });

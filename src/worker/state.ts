@@ -63,19 +63,74 @@ export class WorkerState {
   }
 }
 
+/**
+ * The engine's messages name the CLI's flag for loading NaN/Inf weights; through the worker the same
+ * switch is the setting locus.allowNonFinite (model/load's allowNonFinite), so the hint names that.
+ */
+export const workerWording = (text: string): string =>
+  text.replace(/pass --allow-nonfinite\b/g, 'set locus.allowNonFinite').replace(/--allow-nonfinite\b/g, 'locus.allowNonFinite');
+
 export function modelInfo(model: LoadedModel): ModelInfo {
-  return { ...model.manifest, warnings: [...model.warnings] };
+  return { ...model.manifest, warnings: model.warnings.map(workerWording) };
 }
 
-/** Parameter checks: a wrong type from the client is the client's fault, so 'bad-input' rather than a crash. */
+/** How a value that crossed the process boundary is named in a message (strings quoted, like JSON). */
+const shown = (v: unknown): string => {
+  const text = typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
+  // JSON escapes newlines, so this stays one line; a pasted document is cut short.
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+};
+
+/**
+ * Parameter checks at the process boundary. Params come from a webview form or a script, so their
+ * TYPES cannot be trusted (a form may send "5" for 5, an object for a list); a wrong type is the
+ * client's fault: 'bad-input', never a crash deeper in. RANGES are the engine's business: a number of
+ * the right type goes through and meets the same check (and the same message) as the CLI's value.
+ */
 export const check = {
   string(v: unknown, name: string): string {
-    if (typeof v !== 'string') throw new LocusError('bad-input', `${name} must be a string`);
+    if (typeof v !== 'string') throw new LocusError('bad-input', `${name} must be a string (got ${shown(v)})`);
     return v;
+  },
+  optString(v: unknown, name: string): string | undefined {
+    return v === undefined || v === null ? undefined : check.string(v, name);
   },
   optInt(v: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
     if (v === undefined || v === null) return undefined;
-    if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) throw new LocusError('bad-input', `${name} must be an integer in ${min}..${max} (got ${JSON.stringify(v)})`);
+    if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in ${min}..${max}`;
+      throw new LocusError('bad-input', `${name} must be an integer ${range} (got ${shown(v)})`);
+    }
     return v as number;
+  },
+  /** A finite number of any value (the engine checks the range). */
+  optNumber(v: unknown, name: string): number | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new LocusError('bad-input', `${name} must be a number (got ${shown(v)})`);
+    return v;
+  },
+  optBool(v: unknown, name: string): boolean | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'boolean') throw new LocusError('bad-input', `${name} must be true or false (got ${shown(v)})`);
+    return v;
+  },
+  /** A non-empty list of distinct-or-not values from `allowed`. */
+  optList<T extends string>(v: unknown, name: string, allowed: readonly T[]): T[] | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v) || v.length === 0) throw new LocusError('bad-input', `${name} must be a non-empty list of ${allowed.join(', ')} (got ${shown(v)})`);
+    const bad = v.find((x) => !allowed.includes(x as T));
+    if (bad !== undefined) throw new LocusError('bad-input', `${name}: ${shown(bad)} is not one of ${allowed.join(', ')}`);
+    return v as T[];
+  },
+  optStrings(v: unknown, name: string): string[] | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string')) throw new LocusError('bad-input', `${name} must be a non-empty list of strings (got ${shown(v)})`);
+    return v as string[];
+  },
+  /** A JSON object (not an array, not null). */
+  optObject(v: unknown, name: string): Record<string, unknown> | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'object' || Array.isArray(v)) throw new LocusError('bad-input', `${name} must be a JSON object (got ${shown(v)})`);
+    return v as Record<string, unknown>;
   },
 };

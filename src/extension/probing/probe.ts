@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { ProbeResultDto } from '../../protocol/dto';
 import type { EngineSession } from '../engineSession';
 import { errorMessage } from '../engineSession';
+import { isCancellation } from '../errors';
 import { bar, probeMarkdown, showToken } from './format';
 import { guessSubject } from './subject';
 
@@ -23,7 +24,7 @@ export async function probeWithProgress(session: EngineSession, prompt: string):
       session.request('probe/run', { prompt, k: topKSetting() }),
     );
   } catch (e) {
-    void vscode.window.showErrorMessage(`Locus: probe failed: ${errorMessage(e)}`);
+    if (!isCancellation(e)) void vscode.window.showErrorMessage(`Locus: probe failed: ${errorMessage(e)}`);
     return undefined;
   }
 }

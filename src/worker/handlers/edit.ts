@@ -19,9 +19,13 @@ function casesOf(p: EditParams, state: WorkerState): FactCase[] {
     if (!Array.isArray(p.cases) || p.cases.length === 0) throw new LocusError('bad-input', 'cases must be a non-empty array');
     return p.cases.map(inlineCase);
   }
+  const ids: unknown = p.caseIds;
+  if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => Number.isSafeInteger(id))) {
+    throw new LocusError('bad-input', `caseIds must be a non-empty list of case_id numbers (got ${JSON.stringify(ids).slice(0, 60)})`);
+  }
   const ds = state.dataset;
   if (!ds) throw new LocusError('bad-input', 'no dataset is loaded: load one first (dataset/load) or send cases');
-  return p.caseIds!.map((id) => {
+  return (ids as number[]).map((id) => {
     const r = ds.records.find((x) => x.case_id === id);
     if (!r) throw new LocusError('bad-input', `${ds.path} has no record with case_id ${id}`);
     return factCaseOf(r);
@@ -55,7 +59,7 @@ export function editHandlers(state: WorkerState): HandlerTable<'edit/run' | 'edi
       const layer = check.optInt(p.layer, 'layer', 0, model.config.n_layers - 1);
       const cases = casesOf(p, state);
       const stack = state.stack();
-      const before = p.details ? await detailsSnapshot(model, cases[0], ctx.signal) : undefined;
+      const before = check.optBool(p.details, 'details') ? await detailsSnapshot(model, cases[0], ctx.signal) : undefined;
       let result;
       try {
         result = await runEdit(model, {
@@ -63,13 +67,14 @@ export function editHandlers(state: WorkerState): HandlerTable<'edit/run' | 'edi
           layer,
           cases,
           problem,
-          hparams: p.hparams,
+          hparams: check.optObject(p.hparams, 'hparams'),
           contextTemplates: p.contextTemplates as readonly string[] | undefined,
-          statsCorpus: p.statsCorpus === undefined ? undefined : corpusFromTextFile(check.string(p.statsCorpus, 'statsCorpus')),
-          cacheDir: p.cacheDir ?? path.join('.locus', 'stats'),
-          seed: check.optInt(p.seed, 'seed', 0) ?? 0,
-          editingNoise: p.editingNoise,
-          firstOnly: p.firstOnly,
+          statsCorpus: p.statsCorpus === undefined || p.statsCorpus === null ? undefined : corpusFromTextFile(check.string(p.statsCorpus, 'statsCorpus')),
+          cacheDir: check.optString(p.cacheDir, 'cacheDir') ?? path.join('.locus', 'stats'),
+          // Types here; the engine checks the ranges (seed ≤ 2³²−1, noise ≤ its maximum) with the CLI's messages.
+          seed: check.optNumber(p.seed, 'seed') ?? 0,
+          editingNoise: check.optNumber(p.editingNoise, 'editingNoise'),
+          firstOnly: check.optBool(p.firstOnly, 'firstOnly'),
           signal: ctx.signal,
           onProgress: (message) => ctx.progress({ message }),
         });

@@ -1,20 +1,26 @@
 /** `model/*`: loading the worker's one model and describing it. */
+import type { Device } from '../../engine/index';
 import { checkModelFolder, loadModel } from '../../engine/index';
 import type { HandlerTable, WorkerState } from '../state';
 import { check, modelInfo } from '../state';
+
+const DEVICES: readonly Device[] = ['cpu', 'webgpu', 'cuda'];
 
 export function modelHandlers(state: WorkerState): HandlerTable<'model/load' | 'model/info'> {
   return {
     'model/load': async (p, ctx) => {
       const spec = check.string(p.model, 'model');
+      // The engine clamps threads to the machine's cores; this only refuses what is not a thread count.
       const threads = check.optInt(p.threads, 'threads', 1, 256);
-      // A wrong folder (no config.json, unsupported architecture, no tokenizer) is refused while the loaded
-      // model and its edits are still there. Past that, the old model is freed first: two large models at
-      // once is how a worker runs out of memory.
+      const device = check.optList(p.device === undefined || p.device === null ? undefined : [p.device], 'device', DEVICES)?.[0];
+      const allowNonFinite = check.optBool(p.allowNonFinite, 'allowNonFinite') ?? false;
+      // A wrong folder (no config.json, unsupported architecture, no tokenizer, config sizes the weights do
+      // not have) is refused while the loaded model and its edits are still there. Past that, the old model
+      // is freed first: two large models at once is how a worker runs out of memory.
       checkModelFolder(spec);
       await state.setModel(undefined);
       ctx.progress({ message: `loading ${spec}` });
-      const model = await loadModel(spec, { threads, device: p.device });
+      const model = await loadModel(spec, { threads, device, allowNonFinite });
       await state.setModel(model);
       return modelInfo(model);
     },

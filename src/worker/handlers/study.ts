@@ -10,7 +10,7 @@
  */
 import * as path from 'node:path';
 import type { EditingProblem, EditMethod, EditStack, FactCase, StudyProgress, StudyRow, StudySpec } from '../../engine/index';
-import { analyzeRows, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, factCaseOf, LocusError, loadCounterFact, parseCaseSpec, readManifest, readResults, readStudy, runStudy, runSweep, selectCases, selectKnown } from '../../engine/index';
+import { analyzeRows, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, factCaseOf, LocusError, loadCounterFact, lockStudy, MAX_STUDY_SEED, parseCaseSpec, readManifest, readResults, readStudy, runStudy, runSweep, selectCases, selectKnown } from '../../engine/index';
 import type { StudyAnalysisDto, SweepResultDto } from '../../protocol/dto';
 import type { HandlerTable, WorkerState } from '../state';
 import { inlineCase, reapply } from './cases';
@@ -93,7 +93,7 @@ export function studyHandlers(state: WorkerState): HandlerTable<'sweep/run' | 's
         model,
         {
           fact, methods: methodsOf(p.methods), problem, layers: layersOf(p.layers, model.config.n_layers),
-          hparams: p.hparams, cacheDir: p.cacheDir ?? path.join('.locus', 'stats'),
+          hparams: check.optObject(p.hparams, 'hparams'), cacheDir: check.optString(p.cacheDir, 'cacheDir') ?? path.join('.locus', 'stats'),
         },
         { signal: ctx.signal, onProgress: (s) => ctx.progress({ done: s.done, total: s.total, message: s.stage }), afterEachEdit: () => reapply(stack) },
       );
@@ -112,25 +112,32 @@ export function studyHandlers(state: WorkerState): HandlerTable<'sweep/run' | 's
       const methods = methodsOf(p.methods);
       const problems = problemsOf(p.problems);
       const layers = layersOf(p.layers, model.config.n_layers);
-      const seed = check.optInt(p.seed, 'seed', 0) ?? 0;
-      // A folder that already holds a study resumes on that study's dataset; a new one uses the loaded dataset.
-      const existing = readManifest(dir);
-      const dataset = existing?.spec.dataset ?? state.dataset?.path ?? defaultDatasetPath();
-      const records = state.dataset?.path === dataset ? state.dataset.records : loadCounterFact(dataset);
-      return withoutKeptEdits(state.stack(), async () => {
-        ctx.progress({ message: cases.kind === 'known' ? `finding ${cases.n} facts the model knows` : 'selecting cases' });
-        const selected = cases.kind === 'ids' ? selectCases(records, cases, dataset) : (await selectKnown(model, records, cases.n, { signal: ctx.signal })).records;
-        if (selected.length === 0) throw new LocusError('bad-input', `cases "${p.cases}" selects no record of ${dataset}`);
-        const spec: StudySpec = { cases: selected.map((r) => r.case_id), methods, problems, layers, dataset, seed };
-        const differs = existing && otherStudy(existing.spec, spec);
-        if (differs) throw new LocusError('bad-input', `${dir} holds another study (its ${differs} differ); choose another name, or resume it with its own settings`);
-        const summary = await runStudy(model, spec, {
-          outDir: dir, signal: ctx.signal, cacheDir: p.cacheDir ?? path.join('.locus', 'stats'),
-          onProgress: (s) => ctx.progress({ done: s.done, total: s.total, message: studyProgressMessage(s) }),
+      const seed = check.optInt(p.seed, 'seed', 0, MAX_STUDY_SEED) ?? 0;
+      // The folder is checked (not a file, not in the model's folder, writable) and locked before anything
+      // reads it or selects cases: a second study on it, from this window or another, is 'busy' at once.
+      const lock = lockStudy(model, dir);
+      try {
+        // A folder that already holds a study resumes on that study's dataset; a new one uses the loaded dataset.
+        const existing = readManifest(dir);
+        const dataset = existing?.spec.dataset ?? state.dataset?.path ?? defaultDatasetPath();
+        const records = state.dataset?.path === dataset ? state.dataset.records : loadCounterFact(dataset);
+        return await withoutKeptEdits(state.stack(), async () => {
+          ctx.progress({ message: cases.kind === 'known' ? `finding ${cases.n} facts the model knows` : 'selecting cases' });
+          const selected = cases.kind === 'ids' ? selectCases(records, cases, dataset) : (await selectKnown(model, records, cases.n, { signal: ctx.signal })).records;
+          if (selected.length === 0) throw new LocusError('bad-input', `cases "${p.cases}" selects no record of ${dataset}`);
+          const spec: StudySpec = { cases: selected.map((r) => r.case_id), methods, problems, layers, dataset, seed };
+          const differs = existing && otherStudy(existing.spec, spec);
+          if (differs) throw new LocusError('bad-input', `${dir} holds another study (its ${differs} differ); choose another name, or resume it with its own settings`);
+          const summary = await runStudy(model, spec, {
+            outDir: dir, signal: ctx.signal, cacheDir: check.optString(p.cacheDir, 'cacheDir') ?? path.join('.locus', 'stats'), lock,
+            onProgress: (s) => ctx.progress({ done: s.done, total: s.total, message: studyProgressMessage(s) }),
+          });
+          if (summary.cancelled) throw new LocusError('cancelled', `stopped after ${summary.resumed + summary.ran}/${summary.total} edits; run the study again to resume`);
+          return { dir: summary.outDir, rows: readResults(dir).length, added: summary.ran, total: summary.total, seconds: (Date.now() - t0) / 1000 };
         });
-        if (summary.cancelled) throw new LocusError('cancelled', `stopped after ${summary.resumed + summary.ran}/${summary.total} edits; run the study again to resume`);
-        return { dir: summary.outDir, rows: readResults(dir).length, added: summary.ran, total: summary.total, seconds: (Date.now() - t0) / 1000 };
-      });
+      } finally {
+        lock.release();
+      }
     },
 
     'study/analyze': async (p) => {

@@ -1,21 +1,56 @@
 /** `trace/run`: Causal Tracing with cell-count progress and cancellation. */
-import type { TraceRequest } from '../../engine/index';
-import { runCausalTrace } from '../../engine/index';
+import type { NoiseRule, TraceKind, TraceRequest, TraceScore } from '../../engine/index';
+import { LocusError, runCausalTrace } from '../../engine/index';
+import type { TraceParams } from '../../protocol/engine';
 import type { TraceResultDto } from '../../protocol/dto';
 import type { HandlerTable, WorkerState } from '../state';
 import { check } from '../state';
+
+const KINDS: readonly TraceKind[] = ['hidden', 'mlp', 'attn'];
+const SCORES: readonly TraceScore[] = ['first-token', 'sequence'];
+/**
+ * Rows per restored batch. The engine bounds `samples` by memory but takes this knob as given, and a
+ * batch's memory grows with its rows: more than twice the engine's default (480) buys no speed, only
+ * memory, so a script's maxRows 1e9 is refused rather than tried.
+ */
+const MAX_ROWS = 1000;
+
+/** `noise`: "sF" (F × the subjects' embedding std) or a number σ; the engine checks the value. */
+function noiseOf(v: unknown): NoiseRule | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v as NoiseRule;
+  return check.optNumber(v, 'noise');
+}
+
+/**
+ * The request, field by field: types here (params crossed a process boundary), values in the engine,
+ * so samples, seed, window and noise meet the same limits and messages as `locus trace`.
+ */
+function traceRequest(p: TraceParams): TraceRequest {
+  const score = check.optString(p.score, 'score');
+  if (score !== undefined && !SCORES.includes(score as TraceScore)) throw new LocusError('bad-input', `score must be one of ${SCORES.join(', ')} (got ${JSON.stringify(score)})`);
+  return {
+    prompt: check.string(p.prompt, 'prompt'),
+    subject: check.string(p.subject, 'subject'),
+    kinds: check.optList(p.kinds, 'kinds', KINDS),
+    window: check.optNumber(p.window, 'window'),
+    samples: check.optNumber(p.samples, 'samples'),
+    noise: noiseOf(p.noise),
+    noiseSubjects: check.optStrings(p.noiseSubjects, 'noiseSubjects'),
+    seed: check.optNumber(p.seed, 'seed'),
+    target: check.optString(p.target, 'target'),
+    score: score as TraceScore | undefined,
+  };
+}
 
 export function traceHandlers(state: WorkerState): HandlerTable<'trace/run'> {
   return {
     'trace/run': async (p, ctx) => {
       const model = state.requireModel();
-      const { workDoneToken: _token, maxRows, ...rest } = p;
-      check.string(rest.prompt, 'prompt');
-      check.string(rest.subject, 'subject');
-      const request: TraceRequest = rest;
+      const request = traceRequest(p);
       const result = await runCausalTrace(model, request, {
         signal: ctx.signal,
-        maxRows: check.optInt(maxRows, 'maxRows', 1),
+        maxRows: check.optInt(p.maxRows, 'maxRows', 1, MAX_ROWS),
         onProgress: ({ done, total }) => ctx.progress({ done, total }),
       });
       // TraceResult is plain JSON already (grids are number[][]); the annotation checks it fits the DTO.
