@@ -64,11 +64,20 @@ export class WorkerState {
 }
 
 /**
- * The engine's messages name the CLI's flag for loading NaN/Inf weights; through the worker the same
- * switch is the setting locus.allowNonFinite (model/load's allowNonFinite), so the hint names that.
+ * A few engine messages name the CLI's flag for a value; through the worker that value is a param or a
+ * setting, so the line names that instead (the rest of the line is the engine's, word for word). A flag
+ * counts only at the start or after a space or "(", so a path that happens to hold "--out" is left alone.
  */
-export const workerWording = (text: string): string =>
-  text.replace(/pass --allow-nonfinite\b/g, 'set locus.allowNonFinite').replace(/--allow-nonfinite\b/g, 'locus.allowNonFinite');
+const WORKER_WORDS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/(?<=^|[\s(])pass --allow-nonfinite\b/g, 'set locus.allowNonFinite'],
+  [/(?<=^|[\s(])--allow-nonfinite\b/g, 'locus.allowNonFinite'],
+  [/ \(--cache\)/g, ''],
+  [/(?<=^|[\s(])another --out\b/g, 'another study folder'],
+  [/(?<=^|[\s(])--dataset\b/g, 'the dataset'],
+  [/(?<=^|[\s(])--cases\b/g, 'cases'],
+];
+
+export const workerWording = (text: string): string => WORKER_WORDS.reduce((t, [flag, name]) => t.replace(flag, name), text);
 
 export function modelInfo(model: LoadedModel): ModelInfo {
   return { ...model.manifest, warnings: model.warnings.map(workerWording) };

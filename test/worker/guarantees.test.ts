@@ -152,19 +152,22 @@ const rows: Row[] = [
   { name: 'study out inside the model folder', method: 'study/run', params: study({ dir: path.join(model, 'runs') }), code: 'bad-input', message: /^study folder .* is inside the model folder .*: Locus never writes there/, absent: [path.join(model, 'runs')] },
   { name: 'study out under /proc', method: 'study/run', params: study({ dir: '/proc/locus-study' }), code: 'bad-input', message: /is under \/proc, a system folder/ },
   { name: 'study seed -1', method: 'study/run', params: study({ seed: -1 }), code: 'bad-input', message: /^seed must be an integer in 0\.\.4294967295 \(got -1\)$/ },
+  { name: 'study cases that are no case list', method: 'study/run', params: study({ cases: 'all of them' }), code: 'bad-input', message: /^cases "all of them": .*use case_ids and ranges/ },
   { name: 'study layer 9', method: 'study/run', params: study({ layers: [9] }), code: 'bad-input', message: /^layers\[0\] must be an integer in 0\.\.3 \(got 9\)$/ },
   { name: 'study methods empty', method: 'study/run', params: study({ methods: [] }), code: 'bad-input', message: /^methods must be a non-empty list/ },
-  { name: 'study analyze of a folder that is no study', method: 'study/analyze', params: { dir: at('full') }, code: 'not-found', message: /full/ },
+  { name: 'study analyze of a folder that is no study', method: 'study/analyze', params: { dir: at('full') }, code: 'not-found', message: /full is not a study folder \(no manifest\.json\)$/ },
   // Dataset.
   { name: 'dataset that is not JSON', method: 'dataset/load', params: { path: notJson }, code: 'bad-config', message: /not-json\.json is not valid JSON .*expected a JSON array of CounterFact records/ },
-  { name: 'dataset that is a folder', method: 'dataset/load', params: { path: at('full') }, code: 'not-found', message: /full is a folder; .* takes a CounterFact JSON/ },
+  { name: 'dataset that is a folder', method: 'dataset/load', params: { path: at('full') }, code: 'not-found', message: /full is a folder; the dataset takes a CounterFact JSON \(or JSON lines\) file$/ },
   // Loading (items 3, 5, 10): refused by name; the checks on the folder keep the model the worker holds.
   { name: 'model/load of a folder whose config has more layers than the weights', method: 'model/load', params: { model: wideModel, threads: 1 }, code: 'shape-mismatch', message: /config\.json: "n_layer" is 5 but model\.safetensors holds 4 layers \(0 to 3\)/, unchanged: [wideModel] },
   { name: 'model/load of a folder whose config.json is a folder', method: 'model/load', params: { model: dirWeights, threads: 1 }, code: 'io', message: /config\.json is a folder, expected a file/ },
   { name: 'model/load with threads "4" (a string)', method: 'model/load', params: { model, threads: '4' }, code: 'bad-input', message: /^threads must be an integer in 1\.\.256 \(got "4"\)$/ },
   { name: 'model/load with allowNonFinite "yes"', method: 'model/load', params: { model, allowNonFinite: 'yes' }, code: 'bad-input', message: /^allowNonFinite must be true or false \(got "yes"\)$/ },
   { name: 'model/load on an unknown device', method: 'model/load', params: { model, device: 'tpu' }, code: 'bad-input', message: /^device: "tpu" is not one of cpu, webgpu, cuda$/ },
-  { name: 'model/load of a folder that does not exist', method: 'model/load', params: { model: at('no-such-model') }, code: 'not-found', message: /no-such-model/ },
+  { name: 'model/load of a folder that does not exist', method: 'model/load', params: { model: at('no-such-model') }, code: 'not-found', message: /^model folder .*no-such-model does not exist$/ },
+  { name: 'model/load of a folder without config.json', method: 'model/load', params: { model: at('full') }, code: 'not-found', message: /full has no config\.json: is it a Hugging Face model folder\?$/ },
+  { name: 'edit/revert of an id that is not applied', method: 'edit/revert', params: { id: 'e9' }, code: 'not-found', message: /^no applied edit has id "e9"$/ },
   // Past the folder checks the old model is freed first (two models may not fit), so these drop it.
   { name: 'model/load of NaN weights names the tensor and the setting', method: 'model/load', params: { model: nanModel, threads: 1 }, code: 'non-finite', message: /c_fc\.weight has 12 NaN\/Inf of 16,384; set locus\.allowNonFinite to load anyway$/, dropsModel: true, unchanged: [nanModel] },
   { name: 'model/load of weights that are a symbolic link loop', method: 'model/load', params: { model: loopModel, threads: 1 }, code: 'io', message: /model\.safetensors: a symbolic link loop/ },
@@ -198,12 +201,16 @@ describe('the worker reaches the engine checks: one line and a LocusError code f
   for (const row of rows) {
     test(row.name, async () => {
       const digests = (row.unchanged ?? []).map(digest);
-      await assert.rejects(worker.send(row.method, row.params as never), (e) => assertUserError(e, row));
-      const info = await worker.send('model/info', {});
-      if (row.dropsModel) {
-        assert.equal(info, null, 'the old model was freed before the failed load');
-        fingerprint = (await worker.send('model/load', { model, threads: 1 })).fingerprint;
-      } else assert.equal(info?.fingerprint, fingerprint, 'the worker still holds its model');
+      let info;
+      try {
+        await assert.rejects(worker.send(row.method, row.params as never), (e) => assertUserError(e, row));
+      } finally {
+        // A row that fails must not fail the rows after it: they get the model back.
+        info = await worker.send('model/info', {});
+        if (info === null) await worker.send('model/load', { model, threads: 1 });
+      }
+      if (row.dropsModel) assert.equal(info, null, 'the old model was freed before the failed load');
+      else assert.equal(info?.fingerprint, fingerprint, 'the worker still holds its model');
       assert.deepEqual((await worker.send('edit/list', {})).edits, [], 'no edit was left applied');
       assert.deepEqual((row.unchanged ?? []).map(digest), digests, 'unchanged files');
       for (const p of row.absent ?? []) assert.ok(!fs.existsSync(p), `${p} was not created`);
@@ -212,10 +219,13 @@ describe('the worker reaches the engine checks: one line and a LocusError code f
   }
 
   test('allowNonFinite loads NaN weights with a warning naming the setting', async () => {
-    const info = await worker.send('model/load', { model: nanModel, threads: 1, allowNonFinite: true });
-    assert.equal(info.warnings.length, 1, info.warnings.join('\n'));
-    assert.match(info.warnings[0], /c_fc\.weight has 12 NaN\/Inf of 16,384; loaded anyway \(locus\.allowNonFinite\): results may be NaN$/);
-    fingerprint = (await worker.send('model/load', { model, threads: 1 })).fingerprint;
+    try {
+      const info = await worker.send('model/load', { model: nanModel, threads: 1, allowNonFinite: true });
+      assert.equal(info.warnings.length, 1, info.warnings.join('\n'));
+      assert.match(info.warnings[0], /c_fc\.weight has 12 NaN\/Inf of 16,384; loaded anyway \(locus\.allowNonFinite\): results may be NaN$/);
+    } finally {
+      fingerprint = (await worker.send('model/load', { model, threads: 1 })).fingerprint;
+    }
   });
 
   describe('export of the edited model', () => {
@@ -319,6 +329,13 @@ test('toResponseError: LocusErrors keep their code and line; anything else is in
   // The CLI's flag for NaN weights reads as the extension's setting through the worker.
   assert.equal(toResponseError(new LocusError('non-finite', 'w.safetensors: a has 1 NaN/Inf of 4; pass --allow-nonfinite to load anyway')).message,
     'w.safetensors: a has 1 NaN/Inf of 4; set locus.allowNonFinite to load anyway');
+  // The other CLI flags a worker message can hold; a path that contains one is left alone.
+  const worded = (m: string): string => toResponseError(new LocusError('bad-input', m)).message;
+  assert.equal(worded('--cases "x": not a case list; use case_ids'), 'cases "x": not a case list; use case_ids');
+  assert.equal(worded('/d is a folder; --dataset takes a CounterFact JSON (or JSON lines) file'), '/d is a folder; the dataset takes a CounterFact JSON (or JSON lines) file');
+  assert.equal(worded('the statistics cache (--cache) /w/.locus/stats: cannot create it'), 'the statistics cache /w/.locus/stats: cannot create it');
+  assert.equal(worded('/r holds a study of m (f1), not of n (f2); use another --out'), '/r holds a study of m (f1), not of n (f2); use another study folder');
+  assert.equal(worded('/data/run--cases--dataset/x is a folder'), '/data/run--cases--dataset/x is a folder');
 });
 
 /**
