@@ -29,12 +29,14 @@ export interface Served {
   dispose(): Promise<void>;
 }
 
-/** LocusError → its code (cancelled: -32800, else -32803) and data.code; anything else → -32603 with the stack. */
+/** LocusError → its code (cancelled: -32800, else -32803), data.code and its line; anything else → -32603 with the stack. */
 export function toResponseError(e: unknown): ResponseError<EngineErrorData> {
   if (e instanceof ResponseError) return e as ResponseError<EngineErrorData>;
   if (isLocusError(e)) {
     const data: EngineErrorData = { code: e.code };
-    return new ResponseError(e.code === 'cancelled' ? ENGINE_ERROR_CODES.cancelled : ENGINE_ERROR_CODES.failed, workerWording(e.message), data);
+    // The extension shows the line as it comes (a notification, a panel's error row): always one line.
+    const line = workerWording(e.message).replace(/\s*\n\s*/g, ' ');
+    return new ResponseError(e.code === 'cancelled' ? ENGINE_ERROR_CODES.cancelled : ENGINE_ERROR_CODES.failed, line, data);
   }
   const err = e instanceof Error ? e : new Error(String(e));
   return new ResponseError(ENGINE_ERROR_CODES.internal, err.message || 'internal error', { code: 'internal', stack: err.stack });

@@ -320,6 +320,7 @@ test('toResponseError: LocusErrors keep their code and line; anything else is in
     assert.equal(r.message, `what is wrong (${code})`);
     assert.deepEqual(r.data, { code } satisfies EngineErrorData);
   }
+  assert.equal(toResponseError(new LocusError('bad-config', 'a.json is not valid JSON near\n  "x": 1,\n here')).message, 'a.json is not valid JSON near "x": 1, here');
   const c = toResponseError(new LocusError('cancelled', 'cancelled'));
   assert.equal(c.code, ENGINE_ERROR_CODES.cancelled);
   const bug = toResponseError(new TypeError('x is undefined'));
