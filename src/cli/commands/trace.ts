@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkFileTarget, isLocusError, LocusError, MAX_SEED, readTextFile, runCausalTrace, traceReportHtml } from '../../engine/index';
+import { checkFileTarget, isLocusError, LocusError, MAX_SEED, readTextFile, runCausalTrace, traceReportHtml, writeTextAtomic } from '../../engine/index';
 import type { ModelManifest, NoiseRule, TraceKind, TraceResult, TraceScore } from '../../engine/index';
 import { intFlag, parseFlags, requireFlag, UsageError } from '../args';
 import type { CliIO } from '../io';
@@ -64,17 +64,6 @@ function readNoiseSubjects(file: string | undefined): string[] | undefined {
   return subjects;
 }
 
-/** Writes beside the target and renames, so a reader (or a crash) never sees half a report. */
-function writeAtomic(file: string, text: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw new UsageError(`--html: cannot write ${file} (${(e as Error).message.split('\n')[0]})`);
-  }
-}
 
 // Values within rounding of 0 print as 0.000, not -0.000.
 const cell = (v: number): string => (Math.abs(v) < 5e-4 ? 0 : v).toFixed(3).padStart(6);
@@ -167,7 +156,7 @@ export async function traceCommand(argv: string[], io: CliIO): Promise<void> {
     } finally {
       clear();
     }
-    if (html) writeAtomic(html, traceReportHtml(result, { model: model.manifest.name, prompt, subject }));
+    if (html) writeTextAtomic(html, traceReportHtml(result, { model: model.manifest.name, prompt, subject }), '--html');
     if (values.json) return io.out(JSON.stringify({ model: model.manifest, ...result, ...(html ? { html } : {}) }, null, 2));
     printText(io, model.manifest, result, prompt);
     if (html) io.out(`report   ${html}`);

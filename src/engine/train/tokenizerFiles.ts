@@ -2,9 +2,9 @@
  * Writes a trained BPE as the Hugging Face files our loader (model/tokenizer.ts) reads:
  * `tokenizer.json` (GPT-2's layout, via gpt2TokenizerJson) and `tokenizer_config.json`.
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeTextAtomic } from '../files/write';
 import { GPT2_EOS, gpt2TokenizerJson } from '../model/byteLevel';
 import type { BpeResult } from './bpeTrainer';
 
@@ -40,23 +40,7 @@ export function saveTokenizerJson(folder: string, result: BpeResult, opts: SaveT
     throw new Error(`saveTokenizerJson: modelMaxLength must be a positive integer, got ${opts.modelMaxLength}`);
   }
   fs.mkdirSync(folder, { recursive: true });
-  writeAtomically(path.join(folder, 'tokenizer.json'), JSON.stringify(bpeTokenizerJson(result), null, 2) + '\n');
-  writeAtomically(path.join(folder, 'tokenizer_config.json'), JSON.stringify(bpeTokenizerConfig(opts), null, 2) + '\n');
+  writeTextAtomic(path.join(folder, 'tokenizer.json'), JSON.stringify(bpeTokenizerJson(result), null, 2) + '\n');
+  writeTextAtomic(path.join(folder, 'tokenizer_config.json'), JSON.stringify(bpeTokenizerConfig(opts), null, 2) + '\n');
 }
 
-function writeAtomically(file: string, text: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeFileSync(fd, text, 'utf8');
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}

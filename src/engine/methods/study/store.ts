@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocusError } from '../../errors';
+export { writeJsonAtomic } from '../../files/write';
 import { fsError, readJsonObject } from '../../files/read';
 import type { StudyManifest, StudyRow } from './types';
 import { rowKey } from './types';
@@ -13,23 +14,6 @@ import { rowKey } from './types';
 export const MANIFEST = 'manifest.json';
 export const RESULTS = 'results.jsonl';
 
-/** Writes JSON to `file` atomically: a crash leaves either the old file or the new one. */
-export function writeJsonAtomic(file: string, value: unknown): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, JSON.stringify(value, null, 2) + '\n');
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw fsError(e, file, 'file');
-  }
-}
 
 /**
  * Whether `file` exists. Only "no such file" is false: permission denied or a file where a folder should
