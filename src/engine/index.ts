@@ -55,4 +55,4 @@ export type { FolderLock, LockHolder } from './methods/study/index';
 export { checkEditHparams } from './methods/edit/runEdit';
 export { checkContextTemplates, checkEditingNoise, checkFactCase, checkSeed, MAX_EDITING_NOISE, MAX_EDIT_SEED, parseEditRequests } from './methods/edit/editInputs';
 export type { ExportOptions } from './methods/edit/exportModel';
-export { writeJsonAtomic as writeJsonFileAtomic, writeTextAtomic } from './files/write';
+export { writeTextAtomic } from './files/write';
