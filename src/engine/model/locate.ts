@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocusError } from '../errors';
 import { fsError } from '../files/read';
+import { hfHubCacheDir, isRepoId, repoFolder, resolveCachedModel } from './hfCache';
 
 /** Where the embedded default model lives relative to the package root. */
 export const DEFAULT_MODEL_SUBDIR = path.join('assets', 'default-model');
@@ -22,7 +23,8 @@ export function defaultModelDir(): string | undefined {
 
 /**
  * Resolves `--model` to a folder: "default" (or empty) means the embedded model, falling back to
- * $LOCUS_MODEL while no embedded model ships; anything else must be an existing folder.
+ * $LOCUS_MODEL while no embedded model ships; an existing path is that folder; `org/name` that is no
+ * path is that model's snapshot in the Hugging Face cache (hfCache.ts; never downloaded).
  */
 export function resolveModelFolder(spec: string | undefined): string {
   if (!spec || spec === 'default') {
@@ -36,6 +38,11 @@ export function resolveModelFolder(spec: string | undefined): string {
     return resolveModelFolder(dir);
   }
   const folder = path.resolve(spec);
+  if (isRepoId(spec) && !pathEntryExists(folder)) {
+    const cacheDir = hfHubCacheDir();
+    // A bare name ("gpt2") goes to the cache only when the cache has it: otherwise it is a missing folder.
+    if (spec.includes('/') || fs.existsSync(repoFolder(spec, cacheDir))) return resolveCachedModel(spec, cacheDir);
+  }
   // stat, not existsSync: a link loop or a folder above it that cannot be entered says so
   // instead of "does not exist".
   let st: fs.Stats;
@@ -54,4 +61,17 @@ export function resolveModelFolder(spec: string | undefined): string {
     throw fsError(e, folder, 'model folder');
   }
   return folder;
+}
+
+/**
+ * Whether anything (a file, a folder, even a dangling or looping link) is at `p`; a path that cannot be
+ * looked at (permissions, a file in the middle) counts as there, so its own error is the one reported.
+ */
+function pathEntryExists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
 }

@@ -7,6 +7,7 @@ import { LocusError } from '../errors';
 import { fsError } from '../files/read';
 import { readConfig } from './config';
 import type { ModelConfig } from './config';
+import { repoIdOfSnapshot } from './hfCache';
 import { resolveModelFolder } from './locate';
 import { ParamOverrides } from './overrides';
 import { SessionCache } from './sessions';
@@ -139,7 +140,8 @@ export async function loadModel(spec: string, options: LoadOptions = {}): Promis
   const param: ParamGetter = overrides.get;
   const sessions = new SessionCache(config, param, options);
   const manifest: ModelManifest = {
-    name: path.basename(folder),
+    // A snapshot of the Hugging Face cache is called by its repo (org/name), not by its commit hash.
+    name: repoIdOfSnapshot(folder) ?? path.basename(folder),
     path: folder,
     architecture: config.modelType,
     n_layers: config.n_layers,
