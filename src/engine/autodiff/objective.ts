@@ -1,11 +1,10 @@
 import { GraphBuilder } from '../graph/builder';
 import type { GraphSpec } from '../graph/proto';
-import { blockInputs, emitBlock, hookInput } from '../graph/segments';
+import { blockInputs, emitBlock, emitHead, hookInput } from '../graph/segments';
 import type { HookSite, ParamGetter } from '../graph/segments';
 import type { ModelConfig } from '../model/config';
 import type { ParamName } from '../model/names';
 import { klLoss, nllLoss } from '../ops/loss';
-import { layerNorm } from '../ops/norm';
 import { appendGradients, gradName } from './backward';
 
 /** Where a trainable delta is added: `blocks.{layer}.{site}` (the block's hook input `inject`). */
@@ -60,7 +59,7 @@ export interface ObjectiveGraph {
  * and constrained fine-tuning. Feeds: `objective.resid_pre` [batch, pos, d_model],
  * `objective.rows` int64 [n] (flat indices b·pos + t whose logits are scored), `objective.targets`
  * int64 [n], `objective.weights` [n]; per delta site the block's keep [batch, pos, 1] (ones) and
- * inject [batch, pos, d_model] (the delta); the mask (and GPT-J rotary tables) as for a block, fed
+ * inject [batch, pos, d_model] (the delta); the mask (and rotary tables) as for a block (graph/feeds.ts blockFeeds), fed
  * even when no block is emitted (fromLayer = n_layers), where they are declared but unused.
  */
 export function buildObjectiveGraph(cfg: ModelConfig, p: ParamGetter, o: ObjectiveSpec): ObjectiveGraph {
@@ -76,10 +75,7 @@ export function buildObjectiveGraph(cfg: ModelConfig, p: ParamGetter, o: Objecti
   const flat = g.node('Reshape', [x, g.int64([-1, cfg.d_model])]); // [batch·pos, d_model]
   const head = (rows: string): string => {
     const picked = g.node('Gather', [flat, rows], { axis: 0 }); // [n, d_model]
-    const ln = layerNorm(g, picked, g.weight('ln_final.w', p('ln_final.w')), g.weight('ln_final.b', p('ln_final.b')), cfg.layerNormEps);
-    return cfg.tiedEmbeddings
-      ? g.node('Gemm', [ln, g.weight('embed.W_E', p('embed.W_E'))], { transB: 1 })
-      : g.node('Gemm', [ln, g.weight('unembed.W_U', p('unembed.W_U')), ...(cfg.modelType === 'gptj' ? [g.weight('unembed.b_U', p('unembed.b_U'))] : [])], {}); // [n, d_vocab]
+    return emitHead(g, cfg, p, picked); // [n, d_vocab]
   };
   const split = o.kl || o.erase;
   const nll = nllLoss(g, head(g.input(OBJECTIVE_INPUT.rows, ['n'], 'int64')), g.input(OBJECTIVE_INPUT.targets, ['n'], 'int64'), g.input(OBJECTIVE_INPUT.weights, ['n']), split ? 'nll' : 'loss');

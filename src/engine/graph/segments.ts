@@ -4,11 +4,12 @@ import { act } from '../model/names';
 import type { Tensor } from '../tensor/tensor';
 import { GraphBuilder } from './builder';
 import type { GraphSpec } from './proto';
-import { causalSelfAttention, rotateEveryTwoMatrix } from './attention';
+import { causalSelfAttention, rotateEveryTwoMatrix, rotateHalfMatrix } from './attention';
 import type { AttentionWeights, Rotary } from './attention';
-import { geluTanh } from '../ops/activations';
+import { isGated } from '../model/arch/features';
+import { geluErf, geluTanh, silu } from '../ops/activations';
 import { linear } from '../ops/matmul';
-import { layerNorm } from '../ops/norm';
+import { layerNorm, rmsNorm } from '../ops/norm';
 
 /** Reads a canonical parameter (lazily loaded by the architecture adapter). */
 export type ParamGetter = (name: ParamName) => Tensor;
@@ -23,13 +24,19 @@ export const INPUT = { ids: 'input_ids', positions: 'position_ids', mask: 'attn_
 
 const BP = ['batch', 'pos'] as const;
 
-/** Token (and, for GPT-2, learned position) embeddings: ids [batch, pos] → embed, pos_embed [batch, pos, d_model]. */
+/** Whether positions come from a learned table (GPT-2) rather than rotary embeddings in attention. */
+export const hasLearnedPositions = (cfg: ModelConfig): boolean => cfg.arch.rotary === undefined;
+
+/**
+ * Token (and, with learned positions, position) embeddings: ids [batch, pos] → embed, pos_embed
+ * [batch, pos, d_model]. `embed` is the raw table row (before Gemma's scale: graph/feeds.ts applies it).
+ */
 export function buildEmbedGraph(cfg: ModelConfig, p: ParamGetter): GraphSpec {
   const g = new GraphBuilder('embed');
   const ids = g.input(INPUT.ids, BP, 'int64');
   g.node('Gather', [g.weight('embed.W_E', p('embed.W_E')), ids], { axis: 0 }, act.embed);
   g.output(act.embed, [...BP, cfg.d_model]);
-  if (cfg.modelType === 'gpt2') {
+  if (hasLearnedPositions(cfg)) {
     const positions = g.input(INPUT.positions, BP, 'int64');
     g.node('Gather', [g.weight('pos_embed.W_pos', p('pos_embed.W_pos')), positions], { axis: 0 }, act.posEmbed);
     g.output(act.posEmbed, [...BP, cfg.d_model]);
@@ -40,7 +47,7 @@ export function buildEmbedGraph(cfg: ModelConfig, p: ParamGetter): GraphSpec {
 export interface BlockVariant {
   /** With hooks: inputs for patching attn.out / mlp.out, and (unless `past`) every block activation as an output. */
   readonly full: boolean;
-  /** Also output this call's attention keys and values (`blocks.{l}.attn.k|v`, [batch, n_heads, pos, d_head]). */
+  /** Also output this call's attention keys and values (`blocks.{l}.attn.k|v`, [batch, n_kv_heads, pos, d_head]). */
   readonly kvOut?: boolean;
   /** Take earlier positions' keys and values as inputs (`past.blocks.{l}.k|v`); the mask is then [pos, past + pos]. */
   readonly past?: boolean;
@@ -56,9 +63,14 @@ export const PAST_REPEAT = 'past.repeat';
 export function blockActivations(cfg: ModelConfig, l: number): ActName[] {
   const common: ActName[] = [act.ln1(l), act.attnOut(l)];
   const mlp: ActName[] = [act.mlp(l, 'pre'), act.mlp(l, 'post'), act.mlp(l, 'out')];
-  return cfg.modelType === 'gpt2'
-    ? [...common, act.resid(l, 'resid_mid'), act.ln2(l), ...mlp, act.resid(l, 'resid_post')]
-    : [...common, ...mlp, act.resid(l, 'resid_post')];
+  switch (cfg.arch.residual) {
+    case 'sequential':
+      return [...common, act.resid(l, 'resid_mid'), act.ln2(l), ...mlp, act.resid(l, 'resid_post')];
+    case 'parallel':
+      return [...common, act.ln2(l), ...mlp, act.resid(l, 'resid_post')];
+    case 'parallel_shared_norm':
+      return [...common, ...mlp, act.resid(l, 'resid_post')];
+  }
 }
 
 function hooked(g: GraphBuilder, cfg: ModelConfig, l: number, site: HookSite, raw: string, name: ActName, full: boolean): string {
@@ -80,11 +92,11 @@ export function buildBlockGraph(cfg: ModelConfig, l: number, p: ParamGetter, var
   emitBlock(g, cfg, l, p, variant, pre, inputs);
   const outs = variant.full && !variant.past && !variant.postOnly ? blockActivations(cfg, l) : [act.resid(l, 'resid_post')];
   for (const o of outs) g.output(o, [...BP, o.endsWith('mlp.pre') || o.endsWith('mlp.post') ? cfg.d_mlp : cfg.d_model]);
-  if (variant.kvOut) for (const w of ['k', 'v'] as const) g.output(kvName(l, w), ['batch', cfg.n_heads, 'pos', cfg.d_head]);
+  if (variant.kvOut) for (const w of ['k', 'v'] as const) g.output(kvName(l, w), ['batch', cfg.n_kv_heads, 'pos', cfg.d_head]);
   return g.build();
 }
 
-/** The per-call inputs every block reads: the causal mask and, for GPT-J, the rotary tables. */
+/** The per-call inputs every block reads (fed by graph/feeds.ts blockFeeds): the causal mask and, for rotary models, the tables. */
 export interface BlockInputs {
   readonly mask: string;
   readonly rotary?: Rotary;
@@ -92,88 +104,136 @@ export interface BlockInputs {
 
 export function blockInputs(g: GraphBuilder, cfg: ModelConfig): BlockInputs {
   const mask = g.input(INPUT.mask, ['pos', 'keys']);
-  if (cfg.modelType === 'gpt2') return { mask };
+  const rot = cfg.arch.rotary;
+  if (!rot) return { mask };
+  const rotate = rot.layout === 'interleaved' ? rotateEveryTwoMatrix(cfg.d_head, rot.dims) : rotateHalfMatrix(cfg.d_head, rot.dims);
   return {
     mask,
     rotary: {
       cos: g.input(INPUT.cos, ['pos', 1, cfg.d_head]),
       sin: g.input(INPUT.sin, ['pos', 1, cfg.d_head]),
-      rotate: g.float(rotateEveryTwoMatrix(cfg.d_head, cfg.rotaryDim), [cfg.d_head, cfg.d_head]),
+      rotate: g.float(rotate, [cfg.d_head, cfg.d_head]),
     },
   };
 }
 
-/** Appends block `l` to `g`, reading its input from value `pre`; returns the resid_post value name. */
+/**
+ * A norm by the model's features over the last axis: LayerNorm (`{prefix}.w`, `.b`), RMSNorm × w, or
+ * Gemma's RMSNorm × (1 + w) (the Add runs in float32 inside ORT, as GemmaRMSNorm does).
+ */
+export function emitNorm(g: GraphBuilder, cfg: ModelConfig, p: ParamGetter, x: string, prefix: 'ln_final' | `blocks.${number}.${'ln1' | 'ln2'}`, out?: string): string {
+  const w = g.weight(`${prefix}.w`, p(`${prefix}.w`));
+  switch (cfg.arch.norm) {
+    case 'layernorm':
+      return layerNorm(g, x, w, g.weight(`${prefix}.b`, p(`${prefix}.b`)), cfg.layerNormEps, out);
+    case 'rmsnorm':
+      return rmsNorm(g, x, w, cfg.layerNormEps, out);
+    case 'rmsnorm_plus1':
+      return rmsNorm(g, x, g.node('Add', [w, g.float([1])]), cfg.layerNormEps, out);
+  }
+}
+
+/**
+ * The MLP on its input x [batch, pos, d_model] → out [batch, pos, d_model] (unnamed). mlp.pre is the
+ * activation's input (the gate projection when gated), mlp.post the input of the output projection
+ * (W_out, the matrix ROME edits): act(x W_gate) · (x W_in) for gated MLPs (HF LlamaMLP, GemmaMLP).
+ */
+function emitMlp(g: GraphBuilder, cfg: ModelConfig, l: number, w: (n: ParamName) => string, x: string, named: (n: ActName) => string | undefined): string {
+  const b = `blocks.${l}.mlp` as const;
+  const bias = (n: 'b_in' | 'b_gate' | 'b_out'): string | undefined => (cfg.arch.mlpBias ? w(`${b}.${n}`) : undefined);
+  const kind = cfg.arch.mlp;
+  let post: string;
+  if (isGated(kind)) {
+    const gate = linear(g, x, w(`${b}.W_gate`), bias('b_gate'), named(act.mlp(l, 'pre')));
+    const up = linear(g, x, w(`${b}.W_in`), bias('b_in'));
+    const a = kind === 'gated_silu' ? silu(g, gate) : geluTanh(g, gate);
+    post = g.node('Mul', [a, up], undefined, named(act.mlp(l, 'post')));
+  } else {
+    const pre = linear(g, x, w(`${b}.W_in`), bias('b_in'), named(act.mlp(l, 'pre')));
+    post = kind === 'gelu_erf' ? geluErf(g, pre, named(act.mlp(l, 'post'))) : geluTanh(g, pre, named(act.mlp(l, 'post')));
+  }
+  return linear(g, post, w(`${b}.W_out`), bias('b_out'));
+}
+
+/**
+ * Appends block `l` to `g`, reading its input from value `pre`; returns the resid_post value name.
+ * sequential: resid_mid = pre + attn(ln1(pre)); resid_post = resid_mid + mlp(ln2(resid_mid)) (GPT-2, Llama).
+ * parallel: resid_post = (attn(ln1(pre)) + mlp(ln2(pre))) + pre (NeoX; GPT-J with ln2 = ln1, HF order).
+ */
 export function emitBlock(g: GraphBuilder, cfg: ModelConfig, l: number, p: ParamGetter, variant: BlockVariant, pre: string, inputs: BlockInputs): string {
   const { full } = variant;
+  const a = cfg.arch;
   const w = (n: ParamName): string => g.weight(n, p(n));
   const b = `blocks.${l}` as const;
-  const gpt2 = cfg.modelType === 'gpt2';
   const attnW: AttentionWeights = {
     W_Q: w(`${b}.attn.W_Q`), W_K: w(`${b}.attn.W_K`), W_V: w(`${b}.attn.W_V`), W_O: w(`${b}.attn.W_O`),
-    ...(gpt2 ? { b_Q: w(`${b}.attn.b_Q`), b_K: w(`${b}.attn.b_K`), b_V: w(`${b}.attn.b_V`), b_O: w(`${b}.attn.b_O`) } : {}),
+    ...(a.qkvBias ? { b_Q: w(`${b}.attn.b_Q`), b_K: w(`${b}.attn.b_K`), b_V: w(`${b}.attn.b_V`) } : {}),
+    ...(a.oBias ? { b_O: w(`${b}.attn.b_O`) } : {}),
+    ...(a.qkNorm ? { qNorm: w(`${b}.attn.q_norm.w`), kNorm: w(`${b}.attn.k_norm.w`) } : {}),
   };
   const named = (n: ActName): string | undefined => (full && !variant.past && !variant.postOnly ? n : undefined);
-  const eps = cfg.layerNormEps;
-  const ln1 = layerNorm(g, pre, w(`${b}.ln1.w`), w(`${b}.ln1.b`), eps, named(act.ln1(l)));
+  const ln1 = emitNorm(g, cfg, p, pre, `${b}.ln1`, named(act.ln1(l)));
+  const kvShape = ['rows0', cfg.n_kv_heads, 'past', cfg.d_head];
   const cache = {
     ...(variant.kvOut ? { kOut: kvName(l, 'k'), vOut: kvName(l, 'v') } : {}),
     // Past keys/values come once per distinct row ([rows0, …]) and are tiled to the batch in the graph
     // (`past.repeat` = [copies, 1, 1, 1]): every cell of a trace batch shares the corrupted run's cache.
     ...(variant.past
       ? {
-          pastK: g.node('Tile', [g.input(pastInput(l, 'k'), ['rows0', cfg.n_heads, 'past', cfg.d_head]), g.input(PAST_REPEAT, [4], 'int64')]),
-          pastV: g.node('Tile', [g.input(pastInput(l, 'v'), ['rows0', cfg.n_heads, 'past', cfg.d_head]), PAST_REPEAT]),
+          pastK: g.node('Tile', [g.input(pastInput(l, 'k'), kvShape), g.input(PAST_REPEAT, [4], 'int64')]),
+          pastV: g.node('Tile', [g.input(pastInput(l, 'v'), kvShape), PAST_REPEAT]),
         }
       : {}),
   };
   const attnRaw = causalSelfAttention(g, ln1, attnW, cfg, inputs.mask, inputs.rotary, undefined, variant.kvOut || variant.past ? cache : undefined);
   const attn = hooked(g, cfg, l, 'attn.out', attnRaw, act.attnOut(l), full);
-  let mlpIn = ln1;
-  let mid = pre;
-  if (gpt2) {
-    mid = g.node('Add', [pre, attn], undefined, named(act.resid(l, 'resid_mid')));
-    mlpIn = layerNorm(g, mid, w(`${b}.ln2.w`), w(`${b}.ln2.b`), eps, named(act.ln2(l)));
-  }
-  const mlpPre = linear(g, mlpIn, w(`${b}.mlp.W_in`), w(`${b}.mlp.b_in`), named(act.mlp(l, 'pre')));
-  const mlpPost = geluTanh(g, mlpPre, named(act.mlp(l, 'post')));
-  const mlpRaw = linear(g, mlpPost, w(`${b}.mlp.W_out`), w(`${b}.mlp.b_out`));
-  const mlp = hooked(g, cfg, l, 'mlp.out', mlpRaw, act.mlp(l, 'out'), full);
   const post = act.resid(l, 'resid_post');
-  if (gpt2) return g.node('Add', [mid, mlp], undefined, post);
+  if (a.residual === 'sequential') {
+    const mid = g.node('Add', [pre, attn], undefined, named(act.resid(l, 'resid_mid')));
+    const mlpIn = emitNorm(g, cfg, p, mid, `${b}.ln2`, named(act.ln2(l)));
+    const mlp = hooked(g, cfg, l, 'mlp.out', emitMlp(g, cfg, l, w, mlpIn, named), act.mlp(l, 'out'), full);
+    return g.node('Add', [mid, mlp], undefined, post);
+  }
+  const mlpIn = a.residual === 'parallel' ? emitNorm(g, cfg, p, pre, `${b}.ln2`, named(act.ln2(l))) : ln1;
+  const mlp = hooked(g, cfg, l, 'mlp.out', emitMlp(g, cfg, l, w, mlpIn, named), act.mlp(l, 'out'), full);
   return g.node('Add', [g.node('Add', [attn, mlp]), pre], undefined, post);
 }
 
 /**
- * Final LayerNorm + unembedding + log-softmax on rows x [rows, d_model], returning only the
+ * The head on rows x [rows, d_model]: final norm (named `lnOut` when given) and the unembedding,
+ * x̂ · W_Eᵀ when tied, else x̂ · W_U, plus b_U when the head has a bias → logits [rows, d_vocab].
+ * The unembed and pick segments and the edit objective all use this one head.
+ */
+export function emitHead(g: GraphBuilder, cfg: ModelConfig, p: ParamGetter, x: string, lnOut?: string, logitsOut?: string): string {
+  const ln = emitNorm(g, cfg, p, x, 'ln_final', lnOut);
+  const W = cfg.tiedEmbeddings ? g.weight('embed.W_E', p('embed.W_E')) : g.weight('unembed.W_U', p('unembed.W_U'));
+  const bias = cfg.arch.headBias ? [g.weight('unembed.b_U', p('unembed.b_U'))] : [];
+  return g.node('Gemm', [ln, W, ...bias], { transB: cfg.tiedEmbeddings ? 1 : 0 }, logitsOut); // [rows, d_vocab]
+}
+
+/**
+ * Final norm + unembedding + log-softmax on rows x [rows, d_model], returning only the
  * log-probabilities of the token ids `pick_ids` [k]: [rows, k]. Scoring a few answers over thousands
  * of rows (Causal Tracing) then moves k numbers per row out of ORT instead of d_vocab.
  */
 export function buildPickGraph(cfg: ModelConfig, p: ParamGetter): GraphSpec {
   const g = new GraphBuilder('unembed.pick');
   const x = g.input('final.in', ['rows', cfg.d_model]);
-  const ln = layerNorm(g, x, g.weight('ln_final.w', p('ln_final.w')), g.weight('ln_final.b', p('ln_final.b')), cfg.layerNormEps);
-  const W = cfg.tiedEmbeddings ? g.weight('embed.W_E', p('embed.W_E')) : g.weight('unembed.W_U', p('unembed.W_U'));
-  const bias = cfg.modelType === 'gptj' ? [g.weight('unembed.b_U', p('unembed.b_U'))] : [];
-  const logp = g.node('LogSoftmax', [g.node('Gemm', [ln, W, ...bias], { transB: cfg.tiedEmbeddings ? 1 : 0 })], { axis: -1 }); // [rows, d_vocab]
+  const logp = g.node('LogSoftmax', [emitHead(g, cfg, p, x)], { axis: -1 }); // [rows, d_vocab]
   g.node('Gather', [logp, g.input('pick_ids', ['k'], 'int64')], { axis: 1 }, 'picked'); // [rows, k]
   g.output('picked', ['rows', 'k']);
   return g.build();
 }
 
 /**
- * Final LayerNorm + unembedding on selected rows only: x [rows, d_model] → ln_final.out [rows, d_model],
+ * Final norm + unembedding on selected rows only: x [rows, d_model] → ln_final.out [rows, d_model],
  * logits [rows, d_vocab]. The engine gathers the rows it needs (usually each prompt's last token), so
  * the d_model × d_vocab product is never paid for positions nobody reads.
  */
 export function buildUnembedGraph(cfg: ModelConfig, p: ParamGetter): GraphSpec {
   const g = new GraphBuilder('unembed');
   const x = g.input('final.in', ['rows', cfg.d_model]);
-  const ln = layerNorm(g, x, g.weight('ln_final.w', p('ln_final.w')), g.weight('ln_final.b', p('ln_final.b')), cfg.layerNormEps, act.lnFinal);
-  // Tied (GPT-2): logits = ln · W_Eᵀ. Untied: ln · W_U. GPT-J's lm_head always has a bias, GPT-2's never.
-  const W = cfg.tiedEmbeddings ? g.weight('embed.W_E', p('embed.W_E')) : g.weight('unembed.W_U', p('unembed.W_U'));
-  const bias = cfg.modelType === 'gptj' ? [g.weight('unembed.b_U', p('unembed.b_U'))] : [];
-  g.node('Gemm', [ln, W, ...bias], { transB: cfg.tiedEmbeddings ? 1 : 0 }, act.logits);
+  emitHead(g, cfg, p, x, act.lnFinal, act.logits);
   g.output(act.lnFinal, ['rows', cfg.d_model]);
   g.output(act.logits, ['rows', cfg.d_vocab]);
   return g.build();

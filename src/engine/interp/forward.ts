@@ -1,6 +1,6 @@
 import { LocusError } from '../errors';
-import { causalMask, rotaryTables } from '../graph/attention';
-import { blockActivations, HOOK_SITES, hookInput, INPUT, kvName } from '../graph/segments';
+import { blockFeeds, residualFromEmbeddings } from '../graph/feeds';
+import { blockActivations, hasLearnedPositions, HOOK_SITES, hookInput, INPUT, kvName } from '../graph/segments';
 import type { ModelConfig } from '../model/config';
 import type { ActName } from '../model/names';
 import { act, layerOf } from '../model/names';
@@ -58,12 +58,6 @@ function padBatch(batch: readonly (readonly number[])[], padId: number, cfg: Mod
   return { ids, positions, pos };
 }
 
-function addTensors(a: Tensor, b: Tensor): Tensor {
-  const out = new Float32Array(a.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = a.data[i] + b.data[i];
-  return { shape: a.shape, data: out };
-}
-
 /** Gathers rows (b, t) of a [batch, pos, d] tensor into [n, d]. */
 function gatherRows(x: Tensor, cells: readonly [number, number][]): Tensor {
   const [, pos, d] = x.shape;
@@ -93,14 +87,14 @@ export async function forward(ctx: ForwardContext, batch: readonly (readonly num
   const B = batch.length;
   checkAborted(opts.signal);
   const embedFeeds: Record<string, Feed> = { [INPUT.ids]: { shape: [B, pos], ids } };
-  const gpt2 = cfg.modelType === 'gpt2';
-  if (gpt2) embedFeeds[INPUT.positions] = { shape: [B, pos], ids: positions };
-  const embedOut = await (await sessions.get('embed')).run(embedFeeds, gpt2 ? [act.embed, act.posEmbed] : [act.embed]);
+  const learned = hasLearnedPositions(cfg);
+  if (learned) embedFeeds[INPUT.positions] = { shape: [B, pos], ids: positions };
+  const embedOut = await (await sessions.get('embed')).run(embedFeeds, learned ? [act.embed, act.posEmbed] : [act.embed]);
   const embed = applyInterventions(embedOut[act.embed], ivs.filter((iv) => iv.site === act.embed));
   const acts = new Map<ActName, Tensor>();
   if (fetch.has(act.embed)) acts.set(act.embed, embed);
-  if (gpt2 && fetch.has(act.posEmbed)) acts.set(act.posEmbed, embedOut[act.posEmbed]);
-  const resid = gpt2 ? addTensors(embed, embedOut[act.posEmbed]) : embed;
+  if (learned && fetch.has(act.posEmbed)) acts.set(act.posEmbed, embedOut[act.posEmbed]);
+  const resid = residualFromEmbeddings(cfg, embed, learned ? embedOut[act.posEmbed] : undefined);
   const rest = await forwardFrom(ctx, 0, resid, batch.map((r) => r.length), opts as FromOptions);
   for (const [k, v] of rest.acts) acts.set(k, v);
   return { ...rest, acts };
@@ -128,13 +122,7 @@ export async function forwardFrom(ctx: ForwardContext, fromLayer: number, resid:
   const keep = (name: ActName, t: Tensor): void => {
     if (fetch.has(name)) acts.set(name, t);
   };
-  const gpt2 = cfg.modelType === 'gpt2';
-  const shared: Record<string, Feed> = { [INPUT.mask]: { shape: [pos, pos], data: causalMask(pos) } };
-  if (!gpt2) {
-    const { cos, sin } = rotaryTables(pos, cfg.d_head, cfg.rotaryDim);
-    shared[INPUT.cos] = { shape: [pos, 1, cfg.d_head], data: cos };
-    shared[INPUT.sin] = { shape: [pos, 1, cfg.d_head], data: sin };
-  }
+  const shared = blockFeeds(cfg, 0, pos);
   for (let l = fromLayer; l < cfg.n_layers; l++) {
     checkAborted(opts.signal);
     const preName = act.resid(l, 'resid_pre');

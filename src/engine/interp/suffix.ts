@@ -1,6 +1,6 @@
 import { LocusError } from '../errors';
-import { causalMaskWithPast, rotaryTables } from '../graph/attention';
-import { HOOK_SITES, hookInput, INPUT, PAST_REPEAT, pastInput } from '../graph/segments';
+import { blockFeeds } from '../graph/feeds';
+import { HOOK_SITES, hookInput, PAST_REPEAT, pastInput } from '../graph/segments';
 import { act } from '../model/names';
 import type { Feed } from '../runtime/ort';
 import type { Tensor } from '../tensor/tensor';
@@ -8,20 +8,14 @@ import type { ForwardContext } from './forward';
 import type { Intervention } from './interventions';
 import { applyInterventions, hookTensors } from './interventions';
 
-/** The per-call inputs of suffix blocks: the [n, t0 + n] mask and, for GPT-J, rotary tables of positions t0 … t0+n−1. */
+/** The per-call inputs of suffix blocks: the [n, t0 + n] mask and, for rotary models, the tables of positions t0 … t0+n−1. */
 export function suffixInputs(cfg: ForwardContext['config'], t0: number, n: number): Record<string, Feed> {
-  const shared: Record<string, Feed> = { [INPUT.mask]: { shape: [n, t0 + n], data: causalMaskWithPast(n, t0) } };
-  if (cfg.modelType === 'gptj') {
-    const { cos, sin } = rotaryTables(t0 + n, cfg.d_head, cfg.rotaryDim);
-    shared[INPUT.cos] = { shape: [n, 1, cfg.d_head], data: cos.subarray(t0 * cfg.d_head) };
-    shared[INPUT.sin] = { shape: [n, 1, cfg.d_head], data: sin.subarray(t0 * cfg.d_head) };
-  }
-  return shared;
+  return blockFeeds(cfg, t0, n);
 }
 
 /**
  * One block on positions t0 … t0+n−1 of `resid` [batch, n, d_model], attending to `past` keys/values
- * [rows0, n_heads, t0, d_head] of the earlier positions, where batch = copies × rows0 and row
+ * [rows0, n_kv_heads, t0, d_head] of the earlier positions, where batch = copies × rows0 and row
  * c·rows0 + r uses past row r (the graph tiles them). `interventions` have positions relative to t0
  * and act at this block's attn.out / mlp.out. Returns resid_post [batch, n, d_model].
  */
@@ -78,7 +72,7 @@ export interface SuffixRun {
   /** blocks.{fromLayer}.resid_pre at positions t0 … t0+n−1: [batch, n, d_model]. */
   readonly resid: Tensor;
   readonly t0: number;
-  /** Keys and values of positions 0 … t0−1 at layer l: [rows0, n_heads, t0, d_head] each (batch = copies × rows0). */
+  /** Keys and values of positions 0 … t0−1 at layer l: [rows0, n_kv_heads, t0, d_head] each (batch = copies × rows0). */
   readonly past: (layer: number) => { k: Tensor; v: Tensor };
   /** Interventions with absolute positions (all ≥ t0). */
   readonly interventions: readonly Intervention[];

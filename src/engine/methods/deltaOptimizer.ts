@@ -1,8 +1,7 @@
 import { gradName } from '../autodiff/backward';
 import { OBJECTIVE_INPUT } from '../autodiff/objective';
 import { LocusError } from '../errors';
-import { causalMask, rotaryTables } from '../graph/attention';
-import { INPUT } from '../graph/segments';
+import { blockFeeds } from '../graph/feeds';
 import { logSoftmax } from '../interp/topk';
 import type { ModelConfig } from '../model/config';
 import type { Feed, RuntimeSession } from '../runtime/ort';
@@ -122,12 +121,7 @@ export function rewriteObjectiveFeeds(cfg: ModelConfig, rows: readonly (readonly
     [OBJECTIVE_INPUT.klRows]: { shape: [1], ids: BigInt64Array.from([BigInt(klAt)]) },
     [OBJECTIVE_INPUT.klRef]: { shape: [1, V], data: Float32Array.from(logSoftmax(baseLogits.data.subarray(klAt * V, (klAt + 1) * V))) },
     [OBJECTIVE_INPUT.klWeights]: { shape: [1], data: Float32Array.from([klFactor]) },
-    [INPUT.mask]: { shape: [T, T], data: causalMask(T) },
+    ...blockFeeds(cfg, 0, T),
   };
-  if (cfg.modelType === 'gptj') {
-    const { cos, sin } = rotaryTables(T, cfg.d_head, cfg.rotaryDim);
-    feeds[INPUT.cos] = { shape: [T, 1, cfg.d_head], data: cos };
-    feeds[INPUT.sin] = { shape: [T, 1, cfg.d_head], data: sin };
-  }
   return feeds;
 }

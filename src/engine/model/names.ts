@@ -26,7 +26,10 @@ export type ParamName =
   | `blocks.${number}.ln1.${'w' | 'b'}`
   | `blocks.${number}.ln2.${'w' | 'b'}`
   | `blocks.${number}.attn.${'W_Q' | 'W_K' | 'W_V' | 'W_O' | 'b_Q' | 'b_K' | 'b_V' | 'b_O'}`
-  | `blocks.${number}.mlp.${'W_in' | 'b_in' | 'W_out' | 'b_out'}`
+  /** Qwen3's per-head RMSNorm weights [d_head]. */
+  | `blocks.${number}.attn.${'q_norm' | 'k_norm'}.w`
+  /** W_in is the (up) projection; gated MLPs also have W_gate, the input of the activation. */
+  | `blocks.${number}.mlp.${'W_in' | 'b_in' | 'W_gate' | 'b_gate' | 'W_out' | 'b_out'}`
   | `ln_final.${'w' | 'b'}`
   | 'unembed.W_U'
   | 'unembed.b_U';

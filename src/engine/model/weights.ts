@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import type { ModelConfig } from './config';
 import { adapterFor } from './arch/index';
 import type { LoadedParams } from './arch/types';
+import { resolve } from './arch/types';
 import { LocusError } from '../errors';
 import { countNonFinite } from '../files/finite';
 import { formatShape, numel } from '../tensor/tensor';
@@ -61,13 +62,6 @@ function layersHeld(store: WeightStore): number {
   return held;
 }
 
-/** The store's name for `hf`, as given or without the `transformer.` prefix some checkpoints drop. */
-function find(store: WeightStore, hf: string): string | undefined {
-  if (store.has(hf)) return hf;
-  const bare = hf.replace(/^transformer\./, '');
-  return store.has(bare) ? bare : undefined;
-}
-
 /**
  * Compares config.json's sizes with the weights' real shapes (headers only) BEFORE the adapter builds
  * its per-layer tables: `"n_layer": 1000000000` must be refused in microseconds, not by listing a
@@ -80,18 +74,20 @@ export function checkConfigAgainstWeights(cfg: ModelConfig, store: WeightStore, 
   const layers = layersHeld(store);
   if (cfg.n_layers > layers) {
     const held = layers === 0 ? 'holds no layer tensors' : `holds ${fmt(layers)} layer${layers === 1 ? '' : 's'} (0 to ${fmt(layers - 1)})`;
-    throw mismatch('n_layer', cfg.n_layers, `${source} ${held}`);
+    throw mismatch(adapterFor(cfg.modelType).configKeys.n_layers, cfg.n_layers, `${source} ${held}`);
   }
-  const wte = find(store, 'transformer.wte.weight');
+  const adapter = adapterFor(cfg.modelType);
+  const keys = adapter.configKeys;
+  const wte = resolve(store, adapter.embedName);
   if (wte !== undefined) {
     const s = store.shape(wte);
-    if (s.length === 2 && s[1] !== cfg.d_model) throw mismatch('n_embd', cfg.d_model, `${wte} is ${formatShape(s)} (width ${fmt(s[1])})`);
+    if (s.length === 2 && s[1] !== cfg.d_model) throw mismatch(keys.d_model, cfg.d_model, `${wte} is ${formatShape(s)} (width ${fmt(s[1])})`);
     if (s.length === 2 && s[0] !== cfg.d_vocab) throw mismatch('vocab_size', cfg.d_vocab, `${wte} is ${formatShape(s)} (${fmt(s[0])} tokens)`);
   }
-  const wpe = cfg.modelType === 'gpt2' ? find(store, 'transformer.wpe.weight') : undefined;
+  const wpe = adapter.posEmbedName === undefined ? undefined : resolve(store, adapter.posEmbedName);
   if (wpe !== undefined) {
     const s = store.shape(wpe);
-    if (s.length === 2 && s[0] !== cfg.n_ctx) throw mismatch('n_positions', cfg.n_ctx, `${wpe} is ${formatShape(s)} (${fmt(s[0])} positions)`);
+    if (s.length === 2 && s[0] !== cfg.n_ctx) throw mismatch(keys.n_ctx, cfg.n_ctx, `${wpe} is ${formatShape(s)} (${fmt(s[0])} positions)`);
   }
 }
 

@@ -9,6 +9,16 @@ export function geluTanh(g: GraphBuilder, x: string, out?: string): string {
   return g.node('Gelu', [x], { approximate: 'tanh' }, out);
 }
 
+/** NeoX's `gelu`: the exact x·Φ(x) (erf form), opset 20 Gelu(approximate=none); its gradient is Gelu's rule below. */
+export function geluErf(g: GraphBuilder, x: string, out?: string): string {
+  return g.node('Gelu', [x], { approximate: 'none' }, out);
+}
+
+/** SiLU (swish) x·σ(x) (Llama's `silu`), from Mul and Sigmoid, whose rules give its gradient. */
+export function silu(g: GraphBuilder, x: string, out?: string): string {
+  return g.node('Mul', [x, g.node('Sigmoid', [x])], undefined, out);
+}
+
 export const activationGrads: Record<string, GradRule> = {
   /**
    * tanh form: y = ½x(1 + t), t = tanh(c(x + kx³)): y' = ½(1 + t) + ½x(1 − t²)·c(1 + 3kx²).

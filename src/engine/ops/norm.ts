@@ -6,6 +6,18 @@ export function layerNorm(g: GraphBuilder, x: string, w: string, b: string, eps:
   return g.node('LayerNormalization', [x, w, b], { axis: -1, epsilon: { float: eps } }, out);
 }
 
+/**
+ * RMSNorm over the last axis (HF LlamaRMSNorm): x · 1/√(mean(x²) + ε) · w. `scale` is w, or for Gemma's
+ * RMSNorm the caller passes (1 + w) (HF GemmaRMSNorm: `output * (1.0 + self.weight.float())`, float32).
+ * Built from Mul, ReduceMean, Add, Sqrt and Reciprocal, so its gradient is theirs (elementwise.ts,
+ * reduce.ts): no rule of its own to keep in step.
+ */
+export function rmsNorm(g: GraphBuilder, x: string, scale: string, eps: number, out?: string): string {
+  const meanSquare = g.node('ReduceMean', [g.node('Mul', [x, x]), g.int64([-1])], { keepdims: 1 }); // [..., 1]
+  const inv = g.node('Reciprocal', [g.node('Sqrt', [g.node('Add', [meanSquare, g.float([eps])])])]);
+  return g.node('Mul', [g.node('Mul', [x, inv]), scale], undefined, out);
+}
+
 export const normGrads: Record<string, GradRule> = {
   /**
    * y = x̂·w + b, x̂ = (x − μ)·r, r = 1/√(σ² + ε) over the last axis. The forward node exposes neither

@@ -1,7 +1,7 @@
 import { appendGradients, gradName } from '../autodiff/backward';
 import { GraphBuilder } from '../graph/builder';
 import type { GraphSpec } from '../graph/proto';
-import { blockInputs, emitBlock, INPUT } from '../graph/segments';
+import { blockInputs, emitBlock, hasLearnedPositions, INPUT } from '../graph/segments';
 import type { ParamGetter } from '../graph/segments';
 import type { ModelConfig } from '../model/config';
 import type { ParamName } from '../model/names';
@@ -24,7 +24,8 @@ export interface LmTrainingGraph {
  * The same emitBlock builds the inference blocks, so training and inference compute the same function.
  */
 export function buildLmTrainingGraph(cfg: ModelConfig, p: ParamGetter): LmTrainingGraph {
-  if (cfg.modelType !== 'gpt2' || !cfg.tiedEmbeddings) throw new Error('LM training supports tied GPT-2 models');
+  // The graph below is GPT-2's: learned positions, LayerNorm, a tied head without bias.
+  if (!hasLearnedPositions(cfg) || cfg.arch.norm !== 'layernorm' || cfg.arch.headBias || !cfg.tiedEmbeddings) throw new Error('LM training supports tied GPT-2 models');
   const g = new GraphBuilder('lm-train', () => true);
   const ids = g.input(INPUT.ids, ['batch', 'pos'], 'int64');
   const positions = g.input(INPUT.positions, ['batch', 'pos'], 'int64');

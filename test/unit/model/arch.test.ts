@@ -203,7 +203,7 @@ describe('validation against config.json', () => {
   });
 
   it('refuses an unknown model_type', () => {
-    assertLocus(() => adapterFor('llama'), 'unsupported-architecture', 'llama');
+    assertLocus(() => adapterFor('mamba'), 'unsupported-architecture', 'mamba');
     assertLocus(() => adapterFor('toString'), 'unsupported-architecture', 'toString');
   });
 });

@@ -5,7 +5,7 @@ import { assertFiniteArray } from '../../files/finite';
 import { fsErrorMessage } from '../../files/read';
 import { checkDirTarget } from '../../files/writeTarget';
 import type { LoadedModel } from '../../model/model';
-import { gpt2HfConfig } from '../../model/arch/exportGpt2';
+import { FAMILIES } from '../../model/arch/families';
 import { hfTensors } from '../../model/arch/exportHf';
 import { adapterFor } from '../../model/arch/index';
 import { writeSafetensors } from '../../model/safetensors';
@@ -86,7 +86,8 @@ export function exportModel(model: LoadedModel, dir: string, provenance: Record<
   for (const { name, tensor } of tensors) assertFiniteArray(`weight ${name} of the model to export`, tensor.data, 'nothing was written; the edit or the loaded weights are broken');
   const config = path.join(model.manifest.path, 'config.json');
   const hasConfig = fs.existsSync(config);
-  if (!hasConfig && model.config.modelType !== 'gpt2') throw new LocusError('not-found', `${config} is missing: cannot write the new folder's config.json`);
+  const writeConfig = FAMILIES[model.config.modelType].hfConfig;
+  if (!hasConfig && !writeConfig) throw new LocusError('not-found', `${config} is missing: cannot write the new folder's config.json`);
 
   const parent = path.dirname(out);
   const tmp = partialDirOf(out);
@@ -99,7 +100,7 @@ export function exportModel(model: LoadedModel, dir: string, provenance: Record<
     // Edits never change the architecture: the source's config.json is the new folder's (every field kept).
     if (hasConfig) copyDurably(config, path.join(tmp, 'config.json'));
     else {
-      fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(gpt2HfConfig(model.config), null, 2) + '\n');
+      fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(writeConfig!(model.config), null, 2) + '\n');
       fsyncPath(path.join(tmp, 'config.json'));
     }
     for (const f of TOKENIZER_FILES) {

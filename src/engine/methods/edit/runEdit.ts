@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { LocusError } from '../../errors';
 import type { LoadedModel } from '../../model/model';
 import type { ParamName } from '../../model/names';
+import { presetModel } from '../../model/arch/families';
 import { frobenius } from './edits';
 import type { Edit } from './edits';
 import { EditStack } from './edits';
@@ -33,8 +34,9 @@ export const EDIT_METHODS: readonly EditMethod[] = ['rome', 'memit', 'ft', 'ft5'
 /** MEMIT's preset: the reference's for GPT-2 XL / GPT-J shapes, else a 5-layer window around ROME's small-model layer. */
 export function memitPreset(model: LoadedModel): MemitHparams {
   const L = model.config.n_layers;
-  if (model.config.modelType === 'gptj' && L === 28) return MEMIT_GPT_J;
-  if (model.config.modelType === 'gpt2' && L === 48) return MEMIT_GPT2_XL;
+  const published = presetModel(model.config);
+  if (published === 'gpt-j-6b') return MEMIT_GPT_J;
+  if (published === 'gpt2-xl') return MEMIT_GPT2_XL;
   // Small models: the freer z of the golden gpt2-facts-trained MEMIT edit (GPT-2 XL's clamp 0.75 and
   // λ 20000 leave a small model unchanged). z gets up to 100 steps as ROME's v*: on the earlier 6-layer embedded
   // model (20 known facts, Error Injection) rewrite 0.59 → 0.70.
@@ -47,7 +49,8 @@ export function memitPreset(model: LoadedModel): MemitHparams {
  * measured with `npm run bench -- quality`).
  */
 export function ftPreset(model: LoadedModel): FtHparams {
-  if (model.config.modelType === 'gptj') return FT_GPT_J;
+  const published = presetModel(model.config);
+  if (published === 'gpt-j-6b' || published === 'gptj-family') return FT_GPT_J;
   if (model.config.n_layers >= 24) return FT_GPT2_XL;
   return { ...FT_GPT2_XL, lr: 5e-3, norm_constraint: 5e-3 };
 }
@@ -101,8 +104,9 @@ export interface EditOutcome extends CaseOutcome {
 /** ROME's preset for a model: the reference's for GPT-2 XL / GPT-J shapes, else a small-model default. */
 export function romePreset(model: LoadedModel): RomeHparams {
   const L = model.config.n_layers;
-  if (model.config.modelType === 'gptj' && L === 28) return ROME_GPT_J;
-  if (model.config.modelType === 'gpt2' && L === 48) return ROME_GPT2_XL;
+  const published = presetModel(model.config);
+  if (published === 'gpt-j-6b') return ROME_GPT_J;
+  if (published === 'gpt2-xl') return ROME_GPT2_XL;
   // Small models (the embedded default): an early layer and a freer v* (GPT-2 XL's weight decay 0.5 and
   // clamp 4 barely moved the earlier 192-wide model; these are the settings the golden gpt2-facts-trained
   // ROME edit used; neither weight decay nor the clamp binds on the embedded model). Layer: on the embedded

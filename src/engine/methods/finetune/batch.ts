@@ -1,7 +1,6 @@
 import { OBJECTIVE_INPUT } from '../../autodiff/objective';
 import { LocusError } from '../../errors';
-import { causalMask, rotaryTables } from '../../graph/attention';
-import { INPUT } from '../../graph/segments';
+import { blockFeeds } from '../../graph/feeds';
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
 import type { LoadedModel } from '../../model/model';
@@ -96,13 +95,8 @@ export async function buildChunk(model: LoadedModel, requests: readonly RewriteR
     [OBJECTIVE_INPUT.rows]: { shape: [n], ids: BigInt64Array.from(flatRows) },
     [OBJECTIVE_INPUT.targets]: { shape: [n], ids: BigInt64Array.from(targets) },
     [OBJECTIVE_INPUT.weights]: { shape: [n], data: new Float32Array(n).fill(1) },
-    [INPUT.mask]: { shape: [T, T], data: causalMask(T) },
+    ...blockFeeds(cfg, 0, T),
   };
-  if (cfg.modelType === 'gptj') {
-    const { cos, sin } = rotaryTables(T, cfg.d_head, cfg.rotaryDim);
-    feeds[INPUT.cos] = { shape: [T, 1, cfg.d_head], data: cos };
-    feeds[INPUT.sin] = { shape: [T, 1, cfg.d_head], data: sin };
-  }
   const refresh = noise
     ? async (): Promise<void> => {
         const r = await forward(forwardContext(model), rows, { fetch: [pre], logits: 'none', signal, interventions: noised() });

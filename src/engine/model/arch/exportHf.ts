@@ -24,6 +24,16 @@ export function hfTensors(adapter: AdapterTable, cfg: ModelConfig, p: (name: Par
     else if (t.kind === 'transpose') {
       const [rows, cols] = spec.hfShape; // HF [out, in]; canonical [in, out] = [cols, rows]
       for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) hf.data[r * cols + c] = src[c * rows + r];
+    } else if (t.kind === 'perHead') {
+      // canonical [in, heads·size] (or [heads·size] for a bias) back into rows (h·parts + part)·size … of HF's [out, in]
+      const rowLen = spec.hfShape.length === 2 ? spec.hfShape[1] : 1;
+      const n = t.heads * t.size;
+      for (let h = 0; h < t.heads; h++) {
+        for (let i = 0; i < t.size; i++) {
+          const row = (h * t.parts + t.part) * t.size + i;
+          for (let c = 0; c < rowLen; c++) hf.data[row * rowLen + c] = rowLen === 1 ? src[h * t.size + i] : src[c * n + h * t.size + i];
+        }
+      }
     } else {
       const [rows, cols] = spec.hfShape; // canonical [rows, count] is columns start .. start+count
       for (let r = 0; r < rows; r++) hf.data.set(src.subarray(r * t.count, (r + 1) * t.count), r * cols + t.start);

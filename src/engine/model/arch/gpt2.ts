@@ -5,9 +5,38 @@
  * lm_head is tied to wte: HF omits lm_head.weight, the graph reuses embed.W_E, and a file that does
  * carry lm_head.weight is accepted without reading it.
  */
+import { LocusError } from '../../errors';
 import type { ModelConfig } from '../config';
+import type { RawConfig } from './configFields';
+import { divisible, eosTokenId, intField, layerNormEps, optionalInt } from './configFields';
+import type { ArchFeatures } from './features';
 import type { ParamSpec } from './types';
 import { copy, defineAdapter, transposed } from './types';
+
+export const GPT2_FEATURES: ArchFeatures = {
+  norm: 'layernorm', qkvBias: true, oBias: true, qkNorm: false, mlp: 'gelu_tanh', mlpBias: true, residual: 'sequential', headBias: false,
+};
+
+/** HF GPT2Config: n_inner null → 4·n_embd; only `gelu_new` (every released GPT-2); lm_head tied unless tie_word_embeddings is false. */
+export function gpt2Config(raw: RawConfig, file: string): ModelConfig {
+  const d_model = intField(raw, 'n_embd', file);
+  const n_heads = intField(raw, 'n_head', file);
+  divisible(file, d_model, 'n_embd', n_heads, 'n_head');
+  const d_mlp = optionalInt(raw, 'n_inner', file, 4 * d_model);
+  const act = raw['activation_function'] ?? 'gelu_new';
+  if (act !== 'gelu_new') {
+    throw new LocusError('bad-config', `${file}: activation_function ${JSON.stringify(act)} is not supported (only gelu_new)`);
+  }
+  const eps = layerNormEps(raw, 'layer_norm_epsilon', file, 1e-5);
+  const n_layers = intField(raw, 'n_layer', file);
+  const n_ctx = intField(raw, 'n_positions', file);
+  const d_vocab = intField(raw, 'vocab_size', file);
+  return {
+    modelType: 'gpt2', d_model, n_heads, n_kv_heads: n_heads, d_head: d_model / n_heads, d_mlp, n_layers, n_ctx, d_vocab,
+    layerNormEps: eps, rotaryDim: 0, tiedEmbeddings: raw['tie_word_embeddings'] !== false,
+    eosTokenId: eosTokenId(raw, file, d_vocab, 50256), arch: GPT2_FEATURES,
+  };
+}
 
 /** Conv1D weights are [in, out]; only an untied lm_head (nn.Linear [out, in]) is transposed. */
 export const GPT2_TRANSPOSED: readonly string[] = ['lm_head.weight (only when tie_word_embeddings is false)'];
@@ -49,6 +78,9 @@ function params(cfg: ModelConfig): ParamSpec[] {
 
 export const gpt2Adapter = defineAdapter({
   modelType: 'gpt2',
+  embedName: 'transformer.wte.weight',
+  posEmbedName: 'transformer.wpe.weight',
+  configKeys: { d_model: 'n_embd', n_layers: 'n_layer', n_ctx: 'n_positions' },
   tiedUnembed: (cfg) => cfg.tiedEmbeddings,
   params,
   redundant: (cfg) => (cfg.tiedEmbeddings ? [{ hf: 'lm_head.weight', shape: [cfg.d_vocab, cfg.d_model] }] : []),

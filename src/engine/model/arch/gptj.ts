@@ -4,8 +4,12 @@
  * biases; each block has ONE LayerNorm (ln_1) feeding attention and MLP in parallel, so there is no
  * ln2; positions are rotary (no pos_embed). lm_head is untied and has a bias (unembed.b_U).
  */
+import { LocusError } from '../../errors';
 import type { ModelConfig } from '../config';
 import type { ParamName } from '../names';
+import type { RawConfig } from './configFields';
+import { divisible, eosTokenId, intField, layerNormEps, optionalInt } from './configFields';
+import type { ArchFeatures } from './features';
 import type { ParamSpec } from './types';
 import { copy, defineAdapter, transposed } from './types';
 
@@ -14,6 +18,35 @@ export const GPTJ_TRANSPOSED: readonly string[] = [
   'attn.q_proj.weight', 'attn.k_proj.weight', 'attn.v_proj.weight', 'attn.out_proj.weight',
   'mlp.fc_in.weight', 'mlp.fc_out.weight', 'lm_head.weight',
 ];
+
+/** HF GPTJConfig: rotary_dim null → the whole head; one LayerNorm feeding attention and MLP in parallel; lm_head untied with bias. */
+export function gptjConfig(raw: RawConfig, file: string): ModelConfig {
+  const d_model = intField(raw, 'n_embd', file);
+  const n_heads = intField(raw, 'n_head', file);
+  divisible(file, d_model, 'n_embd', n_heads, 'n_head');
+  const d_mlp = optionalInt(raw, 'n_inner', file, 4 * d_model);
+  const act = raw['activation_function'] ?? 'gelu_new';
+  if (act !== 'gelu_new') {
+    throw new LocusError('bad-config', `${file}: activation_function ${JSON.stringify(act)} is not supported (only gelu_new)`);
+  }
+  const eps = layerNormEps(raw, 'layer_norm_epsilon', file, 1e-5);
+  const d_head = d_model / n_heads;
+  const rotaryDim = optionalInt(raw, 'rotary_dim', file, d_head);
+  if (rotaryDim > d_head || rotaryDim % 2 !== 0) {
+    throw new LocusError('bad-config', `${file}: rotary_dim ${rotaryDim} must be even and at most the head size ${d_head}`);
+  }
+  const n_layers = intField(raw, 'n_layer', file);
+  const n_ctx = intField(raw, 'n_positions', file);
+  const d_vocab = intField(raw, 'vocab_size', file);
+  const arch: ArchFeatures = {
+    norm: 'layernorm', rotary: { layout: 'interleaved', dims: rotaryDim, theta: 10000 }, qkvBias: false, oBias: false, qkNorm: false,
+    mlp: 'gelu_tanh', mlpBias: true, residual: 'parallel_shared_norm', headBias: true,
+  };
+  return {
+    modelType: 'gptj', d_model, n_heads, n_kv_heads: n_heads, d_head, d_mlp, n_layers, n_ctx, d_vocab,
+    layerNormEps: eps, rotaryDim, tiedEmbeddings: raw['tie_word_embeddings'] === true, eosTokenId: eosTokenId(raw, file, d_vocab, 50256), arch,
+  };
+}
 
 function params(cfg: ModelConfig): ParamSpec[] {
   const { d_model: D, d_mlp: M, d_vocab: V } = cfg;
@@ -42,6 +75,8 @@ function params(cfg: ModelConfig): ParamSpec[] {
 
 export const gptjAdapter = defineAdapter({
   modelType: 'gptj',
+  embedName: 'transformer.wte.weight',
+  configKeys: { d_model: 'n_embd', n_layers: 'n_layer', n_ctx: 'n_positions' },
   tiedUnembed: (cfg) => cfg.tiedEmbeddings,
   params,
   redundant: (cfg) => (cfg.tiedEmbeddings ? [{ hf: 'lm_head.weight', shape: [cfg.d_vocab, cfg.d_model] }] : []),

@@ -6,8 +6,11 @@
  * Canonical layouts (every adapter must produce these):
  *   embed.W_E [d_vocab, d_model]        pos_embed.W_pos [n_ctx, d_model] (absolute positions only)
  *   blocks.{l}.ln1.w|b, ln2.w|b [d_model]
- *   blocks.{l}.attn.W_Q|W_K|W_V|W_O [d_model, d_model] (= [in, out]), b_Q|b_K|b_V|b_O [d_model]
- *   blocks.{l}.mlp.W_in [d_model, d_mlp], b_in [d_mlp], W_out [d_mlp, d_model], b_out [d_model]
+ *   blocks.{l}.attn.W_Q [d_model, n_heads·d_head], W_K|W_V [d_model, n_kv_heads·d_head], W_O [n_heads·d_head, d_model]
+ *     (= [in, out]), biases b_Q|b_K|b_V|b_O of the out sizes; q_norm.w|k_norm.w [d_head] (Qwen3)
+ *   blocks.{l}.mlp.W_in [d_model, d_mlp], b_in [d_mlp], W_out [d_mlp, d_model], b_out [d_model];
+ *     gated MLPs: W_in is the up projection and W_gate|b_gate [d_model, d_mlp] the gate
+ *   RMSNorm families have ln*.w only (no .b).
  *   ln_final.w|b [d_model]              unembed.W_U [d_model, d_vocab], unembed.b_U [d_vocab]
  * Every linear weight is [in, out], so a layer is `x @ W + b`.
  */
@@ -27,7 +30,12 @@ export type Transform =
   /** [rows, cols] → [rows, count]: columns start .. start+count (GPT-2's fused c_attn). */
   | { readonly kind: 'columns'; readonly start: number; readonly count: number }
   /** [n] → [count]: elements start .. start+count. */
-  | { readonly kind: 'range'; readonly start: number; readonly count: number };
+  | { readonly kind: 'range'; readonly start: number; readonly count: number }
+  /**
+   * GPT-NeoX's fused query_key_value: rows (or elements, for the bias) viewed as [heads, parts, size, …];
+   * keeps part `part` of every head, in head order, then transposes a 2-D result to [in, out].
+   */
+  | { readonly kind: 'perHead'; readonly heads: number; readonly parts: number; readonly part: number; readonly size: number };
 
 export interface ParamSpec {
   readonly name: ParamName;
@@ -42,6 +50,12 @@ export interface ParamSpec {
 /** What an adapter file declares. */
 export interface AdapterTable {
   readonly modelType: ModelType;
+  /** HF name of the token embedding [d_vocab, d_model], checked against config.json before anything else. */
+  readonly embedName: string;
+  /** HF name of the learned position table [n_ctx, d_model], when the family has one. */
+  readonly posEmbedName?: string;
+  /** config.json keys of these sizes, for messages. */
+  readonly configKeys: { readonly d_model: string; readonly n_layers: string; readonly n_ctx: string };
   /** True: there is no unembed.W_U and the graph computes logits with embed.W_E transposed. */
   tiedUnembed(cfg: ModelConfig): boolean;
   params(cfg: ModelConfig): ParamSpec[];
@@ -86,10 +100,13 @@ export const transposed = (name: ParamName, hf: string, hfShape: readonly [numbe
   name, hf, hfShape, shape: [hfShape[1], hfShape[0]], transform: { kind: 'transpose' },
 });
 
-/** A name in the store for `hf`: as given, or without the `transformer.` prefix some checkpoints drop. */
-function resolve(store: WeightStore, hf: string): string | undefined {
+/** The base-model prefixes of the LM-head models (GPT-2/J, Llama family, NeoX), which a base-model checkpoint lacks. */
+export const BASE_PREFIX = /^(transformer|model|gpt_neox)\./;
+
+/** A name in the store for `hf`: as given, or without the base-model prefix some checkpoints drop. */
+export function resolve(store: WeightStore, hf: string): string | undefined {
   if (store.has(hf)) return hf;
-  const bare = hf.replace(/^transformer\./, '');
+  const bare = hf.replace(BASE_PREFIX, '');
   return bare !== hf && store.has(bare) ? bare : undefined;
 }
 
@@ -144,6 +161,15 @@ function applyTransform(t: Tensor, tr: Transform): Tensor {
       return transpose2d(t);
     case 'range':
       return { shape: [tr.count], data: t.data.slice(tr.start, tr.start + tr.count) };
+    case 'perHead': {
+      const rowLen = t.shape.length === 2 ? t.shape[1] : 1;
+      const out = new Float32Array(tr.heads * tr.size * rowLen);
+      for (let h = 0; h < tr.heads; h++) {
+        const src = ((h * tr.parts + tr.part) * tr.size) * rowLen;
+        out.set(t.data.subarray(src, src + tr.size * rowLen), h * tr.size * rowLen);
+      }
+      return t.shape.length === 2 ? transpose2d({ shape: [tr.heads * tr.size, rowLen], data: out }) : { shape: [tr.heads * tr.size], data: out };
+    }
     case 'columns': {
       const [rows, cols] = t.shape as [number, number];
       const out = new Float32Array(rows * tr.count);
