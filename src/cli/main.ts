@@ -6,6 +6,7 @@ import { editCommand, editHelp } from './commands/edit';
 import { traceCommand, traceHelp } from './commands/trace';
 import { studyCommand, studyHelp } from './commands/study';
 import { trainDefaultCommand, trainDefaultHelp } from './commands/trainDefault';
+import { modelsCommand, modelsHelp } from './commands/models';
 import type { CliIO } from './io';
 import { processIO } from './io';
 
@@ -16,6 +17,7 @@ const commands: Record<string, Command> = {
   edit: { run: editCommand, help: editHelp, summary: 'edit a fact (ROME, MEMIT, FT-1, FT-5) and measure it' },
   eval: { run: evalCommand, help: evalHelp, summary: 'which CounterFact facts a model knows' },
   trace: { run: traceCommand, help: traceHelp, summary: 'Causal Tracing: which states carry a fact' },
+  models: { run: modelsCommand, help: modelsHelp, summary: 'the models in the Hugging Face cache, and which Locus can open' },
   study: { run: studyCommand, help: studyHelp, summary: 'the regression study: tracing vs. editing success per layer' },
   'train-default-model': { run: trainDefaultCommand, help: trainDefaultHelp, summary: 'train the embedded default model (tokenizer + GPT-2)' },
 };

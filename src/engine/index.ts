@@ -56,3 +56,5 @@ export { checkEditHparams } from './methods/edit/runEdit';
 export { checkContextTemplates, checkEditingNoise, checkFactCase, checkSeed, MAX_EDITING_NOISE, MAX_EDIT_SEED, parseEditRequests } from './methods/edit/editInputs';
 export type { ExportOptions } from './methods/edit/exportModel';
 export { writeTextAtomic } from './files/write';
+export { hfHubCacheDir, hubFolder, listCachedModels } from './model/hfCache';
+export type { CachedModel, CacheProblem } from './model/hfCache';

@@ -10,6 +10,7 @@ import type { ProbeResultDto } from '../protocol/dto';
 import type { EngineSession } from './engineSession';
 import { errorMessage } from './engineSession';
 import { isCancellation } from './errors';
+import { openCachedModel } from './openCachedModel';
 import type { FactRef } from './panels/context';
 import { askSubject, showProbe } from './probing/probe';
 import type { RunKind } from './runs';
@@ -81,6 +82,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       const dir = await pickFolder('A Hugging Face model folder (config.json, *.safetensors, tokenizer)');
       if (dir) await loadModel(dir);
     },
+    'locus.openCachedModel': () => openCachedModel(session, loadModel),
     'locus.loadModelFromPath': async (arg?: string) => {
       const dir = typeof arg === 'string' ? arg : await vscode.window.showInputBox({ title: 'Locus: model folder', prompt: 'Path of a Hugging Face folder (or "default")', ignoreFocusOut: true });
       if (dir?.trim()) await loadModel(dir.trim());

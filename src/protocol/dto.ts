@@ -50,6 +50,30 @@ export interface ModelInfo {
   readonly warnings: readonly string[];
 }
 
+/** A model repository of the Hugging Face cache, described without loading it (`model/cached`; `locus models --json`). */
+export interface CachedModelDto {
+  /** `org/name`. */
+  readonly repoId: string;
+  /** The snapshot folder to load (absent when the repo has none). */
+  readonly path?: string;
+  readonly revision?: string;
+  /** config.json's `model_type`. */
+  readonly modelType?: string;
+  readonly familySupported: boolean;
+  readonly parameters?: number;
+  /** Storage dtype as safetensors spells it (BF16, F16, F32); "BF16+F32" when mixed. */
+  readonly dtype?: string;
+  readonly sizeBytes: number;
+  /** Why Locus cannot open it; absent when it can. */
+  readonly problem?: { readonly code: LocusErrorCode; readonly reason: string };
+}
+
+/** The cache that was read and its models, by repo id. */
+export interface CachedModelsDto {
+  readonly cacheDir: string;
+  readonly models: readonly CachedModelDto[];
+}
+
 /** The next-token distribution after a prompt's last token (as `locus probe --json`, without the manifest). */
 export interface ProbeResultDto {
   readonly tokens: readonly string[];

@@ -18,6 +18,7 @@
  *   data { code }; anything else as code -32603 with data { code: 'internal', stack }.
  */
 import type {
+  CachedModelsDto,
   DatasetSummary,
   Device,
   EditingProblem,
@@ -186,6 +187,12 @@ export type EngineProtocol = {
   'model/load': [LoadParams, ModelInfo];
   /** Client → worker: answer the loaded model's info, or null when none is loaded. */
   'model/info': [EmptyParams, ModelInfo | null];
+  /**
+   * Client → worker: list the models in the Hugging Face cache (offline; `cacheDir`: a hub folder or an
+   * HF_HOME holding hub/, default the worker's $HF_HUB_CACHE / $HF_HOME/hub / ~/.cache/huggingface/hub).
+   * Loads nothing: load one with `model/load` and its `path`.
+   */
+  'model/cached': [{ readonly cacheDir?: string }, CachedModelsDto];
   /** Client → worker: run one forward pass on the loaded (possibly edited) model and answer the top-k next tokens. */
   'probe/run': [ProbeParams, ProbeResultDto];
   /** Client → worker: run Causal Tracing with progress (done/total = cells); answer the grids (number[][]). */
@@ -222,6 +229,7 @@ export type EngineResult<M extends EngineMethod> = EngineProtocol[M][1];
 export const EngineMethods = {
   modelLoad: 'model/load',
   modelInfo: 'model/info',
+  modelCached: 'model/cached',
   probeRun: 'probe/run',
   traceRun: 'trace/run',
   editRun: 'edit/run',
@@ -241,6 +249,7 @@ export const EngineMethods = {
 export const ENGINE_METHODS: readonly EngineMethod[] = Object.keys({
   'model/load': 0,
   'model/info': 0,
+  'model/cached': 0,
   'probe/run': 0,
   'trace/run': 0,
   'edit/run': 0,

@@ -25,19 +25,22 @@ import { openSafetensors } from './safetensors';
  * as huggingface_hub does (os.path.expanduser).
  */
 export function hfHubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const home = (p: string): string => (p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p);
-  const set = (name: string): string | undefined => (env[name] ? home(env[name] as string) : undefined);
+  const set = (name: string): string | undefined => (env[name] ? expandHome(env[name] as string) : undefined);
   const hub = set('HF_HUB_CACHE') ?? set('HUGGINGFACE_HUB_CACHE');
   if (hub) return path.resolve(hub);
   const hfHome = set('HF_HOME') ?? path.join(set('XDG_CACHE_HOME') ?? path.join(os.homedir(), '.cache'), 'huggingface');
   return path.resolve(hfHome, 'hub');
 }
 
+/** `~` and `~/…` as the user's home (what a shell, and Python's expanduser, would make of them). */
+const expandHome = (p: string): string => (p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p);
+
 /**
  * A folder the user named as "the cache": the hub folder itself, or an HF_HOME holding `hub/`
- * (the setting's name invites both).
+ * (the setting's name invites both); `~` is the home folder.
  */
-export function hubFolder(dir: string): string {
+export function hubFolder(given: string): string {
+  const dir = expandHome(given);
   const hub = path.join(dir, 'hub');
   const hasRepos = (d: string): boolean => {
     try {
@@ -308,6 +311,9 @@ export function listCachedModels(cacheDir: string = hfHubCacheDir()): CachedMode
     names = fs.readdirSync(cacheDir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR' && statOrUndefined(cacheDir)?.isFile()) {
+      throw new LocusError('io', `the Hugging Face cache ${cacheDir} is a file, not a folder (HF_HUB_CACHE, HF_HOME)`);
+    }
     throw fsError(e, cacheDir, 'Hugging Face cache');
   }
   const models: CachedModel[] = [];

@@ -1,12 +1,13 @@
 /** `model/*`: loading the worker's one model and describing it. */
-import type { Device } from '../../engine/index';
-import { checkModelFolder, loadModel } from '../../engine/index';
+import type { CachedModel, Device } from '../../engine/index';
+import { checkModelFolder, hfHubCacheDir, hubFolder, listCachedModels, loadModel } from '../../engine/index';
+import type { CachedModelDto } from '../../protocol/dto';
 import type { HandlerTable, WorkerState } from '../state';
 import { check, modelInfo } from '../state';
 
 const DEVICES: readonly Device[] = ['cpu', 'webgpu', 'cuda'];
 
-export function modelHandlers(state: WorkerState): HandlerTable<'model/load' | 'model/info'> {
+export function modelHandlers(state: WorkerState): HandlerTable<'model/load' | 'model/info' | 'model/cached'> {
   return {
     'model/load': async (p, ctx) => {
       const spec = check.string(p.model, 'model');
@@ -25,5 +26,12 @@ export function modelHandlers(state: WorkerState): HandlerTable<'model/load' | '
       return modelInfo(model);
     },
     'model/info': async () => (state.model ? modelInfo(state.model) : null),
+    'model/cached': async (p) => {
+      const given = check.optString(p.cacheDir, 'cacheDir');
+      const cacheDir = given?.trim() ? hubFolder(given.trim()) : hfHubCacheDir();
+      // Compile-time check that the engine's description fits the DTO (its unions included).
+      const models: CachedModelDto[] = listCachedModels(cacheDir).map((m: CachedModel) => m);
+      return { cacheDir, models };
+    },
   };
 }
