@@ -55,6 +55,7 @@ guaranteeRows([
   { name: 'pickle-only weights are refused, naming the file', argv: probe(FAKE_REPOS.pickle), env: withCache, exit: 2, message: /cannot be opened: pickle weights only \(pytorch_model\.bin\)/ },
   { name: 'a missing tokenizer is named', argv: probe(FAKE_REPOS.noTokenizer), env: withCache, exit: 2, message: /cannot be opened: missing tokenizer: no tokenizer\.json, nor vocab\.json \+ merges\.txt/ },
   { name: 'an unfinished download says so and how to finish it', argv: probe(FAKE_REPOS.incomplete), env: withCache, exit: 2, message: /cannot be opened: incomplete download: model\.safetensors links to a blob that is not in the cache; fetch it again with `huggingface-cli download locus-test\/incomplete`/ },
+  { name: 'a sharded checkpoint whose second shard never arrived', argv: probe(FAKE_REPOS.shardMissing), env: withCache, exit: 2, message: /cannot be opened: incomplete download: 1 of 2 shards are not in the cache \(model-00002-of-00002\.safetensors\)/ },
   { name: 'a repo with no snapshot (interrupted first download)', argv: probe(FAKE_REPOS.interrupted), env: withCache, exit: 2, message: /cannot be opened: incomplete download: no snapshot yet/ },
 ]);
 
@@ -72,6 +73,7 @@ function goldenTop(model: string): { prompt: string; ids: number[]; logprobs: nu
 
 const OPENED: Array<[string, string, string]> = [
   [FAKE_REPOS.gpt2, 'gpt2-tiny-trained', 'gpt2'],
+  [FAKE_REPOS.sharded, 'gpt2-tiny-trained', 'gpt2'],
   [FAKE_REPOS.llama, 'llama-tiny-random', 'llama'],
   [FAKE_REPOS.mistral, 'mistral-tiny-random', 'mistral'],
 ];

@@ -6,7 +6,9 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { golden } from './paths';
+import { openSafetensorsFile, writeSafetensors } from '../../src/engine/model/safetensors';
+import type { Tensor } from '../../src/engine/tensor/tensor';
+import { golden, tempDir } from './paths';
 
 /** Commit hashes look like git's: 40 hex digits. */
 export const revision = (seed: string): string => crypto.createHash('sha1').update(seed).digest('hex');
@@ -48,6 +50,32 @@ export function goldenFiles(model: string, names: readonly string[]): RepoFile[]
 export const GPT2_FILES = ['config.json', 'model.safetensors', 'vocab.json', 'merges.txt', 'special_tokens_map.json', 'tokenizer_config.json'];
 export const LLAMA_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
 
+/**
+ * gpt2-tiny-trained's weights split in two safetensors shards (F32, as stored) with the
+ * `model.safetensors.index.json` that transformers writes beside them.
+ */
+export function shardedGpt2Files(): RepoFile[] {
+  const store = openSafetensorsFile(golden('gpt2-tiny-trained', 'model.safetensors'));
+  const tensors: Array<{ name: string; tensor: Tensor }> = store.names().sort().map((name) => ({ name, tensor: store.read(name) }));
+  store.close();
+  const half = Math.ceil(tensors.length / 2);
+  const names = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+  const dir = tempDir('locus-shards-');
+  try {
+    const parts = [tensors.slice(0, half), tensors.slice(half)];
+    const weightMap: Record<string, string> = {};
+    parts.forEach((part, i) => {
+      writeSafetensors(path.join(dir, names[i]), part, { format: 'pt' });
+      for (const t of part) weightMap[t.name] = names[i];
+    });
+    const totalSize = tensors.reduce((n, t) => n + t.tensor.data.byteLength, 0);
+    const index = { metadata: { total_size: totalSize }, weight_map: weightMap };
+    return [...names.map((name) => ({ name, content: fs.readFileSync(path.join(dir, name)) })), { name: 'model.safetensors.index.json', content: Buffer.from(JSON.stringify(index, null, 2)) }];
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** The repos of `buildFakeHfCache`, by what each shows. */
 export const FAKE_REPOS = {
   gpt2: 'locus-test/gpt2-tiny',
@@ -58,13 +86,15 @@ export const FAKE_REPOS = {
   noTokenizer: 'locus-test/no-tokenizer',
   sentencePiece: 'locus-test/sentencepiece-only',
   incomplete: 'locus-test/incomplete',
+  sharded: 'locus-test/gpt2-sharded',
+  shardMissing: 'locus-test/shard-missing',
   interrupted: 'locus-test/interrupted',
 } as const;
 
 /**
- * A cache with one repo per case: openable gpt2 (two revisions, refs/main on the older one), llama and
- * mistral goldens, a pickle-only repo, a `bert` repo, one without tokenizer, one with only tokenizer.model,
- * one whose weights link to a missing blob beside an `.incomplete` one, one with no snapshot at all,
+ * A cache with one repo per case: openable gpt2 (two revisions, refs/main on the older one), the same
+ * weights in two shards, llama and mistral goldens, a sharded one whose second shard never arrived, a
+ * pickle-only repo, a `bert` repo, one without tokenizer, one with only tokenizer.model, one whose weights link to a missing blob beside an `.incomplete` one, one with no snapshot at all,
  * and a dataset repo and a `.locks` folder that are no models.
  */
 export function buildFakeHfCache(cacheDir: string): void {
@@ -84,6 +114,10 @@ export function buildFakeHfCache(cacheDir: string): void {
   addRevision(cacheDir, FAKE_REPOS.bert, revision('bert'), [bertConfig, weights, ...tokenizer]);
   addRevision(cacheDir, FAKE_REPOS.noTokenizer, revision('notok'), [config, weights]);
   addRevision(cacheDir, FAKE_REPOS.sentencePiece, revision('spm'), [config, weights, { name: 'tokenizer.model', content: Buffer.from('\x0a\x05 spm') }]);
+  const shards = shardedGpt2Files();
+  const gpt2Rest = gpt2.filter((f) => f.name !== 'model.safetensors');
+  addRevision(cacheDir, FAKE_REPOS.sharded, revision('sharded'), [...gpt2Rest, ...shards]);
+  addRevision(cacheDir, FAKE_REPOS.shardMissing, revision('shard-missing'), [...gpt2Rest, ...shards.map((f) => (f.name.startsWith('model-00002') ? { name: f.name } : f))]);
   addRevision(cacheDir, FAKE_REPOS.incomplete, revision('incomplete'), [config, ...tokenizer, { name: 'model.safetensors' }]);
   fs.writeFileSync(path.join(cacheDir, 'models--locus-test--incomplete', 'blobs', `${'e'.repeat(64)}.incomplete`), Buffer.alloc(1024));
   const interrupted = path.join(cacheDir, 'models--locus-test--interrupted', 'blobs');

@@ -186,6 +186,17 @@ function fileState(file: string): 'ok' | 'dangling' | 'absent' {
 const PICKLE = /\.(bin|pt|pth|pkl|ckpt)$/i;
 const INDEX = 'model.safetensors.index.json';
 
+/** The shard files a sharded checkpoint's index names (none when the index is unreadable: opening it says why). */
+function shardNames(indexFile: string): string[] {
+  try {
+    const map = (readJsonFile(indexFile, 'weights index') as { weight_map?: unknown }).weight_map;
+    if (typeof map !== 'object' || map === null) return [];
+    return [...new Set(Object.values(map).filter((v): v is string => typeof v === 'string' && v === path.basename(v)))].sort();
+  } catch {
+    return [];
+  }
+}
+
 /** The parts of a description that the weights' headers give. */
 interface WeightsSummary {
   readonly parameters?: number;
@@ -257,6 +268,11 @@ function findProblem(dir: string, repoId: string, modelType: string | undefined,
   }
   const weightsFile = missing(weights, { code: 'not-found', reason: `no ${weights}` });
   if (weightsFile) return weightsFile;
+  if (weights === INDEX) {
+    const shards = shardNames(path.join(dir, INDEX));
+    const absent = shards.filter((f) => fileState(path.join(dir, f)) !== 'ok');
+    if (absent.length > 0) return unfinished(`${absent.length} of ${shards.length} shards are not in the cache (${absent[0]}${absent.length > 1 ? ', …' : ''})`);
+  }
   const tokenizer = fileState(path.join(dir, 'tokenizer.json'));
   const bpePair = fileState(path.join(dir, 'vocab.json')) === 'ok' && fileState(path.join(dir, 'merges.txt')) === 'ok';
   if (tokenizer !== 'ok' && !bpePair) {

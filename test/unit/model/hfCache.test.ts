@@ -139,6 +139,15 @@ describe('listing a fake cache', () => {
     assert.match(m.problem?.reason ?? '', /^incomplete download: model\.safetensors links to a blob that is not in the cache; fetch it again with `huggingface-cli download locus-test\/incomplete`/);
     assert.equal(m.parameters, undefined);
   });
+  it('a sharded checkpoint: parameters summed over the shards; a shard that never arrived is an incomplete download', () => {
+    const sharded = byId(FAKE_REPOS.sharded);
+    assert.equal(sharded.problem, undefined);
+    assert.equal(sharded.parameters, headerFacts('gpt2-tiny-trained').parameters);
+    assert.equal(sharded.dtype, 'F32');
+    const missing = byId(FAKE_REPOS.shardMissing);
+    assert.match(missing.problem?.reason ?? '', /^incomplete download: 1 of 2 shards are not in the cache \(model-00002-of-00002\.safetensors\); fetch it again/);
+    assert.equal(missing.parameters, undefined);
+  });
   it('an interrupted first download (no snapshot, .incomplete blobs)', () => {
     const m = byId(FAKE_REPOS.interrupted);
     assert.equal(m.path, undefined);
