@@ -3,13 +3,16 @@ import * as path from 'node:path';
 import type { Tokenizer as HfTokenizerClass } from '@huggingface/tokenizers' with { 'resolution-mode': 'import' };
 import { LocusError } from '../errors';
 import { readJsonFile, readTextFile } from '../files/read';
-import { GPT2_EOS, byteLevelToBytes, gpt2TokenizerJson, parseMergesTxt, utf8Layout } from './byteLevel';
+import { GPT2_EOS, gpt2TokenizerJson, parseMergesTxt } from './byteLevel';
+import { HfTokenizer } from './tokHf';
+import { continuationJson } from './tokNormalize';
+import { promptPrefix, tokenName } from './tokPrefix';
 
 // The package is ESM-typed but ships a CommonJS build (exports["."].node.require), so it is
 // required at run time and typed from its .d.ts.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Tokenizer } = require('@huggingface/tokenizers') as { Tokenizer: typeof HfTokenizerClass };
-type Tokenizer = HfTokenizerClass;
+export type Tokenizer = HfTokenizerClass;
 
 export { gpt2TokenizerJson, parseMergesTxt } from './byteLevel';
 
@@ -19,23 +22,36 @@ export interface Encoding {
   /** tokens[i]: the text of token i decoded alone, e.g. ' Space' (U+FFFD where it holds part of a character). */
   tokens: string[];
   /**
-   * offsets[i]: [start, end) of token i in the input, in UTF-16 indices (what String.slice takes).
-   * Byte-level tokenizers: exact, contiguous and covering the text; a character whose UTF-8 bytes are
-   * split between tokens lies wholly inside the span of each of them, so neighbouring spans then share
-   * that one character (starts and ends stay non-decreasing). Other tokenizers: see greedyOffsets.
+   * offsets[i]: [start, end) of token i in the input, in UTF-16 indices (what String.slice takes), as
+   * the Rust tokenizer reports them: a token spelled with a leading space (`Ġ`, `▁`) includes that
+   * space; a character whose bytes are split between tokens lies wholly inside the span of each of
+   * them (starts and ends stay non-decreasing); a prompt's BOS, which has no characters, is [0, 0].
+   * Tokenizers whose normalizer cannot be replayed (tokNormalize.ts): see greedyOffsets.
    */
   offsets: Array<[number, number]>;
 }
 
 export interface LocusTokenizer {
-  /** Tokenizes without adding anything (no BOS: GPT-2 prepends nothing). */
+  /**
+   * A prompt as the model reads it: `prefixIds` (BOS for Llama/Gemma; nothing for GPT-2, Qwen) and
+   * then the text, tokenized as the start of a document (SentencePiece prepends its `▁`).
+   */
   encode(text: string): Encoding;
+  /**
+   * Text that continues a prompt (a target such as " Paris"): no BOS and no `▁` put in front, so the
+   * ids are those the model reads after the prompt (Llama 2: `▁Paris`, not `▁ ▁Paris`).
+   */
+  encodeContinuation(text: string): Encoding;
   /** The exact text of `ids` (no clean-up of spaces before punctuation; special tokens kept). */
   decode(ids: number[]): string;
   /** Number of token ids, added tokens included (50257 for GPT-2). */
   readonly vocabSize: number;
   readonly eosTokenId: number;
-  /** The text of one token decoded alone. */
+  /** The ids encode() puts before every prompt (see tokPrefix.ts); empty for GPT-2. */
+  readonly prefixIds: readonly number[];
+  /** The beginning-of-sequence id when prompts get one, else undefined. */
+  readonly bosTokenId: number | undefined;
+  /** The text of one token decoded alone; SentencePiece's `▁` reads as a space. */
   tokenText(id: number): string;
   /**
    * Token index span [b, e) covering the first occurrence of substring `sub` at or after char `from`:
@@ -112,13 +128,6 @@ export function loadTokenizer(folder: string): LocusTokenizer {
   return createTokenizer(json, config, source, eosName);
 }
 
-/** A special token's text: tokenizer_config.json spells it as a string or as {content: ...}. */
-function tokenName(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  if (v !== null && typeof v === 'object' && typeof (v as Json)['content'] === 'string') return (v as Json)['content'] as string;
-  return undefined;
-}
-
 /** True if a decoder (or a Sequence of them) includes ByteLevel, i.e. token characters spell bytes. */
 function isByteLevel(component: unknown): boolean {
   if (component === null || typeof component !== 'object') return false;
@@ -132,127 +141,21 @@ function isByteLevel(component: unknown): boolean {
  */
 export function createTokenizer(json: Json, config: Json, source: string, eosName?: string): LocusTokenizer {
   if (!Array.isArray(json['added_tokens'])) json = { ...json, added_tokens: [] };
-  let tok: Tokenizer;
-  try {
-    tok = new Tokenizer(json, config);
-  } catch (e) {
-    throw new LocusError('bad-config', `${source} is not a tokenizer this engine can load (${(e as Error).message})`);
-  }
-  const eosId = [eosName, GPT2_EOS, '</s>'].map((n) => (n === undefined ? undefined : tok.token_to_id(n))).find((id) => id !== undefined);
+  const tok = hfTokenizer(json, config, source);
+  const lookup = (n: string | undefined): number | undefined => (n === undefined ? undefined : tok.token_to_id(n));
+  const eosId = [eosName, GPT2_EOS, '</s>'].map(lookup).find((id) => id !== undefined);
   if (eosId === undefined) {
     throw new LocusError('missing-tokenizer', `${source} has no end-of-sequence token (looked for ${eosName ?? GPT2_EOS} and </s>)`);
   }
-  return new HfTokenizer(tok, eosId, isByteLevel(json['decoder']));
+  const prefix = promptPrefix(json, config, lookup, source);
+  const continuation = (): Tokenizer => hfTokenizer(continuationJson(json), config, source);
+  return new HfTokenizer({ tok, continuation, json, eosId, prefix, byteLevel: isByteLevel(json['decoder']) });
 }
 
-class HfTokenizer implements LocusTokenizer {
-  readonly vocabSize: number;
-  private readonly texts: string[] = [];
-  /** Per id: the bytes it stands for (byte-level only); null when it is not a byte-level spelling. */
-  private readonly bytes: Array<Uint8Array | null> = [];
-  private readonly added: Map<number, string>;
-
-  constructor(
-    private readonly tok: Tokenizer,
-    readonly eosTokenId: number,
-    private readonly byteLevel: boolean,
-  ) {
-    this.vocabSize = tok.model?.vocab.length ?? 0;
-    this.added = new Map([...tok.get_added_tokens_decoder()].map(([id, t]) => [id, t.content]));
+function hfTokenizer(json: Json, config: Json, source: string): Tokenizer {
+  try {
+    return new Tokenizer(json, config);
+  } catch (e) {
+    throw new LocusError('bad-config', `${source} is not a tokenizer this engine can load (${(e as Error).message})`);
   }
-
-  encode(text: string): Encoding {
-    const ids: number[] = text === '' ? [] : this.tok.encode(text, { add_special_tokens: false }).ids;
-    const tokens = ids.map((id) => this.tokenText(id));
-    const offsets = (this.byteLevel && this.byteOffsets(text, ids)) || greedyOffsets(text, tokens);
-    return { ids, tokens, offsets };
-  }
-
-  decode(ids: number[]): string {
-    ids.forEach((id) => this.checkId(id));
-    if (ids.length === 0) return '';
-    return this.tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
-  }
-
-  tokenText(id: number): string {
-    let t = this.texts[id];
-    if (t === undefined) {
-      this.checkId(id);
-      t = this.texts[id] = this.tok.decode([id], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
-    }
-    return t;
-  }
-
-  findSpan(enc: Encoding, text: string, sub: string, from = 0): [number, number] {
-    const start = sub === '' ? -1 : text.indexOf(sub, from);
-    if (start < 0) {
-      throw new LocusError('bad-input', `the prompt ${JSON.stringify(text)} does not contain the subject ${JSON.stringify(sub)}`);
-    }
-    const end = start + sub.length;
-    let b = -1;
-    let e = -1;
-    enc.offsets.forEach(([s, t], i) => {
-      if (s < end && t > start) {
-        if (b < 0) b = i;
-        e = i + 1;
-      }
-    });
-    if (b < 0) throw new LocusError('bad-input', `no token of the encoding covers ${JSON.stringify(sub)} in ${JSON.stringify(text)}`);
-    return [b, e];
-  }
-
-  private checkId(id: number): void {
-    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize || this.tok.id_to_token(id) === undefined) {
-      throw new LocusError('bad-input', `token id ${id} is not in the vocabulary (0..${this.vocabSize - 1})`);
-    }
-  }
-
-  private tokenBytes(id: number): Uint8Array | null {
-    let b = this.bytes[id];
-    if (b === undefined) {
-      const content = this.added.get(id);
-      // Added tokens are matched verbatim in the text, not spelled in the byte alphabet.
-      b = this.bytes[id] = content !== undefined ? new TextEncoder().encode(content) : byteLevelToBytes(this.tok.id_to_token(id) as string);
-    }
-    return b;
-  }
-
-  /** Exact offsets from token bytes, or null when the tokens' bytes are not the text's UTF-8 bytes. */
-  private byteOffsets(text: string, ids: number[]): Array<[number, number]> | null {
-    const { bytes, charStart, charEnd } = utf8Layout(text);
-    const out: Array<[number, number]> = [];
-    let pos = 0;
-    for (const id of ids) {
-      const tb = this.tokenBytes(id);
-      if (tb === null || pos + tb.length > bytes.length) return null;
-      for (let k = 0; k < tb.length; k++) if (bytes[pos + k] !== tb[k]) return null;
-      const at = pos < bytes.length ? charStart[pos] : text.length;
-      out.push(tb.length === 0 ? [at, at] : [at, charEnd[pos + tb.length - 1]]);
-      pos += tb.length;
-    }
-    return pos === bytes.length ? out : null;
-  }
-}
-
-/**
- * Fallback offsets for tokenizers whose tokens are not byte spellings (SentencePiece/Metaspace,
- * WordPiece) or that normalize the text: each token's decoded text (also without its leading
- * whitespace) is looked up left to right, skipping only whitespace; its span then starts at the end of
- * the previous one, so the skipped whitespace belongs to it as in GPT-2. A token that cannot be found
- * (normalized text, a partial byte) gets an empty span at the cursor. Spans stay monotone.
- */
-function greedyOffsets(text: string, tokens: string[]): Array<[number, number]> {
-  let cursor = 0;
-  return tokens.map((piece): [number, number] => {
-    for (const cand of [piece, piece.trimStart()]) {
-      if (cand === '') continue;
-      const at = text.indexOf(cand, cursor);
-      if (at >= 0 && text.slice(cursor, at).trim() === '') {
-        const span: [number, number] = [cursor, at + cand.length];
-        cursor = span[1];
-        return span;
-      }
-    }
-    return [cursor, cursor];
-  });
 }
