@@ -15,7 +15,7 @@ import { hfHubCacheDir, hubFolder, isRepoId, listCachedModels, repoIdOfSnapshot,
 import type { CachedModel } from '../../../src/engine/model/hfCache';
 import { resolveModelFolder } from '../../../src/engine/model/locate';
 import { loadModel } from '../../../src/engine/model/model';
-import { buildFakeHfCache, FAKE_REPOS, GPT2_FILES, LLAMA_FILES, revision } from '../../helpers/fakeHfCache';
+import { addRevision, buildFakeHfCache, FAKE_REPOS, GPT2_FILES, goldenFiles, LLAMA_FILES, revision } from '../../helpers/fakeHfCache';
 import { golden, tempDir } from '../../helpers/paths';
 
 const root = tempDir('locus-hfcache-');
@@ -198,6 +198,21 @@ describe('--model org/name', () => {
       assert.throws(() => resolveModelFolder('no-such-model'), /model folder .*no-such-model does not exist/);
     } finally {
       process.chdir(cwd);
+    }
+  });
+  it('a bare name (the hub\'s un-namespaced repos, e.g. gpt2) resolves through the cache when it is cached', () => {
+    const bare = path.join(root, 'bare-hub');
+    const snapshot = addRevision(bare, 'tiny-bare', revision('bare'), goldenFiles('gpt2-tiny-trained', GPT2_FILES));
+    process.env.HF_HUB_CACHE = bare;
+    const cwd = process.cwd();
+    process.chdir(root);
+    try {
+      assert.equal(resolveModelFolder('tiny-bare'), snapshot);
+      assert.equal(listCachedModels(bare)[0].repoId, 'tiny-bare');
+      assert.equal(repoIdOfSnapshot(snapshot), 'tiny-bare');
+    } finally {
+      process.chdir(cwd);
+      process.env.HF_HUB_CACHE = cache;
     }
   });
   it('loads the same weights as the golden folder, named by its repo id', async () => {
