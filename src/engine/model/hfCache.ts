@@ -15,8 +15,9 @@ import * as path from 'node:path';
 import type { LocusErrorCode } from '../errors';
 import { LocusError } from '../errors';
 import { fsError, readJsonFile } from '../files/read';
-import { SUPPORTED_MODEL_TYPES } from './config';
+import { readConfig, SUPPORTED_MODEL_TYPES } from './config';
 import { openSafetensors } from './safetensors';
+import { checkWeightHeaders } from './weights';
 
 /**
  * The hub cache folder, with huggingface_hub's precedence (constants.py; documented in
@@ -284,6 +285,21 @@ function findProblem(dir: string, repoId: string, modelType: string | undefined,
   return undefined;
 }
 
+/**
+ * What loading would refuse before reading any tensor: config.json as the family's adapter parses it,
+ * and the config's sizes against the weights' shapes (headers only; the tokenizer is left to loading).
+ * File names in the reason are relative to the snapshot.
+ */
+function configFitsWeights(dir: string): CacheProblem | undefined {
+  try {
+    checkWeightHeaders(dir, readConfig(dir));
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof LocusError)) throw e;
+    return { code: e.code, reason: e.message.split(`${dir}${path.sep}`).join('') };
+  }
+}
+
 /** Describes one `models--org--name` folder. */
 export function describeCachedRepo(repoDir: string, repoId: string): CachedModel {
   const revision = pickSnapshot(repoDir);
@@ -316,7 +332,7 @@ export function describeCachedRepo(repoDir: string, repoId: string): CachedModel
     }
   })();
   const weights: WeightsSummary = hasSafetensors ? summarizeWeights(dir) : {};
-  problem ??= weights.problem;
+  problem ??= weights.problem ?? configFitsWeights(dir);
   return { repoId, path: dir, revision, modelType, familySupported, parameters: weights.parameters, dtype: weights.dtype, sizeBytes: snapshotBytes(dir), problem };
 }
 

@@ -122,6 +122,25 @@ describe('listing a fake cache', () => {
     assert.match(m.problem?.reason ?? '', /model_type "bert" is not supported \(Locus opens gpt2, gptj/);
     assert.equal(m.parameters, 3_482_048);
   });
+  it('a config the family cannot take, or that the weights contradict, is caught before loading', () => {
+    const bad = path.join(root, 'bad-hub');
+    const files = goldenFiles('gpt2-tiny-trained', GPT2_FILES);
+    const withConfig = (edit: (c: Record<string, unknown>) => void) =>
+      files.map((f) => {
+        if (f.name !== 'config.json') return f;
+        const c = JSON.parse(f.content!.toString('utf8')) as Record<string, unknown>;
+        edit(c);
+        return { name: f.name, content: Buffer.from(JSON.stringify(c)) };
+      });
+    addRevision(bad, 'org/wide', revision('wide'), withConfig((c) => (c['n_layer'] = 5)));
+    addRevision(bad, 'org/relu', revision('relu'), withConfig((c) => (c['activation_function'] = 'relu')));
+    const [relu, wide] = listCachedModels(bad);
+    assert.equal(wide.problem?.code, 'shape-mismatch');
+    assert.match(wide.problem?.reason ?? '', /^config\.json: "n_layer" is 5 but model\.safetensors holds 4 layers/);
+    assert.equal(relu.problem?.code, 'bad-config');
+    assert.match(relu.problem?.reason ?? '', /^config\.json: activation_function "relu" is not supported/);
+    assert.equal(wide.parameters, 3_482_048, 'the header facts are still shown');
+  });
   it('pickle only: refused, naming the file', () => {
     const m = byId(FAKE_REPOS.pickle);
     assert.equal(m.familySupported, true);
