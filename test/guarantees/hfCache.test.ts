@@ -53,6 +53,7 @@ guaranteeRows([
   },
   { name: 'an unsupported family is named', argv: probe(FAKE_REPOS.bert), env: withCache, exit: 2, message: /google-bert\/bert-tiny is in the Hugging Face cache \(.*\) but cannot be opened: model_type "bert" is not supported/ },
   { name: 'pickle-only weights are refused, naming the file', argv: probe(FAKE_REPOS.pickle), env: withCache, exit: 2, message: /cannot be opened: pickle weights only \(pytorch_model\.bin\)/ },
+  { name: 'a missing config.json is named', argv: probe(FAKE_REPOS.noConfig), env: withCache, exit: 2, message: /locus-test\/no-config is in the Hugging Face cache \(.*\) but cannot be opened: no config\.json$/m },
   { name: 'a missing tokenizer is named', argv: probe(FAKE_REPOS.noTokenizer), env: withCache, exit: 2, message: /cannot be opened: missing tokenizer: no tokenizer\.json, nor vocab\.json \+ merges\.txt/ },
   { name: 'an unfinished download says so and how to finish it', argv: probe(FAKE_REPOS.incomplete), env: withCache, exit: 2, message: /cannot be opened: incomplete download: model\.safetensors links to a blob that is not in the cache; fetch it again with `huggingface-cli download locus-test\/incomplete`/ },
   { name: 'a sharded checkpoint whose second shard never arrived', argv: probe(FAKE_REPOS.shardMissing), env: withCache, exit: 2, message: /cannot be opened: incomplete download: 1 of 2 shards are not in the cache \(model-00002-of-00002\.safetensors\)/ },

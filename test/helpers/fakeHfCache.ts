@@ -84,6 +84,7 @@ export const FAKE_REPOS = {
   pickle: 'locus-test/pickle-only',
   bert: 'google-bert/bert-tiny',
   noTokenizer: 'locus-test/no-tokenizer',
+  noConfig: 'locus-test/no-config',
   sentencePiece: 'locus-test/sentencepiece-only',
   incomplete: 'locus-test/incomplete',
   sharded: 'locus-test/gpt2-sharded',
@@ -93,9 +94,10 @@ export const FAKE_REPOS = {
 
 /**
  * A cache with one repo per case: openable gpt2 (two revisions, refs/main on the older one), the same
- * weights in two shards, llama and mistral goldens, a sharded one whose second shard never arrived, a
- * pickle-only repo, a `bert` repo, one without tokenizer, one with only tokenizer.model, one whose weights link to a missing blob beside an `.incomplete` one, one with no snapshot at all,
- * and a dataset repo and a `.locks` folder that are no models.
+ * weights in two shards, llama and mistral goldens; not openable: a sharded one whose second shard never
+ * arrived, a pickle-only repo, a `bert` repo, one without tokenizer, one without config.json, one with
+ * only tokenizer.model, one whose weights link to a missing blob beside an `.incomplete` one, one with no
+ * snapshot at all; and a dataset repo and a `.locks` folder that are no models.
  */
 export function buildFakeHfCache(cacheDir: string): void {
   const gpt2 = goldenFiles('gpt2-tiny-trained', GPT2_FILES);
@@ -113,6 +115,7 @@ export function buildFakeHfCache(cacheDir: string): void {
   const bertConfig = { name: 'config.json', content: Buffer.from(JSON.stringify({ model_type: 'bert', hidden_size: 64 })) };
   addRevision(cacheDir, FAKE_REPOS.bert, revision('bert'), [bertConfig, weights, ...tokenizer]);
   addRevision(cacheDir, FAKE_REPOS.noTokenizer, revision('notok'), [config, weights]);
+  addRevision(cacheDir, FAKE_REPOS.noConfig, revision('noconfig'), [weights, ...tokenizer]);
   addRevision(cacheDir, FAKE_REPOS.sentencePiece, revision('spm'), [config, weights, { name: 'tokenizer.model', content: Buffer.from('\x0a\x05 spm') }]);
   const shards = shardedGpt2Files();
   const gpt2Rest = gpt2.filter((f) => f.name !== 'model.safetensors');

@@ -73,7 +73,7 @@ export interface CachedModel {
   readonly familySupported: boolean;
   /** Sum of the tensors' element counts, from the safetensors headers. */
   readonly parameters?: number;
-  /** The weights' storage dtype (safetensors spelling: BF16, F16, F32), the most bytes first when mixed ("BF16+F32"). */
+  /** The weights' storage dtype (safetensors spelling: BF16, F16, F32), the most parameters first when mixed ("BF16+F32"). */
   readonly dtype?: string;
   /** Bytes on disk of the snapshot's files (links followed, each blob once). */
   readonly sizeBytes: number;
@@ -215,15 +215,15 @@ function summarizeWeights(dir: string): WeightsSummary {
     throw e;
   }
   try {
-    const bytesByDtype = new Map<string, number>();
+    const elementsByDtype = new Map<string, number>();
     let parameters = 0;
     for (const name of store.names()) {
       const n = store.shape(name).reduce((a, b) => a * b, 1);
       parameters += n;
       const dtype = store.dtype(name);
-      bytesByDtype.set(dtype, (bytesByDtype.get(dtype) ?? 0) + n);
+      elementsByDtype.set(dtype, (elementsByDtype.get(dtype) ?? 0) + n);
     }
-    const dtype = [...bytesByDtype.entries()].sort((a, b) => b[1] - a[1]).map(([d]) => d).join('+');
+    const dtype = [...elementsByDtype.entries()].sort((a, b) => b[1] - a[1]).map(([d]) => d).join('+');
     return { parameters, dtype: dtype || undefined };
   } finally {
     store.close();

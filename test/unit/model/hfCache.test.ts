@@ -148,6 +148,12 @@ describe('listing a fake cache', () => {
     assert.match(m.problem?.reason ?? '', /^pickle weights only \(pytorch_model\.bin\)/);
     assert.equal(m.parameters, undefined);
   });
+  it('no config.json', () => {
+    const m = byId(FAKE_REPOS.noConfig);
+    assert.deepEqual(m.problem, { code: 'not-found', reason: 'no config.json' });
+    assert.equal(m.modelType, undefined);
+    assert.equal(m.parameters, 3_482_048);
+  });
   it('missing tokenizer; a SentencePiece tokenizer.model alone is named as such', () => {
     assert.equal(byId(FAKE_REPOS.noTokenizer).problem?.code, 'missing-tokenizer');
     assert.match(byId(FAKE_REPOS.noTokenizer).problem?.reason ?? '', /^missing tokenizer: no tokenizer\.json, nor vocab\.json \+ merges\.txt$/);
