@@ -66,9 +66,9 @@ export function buildObjectiveGraph(cfg: ModelConfig, p: ParamGetter, o: Objecti
   const trainable = new Set<string>(o.trainable ?? []);
   const g = new GraphBuilder('objective', (n) => trainable.has(n));
   let x = g.input(OBJECTIVE_INPUT.resid, ['batch', 'pos', cfg.d_model]);
-  const inputs = blockInputs(g, cfg);
   const deltas = o.deltas ?? [];
   const last = o.toLayer ?? cfg.n_layers - 1;
+  const inputs = blockInputs(g, cfg, o.fromLayer <= last);
   for (let l = o.fromLayer; l <= last; l++) {
     x = emitBlock(g, cfg, l, p, { full: deltas.some((d) => d.layer === l) }, x, inputs);
   }

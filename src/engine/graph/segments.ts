@@ -102,7 +102,12 @@ export interface BlockInputs {
   readonly rotary?: Rotary;
 }
 
-export function blockInputs(g: GraphBuilder, cfg: ModelConfig): BlockInputs {
+/**
+ * Declares the block inputs on `g`. `withBlocks` false (a graph of the head alone, MEMIT's z at the last
+ * layer) still declares the fed inputs but leaves out the rotation matrix, which nothing would read
+ * (ORT warns about an unused initializer).
+ */
+export function blockInputs(g: GraphBuilder, cfg: ModelConfig, withBlocks = true): BlockInputs {
   const mask = g.input(INPUT.mask, ['pos', 'keys']);
   const rot = cfg.arch.rotary;
   if (!rot) return { mask };
@@ -112,7 +117,7 @@ export function blockInputs(g: GraphBuilder, cfg: ModelConfig): BlockInputs {
     rotary: {
       cos: g.input(INPUT.cos, ['pos', 1, cfg.d_head]),
       sin: g.input(INPUT.sin, ['pos', 1, cfg.d_head]),
-      rotate: g.float(rotate, [cfg.d_head, cfg.d_head]),
+      rotate: withBlocks ? g.float(rotate, [cfg.d_head, cfg.d_head]) : '',
     },
   };
 }

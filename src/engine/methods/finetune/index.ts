@@ -88,7 +88,7 @@ export async function computeFineTune(model: LoadedModel, requests: readonly Rew
 
   // The reference collects weights with model.named_parameters(): model (layer) order, weight before bias.
   const layers = [...new Set(h.layers)].sort((a, b) => a - b);
-  const names: ParamName[] = layers.flatMap((l): ParamName[] => [`blocks.${l}.mlp.W_out`, `blocks.${l}.mlp.b_out`]);
+  const names: ParamName[] = layers.flatMap((l): ParamName[] => [`blocks.${l}.mlp.W_out`, ...(cfg.arch.mlpBias ? [`blocks.${l}.mlp.b_out` as const] : [])]);
   const shapes = new Map(names.map((n) => [n, model.param(n).shape]));
   const orig = new Map(names.map((n) => [n, Float32Array.from(model.param(n).data)]));
   const cur = new Map(names.map((n) => [n, Float32Array.from(orig.get(n)!)]));

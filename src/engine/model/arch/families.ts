@@ -14,21 +14,19 @@ import type { ArchAdapter } from './types';
 export interface Family {
   readonly config: (raw: RawConfig, file: string) => ModelConfig;
   readonly adapter: ArchAdapter;
-  /** Whether ROME/MEMIT/FT's gradients and exports have been checked on this family. */
-  readonly editing: boolean;
   /** The config.json HF writes for this shape, for a folder that has none (only GPT-2: the embedded model). */
   readonly hfConfig?: (cfg: ModelConfig) => Record<string, unknown>;
 }
 
 export const FAMILIES: Readonly<Record<ModelType, Family>> = {
-  gpt2: { config: gpt2Config, adapter: gpt2Adapter, editing: true, hfConfig: gpt2HfConfig },
-  gptj: { config: gptjConfig, adapter: gptjAdapter, editing: true },
-  llama: { config: (raw, file) => llamaFamilyConfig('llama', raw, file), adapter: LLAMA_FAMILY_ADAPTERS.llama, editing: false },
-  mistral: { config: (raw, file) => llamaFamilyConfig('mistral', raw, file), adapter: LLAMA_FAMILY_ADAPTERS.mistral, editing: false },
-  qwen2: { config: (raw, file) => llamaFamilyConfig('qwen2', raw, file), adapter: LLAMA_FAMILY_ADAPTERS.qwen2, editing: false },
-  qwen3: { config: (raw, file) => llamaFamilyConfig('qwen3', raw, file), adapter: LLAMA_FAMILY_ADAPTERS.qwen3, editing: false },
-  gemma: { config: (raw, file) => llamaFamilyConfig('gemma', raw, file), adapter: LLAMA_FAMILY_ADAPTERS.gemma, editing: false },
-  gpt_neox: { config: neoxConfig, adapter: neoxAdapter, editing: false },
+  gpt2: { config: gpt2Config, adapter: gpt2Adapter, hfConfig: gpt2HfConfig },
+  gptj: { config: gptjConfig, adapter: gptjAdapter },
+  llama: { config: (raw, file) => llamaFamilyConfig('llama', raw, file), adapter: LLAMA_FAMILY_ADAPTERS.llama },
+  mistral: { config: (raw, file) => llamaFamilyConfig('mistral', raw, file), adapter: LLAMA_FAMILY_ADAPTERS.mistral },
+  qwen2: { config: (raw, file) => llamaFamilyConfig('qwen2', raw, file), adapter: LLAMA_FAMILY_ADAPTERS.qwen2 },
+  qwen3: { config: (raw, file) => llamaFamilyConfig('qwen3', raw, file), adapter: LLAMA_FAMILY_ADAPTERS.qwen3 },
+  gemma: { config: (raw, file) => llamaFamilyConfig('gemma', raw, file), adapter: LLAMA_FAMILY_ADAPTERS.gemma },
+  gpt_neox: { config: neoxConfig, adapter: neoxAdapter },
 };
 
 /**

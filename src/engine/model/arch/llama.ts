@@ -58,7 +58,7 @@ export function llamaFamilyConfig(type: LlamaFamilyType, raw: RawConfig, file: s
   const n_heads = intField(raw, 'num_attention_heads', file);
   const n_kv_heads = optionalInt(raw, 'num_key_value_heads', file, d.kvHeads ?? n_heads);
   if (n_heads % n_kv_heads !== 0) throw new LocusError('bad-config', `${file}: num_attention_heads ${n_heads} is not a multiple of num_key_value_heads ${n_kv_heads}`);
-  if (d.headDim === null && raw['head_dim'] == null && d_model % n_heads !== 0) {
+  if (d.headDim === null && (raw['head_dim'] === null || raw['head_dim'] === undefined) && d_model % n_heads !== 0) {
     throw new LocusError('bad-config', `${file}: hidden_size ${d_model} is not divisible by num_attention_heads ${n_heads}`);
   }
   const d_head = optionalInt(raw, 'head_dim', file, d.headDim ?? d_model / n_heads);
@@ -68,8 +68,9 @@ export function llamaFamilyConfig(type: LlamaFamilyType, raw: RawConfig, file: s
   const arch: ArchFeatures = {
     norm: type === 'gemma' ? 'rmsnorm_plus1' : 'rmsnorm',
     rotary: { layout: 'half', dims: d_head, theta: positiveNumber(raw, 'rope_theta', file, 10000), scaling: ropeScaling(raw, file) },
-    // Qwen2 always has q/k/v biases and never an o bias, with no flag; the others follow attention_bias.
-    qkvBias: type === 'qwen2' || bias,
+    // Qwen2 always has q/k/v biases and never an o bias, with no flag; Mistral never has any (its config
+    // has no attention_bias); llama, qwen3 and gemma follow attention_bias for all four projections.
+    qkvBias: type === 'qwen2' || (type !== 'mistral' && bias),
     oBias: type !== 'qwen2' && type !== 'mistral' && bias,
     qkNorm: type === 'qwen3',
     mlp: mlpKind(type, raw, file),
