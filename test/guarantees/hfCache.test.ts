@@ -157,6 +157,16 @@ test('the worker lists the cache (model/cached) and loads org/name (model/load)'
   }
 });
 
+test('edit --save from a cached model writes plain files (no links into the cache) that load on their own', async () => {
+  const out = path.join(root, 'edited');
+  const request = golden('gpt2-tiny-trained', 'rome_space_needle.request.json');
+  checkRun({ exit: 0 }, await runCli(['edit', '--model', FAKE_REPOS.gpt2, '--method', 'ft', '--layer', '1', '--request', request, '--threads', '1', '--save', out], { env: withCache() }));
+  for (const f of fs.readdirSync(out)) assert.ok(fs.lstatSync(path.join(out, f)).isFile(), `${f} is a plain file`);
+  // Loaded with no cache at all: nothing in the export points back into it.
+  const r = await runCli(['probe', '--model', out, '--prompt', 'The Space Needle is located in the city of', '--top', '1', '--json'], { env: cleanEnv({}) });
+  checkRun({ exit: 0 }, r);
+});
+
 test('nothing in the cache was written', () => {
   assert.equal(digest(cache), cacheDigest);
 });
