@@ -83,8 +83,11 @@ function prepend(content: string, when: (a: Aligned, first: boolean) => boolean)
 }
 
 /**
- * Unicode normalization per cluster (a character and the combining marks after it), each cluster's
- * output mapping to the cluster: the composition that NFC does never crosses a cluster boundary.
+ * Unicode normalization per cluster (a character and the combining marks after it): the composition
+ * NFC does never crosses a cluster boundary. Alignment as Rust's (unicode-normalization-alignments):
+ * a composed character maps to the character it started from, a mark absorbed into it maps to nothing
+ * (so "e\u0301" → "é" covers [0, 1) and the mark's unit lies in no token), a kept mark to itself;
+ * what a decomposition or reordering yields maps to its whole cluster.
  */
 function unicodeForm(form: 'NFC' | 'NFD' | 'NFKC' | 'NFKD'): TextStep {
   return (a) => {
@@ -94,8 +97,22 @@ function unicodeForm(form: 'NFC' | 'NFD' | 'NFKC' | 'NFKD'): TextStep {
       const s = m.index;
       const e = s + m[0].length;
       const n = m[0].normalize(form);
-      if (n === m[0]) b.keep(s, e);
-      else b.put(n, s, e);
+      if (n === m[0]) {
+        b.keep(s, e);
+        continue;
+      }
+      const orig = [...m[0]];
+      const out = [...n];
+      const shift = orig.length - out.length;
+      // Composition absorbs the marks right after the base: the rest keep their places at the end.
+      const composed = shift >= 0 && out.slice(1).every((c, i) => c === orig[i + 1 + shift]);
+      let at = s;
+      const starts = orig.map((c) => ((at += c.length), at - c.length));
+      out.forEach((c, i) => {
+        if (!composed) return b.put(c, s, e); // a decomposition or reordering: the whole cluster
+        const o = i === 0 ? 0 : i + shift;
+        b.put(c, starts[o], starts[o] + orig[o].length);
+      });
     }
     return b.done();
   };
