@@ -55,6 +55,21 @@ export interface BlockVariant {
   readonly postOnly?: boolean;
 }
 
+/**
+ * The compiled block variants, by name (model/sessions.ts keys segments `block.{l}.{name}`): lean =
+ * resid_post only; full = hooks + every activation; kv = full + the attention keys/values; suffix =
+ * hooks + past keys/values as inputs, run on the later positions only (Causal Tracing's restored runs);
+ * hooked = hooks with resid_post only (restored runs from position 0: an empty past makes ORT slow).
+ */
+export const BLOCK_VARIANTS = {
+  lean: { full: false },
+  full: { full: true },
+  kv: { full: true, kvOut: true },
+  suffix: { full: true, past: true },
+  hooked: { full: true, postOnly: true },
+} as const satisfies Record<string, BlockVariant>;
+export type BlockVariantName = keyof typeof BLOCK_VARIANTS;
+
 export const kvName = (l: number, which: 'k' | 'v'): string => `blocks.${l}.attn.${which}`;
 export const pastInput = (l: number, which: 'k' | 'v'): string => `past.blocks.${l}.${which}`;
 export const PAST_REPEAT = 'past.repeat';

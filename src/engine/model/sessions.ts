@@ -1,18 +1,12 @@
 import { encodeModel } from '../graph/proto';
 import type { GraphSpec } from '../graph/proto';
-import { buildBlockGraph, buildEmbedGraph, buildPickGraph, buildUnembedGraph } from '../graph/segments';
-import type { ParamGetter } from '../graph/segments';
+import { BLOCK_VARIANTS, buildBlockGraph, buildEmbedGraph, buildPickGraph, buildUnembedGraph } from '../graph/segments';
+import type { BlockVariantName, ParamGetter } from '../graph/segments';
 import { RuntimeSession } from '../runtime/ort';
 import type { RuntimeOptions } from '../runtime/ort';
 import type { ModelConfig } from './config';
 
-/**
- * Which compiled segment: the embedding, a block, the head. Block variants: lean = resid_post only;
- * full = hooks + every activation; kv = full + the attention keys/values; suffix = hooks + past
- * keys/values as inputs, run on the later positions only (Causal Tracing's restored runs); hooked =
- * hooks with resid_post only (restored runs from position 0: an empty past makes ORT slow).
- */
-export type BlockVariantName = 'lean' | 'full' | 'kv' | 'suffix' | 'hooked';
+/** Which compiled segment: the embedding, a block in one of its variants (graph/segments.ts BLOCK_VARIANTS), the head. */
 export type SegmentKey = 'embed' | 'unembed' | 'unembed.pick' | `block.${number}.${BlockVariantName}`;
 
 /**
@@ -46,7 +40,7 @@ export class SessionCache {
     if (key === 'unembed') return buildUnembedGraph(this.cfg, this.params);
     if (key === 'unembed.pick') return buildPickGraph(this.cfg, this.params);
     const [, layer, variant] = key.split('.');
-    return buildBlockGraph(this.cfg, Number(layer), this.params, { full: variant !== 'lean', kvOut: variant === 'kv', past: variant === 'suffix', postOnly: variant === 'hooked' });
+    return buildBlockGraph(this.cfg, Number(layer), this.params, BLOCK_VARIANTS[variant as BlockVariantName]);
   }
 
   /**
