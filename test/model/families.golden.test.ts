@@ -2,8 +2,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import * as path from 'node:path';
-import { defaultDatasetPath, forward, forwardContext, loadCounterFact, loadModel, runEdit } from '../../src/engine/index';
+import { defaultDatasetPath, exportModel, forward, forwardContext, loadCounterFact, loadModel, runEdit } from '../../src/engine/index';
 import type { ActName, EditMethod, FactCase, LoadedModel } from '../../src/engine/index';
+import { adapterFor } from '../../src/engine/model/arch/index';
 import type { ParamName } from '../../src/engine/model/names';
 import type { StatsCorpus } from '../../src/engine/methods/stats/corpus';
 import { runCausalTrace } from '../../src/engine/methods/causalTrace/trace';
@@ -93,6 +94,30 @@ for (const family of FAMILIES) {
   });
 }
 
+describe('export → reload is the identity on every parameter, in each family\'s HF layout', () => {
+  for (const family of FAMILIES) {
+    test(`${family}-tiny-random`, async () => {
+      const tmp = tempDir('locus-families-export-');
+      const src = await loadModel(golden(`${family}-tiny-random`));
+      try {
+        exportModel(src, path.join(tmp, 'out'));
+        const copy = await loadModel(path.join(tmp, 'out'));
+        try {
+          assert.deepEqual(copy.warnings, []);
+          const names = adapterFor(src.config.modelType).paramNames(src.config);
+          assert.ok(names.length > 10);
+          for (const n of names) assert.deepEqual(copy.param(n).data, src.param(n).data, n);
+        } finally {
+          await copy.dispose();
+        }
+      } finally {
+        await src.dispose();
+        fs.rmSync(tmp, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
 for (const family of ['llama', 'neox']) {
   const name = `${family}-tiny-random`;
   describe(`${name} causal trace parity (trace_space_needle.json)`, () => {
@@ -175,6 +200,17 @@ describe('editing llama-tiny-random through runEdit', () => {
       assert.ok(params.every((p) => /^blocks\.\d+\.mlp\.W_out$/.test(p)), params.join(', '));
       const edited = (await forward(forwardContext(model), [probe], { logits: 'all' })).logits!.data;
       assert.notDeepEqual(edited, before);
+      if (method === 'rome') {
+        // --save: the edited model in llama's own HF layout, which loads back to the same function.
+        const dir = path.join(tmp, 'saved');
+        exportModel(model, dir, { note: 'test' });
+        const copy = await loadModel(dir);
+        try {
+          assert.deepEqual((await forward(forwardContext(copy), [probe], { logits: 'all' })).logits!.data, edited);
+        } finally {
+          await copy.dispose();
+        }
+      }
       await out.stack.revertAll();
       const reverted = (await forward(forwardContext(model), [probe], { logits: 'all' })).logits!.data;
       assert.deepEqual(reverted, before);
