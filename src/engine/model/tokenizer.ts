@@ -137,18 +137,22 @@ function isByteLevel(component: unknown): boolean {
 
 /**
  * Wraps an already-parsed tokenizer.json object (e.g. one a trainer just built); `source` names it in
- * errors; `eosName` is the end-of-sequence token's text, defaulting to `<|endoftext|>` then `</s>`.
+ * errors; `eosName` is the end-of-sequence token's text, defaulting to the config's `eos_token`, then
+ * `<|endoftext|>`, then `</s>`.
  */
 export function createTokenizer(json: Json, config: Json, source: string, eosName?: string): LocusTokenizer {
   if (!Array.isArray(json['added_tokens'])) json = { ...json, added_tokens: [] };
   const tok = hfTokenizer(json, config, source);
   const lookup = (n: string | undefined): number | undefined => (n === undefined ? undefined : tok.token_to_id(n));
-  const eosId = [eosName, GPT2_EOS, '</s>'].map(lookup).find((id) => id !== undefined);
+  const eosId = [eosName ?? tokenName(config['eos_token']), GPT2_EOS, '</s>'].map(lookup).find((id) => id !== undefined);
   if (eosId === undefined) {
     throw new LocusError('missing-tokenizer', `${source} has no end-of-sequence token (looked for ${eosName ?? GPT2_EOS} and </s>)`);
   }
   const prefix = promptPrefix(json, config, lookup, source);
-  const continuation = (): Tokenizer => hfTokenizer(continuationJson(json), config, source);
+  // Most files prepend nothing (byte-level, Gemma): their continuations reuse the prompt tokenizer.
+  const cont = continuationJson(json);
+  const same = JSON.stringify([cont['normalizer'], cont['pre_tokenizer']]) === JSON.stringify([json['normalizer'], json['pre_tokenizer']]);
+  const continuation = (): Tokenizer => (same ? tok : hfTokenizer(cont, config, source));
   return new HfTokenizer({ tok, continuation, json, eosId, prefix, byteLevel: isByteLevel(json['decoder']) });
 }
 

@@ -114,3 +114,31 @@ test('NFC normalizer (Qwen) and literal special tokens: offsets as Rust reports 
     assert.deepEqual(enc.offsets, ref.offsets, text);
   }
 });
+
+test('Llama 3: the file as Meta ships it now (TemplateProcessing) gets <|begin_of_text|>; the early file did not', async () => {
+  const json = readJson(path.join(modelsDir('llama3'), 'tokenizer.json'));
+  const config = readJson(path.join(modelsDir('llama3'), 'tokenizer_config.json'));
+  assert.deepEqual(createTokenizer(json, config, 'early').prefixIds, []); // ByteLevel post-processor, as Rust
+  const bos = { id: '<|begin_of_text|>', ids: [128000], tokens: ['<|begin_of_text|>'] };
+  const current = {
+    ...json,
+    post_processor: {
+      type: 'Sequence',
+      processors: [
+        { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
+        {
+          type: 'TemplateProcessing',
+          single: [{ SpecialToken: { id: '<|begin_of_text|>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+          pair: [],
+          special_tokens: { '<|begin_of_text|>': bos },
+        },
+      ],
+    },
+  };
+  const tok = createTokenizer(current, config, 'current');
+  assert.equal(tok.bosTokenId, 128000);
+  const text = 'Danielle Darrieux is a native speaker of';
+  const enc = tok.encode(text);
+  assert.deepEqual({ ids: enc.ids, offsets: enc.offsets }, await rustEncode(current, text));
+  assert.deepEqual(tok.findSpan(enc, text, 'Danielle Darrieux'), [1, 6]); // Dani elle ĠDar rie ux, after BOS
+});
