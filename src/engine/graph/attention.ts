@@ -137,17 +137,7 @@ export function causalMask(pos: number): Float32Array {
 
 /** GPT-J rotary tables for positions 0..pos-1 (HF: inv_freq = 1/10000^(2i/rotary_dim), duplicated per pair). */
 export function rotaryTables(pos: number, d_head: number, rotaryDim: number): { cos: Float32Array; sin: Float32Array } {
-  const cos = new Float32Array(pos * d_head).fill(1);
-  const sin = new Float32Array(pos * d_head);
-  for (let p = 0; p < pos; p++) {
-    for (let i = 0; i < rotaryDim / 2; i++) {
-      const invFreq = Math.fround(1 / Math.pow(10000, (2 * i) / rotaryDim));
-      const angle = Math.fround(p * invFreq);
-      cos[p * d_head + 2 * i] = cos[p * d_head + 2 * i + 1] = Math.cos(angle);
-      sin[p * d_head + 2 * i] = sin[p * d_head + 2 * i + 1] = Math.sin(angle);
-    }
-  }
-  return { cos, sin };
+  return rotaryTablesAt({ layout: 'interleaved', dims: rotaryDim, theta: 10000 }, d_head, 0, pos);
 }
 
 /** The [d_head, d_head] matrix R with (x @ R) = rotate_every_two(x) on the first rotaryDim dims, 0 elsewhere. */
