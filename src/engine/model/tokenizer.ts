@@ -115,6 +115,13 @@ export function loadTokenizer(folder: string): LocusTokenizer {
   let source = file('tokenizer.json');
   if (json === undefined) {
     if (!present(file('vocab.json')) || !present(file('merges.txt'))) {
+      if (present(file('tokenizer.model'))) {
+        throw new LocusError(
+          'missing-tokenizer',
+          `${folder} has no tokenizer.json and no vocab.json + merges.txt, only SentencePiece's tokenizer.model, which Locus does not read: ` +
+            `write tokenizer.json with transformers (AutoTokenizer.from_pretrained(folder).save_pretrained(folder))`,
+        );
+      }
       throw new LocusError(
         'missing-tokenizer',
         `${folder} has no tokenizer.json and no vocab.json + merges.txt: copy the tokenizer files of the model next to its weights`,

@@ -246,6 +246,8 @@ test('a folder without tokenizer files is a missing-tokenizer error', () => {
     );
     fs.writeFileSync(path.join(dir, 'vocab.json'), '{}');
     assert.throws(() => loadTokenizer(dir), { code: 'missing-tokenizer' }, 'vocab.json alone is not enough');
+    fs.writeFileSync(path.join(dir, 'tokenizer.model'), '');
+    assert.throws(() => loadTokenizer(dir), (e: unknown) => e instanceof LocusError && e.message.includes("only SentencePiece's tokenizer.model"));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -142,3 +142,26 @@ test('Llama 3: the file as Meta ships it now (TemplateProcessing) gets <|begin_o
   assert.deepEqual({ ids: enc.ids, offsets: enc.offsets }, await rustEncode(current, text));
   assert.deepEqual(tok.findSpan(enc, text, 'Danielle Darrieux'), [1, 6]); // Dani elle ĠDar rie ux, after BOS
 });
+
+test('Metaspace pre-tokenizer with prepend_scheme "first" (Mistral, non-legacy Llama files): ids and offsets as Rust', async () => {
+  // Llama 2's vocabulary in the layout transformers writes with legacy=false: no normalizer, Metaspace does the ▁.
+  const metaspace = { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'first', split: false };
+  const json = { ...llama2().json, normalizer: null, pre_tokenizer: metaspace, decoder: metaspace };
+  const tok = createTokenizer(json, { bos_token: '<s>', eos_token: '</s>', add_bos_token: true }, 'mistral-like');
+  const records = JSON.parse(fs.readFileSync(path.join(repoRoot, 'assets', 'data', 'counterfact_sample.json'), 'utf8')) as Array<{
+    requested_rewrite: { prompt: string; subject: string };
+    neighborhood_prompts: string[];
+  }>;
+  const texts = records
+    .slice(0, 200)
+    .flatMap((r) => [r.requested_rewrite.prompt.replace('{}', () => r.requested_rewrite.subject), ...r.neighborhood_prompts])
+    .concat([' Paris', 'a  b', 'x</s> y', '<s>hi']);
+  const rust = RustTokenizer.fromString(JSON.stringify(json));
+  const ref = await rust.encodeBatch(texts, { addSpecialTokens: true });
+  const bad = texts.filter((t, i) => {
+    const enc = tok.encode(t);
+    return enc.ids.join() !== ref[i].getIds().join() || JSON.stringify(enc.offsets) !== JSON.stringify(ref[i].getOffsets());
+  });
+  assert.deepEqual(bad, [], `${texts.length} texts`);
+  assert.deepEqual(tok.encodeContinuation(' Paris').ids, [5465]); // ▁Paris, as in "in Paris"
+});
