@@ -1,7 +1,8 @@
 /**
- * LocusTokenizer over @huggingface/tokenizers (pure JS; ids checked identical to Hugging Face's Rust
- * tokenizer on every CounterFact prompt for GPT-2, Llama 2, Llama 3, Qwen 3 and Gemma 3 files). That
- * library returns no offsets, so they are computed here from the tokens' bytes (tokOffsets.ts).
+ * LocusTokenizer over @huggingface/tokenizers (pure JS; its ids are identical to Hugging Face's Rust
+ * tokenizer on every CounterFact prompt for the Llama 2, Llama 3, Qwen 3 and Gemma 3 files, see
+ * test/model/tokenizerFamilies.test.ts). That library returns no offsets, so they are computed here
+ * from the tokens' bytes (tokOffsets.ts) and checked against Rust's in the same test.
  */
 import { LocusError } from '../errors';
 import { byteLevelToBytes } from './byteLevel';

@@ -131,8 +131,9 @@ export function loadTokenizer(folder: string): LocusTokenizer {
     json = gpt2TokenizerJson(vocab, parseMergesTxt(readTextFile(file('merges.txt'), 'tokenizer file'), file('merges.txt')));
     source = file('vocab.json') + ' + merges.txt';
   }
-  const eosName = tokenName(config['eos_token']) ?? tokenName(specialMap['eos_token']);
-  return createTokenizer(json, config, source, eosName);
+  // Older folders name their special tokens only in special_tokens_map.json; tokenizer_config.json wins.
+  const merged: Json = { bos_token: specialMap['bos_token'], eos_token: specialMap['eos_token'], ...config };
+  return createTokenizer(json, merged, source, tokenName(merged['eos_token']));
 }
 
 /** True if a decoder (or a Sequence of them) includes ByteLevel, i.e. token characters spell bytes. */
