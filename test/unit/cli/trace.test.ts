@@ -127,7 +127,7 @@ describe('locus trace: bad input gets a one-line error', () => {
 
   test('bad flag values fail before the model loads', async () => {
     assertUserError(await run([...base, '--kind', 'foo']), /--kind/, /"foo"/);
-    assertUserError(await run([...base, '--window', '0']), /--window/, /≥ 1/);
+    assertUserError(await run([...base, '--window', '0']), /--window/, /from 1 to/);
     assertUserError(await run([...base, '--noise', 'x']), /--noise/, /"x"/);
     assertUserError(await run([...base, '--score', 'best']), /--score/, /first-token or sequence/);
     assertUserError(await run([...base, '--noise-subjects', '/nonexistent/subjects.txt']), /--noise-subjects/, /subjects\.txt does not exist/);
