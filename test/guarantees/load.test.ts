@@ -174,7 +174,7 @@ const CONFIG_ROWS: GuaranteeRow[] = [
   cfgRow('n_inner 10^12 is refused by its bound', (c) => (c['n_inner'] = 1e12), /config\.json: "n_inner" is 1,000,000,000,000, more than Locus accepts/),
   cfgRow('eos_token_id outside the vocabulary', (c) => (c['eos_token_id'] = 99999), /config\.json: "eos_token_id" 99999 is not a token id \(0 to 50256\)/),
   cfgRow('model_type missing', (c) => delete c['model_type'], /config\.json: model_type undefined is not supported; supported: gpt2, gptj/),
-  cfgRow('model_type unsupported', (c) => (c['model_type'] = 'llama'), /config\.json: model_type "llama" is not supported/),
+  cfgRow('model_type unsupported', (c) => (c['model_type'] = 'mamba'), /config\.json: model_type "mamba" is not supported/),
   refused('layer_norm_epsilon 1e999 (Infinity once parsed)', (d) => {
     const f = path.join(d, 'config.json');
     fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace(/"layer_norm_epsilon": [^,]+,/, '"layer_norm_epsilon": 1e999,'));
