@@ -6,7 +6,7 @@
  */
 import { LocusError } from '../errors';
 import { byteLevelToBytes } from './byteLevel';
-import { exactOffsets } from './tokOffsets';
+import { exactOffsets, trimSpaceOffsets } from './tokOffsets';
 import type { AddedToken, OffsetModel } from './tokOffsets';
 import { continuationJson, textSteps } from './tokNormalize';
 import type { Encoding, LocusTokenizer, Tokenizer } from './tokenizer';
@@ -42,6 +42,14 @@ function spaceMark(json: Json): string | undefined {
   return found;
 }
 
+/** A ByteLevel post-processor (alone or in a Sequence) with trim_offsets: its add_prefix_space. */
+function offsetTrim(processor: unknown): { addPrefixSpace: boolean } | undefined {
+  if (processor === null || typeof processor !== 'object') return undefined;
+  const p = processor as Json;
+  if (p['type'] === 'Sequence' && Array.isArray(p['processors'])) return p['processors'].map(offsetTrim).find((t) => t !== undefined);
+  return p['type'] === 'ByteLevel' && p['trim_offsets'] === true ? { addPrefixSpace: p['add_prefix_space'] === true } : undefined;
+}
+
 export class HfTokenizer implements LocusTokenizer {
   readonly vocabSize: number;
   readonly eosTokenId: number;
@@ -54,6 +62,8 @@ export class HfTokenizer implements LocusTokenizer {
   private readonly byteFallback: boolean;
   private readonly prompt: OffsetModel | null;
   private continuation: { tok: Tokenizer; offsets: OffsetModel | null } | undefined;
+  /** Set when a ByteLevel post-processor trims spaces from offsets (Rust reports them trimmed). */
+  private readonly trim: { addPrefixSpace: boolean } | undefined;
 
   constructor(private readonly parts: HfParts) {
     const { tok, json } = parts;
@@ -76,6 +86,7 @@ export class HfTokenizer implements LocusTokenizer {
     this.mark = parts.byteLevel ? undefined : spaceMark(json);
     this.byteFallback = (json['model'] as Json | undefined)?.['byte_fallback'] === true;
     this.prompt = this.offsetModel(json);
+    this.trim = parts.byteLevel ? offsetTrim(json['post_processor']) : undefined;
   }
 
   encode(text: string): Encoding {
@@ -132,6 +143,9 @@ export class HfTokenizer implements LocusTokenizer {
     const ids: number[] = text === '' ? [] : tok.encode(text, { add_special_tokens: false }).ids;
     const tokens = ids.map((id) => this.tokenText(id));
     const offsets = (model !== null && exactOffsets(model, text, ids)) || greedyOffsets(text, tokens);
+    if (this.trim !== undefined) {
+      trimSpaceOffsets(offsets, ids.map((id) => this.parts.tok.id_to_token(id) ?? ''), this.trim.addPrefixSpace);
+    }
     return { ids, tokens, offsets };
   }
 

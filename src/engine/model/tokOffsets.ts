@@ -79,3 +79,23 @@ function sectionOffsets(model: OffsetModel, section: string, at: number, ids: re
   }
   return pos === bytes.length ? out : null;
 }
+
+/**
+ * A ByteLevel post-processor with `trim_offsets` (GPT-NeoX/Pythia files) moves the spaces a token
+ * spells (`Ġ`) out of its offsets, as Rust's `process_offsets` (tokenizers/src/pre_tokenizers/byte_level.rs):
+ * leading ones from the start, trailing ones from the end, keeping one leading space that
+ * `add_prefix_space` put in front of the first token. Spans may then leave gaps; starts stay ordered.
+ */
+export function trimSpaceOffsets(offsets: Array<[number, number]>, pieces: readonly string[], addPrefixSpace: boolean): void {
+  const SPACE = '\u0120'; // Ġ: the byte-level spelling of ' '
+  offsets.forEach((span, i) => {
+    const piece = pieces[i];
+    let lead = 0;
+    while (lead < piece.length && (piece[lead] === SPACE || /\s/.test(piece[lead]))) lead++;
+    let trail = 0;
+    while (trail < piece.length && (piece[piece.length - 1 - trail] === SPACE || /\s/.test(piece[piece.length - 1 - trail]))) trail++;
+    if (lead > 0 && (i === 0 || span[0] === 0) && addPrefixSpace && lead === 1) lead = 0;
+    if (lead > 0) span[0] = Math.min(span[0] + lead, span[1]);
+    if (trail > 0 && span[1] >= trail) span[1] = Math.max(span[1] - trail, span[0]);
+  });
+}

@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tokenizer as RustTokenizer } from 'tokenizers';
-import { createTokenizer, loadTokenizer } from '../../../src/engine/model/tokenizer';
+import { createTokenizer, gpt2TokenizerJson, loadTokenizer, parseMergesTxt } from '../../../src/engine/model/tokenizer';
 import type { LocusTokenizer } from '../../../src/engine/model/tokenizer';
 import { golden, repoRoot } from '../../helpers/paths';
 
@@ -164,4 +164,20 @@ test('Metaspace pre-tokenizer with prepend_scheme "first" (Mistral, non-legacy L
   });
   assert.deepEqual(bad, [], `${texts.length} texts`);
   assert.deepEqual(tok.encodeContinuation(' Paris').ids, [5465]); // ▁Paris, as in "in Paris"
+});
+
+test('ByteLevel post-processor with trim_offsets (GPT-NeoX/Pythia files): offsets trimmed as Rust trims them', async () => {
+  const vocab = readJson(golden('gpt2-tiny-trained', 'vocab.json')) as Record<string, number>;
+  const base = gpt2TokenizerJson(vocab, parseMergesTxt(fs.readFileSync(golden('gpt2-tiny-trained', 'merges.txt'), 'utf8')));
+  const texts = ['The Space Needle is located in the city of', ' Paris', 'a  b', '  x  ', 'x \n\n y ', ' ', 'Zoë 😀 b'];
+  for (const addPrefixSpace of [false, true]) {
+    const json = { ...base, post_processor: { type: 'ByteLevel', add_prefix_space: addPrefixSpace, trim_offsets: true, use_regex: true } };
+    const tok = createTokenizer(json, {}, 'trimmed');
+    for (const text of texts) {
+      const enc = tok.encode(text);
+      assert.deepEqual({ ids: enc.ids, offsets: enc.offsets }, await rustEncode(json, text), `${addPrefixSpace}: ${JSON.stringify(text)}`);
+    }
+    const text = texts[0];
+    assert.deepEqual(tok.findSpan(tok.encode(text), text, 'Space Needle'), [1, 4]); // ĠSpace ĠNeed le
+  }
 });
