@@ -1,4 +1,6 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { isLocusError } from '../../../src/engine/errors';
 import { inverseFrequencies, rotaryTablesAt, rotateHalfMatrix } from '../../../src/engine/graph/attention';
@@ -8,8 +10,9 @@ import { hfTensors } from '../../../src/engine/model/arch/exportHf';
 import { adapterFor } from '../../../src/engine/model/arch/index';
 import { parseConfig, readConfig } from '../../../src/engine/model/config';
 import type { ParamName } from '../../../src/engine/model/names';
-import { openSafetensors } from '../../../src/engine/model/safetensors';
-import { golden } from '../../helpers/paths';
+import { openSafetensors, writeSafetensors } from '../../../src/engine/model/safetensors';
+import { loadWeights } from '../../../src/engine/model/weights';
+import { golden, tempDir } from '../../helpers/paths';
 
 /**
  * The Llama-family and GPT-NeoX adapters: config class defaults, the feature each key selects, rotary
@@ -174,4 +177,35 @@ describe('weights of the golden folders', () => {
       }
     });
   }
+});
+
+describe('GPT-NeoX files saved by transformers ≤ 4.3x', () => {
+  it('hold attention.bias, attention.masked_bias and rotary_emb.inv_freq buffers: loaded without a warning', () => {
+    const src = golden('neox-tiny-random');
+    const dir = tempDir('locus-neox-buffers-');
+    try {
+      fs.copyFileSync(path.join(src, 'config.json'), path.join(dir, 'config.json'));
+      const store = openSafetensors(src);
+      const ts = store.names().map((name) => ({ name, tensor: store.read(name) }));
+      store.close();
+      for (let l = 0; l < 2; l++) {
+        const a = `gpt_neox.layers.${l}.attention`;
+        ts.push(
+          { name: `${a}.bias`, tensor: { shape: [1, 1, 4, 4], data: new Float32Array(16).fill(1) } },
+          { name: `${a}.masked_bias`, tensor: { shape: [], data: Float32Array.from([-1e9]) } },
+          { name: `${a}.rotary_emb.inv_freq`, tensor: { shape: [2], data: Float32Array.from([1, 0.01]) } },
+        );
+      }
+      writeSafetensors(path.join(dir, 'model.safetensors'), ts);
+      const w = loadWeights(dir, readConfig(dir));
+      try {
+        assert.deepEqual(w.warnings, []);
+        assert.equal(w.params.has('blocks.0.attn.W_Q'), true);
+      } finally {
+        w.store.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
