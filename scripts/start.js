@@ -78,6 +78,8 @@ async function serveInCodeServer(ws) {
     ...process.env,
     XDG_CONFIG_HOME: path.join(home, 'xdg-config'),
     XDG_DATA_HOME: path.join(home, 'xdg-data'),
+    // code-server's @vscode/deviceid would write ~/.cache/Microsoft/DeveloperTools/deviceid: keep it here.
+    XDG_CACHE_HOME: path.join(home, 'xdg-cache'),
     PATH: `${path.dirname(install.node)}${path.delimiter}${process.env.PATH}`,
   };
   const dirs = ['--user-data-dir', path.join(home, 'user-data'), '--extensions-dir', path.join(home, 'extensions')];

@@ -94,6 +94,9 @@ export function codeServerEnv(install: CodeServerInstall, home: string): NodeJS.
     // code-server's config.yaml and data land here instead of ~/.config and ~/.local
     XDG_CONFIG_HOME: path.join(home, 'xdg-config'),
     XDG_DATA_HOME: path.join(home, 'xdg-data'),
+    // VS Code's @vscode/deviceid writes $XDG_CACHE_HOME/Microsoft/DeveloperTools/deviceid (default
+    // ~/.cache) at startup, telemetry off or not: keep it in the session's folder, out of the user's cache.
+    XDG_CACHE_HOME: path.join(home, 'xdg-cache'),
     PATH: `${path.dirname(install.node)}${path.delimiter}${process.env.PATH ?? ''}`,
   };
 }

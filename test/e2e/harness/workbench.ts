@@ -54,6 +54,8 @@ export async function openWorkbench(baseUrl: string, folder: string, opts: OpenO
   // Playwright refuses --user-data-dir in args: a persistent context is how to give Chromium its own profile.
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath(), headless: true, viewport: { width: 1400, height: 900 }, args: CHROMIUM_ARGS,
+    // Chromium's dconf and config caches go under the profile too, not into the user's ~/.cache and ~/.config.
+    env: { ...process.env, XDG_CONFIG_HOME: path.join(profile, 'xdg-config'), XDG_CACHE_HOME: path.join(profile, 'xdg-cache') },
   });
   const close = async () => {
     await context.close().catch(() => undefined);
