@@ -27,7 +27,7 @@ async function noisedLogprobs(model: LoadedModel, pairs: ReadonlyArray<{ prompt:
   for (const { prompt, target } of pairs) {
     const tok = model.tokenizer;
     const enc = tok.encode(prompt);
-    const t = tok.encode(/^\s/.test(target) ? target : ' ' + target).ids;
+    const t = tok.encodeContinuation(/^\s/.test(target) ? target : ' ' + target).ids;
     const ids = [...enc.ids, ...t.slice(0, -1)];
     const interventions: Intervention[] = [];
     if (prompt.includes(subject)) {

@@ -52,7 +52,7 @@ interface Job {
 
 /** target_true's first token id; a target that tokenizes to nothing is a data error. */
 export function targetTrueToken(model: LoadedModel, r: CounterFactRecord): number {
-  const ids = model.tokenizer.encode(' ' + r.requested_rewrite.target_true.str).ids;
+  const ids = model.tokenizer.encodeContinuation(' ' + r.requested_rewrite.target_true.str).ids;
   if (ids.length === 0) throw new LocusError('bad-input', `case ${r.case_id}: target_true "${r.requested_rewrite.target_true.str}" has no tokens`);
   return ids[0];
 }

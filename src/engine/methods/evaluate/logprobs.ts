@@ -25,7 +25,7 @@ export async function targetLogprobs(model: LoadedModel, pairs: ReadonlyArray<{ 
   for (let i = 0; i < pairs.length; i += batchSize) {
     const chunk = pairs.slice(i, i + batchSize).map(({ prompt, target }) => {
       const p = tok.encode(prompt).ids;
-      const t = tok.encode(/^\s/.test(target) ? target : ' ' + target).ids;
+      const t = tok.encodeContinuation(/^\s/.test(target) ? target : ' ' + target).ids;
       return { p, t, ids: [...p, ...t.slice(0, -1)] };
     });
     const { logits } = await forward(forwardContext(model), chunk.map((c) => c.ids), { logits: 'all', signal });

@@ -168,7 +168,7 @@ export async function computeMemit(model: LoadedModel, requests: readonly Rewrit
     for (const [i, r] of requests.entries()) {
       o.onProgress?.(`request ${i + 1}/${requests.length}: z at layer ${zLayer}`);
       const target = r.target_new.str.startsWith(' ') ? r.target_new.str : ' ' + r.target_new.str;
-      const targetIds = tok.encode(target).ids;
+      const targetIds = tok.encodeContinuation(target).ids;
       if (targetIds.length === 0) throw new LocusError('bad-input', `request ${i + 1}: target_new is empty`);
       const res = await computeZ(model, zLayer, r, targetIds, o.contextTemplates, h, o.signal, o.objective === 'erasure');
       zs.push(res.z);

@@ -64,7 +64,7 @@ export async function computeRome(model: LoadedModel, request: RewriteRequest, o
   if (request.subject.trim().length === 0) throw new LocusError('bad-input', 'the request has an empty subject');
   for (const l of h.layers) if (l < 0 || l >= model.config.n_layers) throw new LocusError('bad-input', `layer ${l} is outside 0..${model.config.n_layers - 1}`);
   const target = request.target_new.str.startsWith(' ') ? request.target_new.str : ' ' + request.target_new.str;
-  const targetIds = tok.encode(target).ids;
+  const targetIds = tok.encodeContinuation(target).ids;
   if (targetIds.length === 0) throw new LocusError('bad-input', 'target_new is empty');
   const temp = new EditStack(model);
   const deltas: ParamDelta[] = [];

@@ -17,8 +17,14 @@ export function lookupIndex(tok: LocusTokenizer, template: string, subject: stri
     prefix = prefix.endsWith(' ') ? prefix.slice(0, -1) : prefix;
     word = ` ${subject.trim()}`;
   }
-  const len = (s: string): number => (s.length === 0 ? 0 : tok.encode(s).ids.length);
-  const [p, w, s] = [len(prefix), len(word), len(suffix)];
+  // The first piece is the start of the document (BOS and, for SentencePiece, its `▁` come with it);
+  // the later pieces continue it. For GPT-2 both counts are plain encode() lengths, as in ROME.
+  const bos = tok.prefixIds.length;
+  const startLen = (t: string): number => (t.length === 0 ? bos : tok.encode(t).ids.length);
+  const contLen = (t: string): number => (t.length === 0 ? 0 : tok.encodeContinuation(t).ids.length);
+  const p = startLen(prefix);
+  const w = prefix.length > 0 ? contLen(word) : startLen(word) - bos;
+  const s = contLen(suffix);
   if (factToken === 'last') return p + w + s - 1;
   if (factToken === 'subject_first') return p;
   if (factToken === 'subject_first_after_last') return p + w - (s === 0 ? 1 : 0);

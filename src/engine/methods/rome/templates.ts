@@ -15,7 +15,7 @@ export async function sampleContextTemplates(model: LoadedModel, lengthParams: R
   for (const [length, count] of lengthParams) {
     const rows = await generate(forwardContext(model), Array.from({ length: count }, () => [eos]), { maxLength: length, topK: 5, seed: seed * 7919 + length, signal });
     for (const r of rows) {
-      const text = model.tokenizer.decode(r.filter((id) => id !== eos)).replace(/[{}]/g, ' ');
+      const text = model.tokenizer.decode(r.filter((id) => id !== eos && !model.tokenizer.prefixIds.includes(id))).replace(/[{}]/g, ' ');
       out.push(`${text}. {}`);
     }
   }
@@ -30,5 +30,7 @@ export async function sampleMemitTemplates(model: LoadedModel, seed: number, sig
   const starts = ['The', 'Therefore', 'Because', 'I', 'You'].map((w) => model.tokenizer.encode(w).ids);
   const rows = await generate(forwardContext(model), starts, { maxLength: 10, topK: 5, seed: seed * 7919 + 10, signal });
   const eos = model.tokenizer.eosTokenId;
-  return [['{}'], rows.map((r) => `${model.tokenizer.decode(r.filter((id) => id !== eos)).replace(/[{}]/g, ' ')}. {}`)];
+  // A BOS that encode() put before each start word is not text of the template.
+  const prefix = model.tokenizer.prefixIds;
+  return [['{}'], rows.map((r) => `${model.tokenizer.decode(r.filter((id) => id !== eos && !prefix.includes(id))).replace(/[{}]/g, ' ')}. {}`)];
 }
