@@ -7,7 +7,7 @@
  *   100 (`batch_size = 100`); each is tokenized alone (no BOS) and truncated to
  *   maxLength = min(n_ctx, batchTokens) tokens (`TokenizedDataset(maxlen=...)`);
  * - batching: `length_collation(batch_tokens)`: a group is sorted longest first and cut into
- *   right-padded sub-batches whose rows × width stays within batchTokens (default 3·n_ctx);
+ *   right-padded sub-batches whose rows × width stays within batchTokens (default 3·min(n_ctx, 2048));
  *   documents with no tokens are skipped;
  * - k: the input of `mlp.c_proj` / `mlp.fc_out` (our `blocks.{l}.mlp.post`) at every real token
  *   (`flatten_masked_batch` drops the padding; here each row's length does);
@@ -28,6 +28,9 @@ import { GramSession } from './gram';
 
 /** ROME's `mom2_n_samples` in every shipped hparams file. */
 export const DEFAULT_SAMPLE_SIZE = 100_000;
+/** The context length whose 3× is the largest default batch (GPT-J's n_positions). */
+const MAX_DEFAULT_CONTEXT = 2048;
+
 /** `layer_stats`' DataLoader batch_size: documents tokenized and sorted together. */
 const GROUP_DOCS = 100;
 
@@ -36,7 +39,7 @@ export interface SecondMomentOptions {
   readonly maxLength?: number;
   /** Documents to sample (ROME's `mom2_n_samples`, default 100,000); Infinity = all. */
   readonly sampleSize?: number;
-  /** Tokens per forward pass, padding included (default 3·n_ctx, ROME's `batch_tokens`). */
+  /** Tokens per forward pass, padding included (default 3·min(n_ctx, 2048); ROME's `batch_tokens` is 3·n_ctx). */
   readonly batchTokens?: number;
   readonly signal?: AbortSignal;
   /** Documents done out of the sampled total; (0, total) first, then after every forward pass. */
@@ -73,7 +76,10 @@ function positiveInt(v: number | undefined, fallback: number, what: string, allo
 
 export function resolveStatsSettings(model: LoadedModel, corpus: StatsCorpus, opts: SecondMomentOptions = {}): StatsSettings {
   const nCtx = model.config.n_ctx;
-  const batchTokens = positiveInt(opts.batchTokens, 3 * nCtx, 'batchTokens');
+  // ROME's batch_tokens = 3·n_positions (GPT-2: 3,072, GPT-J: 6,144). Models with long contexts
+  // (Llama 3: 131,072) would fetch 393k tokens × d_mlp floats per pass (22 GB at d_mlp 14,336):
+  // the default is capped at GPT-J's, which changes nothing for the reference's models.
+  const batchTokens = positiveInt(opts.batchTokens, 3 * Math.min(nCtx, MAX_DEFAULT_CONTEXT), 'batchTokens');
   // layer_stats: `maxlen = n_positions`, lowered to batch_tokens when that is smaller.
   const maxLength = Math.min(positiveInt(opts.maxLength, nCtx, 'maxLength'), nCtx, batchTokens);
   const sampleSize = positiveInt(opts.sampleSize, DEFAULT_SAMPLE_SIZE, 'sampleSize', true);
