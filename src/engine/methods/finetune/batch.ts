@@ -54,7 +54,7 @@ export async function buildChunk(model: LoadedModel, requests: readonly RewriteR
   const encoded = requests.map((r) => {
     if (!r.prompt.includes('{}')) throw new LocusError('bad-input', `the request prompt "${r.prompt}" has no "{}" for the subject`);
     const p = tok.encode(r.prompt.replace('{}', () => r.subject)).ids;
-    const t = tok.encode(ftTarget(r)).ids;
+    const t = tok.encodeContinuation(ftTarget(r)).ids;
     if (p.length === 0) throw new LocusError('bad-input', `the request prompt "${r.prompt}" is empty`);
     if (t.length === 0) throw new LocusError('bad-input', 'target_new is empty');
     return { p, t };
