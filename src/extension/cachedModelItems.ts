@@ -4,6 +4,7 @@
  * the reason. No vscode import, so it is unit-tested; the command is openCachedModel.ts.
  */
 import type { CachedModelDto } from '../protocol/dto';
+import { formatBytes, formatCount } from '../protocol/units';
 
 /** A quick-pick row (vscode.QuickPickItem's fields) with the model it stands for; `separator` rows head a group. */
 export interface CachedModelItem {
@@ -14,25 +15,6 @@ export interface CachedModelItem {
   readonly model?: CachedModelDto;
 }
 
-/** 3482048 → "3.5M", 1235814400 → "1.24B" (the CLI's `locus models` prints the same). */
-export function formatCount(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}B`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
-  return String(n);
-}
-
-/** Bytes in binary units, as the rest of Locus reports memory. */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
-}
 
 /** "llama · 1.24B params · BF16 · 2.3 GiB": what is known of it, before loading. */
 export function describeCachedModel(m: CachedModelDto): string {

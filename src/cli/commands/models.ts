@@ -2,6 +2,7 @@ import type { CachedModel } from '../../engine/index';
 import { hfHubCacheDir, hubFolder, listCachedModels } from '../../engine/index';
 import { parseFlags } from '../args';
 import type { CliIO } from '../io';
+import { formatBytes, formatCount } from '../../protocol/units';
 
 export const modelsHelp = `locus models [--hf-cache DIR] [--json]
 
@@ -12,26 +13,6 @@ storage dtype and size, and why Locus cannot open one when it cannot. Open one w
   --json          print JSON: { cacheDir, models: [{ repoId, path, revision, modelType, familySupported,
                   parameters, dtype, sizeBytes, problem: { code, reason } }] }`;
 
-/** 3482048 → "3.5M", 1235814400 → "1.24B". */
-export function formatCount(n: number | undefined): string {
-  if (n === undefined) return '?';
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}B`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
-  return String(n);
-}
-
-/** Bytes in binary units, as the rest of Locus reports memory (GiB). */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
-}
 
 function table(models: readonly CachedModel[]): string[] {
   const rows = models.map((m) => [m.repoId, m.modelType ?? '?', m.problem ? 'no' : 'yes', formatCount(m.parameters), m.dtype ?? '?', formatBytes(m.sizeBytes), m.problem?.reason ?? '']);

@@ -72,3 +72,13 @@ export function readJsonObject(file: string, what: string): Record<string, unkno
   }
   return v as Record<string, unknown>;
 }
+
+/** Whether anything is at `p` — a file, a folder, even a dangling or looping link (reading it then says why it fails). */
+export function entryExists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -49,6 +49,14 @@ function refuseSpecial(real: string, target: string, flag: string): void {
   }
 }
 
+/** The absolute target after the checks every writer shares: not a system folder, not in the model's folder. */
+function placeTarget(target: string, flag: string, modelDir: string | undefined): string {
+  const abs = path.resolve(target);
+  refuseSpecial(realTarget(abs, flag), target, flag);
+  assertOutsideModel(abs, modelDir, flag);
+  return abs;
+}
+
 /** The nearest existing ancestor of `abs` must be a writable folder (not a file). */
 function assertCreatable(abs: string, target: string, flag: string): void {
   let cur = path.dirname(abs);
@@ -80,10 +88,7 @@ export interface DirTargetOptions {
 
 /** Checks a folder Locus will create or write into (`--save`, `--out`, `--cache`). Returns its absolute path. */
 export function checkDirTarget(target: string, flag: string, opts: DirTargetOptions = {}): string {
-  const abs = path.resolve(target);
-  const real = realTarget(abs, flag);
-  refuseSpecial(real, target, flag);
-  assertOutsideModel(abs, opts.modelDir, flag);
+  const abs = placeTarget(target, flag, opts.modelDir);
   if (fs.existsSync(abs)) {
     const st = fs.statSync(abs);
     if (!st.isDirectory()) throw new LocusError('bad-input', `${flag} ${target} is a file, expected a folder`);
@@ -101,10 +106,7 @@ export function checkDirTarget(target: string, flag: string, opts: DirTargetOpti
 
 /** Checks a file Locus will create or overwrite (`--html`, a run's JSON). Returns its absolute path. */
 export function checkFileTarget(target: string, flag: string, opts: { readonly modelDir?: string } = {}): string {
-  const abs = path.resolve(target);
-  const real = realTarget(abs, flag);
-  refuseSpecial(real, target, flag);
-  assertOutsideModel(abs, opts.modelDir, flag);
+  const abs = placeTarget(target, flag, opts.modelDir);
   if (fs.existsSync(abs)) {
     const st = fs.statSync(abs);
     if (st.isDirectory()) throw new LocusError('bad-input', `${flag} ${target} is a folder, expected a file name`);

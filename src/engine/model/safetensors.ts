@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LocusError } from '../errors';
-import { fsError, readJsonFile } from '../files/read';
+import { entryExists, fsError, readJsonFile } from '../files/read';
 import { formatShape, numel } from '../tensor/tensor';
 import type { Tensor } from '../tensor/tensor';
 
@@ -304,16 +304,6 @@ export function openSafetensors(folder: string): WeightStore {
   throw new LocusError('not-found', `${folder} has no model.safetensors (nor ${INDEX}): is it a Hugging Face model folder?`);
 }
 
-/** Whether a directory entry exists (a looping or dangling link counts: opening it says why it fails). */
-function present(file: string): boolean {
-  try {
-    fs.lstatSync(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The index's weight_map decides which shard holds each tensor; its keys are the store's names. */
 function openSharded(folder: string): WeightStore {
   const indexFile = path.join(folder, INDEX);
@@ -331,7 +321,7 @@ function openSharded(folder: string): WeightStore {
       let shard = shards.get(shardName);
       if (!shard) {
         const file = path.join(folder, shardName);
-        if (!present(file)) throw bad(`${indexFile} puts ${name} in ${shardName}, which is missing from ${folder}: the download is incomplete`);
+        if (!entryExists(file)) throw bad(`${indexFile} puts ${name} in ${shardName}, which is missing from ${folder}: the download is incomplete`);
         shard = openShard(file);
         shards.set(shardName, shard);
       }

@@ -1,8 +1,7 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Tokenizer as HfTokenizerClass } from '@huggingface/tokenizers' with { 'resolution-mode': 'import' };
 import { LocusError } from '../errors';
-import { readJsonFile, readTextFile } from '../files/read';
+import { entryExists, readJsonFile, readTextFile } from '../files/read';
 import { GPT2_EOS, gpt2TokenizerJson, parseMergesTxt } from './byteLevel';
 import { HfTokenizer } from './tokHf';
 import { continuationJson } from './tokNormalize';
@@ -83,16 +82,6 @@ function readJsonObject(file: string): Json | undefined {
   return v as Json | undefined;
 }
 
-/** Whether a directory entry exists (a link that loops or dangles counts: reading it then says why it fails). */
-function present(file: string): boolean {
-  try {
-    fs.lstatSync(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function readVocab(file: string): Record<string, number> {
   const vocab = readJsonObject(file) as Json;
   for (const [token, id] of Object.entries(vocab)) {
@@ -114,8 +103,8 @@ export function loadTokenizer(folder: string): LocusTokenizer {
   let json = readJsonObject(file('tokenizer.json'));
   let source = file('tokenizer.json');
   if (json === undefined) {
-    if (!present(file('vocab.json')) || !present(file('merges.txt'))) {
-      if (present(file('tokenizer.model'))) {
+    if (!entryExists(file('vocab.json')) || !entryExists(file('merges.txt'))) {
+      if (entryExists(file('tokenizer.model'))) {
         throw new LocusError(
           'missing-tokenizer',
           `${folder} has no tokenizer.json and no vocab.json + merges.txt, only SentencePiece's tokenizer.model, which Locus does not read: ` +

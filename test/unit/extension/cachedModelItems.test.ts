@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cachedModelItems, describeCachedModel, formatBytes, formatCount } from '../../../src/extension/cachedModelItems';
+import { cachedModelItems, describeCachedModel } from '../../../src/extension/cachedModelItems';
+import { formatBytes, formatCount } from '../../../src/protocol/units';
 import type { CachedModelDto } from '../../../src/protocol/dto';
 
 const llama: CachedModelDto = { repoId: 'meta-llama/Llama-3.2-1B', path: '/c/models--meta-llama--Llama-3.2-1B/snapshots/4e20de362430cd3b72f300e6b0f18e50e7166e08', revision: '4e20de362430cd3b72f300e6b0f18e50e7166e08', modelType: 'llama', familySupported: true, parameters: 1_235_814_400, dtype: 'BF16', sizeBytes: 2_471_645_608 };

@@ -68,3 +68,28 @@ export function eosTokenId(raw: RawConfig, file: string, d_vocab: number, fallba
 export function divisible(file: string, d_model: number, dKey: string, n_heads: number, hKey: string): void {
   if (d_model % n_heads !== 0) throw new LocusError('bad-config', `${file}: ${dKey} ${d_model} is not divisible by ${hKey} ${n_heads}`);
 }
+
+/** The fields GPT-2 and GPT-J read alike (HF's GPT2Config and GPTJConfig share these names and defaults). */
+export interface GptShape {
+  readonly d_model: number;
+  readonly n_heads: number;
+  readonly d_mlp: number;
+  readonly eps: number;
+  readonly n_layers: number;
+  readonly n_ctx: number;
+  readonly d_vocab: number;
+}
+
+/** n_embd / n_head (divisible), n_inner (null → 4·n_embd), the only activation both ship (gelu_new), eps, sizes. */
+export function gptShape(raw: RawConfig, file: string): GptShape {
+  const d_model = intField(raw, 'n_embd', file);
+  const n_heads = intField(raw, 'n_head', file);
+  divisible(file, d_model, 'n_embd', n_heads, 'n_head');
+  const d_mlp = optionalInt(raw, 'n_inner', file, 4 * d_model);
+  const act = raw['activation_function'] ?? 'gelu_new';
+  if (act !== 'gelu_new') {
+    throw new LocusError('bad-config', `${file}: activation_function ${JSON.stringify(act)} is not supported (only gelu_new)`);
+  }
+  const eps = layerNormEps(raw, 'layer_norm_epsilon', file, 1e-5);
+  return { d_model, n_heads, d_mlp, eps, n_layers: intField(raw, 'n_layer', file), n_ctx: intField(raw, 'n_positions', file), d_vocab: intField(raw, 'vocab_size', file) };
+}

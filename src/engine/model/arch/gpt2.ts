@@ -5,10 +5,9 @@
  * lm_head is tied to wte: HF omits lm_head.weight, the graph reuses embed.W_E, and a file that does
  * carry lm_head.weight is accepted without reading it.
  */
-import { LocusError } from '../../errors';
 import type { ModelConfig } from '../config';
 import type { RawConfig } from './configFields';
-import { divisible, eosTokenId, intField, layerNormEps, optionalInt } from './configFields';
+import { eosTokenId, gptShape } from './configFields';
 import type { ArchFeatures } from './features';
 import type { ParamSpec } from './types';
 import { copy, defineAdapter, transposed } from './types';
@@ -19,18 +18,7 @@ export const GPT2_FEATURES: ArchFeatures = {
 
 /** HF GPT2Config: n_inner null → 4·n_embd; only `gelu_new` (every released GPT-2); lm_head tied unless tie_word_embeddings is false. */
 export function gpt2Config(raw: RawConfig, file: string): ModelConfig {
-  const d_model = intField(raw, 'n_embd', file);
-  const n_heads = intField(raw, 'n_head', file);
-  divisible(file, d_model, 'n_embd', n_heads, 'n_head');
-  const d_mlp = optionalInt(raw, 'n_inner', file, 4 * d_model);
-  const act = raw['activation_function'] ?? 'gelu_new';
-  if (act !== 'gelu_new') {
-    throw new LocusError('bad-config', `${file}: activation_function ${JSON.stringify(act)} is not supported (only gelu_new)`);
-  }
-  const eps = layerNormEps(raw, 'layer_norm_epsilon', file, 1e-5);
-  const n_layers = intField(raw, 'n_layer', file);
-  const n_ctx = intField(raw, 'n_positions', file);
-  const d_vocab = intField(raw, 'vocab_size', file);
+  const { d_model, n_heads, d_mlp, eps, n_layers, n_ctx, d_vocab } = gptShape(raw, file);
   return {
     modelType: 'gpt2', d_model, n_heads, n_kv_heads: n_heads, d_head: d_model / n_heads, d_mlp, n_layers, n_ctx, d_vocab,
     layerNormEps: eps, rotaryDim: 0, tiedEmbeddings: raw['tie_word_embeddings'] !== false,

@@ -8,7 +8,7 @@ import { LocusError } from '../../errors';
 import type { ModelConfig } from '../config';
 import type { ParamName } from '../names';
 import type { RawConfig } from './configFields';
-import { divisible, eosTokenId, intField, layerNormEps, optionalInt } from './configFields';
+import { eosTokenId, gptShape, optionalInt } from './configFields';
 import type { ArchFeatures } from './features';
 import type { ParamSpec } from './types';
 import { copy, defineAdapter, transposed } from './types';
@@ -21,23 +21,12 @@ export const GPTJ_TRANSPOSED: readonly string[] = [
 
 /** HF GPTJConfig: rotary_dim null → the whole head; one LayerNorm feeding attention and MLP in parallel; lm_head untied with bias. */
 export function gptjConfig(raw: RawConfig, file: string): ModelConfig {
-  const d_model = intField(raw, 'n_embd', file);
-  const n_heads = intField(raw, 'n_head', file);
-  divisible(file, d_model, 'n_embd', n_heads, 'n_head');
-  const d_mlp = optionalInt(raw, 'n_inner', file, 4 * d_model);
-  const act = raw['activation_function'] ?? 'gelu_new';
-  if (act !== 'gelu_new') {
-    throw new LocusError('bad-config', `${file}: activation_function ${JSON.stringify(act)} is not supported (only gelu_new)`);
-  }
-  const eps = layerNormEps(raw, 'layer_norm_epsilon', file, 1e-5);
+  const { d_model, n_heads, d_mlp, eps, n_layers, n_ctx, d_vocab } = gptShape(raw, file);
   const d_head = d_model / n_heads;
   const rotaryDim = optionalInt(raw, 'rotary_dim', file, d_head);
   if (rotaryDim > d_head || rotaryDim % 2 !== 0) {
     throw new LocusError('bad-config', `${file}: rotary_dim ${rotaryDim} must be even and at most the head size ${d_head}`);
   }
-  const n_layers = intField(raw, 'n_layer', file);
-  const n_ctx = intField(raw, 'n_positions', file);
-  const d_vocab = intField(raw, 'vocab_size', file);
   const arch: ArchFeatures = {
     norm: 'layernorm', rotary: { layout: 'interleaved', dims: rotaryDim, theta: 10000 }, qkvBias: false, oBias: false, qkNorm: false,
     mlp: 'gelu_tanh', mlpBias: true, residual: 'parallel_shared_norm', headBias: true,
