@@ -2,7 +2,6 @@ import * as path from 'node:path';
 import { LocusError } from '../../errors';
 import type { LoadedModel } from '../../model/model';
 import type { ParamName } from '../../model/names';
-import { presetModel } from '../../model/arch/families';
 import { frobenius } from './edits';
 import type { Edit } from './edits';
 import { EditStack } from './edits';
@@ -11,14 +10,14 @@ import type { CaseProbe } from './evaluateEdit';
 import type { EditScores, RomeSuccess } from '../problems/metrics';
 import { buildProblem } from '../problems/problems';
 import type { EditingProblem, FactCase, ProblemSpec } from '../problems/problems';
-import { mergeRomeHparams, ROME_GPT2_XL, ROME_GPT_J } from '../rome/hparams';
+import { mergeRomeHparams, ROME_GPT2_XL } from '../rome/hparams';
 import type { RomeHparams } from '../rome/hparams';
 import { computeRome } from '../rome/index';
-import { computeFineTune, FT_GPT2_XL, FT_GPT_J, ftWindow, mergeFtHparams } from '../finetune/index';
+import { computeFineTune, FT_GPT2_XL, ftWindow, mergeFtHparams } from '../finetune/index';
 import type { FtHparams } from '../finetune/index';
 import { computeMemit } from '../memit/index';
 import { asTemplateGroups } from '../memit/computeKs';
-import { MEMIT_GPT2_XL, MEMIT_GPT_J, mergeMemitHparams } from '../memit/hparams';
+import { MEMIT_GPT2_XL, mergeMemitHparams } from '../memit/hparams';
 import type { MemitHparams } from '../memit/hparams';
 import { sampleContextTemplates, sampleMemitTemplates } from '../rome/templates';
 import { defaultStatsCorpusFor } from '../stats/modelCorpus';
@@ -27,32 +26,19 @@ import { loadOrComputeSecondMoment } from '../stats/statsCache';
 import { assertFiniteArray, assertFiniteDeep } from '../../files/finite';
 import { checkDirTarget } from '../../files/writeTarget';
 import { checkContextTemplates, checkEditingNoise, checkFactCase, checkSeed } from './editInputs';
+import { ftPresetFor, memitPresetFor, romePresetFor } from './presets/choosePreset';
 
 export type EditMethod = 'rome' | 'memit' | 'ft' | 'ft5';
 export const EDIT_METHODS: readonly EditMethod[] = ['rome', 'memit', 'ft', 'ft5'];
 
-/** MEMIT's preset: the reference's for GPT-2 XL / GPT-J shapes, else a 5-layer window around ROME's small-model layer. */
+/** MEMIT's preset for a model (presets/choosePreset.ts says which and from where). */
 export function memitPreset(model: LoadedModel): MemitHparams {
-  const L = model.config.n_layers;
-  const published = presetModel(model.config);
-  if (published === 'gpt-j-6b') return MEMIT_GPT_J;
-  if (published === 'gpt2-xl') return MEMIT_GPT2_XL;
-  // Small models: the freer z of the golden gpt2-facts-trained MEMIT edit (GPT-2 XL's clamp 0.75 and
-  // λ 20000 leave a small model unchanged). z gets up to 100 steps as ROME's v*: on the earlier 6-layer embedded
-  // model (20 known facts, Error Injection) rewrite 0.59 → 0.70.
-  return { ...MEMIT_GPT2_XL, layers: ftWindow(romePreset(model).layers[0], 5, L), v_loss_layer: L - 1, clamp_norm_factor: 20, v_weight_decay: 0.001, v_num_grad_steps: 100, mom2_update_weight: 100 };
+  return memitPresetFor(model.config).hparams;
 }
 
-/**
- * Constrained fine-tuning's preset: the seed paper's GPT-J ε for GPT-J, gpt2-xl_constr for GPT-2 XL;
- * small models (the embedded default) need a larger step and box to move at all (lr 5e-3, ε 5e-3,
- * measured with `npm run bench -- quality`).
- */
+/** Constrained fine-tuning's preset for a model (presets/choosePreset.ts). */
 export function ftPreset(model: LoadedModel): FtHparams {
-  const published = presetModel(model.config);
-  if (published === 'gpt-j-6b' || published === 'gptj-family') return FT_GPT_J;
-  if (model.config.n_layers >= 24) return FT_GPT2_XL;
-  return { ...FT_GPT2_XL, lr: 5e-3, norm_constraint: 5e-3 };
+  return ftPresetFor(model.config).hparams;
 }
 
 export interface EditJob {
@@ -101,22 +87,9 @@ export interface EditOutcome extends CaseOutcome {
   readonly edit: Edit;
 }
 
-/** ROME's preset for a model: the reference's for GPT-2 XL / GPT-J shapes, else a small-model default. */
+/** ROME's preset for a model: published hparams for its family and shape, scaled by depth, or the small-model default. */
 export function romePreset(model: LoadedModel): RomeHparams {
-  const L = model.config.n_layers;
-  const published = presetModel(model.config);
-  if (published === 'gpt-j-6b') return ROME_GPT_J;
-  if (published === 'gpt2-xl') return ROME_GPT2_XL;
-  // Small models (the embedded default): an early layer and a freer v* (GPT-2 XL's weight decay 0.5 and
-  // clamp 4 barely moved the earlier 192-wide model; these are the settings the golden gpt2-facts-trained
-  // ROME edit used; neither weight decay nor the clamp binds on the embedded model). Layer: on the embedded
-  // model (20 known facts, Error Injection) ROME's rewrite score is best at layer 0 (0.90 vs 0.84 at layer 1,
-  // 6-epoch model). Steps: v* stops early once its loss is < 0.05, so only hard facts (three-token targets)
-  // use them all; on the 6-epoch model (20 known facts, C over its training text) 100 → 200 steps lifted the
-  // rewrite score 0.881 → 0.900 (400: 0.906; v_lr 0.2 or 1.0 and kl_factor 0 or 0.25 were worse). The shipped
-  // 8-epoch model on 50 known facts (`npm run bench -- quality`): rewrite 0.93, neighborhood 0.98.
-  const layer = L <= 8 ? 0 : Math.floor(L / 3) - 1;
-  return { ...ROME_GPT2_XL, layers: [layer], v_loss_layer: L - 1, v_weight_decay: 0.001, clamp_norm_factor: 20, v_num_grad_steps: 200 };
+  return romePresetFor(model.config).hparams;
 }
 
 const outcome = (pre: CaseProbe, post: CaseProbe, scored: ReturnType<typeof scoreCase>, target: string): CaseOutcome => ({
@@ -231,7 +204,9 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
   let hparams: unknown;
   let templates: readonly string[] | undefined;
   if (job.method === 'rome') {
-    const merged = mergeRomeHparams(romePreset(model), job.hparams ?? {}, src);
+    const preset = romePresetFor(model.config);
+    notes.push(`ROME defaults: ${preset.source}`);
+    const merged = mergeRomeHparams(preset.hparams, job.hparams ?? {}, src);
     notes.push(...merged.notes);
     // Fact Forcing: 25 v steps at v_lr 0.05 unless given (the seed paper's get_override_hparams).
     const forcingHp = forcing ? { ...(job.hparams?.['v_num_grad_steps'] === undefined ? { v_num_grad_steps: 25 } : {}), ...(job.hparams?.['v_lr'] === undefined ? { v_lr: 0.05 } : {}) } : {};
@@ -254,10 +229,11 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     }
     edit = { method: 'rome', layers: h.layers, deltas };
   } else if (job.method === 'memit') {
-    const preset = memitPreset(model);
-    const merged = mergeMemitHparams(preset, job.hparams ?? {}, src);
+    const preset = memitPresetFor(model.config);
+    notes.push(`MEMIT defaults: ${preset.source}`);
+    const merged = mergeMemitHparams(preset.hparams, job.hparams ?? {}, src);
     notes.push(...merged.notes);
-    const center = job.layer ?? preset.layers[Math.floor(preset.layers.length / 2)];
+    const center = job.layer ?? preset.hparams.layers[Math.floor(preset.hparams.layers.length / 2)];
     const h = { ...merged.hparams, ...(job.layer === undefined && job.hparams?.['layers'] ? {} : { layers: ftWindow(center, 5, L) }) };
     checkLayers(h, L, src);
     hparams = h;
@@ -266,10 +242,13 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     const res = await computeMemit(model, requests, { hparams: h, contextTemplates: groups, secondMoment: stats(h.mom2_n_samples), signal: job.signal, onProgress: job.onProgress, objective });
     edit = res.edit;
   } else {
-    const preset = ftPreset(model);
-    const merged = mergeFtHparams(preset, job.hparams ?? {}, src);
+    const preset = ftPresetFor(model.config);
+    const rome = romePresetFor(model.config);
+    notes.push(`FT defaults: ${preset.source}`);
+    if (job.layer === undefined && !job.hparams?.['layers']) notes.push(`FT layer window centred on ROME's layer ${rome.hparams.layers[0]} (${rome.source})`);
+    const merged = mergeFtHparams(preset.hparams, job.hparams ?? {}, src);
     notes.push(...merged.notes);
-    const center = job.layer ?? romePreset(model).layers[0];
+    const center = job.layer ?? rome.hparams.layers[0];
     const size = job.method === 'ft5' ? 5 : 1;
     // Fact Forcing trains 50 epochs on 10 noised copies (seed-paper.md §3.4) unless num_steps is given.
     const forcingSteps = forcing && job.hparams?.['num_steps'] === undefined ? { num_steps: 50 } : {};

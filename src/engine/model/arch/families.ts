@@ -29,12 +29,35 @@ export const FAMILIES: Readonly<Record<ModelType, Family>> = {
   gpt_neox: { config: neoxConfig, adapter: neoxAdapter },
 };
 
+/** A published model whose ROME/MEMIT/FT hparams files Locus uses as presets (methods/edit/presets/). */
+export type PresetModel =
+  | 'gpt2-xl'
+  | 'gpt-j-6b'
+  | 'gptj-family'
+  | 'llama-2-7b'
+  | 'llama-3-8b'
+  | 'llama-3.2-1b'
+  | 'llama-3.2-3b'
+  | 'mistral-7b'
+  | 'qwen2.5-7b'
+  | 'gpt-neox-20b';
+
 /**
- * The published model a preset was tuned on, when `cfg` has its family and depth: ROME/MEMIT's hparams
- * for GPT-2 XL (48 layers) and GPT-J 6B (28 layers); `gptj-family` for any other GPT-J (FT's ε).
+ * The published model a preset was tuned on, when `cfg` has its family and shape: ROME/MEMIT's hparams
+ * for GPT-2 XL (48 layers) and GPT-J 6B (28 layers); `gptj-family` for any other GPT-J (FT's ε);
+ * EasyEdit's for Llama-2-7B / Llama-3-8B (32 layers, d_model 4096; grouped-query attention tells 3 from 2),
+ * Llama-3.2-1B (16, 2048) and -3B (28, 3072), Mistral-7B (32, 4096) and Qwen2.5-7B (28, 3584; Qwen2-7B
+ * has the same shape); the MEMIT authors' for GPT-NeoX-20B (44, 6144).
  */
-export function presetModel(cfg: ModelConfig): 'gpt2-xl' | 'gpt-j-6b' | 'gptj-family' | undefined {
-  if (cfg.modelType === 'gptj') return cfg.n_layers === 28 ? 'gpt-j-6b' : 'gptj-family';
-  if (cfg.modelType === 'gpt2' && cfg.n_layers === 48) return 'gpt2-xl';
+export function presetModel(cfg: ModelConfig): PresetModel | undefined {
+  const { modelType, n_layers: L, d_model: d } = cfg;
+  if (modelType === 'gptj') return L === 28 ? 'gpt-j-6b' : 'gptj-family';
+  if (modelType === 'gpt2' && L === 48) return 'gpt2-xl';
+  if (modelType === 'llama' && L === 32 && d === 4096) return cfg.n_kv_heads < cfg.n_heads ? 'llama-3-8b' : 'llama-2-7b';
+  if (modelType === 'llama' && L === 16 && d === 2048) return 'llama-3.2-1b';
+  if (modelType === 'llama' && L === 28 && d === 3072) return 'llama-3.2-3b';
+  if (modelType === 'mistral' && L === 32 && d === 4096) return 'mistral-7b';
+  if (modelType === 'qwen2' && L === 28 && d === 3584) return 'qwen2.5-7b';
+  if (modelType === 'gpt_neox' && L === 44 && d === 6144) return 'gpt-neox-20b';
   return undefined;
 }
