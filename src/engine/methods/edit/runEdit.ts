@@ -245,7 +245,7 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     const preset = ftPresetFor(model.config);
     const rome = romePresetFor(model.config);
     notes.push(`FT defaults: ${preset.source}`);
-    if (job.layer === undefined && !job.hparams?.['layers']) notes.push(`FT layer window centred on ROME's layer ${rome.hparams.layers[0]} (${rome.source})`);
+    if (job.layer === undefined && !job.hparams?.['layers']) notes.push(`FT layer window centred on ROME's preset layer ${rome.hparams.layers[0]}`);
     const merged = mergeFtHparams(preset.hparams, job.hparams ?? {}, src);
     notes.push(...merged.notes);
     const center = job.layer ?? rome.hparams.layers[0];
