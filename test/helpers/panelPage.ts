@@ -8,10 +8,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
 import { panelHtml } from '../../src/extension/panels/html';
 import { repoRoot } from './paths';
 
 export const CHROMIUM = process.env.LOCUS_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Headless Chromium whose config and caches (dconf, …) go under `home`, not the user's ~/.config and ~/.cache. */
+export function launchChromium(home: string): Promise<Browser> {
+  const env = { ...process.env, XDG_CONFIG_HOME: path.join(home, 'xdg-config'), XDG_CACHE_HOME: path.join(home, 'xdg-cache') } as Record<string, string>;
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'], env });
+}
 
 /** Why the browser tests cannot run here (no Chromium, or a bundle not built), or false. */
 export function browserSkipReason(bundles: readonly string[]): string | false {

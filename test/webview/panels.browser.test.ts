@@ -10,14 +10,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { factFromRecord, modelSummary, packTrace } from '../../src/extension/panels/wire';
 import type { DatasetSummary, EditResultDto, ModelInfo, ProbeResultDto, SweepResultDto, TraceResultDto } from '../../src/protocol/dto';
 import type { EngineMethod, EngineParams, EngineResult } from '../../src/protocol/engine';
 import type { EditSide } from '../../src/protocol/panels/compare';
 import { inMemoryWorker } from '../helpers/inMemoryWorker';
 import type { InMemoryWorker } from '../helpers/inMemoryWorker';
-import { browserSkipReason, CHROMIUM, openPanelPage, pageErrors, waitPosted } from '../helpers/panelPage';
+import { browserSkipReason, launchChromium, openPanelPage, pageErrors, waitPosted } from '../helpers/panelPage';
 import type { Posted } from '../helpers/panelPage';
 import { repoRoot, tempDir } from '../helpers/paths';
 
@@ -69,8 +68,8 @@ describe('webview panels in headless Chromium', { skip }, () => {
     trace = await run('trace/run', { prompt: fact.prompt, subject: fact.subject, kinds: ['hidden', 'mlp', 'attn'] });
     edit = await run('edit/run', { method: 'rome', caseIds: [CASE_ID], details: true });
     await run('edit/revertAll', {});
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
     dir = tempDir('locus-webview-');
+    browser = await launchChromium(dir);
     fs.mkdirSync(shots, { recursive: true });
   });
 

@@ -11,14 +11,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { studyView } from '../../src/extension/panels/studyData';
 import type { StudyAnalysisDto } from '../../src/protocol/dto';
 import type { EngineMethod, EngineParams, EngineResult } from '../../src/protocol/engine';
 import type { StudyView } from '../../src/protocol/panels/study';
 import { inMemoryWorker } from '../helpers/inMemoryWorker';
 import type { InMemoryWorker } from '../helpers/inMemoryWorker';
-import { browserSkipReason, CHROMIUM, openPanelPage, waitPosted } from '../helpers/panelPage';
+import { browserSkipReason, launchChromium, openPanelPage, waitPosted } from '../helpers/panelPage';
 import { golden, repoRoot, tempDir } from '../helpers/paths';
 
 const skip = browserSkipReason(['study']);
@@ -70,7 +69,7 @@ describe('Study panel in headless Chromium', { skip }, () => {
     const study = path.join(dir, 'tiny-study');
     await run('study/run', { dir: study, cases: '20952,3648', methods: ['ft', 'ft5'], layers: [0, 1], cacheDir: path.join(dir, 'stats') });
     analysis = await run('study/analyze', { dir: study });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+    browser = await launchChromium(dir);
     fs.mkdirSync(shots, { recursive: true });
   });
 
