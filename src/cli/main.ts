@@ -1,4 +1,4 @@
-import { isLocusError } from '../engine/index';
+import { isLocusError, oneLine } from '../engine/index';
 import { UsageError } from './args';
 import { evalCommand, evalHelp } from './commands/eval';
 import { probeCommand, probeHelp } from './commands/probe';
@@ -26,9 +26,6 @@ function usage(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(20)} ${c.summary}`);
   return `locus <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\n"locus <command> --help" for a command's flags.`;
 }
-
-/** A user error is one line: a message that grew a second line (a quoted file, a nested error) is folded. */
-const oneLine = (m: string): string => m.replace(/\s*\n\s*/g, ' ');
 
 /** Runs the CLI; returns the exit code (0 ok, 1 unexpected failure, 2 bad usage or bad input, 130 interrupted). */
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {

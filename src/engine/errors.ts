@@ -34,3 +34,6 @@ export class LocusError extends Error {
 export function isLocusError(e: unknown): e is LocusError {
   return e instanceof LocusError;
 }
+
+/** A user error is one line: text that grew a second line (a quoted file, a nested error) is folded. */
+export const oneLine = (message: string): string => message.replace(/\s*\n\s*/g, ' ');

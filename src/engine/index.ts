@@ -2,7 +2,7 @@
  * The engine's one public door: the worker and the CLI import only this file.
  * Everything here is headless (no vscode, no IPC).
  */
-export { LocusError, isLocusError } from './errors';
+export { LocusError, isLocusError, oneLine } from './errors';
 export type { LocusErrorCode } from './errors';
 export type { ModelConfig, ModelType } from './model/config';
 export { SUPPORTED_MODEL_TYPES } from './model/config';
@@ -46,10 +46,8 @@ export { runStudy, STUDY_TRACE, mergeStudies, mergeRows, sortRows, analyzeStudy,
 export type { StudyRunOptions, StudyRunSummary, MergeSummary, StudyAnalysis, RegressionRow, LayerSummary, MeanCI, StudySpec, StudyShard, StudyManifest, StudyRow, StudyMetrics, StudyMetric, StudyProgress } from './methods/study/index';
 export { runSweep, studyTracingEffect, readStudy } from './methods/study/index';
 export type { SweepRequest, SweepOptions, SweepProgress, SweepPoint, SweepResult, StudyTracingEffect } from './methods/study/index';
-export { fsError, fsErrorMessage, readJsonFile, readJsonObject, readTextFile, stripBom } from './files/read';
-export { assertOutsideModel, checkDirTarget, checkFileTarget, realTarget } from './files/writeTarget';
-export type { DirTargetOptions } from './files/writeTarget';
-export { assertFinite, assertFiniteArray, assertFiniteDeep, countNonFinite } from './files/finite';
+export { readJsonFile, readJsonObject, readTextFile } from './files/read';
+export { checkDirTarget, checkFileTarget } from './files/writeTarget';
 export { lockStudy, dedupeSpec, MAX_STUDY_SEED, lockFolder, requireStudy, assertUniqueKeys, readResultsWithLength } from './methods/study/index';
 export type { FolderLock, LockHolder } from './methods/study/index';
 export { checkEditHparams } from './methods/edit/runEdit';

@@ -5,7 +5,7 @@
  */
 import type { MessageConnection } from 'vscode-jsonrpc';
 import { ResponseError } from 'vscode-jsonrpc';
-import { isLocusError, LocusError } from '../engine/index';
+import { isLocusError, LocusError, oneLine } from '../engine/index';
 import type { EngineErrorData, EngineMethod, EngineParams, WorkDoneParams } from '../protocol/engine';
 import { ENGINE_ERROR_CODES } from '../protocol/engine';
 import { datasetHandlers } from './handlers/dataset';
@@ -35,7 +35,7 @@ export function toResponseError(e: unknown): ResponseError<EngineErrorData> {
   if (isLocusError(e)) {
     const data: EngineErrorData = { code: e.code };
     // The extension shows the line as it comes (a notification, a panel's error row): always one line.
-    const line = workerWording(e.message).replace(/\s*\n\s*/g, ' ');
+    const line = oneLine(workerWording(e.message));
     return new ResponseError(e.code === 'cancelled' ? ENGINE_ERROR_CODES.cancelled : ENGINE_ERROR_CODES.failed, line, data);
   }
   const err = e instanceof Error ? e : new Error(String(e));

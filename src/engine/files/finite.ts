@@ -28,11 +28,6 @@ export function assertFiniteArray(quantity: string, data: ArrayLike<number>, hin
   }
 }
 
-/** Throws when a scalar result is NaN or ±Inf. */
-export function assertFinite(quantity: string, x: number, hint = ''): void {
-  if (!Number.isFinite(x)) throw new LocusError('non-finite', `${quantity} is ${x} (not a finite number)${hint ? `: ${hint}` : ''}`);
-}
-
 /**
  * Checks every number in a plain JSON-like result (objects, arrays, typed arrays) and names the first
  * non-finite one by its path, e.g. `post.targetNewLogprob`. `allowNaN` lists paths where NaN is a

@@ -4,7 +4,7 @@
  * a UTF-8 byte-order mark (Windows editors write one) is dropped instead of failing JSON.parse.
  */
 import * as fs from 'node:fs';
-import { LocusError } from '../errors';
+import { LocusError, oneLine } from '../errors';
 
 /** A sentence for a file-system error on `file` (`what` names it for the user, e.g. "hparams file"). */
 export function fsErrorMessage(e: unknown, file: string, what: string): string {
@@ -60,7 +60,7 @@ export function readJsonFile(file: string, what: string): unknown {
     return JSON.parse(text);
   } catch (e) {
     // V8 quotes the text around the error, newlines included: fold them so the message stays one line.
-    throw new LocusError('bad-config', `${what} ${file} is not valid JSON (${(e as Error).message.replace(/\s*\n\s*/g, ' ')})`);
+    throw new LocusError('bad-config', `${what} ${file} is not valid JSON (${oneLine((e as Error).message)})`);
   }
 }
 

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import type { Tokenizer as HfTokenizerClass } from '@huggingface/tokenizers' with { 'resolution-mode': 'import' };
 import { LocusError } from '../errors';
-import { entryExists, readJsonFile, readTextFile } from '../files/read';
+import { entryExists, readJsonObject, readTextFile } from '../files/read';
 import { GPT2_EOS, gpt2TokenizerJson, parseMergesTxt } from './byteLevel';
 import { HfTokenizer } from './tokHf';
 import { continuationJson } from './tokNormalize';
@@ -62,28 +62,20 @@ export interface LocusTokenizer {
 type Json = Record<string, unknown>;
 
 /**
- * Parses `file` as JSON (a UTF-8 BOM is accepted); absent → undefined; unreadable (permissions, a
- * link loop, a folder) or malformed → a LocusError naming the file and the reason.
+ * A tokenizer file holding a JSON object (files/read's reader: BOM accepted, clear errors for
+ * unreadable, malformed or non-object files); absent → undefined, since most of these files are optional.
  */
-function readJson(file: string): unknown {
+function readOptionalObject(file: string): Json | undefined {
   try {
-    return readJsonFile(file, 'tokenizer file');
+    return readJsonObject(file, 'tokenizer file') as Json;
   } catch (e) {
     if (e instanceof LocusError && e.code === 'not-found') return undefined;
     throw e;
   }
 }
 
-function readJsonObject(file: string): Json | undefined {
-  const v = readJson(file);
-  if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) {
-    throw new LocusError('bad-config', `${file} must hold a JSON object`);
-  }
-  return v as Json | undefined;
-}
-
 function readVocab(file: string): Record<string, number> {
-  const vocab = readJsonObject(file) as Json;
+  const vocab = readOptionalObject(file) as Json;
   for (const [token, id] of Object.entries(vocab)) {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
       throw new LocusError('bad-config', `${file}: the id of ${JSON.stringify(token)} must be a non-negative integer`);
@@ -98,9 +90,9 @@ function readVocab(file: string): Record<string, number> {
  */
 export function loadTokenizer(folder: string): LocusTokenizer {
   const file = (name: string): string => path.join(folder, name);
-  const config = readJsonObject(file('tokenizer_config.json')) ?? {};
-  const specialMap = readJsonObject(file('special_tokens_map.json')) ?? {};
-  let json = readJsonObject(file('tokenizer.json'));
+  const config = readOptionalObject(file('tokenizer_config.json')) ?? {};
+  const specialMap = readOptionalObject(file('special_tokens_map.json')) ?? {};
+  let json = readOptionalObject(file('tokenizer.json'));
   let source = file('tokenizer.json');
   if (json === undefined) {
     if (!entryExists(file('vocab.json')) || !entryExists(file('merges.txt'))) {

@@ -8,4 +8,5 @@
  */
 process.env.ORT_DISABLE_TELEMETRY = '1';
 
-export const TELEMETRY_DISABLED = true;
+// A module (not a script) with nothing to export: importing it is what matters.
+export {};
