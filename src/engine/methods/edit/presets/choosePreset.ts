@@ -50,7 +50,7 @@ const PUBLISHED: Readonly<Record<Exclude<PresetModel, 'gptj-family'>, Published>
   'llama-3.2-3b': { rome: ROME_LLAMA32_SMALL, memit: MEMIT_LLAMA32_SMALL, romeSource: `${EASYEDIT} hparams/ROME/llama3.2-3b.yaml (Llama-3.2-3B)${LLAMA32_NOTE}`, memitSource: `${EASYEDIT} hparams/MEMIT/llama3.2-3b.yaml (Llama-3.2-3B)` },
   'mistral-7b': { rome: ROME_MISTRAL_7B, memit: MEMIT_MISTRAL_7B, romeSource: `${EASYEDIT} hparams/ROME/mistral-7b.yaml (Mistral-7B-v0.1)`, memitSource: `${EASYEDIT} hparams/MEMIT/mistral-7b.yaml (Mistral-7B-v0.1)` },
   'qwen2.5-7b': { rome: ROME_QWEN25_7B, memit: MEMIT_QWEN25_7B, romeSource: `${EASYEDIT} hparams/ROME/qwen2.5-7b.yaml (Qwen2.5-7B)`, memitSource: `${EASYEDIT} hparams/MEMIT/qwen2.5-7b.yaml (Qwen2.5-7B)` },
-  'gpt-neox-20b': { rome: ROME_NEOX_20B, memit: MEMIT_NEOX_20B, romeSource: 'kmeng01/memit hparams/ROME/EleutherAI_gpt-neox-20b.json (GPT-NeoX-20B)', memitSource: 'kmeng01/memit hparams/MEMIT/EleutherAI_gpt-neox-20b.json (GPT-NeoX-20B)' },
+  'gpt-neox-20b': { rome: ROME_NEOX_20B, memit: MEMIT_NEOX_20B, romeSource: 'kmeng01/memit hparams/ROME/EleutherAI_gpt-neox-20b.json (GPT-NeoX-20B)', memitSource: 'JoveReCode/OrthoEdit hparams/MEMIT/EleutherAI_gpt-neox-20b.json (GPT-NeoX-20B; a kmeng01/memit fork: upstream ships no MEMIT NeoX file)' },
 };
 
 /**

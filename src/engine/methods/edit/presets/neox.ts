@@ -1,7 +1,8 @@
 /**
- * GPT-NeoX-20B's hparams from the MEMIT authors' repository (kmeng01/memit hparams/ROME/
- * EleutherAI_gpt-neox-20b.json and hparams/MEMIT/EleutherAI_gpt-neox-20b.json; the MEMIT file was
- * read from a verbatim fork, JoveReCode/OrthoEdit, as the index holds no copy of the original).
+ * GPT-NeoX-20B's hparams: ROME's from the MEMIT authors' repository (kmeng01/memit hparams/ROME/
+ * EleutherAI_gpt-neox-20b.json, checked against its history); MEMIT's from JoveReCode/OrthoEdit
+ * hparams/MEMIT/EleutherAI_gpt-neox-20b.json, a fork of kmeng01/memit — upstream's hparams/MEMIT holds
+ * only gpt2-xl and GPT-J in every commit, so the source names the fork.
  * 44 layers: v_loss_layer 43.
  */
 import type { MemitHparams } from '../../memit/hparams';
