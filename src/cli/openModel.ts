@@ -15,7 +15,9 @@ export const MODEL_FLAGS = {
   'allow-nonfinite': { type: 'boolean' },
 } as const;
 
-export const MODEL_FLAGS_HELP = `  --threads N           intra-op threads (default: cores, at most 4; at most the machine's ${os.availableParallelism()} cores)
+export const MODEL_FLAGS_HELP = `  --model M             a Hugging Face model folder, org/name from the Hugging Face cache (see locus models),
+                        or "default" (the embedded model; the default)
+  --threads N           intra-op threads (default: cores, at most 4; at most the machine's ${os.availableParallelism()} cores)
   --allow-nonfinite     load a model whose weights hold NaN/Inf (a warning instead of an error)`;
 
 /** `--threads`, validated and clamped to the machine's cores (a note says so). */
@@ -35,7 +37,7 @@ export async function openModel(values: Record<string, unknown>, io: CliIO): Pro
     allowNonFinite: values['allow-nonfinite'] === true,
   };
   const spec = values['model'] as string | undefined;
-  if (spec !== undefined && spec.trim() === '') throw new UsageError('--model is empty: give a Hugging Face model folder, or "default" for the embedded model');
+  if (spec !== undefined && spec.trim() === '') throw new UsageError('--model is empty: give a Hugging Face model folder, org/name from the Hugging Face cache, or "default" for the embedded model');
   const model = await loadModel(spec ?? 'default', options);
   for (const w of model.warnings) io.err(`warning: ${w}`);
   return model;

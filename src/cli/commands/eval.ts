@@ -9,7 +9,6 @@ export const evalHelp = `locus eval [--model M] [--dataset FILE] [--cases SPEC] 
 
 Which CounterFact facts a model knows: is target_true's first token the top-1 next token after the
 requested prompt (rewrite), and in what fraction of the paraphrase and neighborhood prompts.
-  --model M      a Hugging Face model folder, or "default" (the embedded model; the default)
   --dataset FILE CounterFact records, ROME's full schema: a JSON array or JSON lines
                  (default: the bundled 2,191-record sample)
   --cases SPEC   case_ids and inclusive ranges ("0-99", "12,40,77", "0-9,40"), in file order,

@@ -6,7 +6,6 @@ import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
 export const probeHelp = `locus probe [--model M] --prompt TEXT [--top K=10] [--json]
 
 The next-token distribution after the last token of TEXT.
-  --model M     a Hugging Face model folder, or "default" (the embedded model; the default)
   --prompt TEXT the prompt
   --top K       how many candidates to list (default 10)
 ${MODEL_FLAGS_HELP}

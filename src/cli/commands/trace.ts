@@ -14,7 +14,6 @@ export const traceHelp = `locus trace [--model M] --prompt TEXT --subject TEXT [
 Causal Tracing (ROME's calculate_hidden_flow): corrupt the subject's token embeddings with Gaussian
 noise, then restore the clean state at each (token, layer) and measure how much of the answer's
 probability comes back.
-  --model M             a Hugging Face model folder, or "default" (the embedded model; the default)
   --prompt TEXT         the prompt; it must contain the subject
   --subject TEXT        the subject, e.g. "The Space Needle"
   --kind K              hidden (block output), mlp, attn, a comma list, or all (the default)
