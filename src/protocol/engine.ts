@@ -190,7 +190,8 @@ export type EngineProtocol = {
   /**
    * Client → worker: list the models in the Hugging Face cache (offline; `cacheDir`: a hub folder or an
    * HF_HOME holding hub/, default the worker's $HF_HUB_CACHE / $HF_HOME/hub / ~/.cache/huggingface/hub).
-   * Loads nothing: load one with `model/load` and its `path`.
+   * Loads nothing: load one with `model/load` and its `path`. Answered at once, beside any running or
+   * queued job (it reads only the file system).
    */
   'model/cached': [{ readonly cacheDir?: string }, CachedModelsDto];
   /** Client → worker: run one forward pass on the loaded (possibly edited) model and answer the top-k next tokens. */

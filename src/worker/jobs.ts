@@ -73,6 +73,25 @@ export class JobQueue {
     return result;
   }
 
+  /**
+   * Runs `job` now, beside whatever is queued: only for requests that touch neither the model nor
+   * the worker's state (listing the Hugging Face cache), so a long trace does not hold up a picker.
+   * It still ends with the worker (abortAll aborts it) and never reports progress.
+   */
+  runNow<T>(token: CancellationToken, job: (ctx: JobContext) => Promise<T>): Promise<T> {
+    const ctl = new AbortController();
+    const subscription = token.onCancellationRequested(() => ctl.abort());
+    if (token.isCancellationRequested) ctl.abort();
+    this.live.add(ctl);
+    const result = ctl.signal.aborted ? Promise.reject(new LocusError('cancelled', 'cancelled before it started')) : job({ signal: ctl.signal, progress: () => undefined });
+    const done = (): void => {
+      subscription.dispose();
+      this.live.delete(ctl);
+    };
+    result.then(done, done);
+    return result;
+  }
+
   /** Aborts every queued and running job (shutdown). */
   abortAll(): void {
     for (const ctl of this.live) ctl.abort();

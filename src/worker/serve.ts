@@ -16,6 +16,7 @@ import { probeHandlers } from './handlers/probe';
 import { studyHandlers } from './handlers/study';
 import { traceHandlers } from './handlers/trace';
 import { JobQueue } from './jobs';
+import type { JobContext } from './jobs';
 import type { Handler, HandlerTable } from './state';
 import { WorkerState, workerWording } from './state';
 
@@ -41,6 +42,9 @@ export function toResponseError(e: unknown): ResponseError<EngineErrorData> {
   const err = e instanceof Error ? e : new Error(String(e));
   return new ResponseError(ENGINE_ERROR_CODES.internal, err.message || 'internal error', { code: 'internal', stack: err.stack });
 }
+
+/** Requests that read only the file system, never the model: answered beside the queue (JobQueue.runNow). */
+const UNQUEUED: ReadonlySet<EngineMethod> = new Set<EngineMethod>(['model/cached']);
 
 export function serve(connection: MessageConnection, options: ServeOptions = {}): Served {
   const state = new WorkerState();
@@ -70,7 +74,8 @@ export function serve(connection: MessageConnection, options: ServeOptions = {})
       // Params are always an object; tolerate a missing one for methods without params.
       const p = (params ?? {}) as EngineParams<typeof method> & WorkDoneParams;
       try {
-        return await queue.run(token, p.workDoneToken, (ctx) => handler(p as never, ctx));
+        const job = (ctx: JobContext): Promise<unknown> => handler(p as never, ctx);
+        return await (UNQUEUED.has(method) ? queue.runNow(token, job) : queue.run(token, p.workDoneToken, job));
       } catch (e) {
         throw toResponseError(e);
       }

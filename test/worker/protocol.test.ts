@@ -97,6 +97,20 @@ describe('worker protocol over in-memory streams', () => {
     assert.equal(at('dropped:begin'), -1);
   });
 
+  test('model/cached is answered while a trace runs, not after it (it reads only the file system)', async () => {
+    const log: string[] = [];
+    const traced = send('trace/run', { prompt, subject, samples: 3, kinds: ['hidden', 'mlp'], maxRows: 3 }, (p) => log.push(`trace:${p.kind}`));
+    const empty = tempDir();
+    try {
+      const listed = await send('model/cached', { cacheDir: empty }).finally(() => log.push('cached:answered'));
+      assert.deepEqual(listed.models, []);
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+    await traced;
+    assert.ok(log.indexOf('cached:answered') < log.indexOf('trace:end'), log.join(' '));
+  });
+
   test('a LocusError comes back as a ResponseError with data.code', async () => {
     const bad = { prompt: 'The Eiffel Tower is in', subject: 'The Space Needle', samples: 3, kinds: ['hidden'] };
     await assert.rejects(worker.client.sendRequest('trace/run', bad), (e: ResponseError<EngineErrorData>) => {
