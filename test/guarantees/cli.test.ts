@@ -71,9 +71,18 @@ describe('CLI flags: one line, exit 2, before the work', () => {
     { name: 'an unknown flag points at --help', argv: ['probe', '--prompt', PROMPT, '--frobnicate'], exit: 2, message: /Unknown option '--frobnicate'.*locus probe --help/ },
     { name: 'a flag without its value', argv: ['probe', '--prompt'], exit: 2, message: /Option '--prompt <value>' argument missing \(see "locus probe --help"\)/ },
     { name: '--model "" is empty, not the default model and not "ambiguous"', argv: ['probe', '--model', '', '--prompt', PROMPT], exit: 2, message: /--model is empty/ },
+    { name: '--device gpu is not a device', argv: ['probe', '--prompt', PROMPT, '--device', 'gpu'], exit: 2, message: /--device "gpu" is not one of cpu, cuda, webgpu/ },
+    // This machine's onnxruntime-node has no CUDA provider (its install script is denied in package.json) and no GPU.
+    { name: '--device cuda without the CUDA provider says how to install it', argv: ['probe', '--prompt', PROMPT, '--device', 'cuda'], exit: 2, message: /--device cuda cannot start on this machine: .*ONNXRUNTIME_NODE_INSTALL=cuda12/ },
     { name: 'an unknown command lists the commands', argv: ['frobnicate'], exit: 2, message: /unknown command "frobnicate"; commands: probe/ },
   ];
   guaranteeRows(rows);
+
+  test('--device webgpu without a GPU: exit 2 and the reason (Dawn itself may print a Vulkan warning first)', async () => {
+    const r = await runCli(['probe', '--prompt', PROMPT, '--device', 'webgpu']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--device webgpu cannot start on this machine: no WebGPU adapter was found .*\(onnxruntime: Failed to get a WebGPU adapter/);
+  });
 
   test('--threads 100000 runs on the machine\'s cores and says so in one note (it used to start 32,000 threads)', async () => {
     const r = await runCli(['probe', '--prompt', PROMPT, '--top', '1', '--threads', '100000', '--json']);

@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ParamGetter } from '../graph/segments';
+import { checkDevice } from '../runtime/device';
 import type { RuntimeOptions } from '../runtime/ort';
 import { LocusError } from '../errors';
 import { fsError } from '../files/read';
@@ -135,6 +136,8 @@ export async function loadModel(spec: string, options: LoadOptions = {}): Promis
   const config = readConfig(folder);
   const tokenizer = loadTokenizer(folder);
   checkTokenizerFits(tokenizer, config, folder);
+  // A GPU that cannot start is said now, in one line, rather than at the first forward pass.
+  await checkDevice(options.device ?? 'cpu');
   const weights = loadWeights(folder, config, { allowNonFinite: options.allowNonFinite });
   const overrides: ParamOverrides = new ParamOverrides((name) => weights.params.get(name), () => sessions);
   const param: ParamGetter = overrides.get;
