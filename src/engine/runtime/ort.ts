@@ -7,12 +7,12 @@ import * as os from 'node:os';
 // Must stay before onnxruntime-node: it turns onnxruntime's telemetry off before the library loads.
 import './offline';
 import * as ort from 'onnxruntime-node';
+import type { Tensor } from '../tensor/tensor';
 
 // ORT's own log goes straight to stderr in colour, outside our one-line errors (a missing CUDA
 // provider printed a 300-character "[E:onnxruntime…]" line before Locus's message). Every failure
 // still reaches us as an exception, so only fatal lines are let through. Read once, at ORT's init.
 ort.env.logLevel = 'fatal';
-import type { Tensor } from '../tensor/tensor';
 
 export type Device = 'cpu' | 'webgpu' | 'cuda';
 
