@@ -5,19 +5,20 @@
  * 10-token prompt on GPT-2 small), edit (one ROME edit on GPT-2 small).
  */
 import { benchForward } from './forward';
+import { benchDevice } from './device';
 import { benchEdit } from './edit';
 import { benchQuality } from './editQuality';
 import { benchTrace } from './trace';
 import { benchTrain } from './train';
 
-const targets: Record<string, (threads: number) => Promise<void>> = { forward: benchForward, train: benchTrain, trace: benchTrace, edit: benchEdit, quality: benchQuality };
+const targets: Record<string, (threads: number) => Promise<void>> = { forward: benchForward, train: benchTrain, trace: benchTrace, edit: benchEdit, quality: benchQuality, device: benchDevice };
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const ti = args.indexOf('--threads');
   const threadCounts = ti >= 0 ? [Number(args[ti + 1])] : [1, 2];
   const names = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--threads');
-  // `quality` needs the embedded model and takes minutes: only when asked for by name.
+  // `quality` needs the embedded model and takes minutes, `device` a GPU: only when asked for by name.
   for (const n of names.length ? names : ['forward', 'train', 'trace', 'edit']) {
     const run = targets[n];
     if (!run) throw new Error(`unknown benchmark "${n}"; known: ${Object.keys(targets).join(', ')}`);
