@@ -2,11 +2,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import * as path from 'node:path';
-import { defaultDatasetPath, exportModel, forward, forwardContext, loadCounterFact, loadModel, runEdit } from '../../src/engine/index';
-import type { ActName, EditMethod, FactCase, LoadedModel } from '../../src/engine/index';
+import { exportModel, forward, forwardContext, loadModel } from '../../src/engine/index';
+import type { ActName, LoadedModel } from '../../src/engine/index';
 import { adapterFor } from '../../src/engine/model/arch/index';
-import type { ParamName } from '../../src/engine/model/names';
-import type { StatsCorpus } from '../../src/engine/methods/stats/corpus';
 import { runCausalTrace } from '../../src/engine/methods/causalTrace/trace';
 import type { TraceKind, TraceResult } from '../../src/engine/methods/causalTrace/types';
 import { maxAbsDiff } from '../helpers/assertClose';
@@ -159,62 +157,4 @@ for (const family of ['llama', 'neox']) {
   });
 }
 
-/**
- * Edits on a new family go through RMSNorm, the gated MLP and grouped-query attention (gradients checked
- * by finite differences in test/unit/model/archGradients.test.ts). On the random llama-tiny-random the
- * target's log-probability rises with ROME at layer 1 (−17.89 → −14.26 measured; at layers 0 and 2 ROME's
- * rank-one update also moves the later tokens' MLP outputs and the target falls, as it may on a random
- * model) and with FT-1 / FT-5; MEMIT must run and revert. Every edit reverts bit-exactly.
- */
-describe('editing llama-tiny-random through runEdit', () => {
-  const fact: FactCase = {
-    prompt: '{} is located in the city of', subject: 'The Space Needle', target_new: { str: ' Paris' }, target_true: { str: ' Seattle' },
-    paraphrase_prompts: ['Where is {}? It is in'], neighborhood_prompts: ['The Eiffel Tower is located in the city of'],
-  };
-  let model: LoadedModel;
-  let tmp: string;
-  let corpus: StatsCorpus;
-  const probe = [464, 4687, 10664, 293, 318, 5140, 287, 262, 1748, 286];
-  before(async () => {
-    model = await loadModel(golden('llama-tiny-random'));
-    tmp = tempDir('locus-families-edit-');
-    // Key statistics over 300 CounterFact statements: enough tokens for a full-rank 64 × 64 second moment.
-    const texts = loadCounterFact(defaultDatasetPath()).slice(0, 300).map((r) => r.requested_rewrite.prompt.replace('{}', r.requested_rewrite.subject) + r.requested_rewrite.target_true.str + '. ' + r.paraphrase_prompts.join(' '));
-    corpus = { name: 'counterfact-300', texts };
-  });
-  after(async () => {
-    await model.dispose();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  });
-
-  const cases: Array<[EditMethod, number | undefined, boolean]> = [['rome', 1, true], ['ft', undefined, true], ['ft5', undefined, true], ['memit', undefined, false]];
-  for (const [method, layer, rises] of cases) {
-    test(`${method}${layer === undefined ? '' : ` at layer ${layer}`}: ${rises ? "the target's log-probability rises, and" : 'runs, and'} reverting restores every weight and logit bit for bit`, async (t) => {
-      const before = (await forward(forwardContext(model), [probe], { logits: 'all' })).logits!.data.slice();
-      const outs = Array.from({ length: model.config.n_layers }, (_, l) => `blocks.${l}.mlp.W_out` as ParamName);
-      const weights = outs.map((p) => model.param(p).data.slice());
-      const out = await runEdit(model, { method, layer, problem: 'error-injection', cases: [fact], cacheDir: path.join(tmp, 'stats'), statsCorpus: corpus }, true);
-      t.diagnostic(`${method}: target_new log-prob ${out.pre.targetNewLogprob} → ${out.post.targetNewLogprob}`);
-      if (rises) assert.ok(out.post.targetNewLogprob > out.pre.targetNewLogprob + 0.5, `${out.pre.targetNewLogprob} → ${out.post.targetNewLogprob}`);
-      const params = out.deltas.map((d) => d.param as ParamName);
-      assert.ok(params.every((p) => /^blocks\.\d+\.mlp\.W_out$/.test(p)), params.join(', '));
-      const edited = (await forward(forwardContext(model), [probe], { logits: 'all' })).logits!.data;
-      assert.notDeepEqual(edited, before);
-      if (method === 'rome') {
-        // --save: the edited model in llama's own HF layout, which loads back to the same function.
-        const dir = path.join(tmp, 'saved');
-        exportModel(model, dir, { note: 'test' });
-        const copy = await loadModel(dir);
-        try {
-          assert.deepEqual((await forward(forwardContext(copy), [probe], { logits: 'all' })).logits!.data, edited);
-        } finally {
-          await copy.dispose();
-        }
-      }
-      await out.stack.revertAll();
-      const reverted = (await forward(forwardContext(model), [probe], { logits: 'all' })).logits!.data;
-      assert.deepEqual(reverted, before);
-      outs.forEach((p, l) => assert.deepEqual(model.param(p).data, weights[l], p));
-    });
-  }
-});
+// Editing every family (ROME, MEMIT, FT-1, FT-5; direction and bit-exact revert): familiesEdit.test.ts.

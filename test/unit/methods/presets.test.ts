@@ -4,6 +4,7 @@ import { parseConfig } from '../../../src/engine/model/config';
 import type { ModelConfig } from '../../../src/engine/model/config';
 import { presetModel } from '../../../src/engine/model/arch/families';
 import { ftPresetFor, memitPresetFor, romePresetFor } from '../../../src/engine/methods/edit/presets/choosePreset';
+import { belowLastBlock } from '../../../src/engine/methods/edit/presets/smallModel';
 import { FT_GPT2_XL, FT_GPT_J } from '../../../src/engine/methods/finetune/index';
 import { MEMIT_GPT2_XL, MEMIT_GPT_J } from '../../../src/engine/methods/memit/hparams';
 import { ROME_GPT2_XL, ROME_GPT_J } from '../../../src/engine/methods/rome/hparams';
@@ -78,13 +79,14 @@ test('MEMIT presets equal the published files', () => {
   assert.match(memitPresetFor(MISTRAL_7B).source, /^zjunlp\/EasyEdit hparams\/MEMIT\/mistral-7b\.yaml/);
 });
 
-test('GPT-NeoX-20B: kmeng01/memit hparams/ROME and hparams/MEMIT EleutherAI_gpt-neox-20b.json', () => {
+test('GPT-NeoX-20B: kmeng01/memit hparams/ROME and (OrthoEdit fork) hparams/MEMIT EleutherAI_gpt-neox-20b.json', () => {
   const rome = romePresetFor(NEOX_20B);
   assert.deepEqual(rome.hparams, { layers: [15], fact_token: 'subject_last', v_num_grad_steps: 20, v_lr: 0.5, v_loss_layer: 43, v_weight_decay: 0.5, clamp_norm_factor: 4, kl_factor: 0.0625, mom2_adjustment: true, context_template_length_params: [[5, 10], [10, 10]], mom2_dataset: 'wikipedia', mom2_n_samples: 100000, mom2_dtype: 'float32' });
   assert.match(rome.source, /^kmeng01\/memit hparams\/ROME\/EleutherAI_gpt-neox-20b\.json/);
   const memit = memitPresetFor(NEOX_20B);
   assert.deepEqual(memit.hparams, { layers: [6, 7, 8, 9, 10], clamp_norm_factor: 0.8, layer_selection: 'all', fact_token: 'subject_last', v_num_grad_steps: 20, v_lr: 0.5, v_loss_layer: 43, v_weight_decay: 0.5, kl_factor: 0.0625, mom2_adjustment: true, mom2_update_weight: 6000, mom2_dataset: 'wikipedia', mom2_n_samples: 50000, mom2_dtype: 'float32' });
-  assert.match(memit.source, /^kmeng01\/memit hparams\/MEMIT\/EleutherAI_gpt-neox-20b\.json/);
+  // kmeng01/memit ships no MEMIT NeoX file in any commit; the preset names the fork it was read from.
+  assert.match(memit.source, /^JoveReCode\/OrthoEdit hparams\/MEMIT\/EleutherAI_gpt-neox-20b\.json/);
 });
 
 test('same family at another depth: edited layers moved to the same relative depth, the rest kept', () => {
@@ -143,8 +145,20 @@ test('small and unpublished models keep the small-model presets (values as befor
   small(neox(2, 32, 2)); // neox-tiny-random
   assert.deepEqual(memitPresetFor(gpt2(6, 192, 6)).hparams.layers, [0, 1, 2]);
   assert.deepEqual(memitPresetFor(gpt2(12, 768, 12)).hparams.layers, [1, 2, 3, 4, 5]);
+  assert.deepEqual(memitPresetFor(gpt2(4, 64, 4)).hparams.layers, [0, 1, 2]); // gpt2-tiny-trained: the window already ends below block 3
   assert.deepEqual(ftPresetFor(gpt2(12, 768, 12)).hparams, { ...FT_GPT2_XL, lr: 5e-3, norm_constraint: 5e-3 });
   assert.deepEqual(ftPresetFor(gpt2(36, 1280, 20)).hparams, FT_GPT2_XL);
   assert.deepEqual(ftPresetFor(LLAMA2_7B).hparams, FT_GPT2_XL);
   assert.match(ftPresetFor(LLAMA2_7B).source, /gpt2-xl_constr\.json/);
+});
+
+test("MEMIT's small-model window stays below the last block (z there has no NLL gradient at the prompt's end)", () => {
+  assert.deepEqual(memitPresetFor(llamaLike('llama', 3, 32, 4, 2, 64, { head_dim: 8 })).hparams.layers, [0, 1]); // llama-tiny-random
+  assert.deepEqual(memitPresetFor(gptj(3)).hparams.layers, [0, 1]); // gptj-tiny-random
+  for (const t of ['mistral', 'qwen2', 'qwen3', 'gemma']) assert.deepEqual(memitPresetFor(llamaLike(t, 2, 32, 4, 1, 64)).hparams.layers, [0], t);
+  assert.deepEqual(memitPresetFor(neox(2, 32, 2)).hparams.layers, [0]);
+  // A one-block model has nothing lower: the window is kept (the edit can still reach a prompt that ends at the subject).
+  assert.deepEqual(memitPresetFor(gpt2(1, 64, 4)).hparams.layers, [0]);
+  assert.deepEqual(belowLastBlock([3, 4, 5, 6, 7], 8), [3, 4, 5, 6]);
+  assert.deepEqual(belowLastBlock([4, 5, 6, 7, 8], 32), [4, 5, 6, 7, 8]);
 });
