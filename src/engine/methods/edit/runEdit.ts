@@ -233,8 +233,8 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     notes.push(`MEMIT defaults: ${preset.source}`);
     const merged = mergeMemitHparams(preset.hparams, job.hparams ?? {}, src);
     notes.push(...merged.notes);
-    const center = job.layer ?? preset.hparams.layers[Math.floor(preset.hparams.layers.length / 2)];
-    const h = { ...merged.hparams, ...(job.layer === undefined && job.hparams?.['layers'] ? {} : { layers: ftWindow(center, 5, L) }) };
+    // No --layer: the preset's (or the hparams file's) own window; --layer: a 5-layer window centred there.
+    const h = { ...merged.hparams, ...(job.layer === undefined ? {} : { layers: ftWindow(job.layer, 5, L) }) };
     checkLayers(h, L, src);
     hparams = h;
     const groups = job.contextTemplates ? asTemplateGroups(job.contextTemplates as never) : await sampleMemitTemplates(model, job.seed ?? 0, job.signal);
