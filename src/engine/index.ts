@@ -56,3 +56,5 @@ export type { ExportOptions } from './methods/edit/exportModel';
 export { writeTextAtomic } from './files/write';
 export { hfHubCacheDir, hubFolder, listCachedModels } from './model/hfCache';
 export type { CachedModel, CacheProblem } from './model/hfCache';
+export { readOnlyStatsDirs, resolveStatsCacheDir, userStatsCacheDir, WORKSPACE_STATS_CACHE } from './methods/stats/cacheLocation';
+export { checkStatsDir, findPublishedStats, keyModuleName, readPublishedStats } from './methods/stats/publishedStats';

@@ -41,7 +41,8 @@ export function activate(context: vscode.ExtensionContext): LocusApi {
   fs.mkdirSync(workerCwd, { recursive: true });
   const session = new EngineSession({
     workerPath: context.asAbsolutePath(path.join('dist', 'worker.js')),
-    // The worker's relative paths (the statistics cache .locus/stats) land in the workspace, else in global storage.
+    // The worker's relative paths (runs, an old .locus/stats cache it still reads) land in the workspace, else in
+    // global storage; statistics are cached per user (locus.statsCacheDir, default ~/.cache/locus/stats).
     cwd: workerCwd,
     log,
     threads: () => config().get<number>('threads', 0) || undefined,
@@ -54,6 +55,8 @@ export function activate(context: vscode.ExtensionContext): LocusApi {
         hparams: config().get<Record<string, Record<string, unknown>>>('edit.hparams', {}),
         statsCorpus: config().get<string>('statsCorpus', ''),
         traceNoise: config().get<string>('trace.noise', 's3'),
+        statsDir: config().get<string>('statsDir', ''),
+        statsCacheDir: config().get<string>('statsCacheDir', ''),
       }),
     memory: {
       get: () => context.workspaceState.get<SavedEdits>(SAVED_EDITS_KEY),

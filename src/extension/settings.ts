@@ -2,6 +2,8 @@
  * The `locus.*` settings that shape requests: what a panel or command leaves out is filled from them, and
  * what the user set in the form wins. Pure apart from reading the configuration, so the merge is testable.
  */
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { EngineMethod, EngineParams } from '../protocol/engine';
 
 export interface RequestSettings {
@@ -11,6 +13,24 @@ export interface RequestSettings {
   readonly statsCorpus: string;
   /** `locus.trace.noise`: "s3" or a number σ. */
   readonly traceNoise: string;
+  /** `locus.statsDir`: ROME/MEMIT's published `.npz` statistics (DIR/wikipedia_stats/…); '' = none. */
+  readonly statsDir?: string;
+  /** `locus.statsCacheDir`: the statistics cache; '' = the user-level cache (~/.cache/locus/stats). */
+  readonly statsCacheDir?: string;
+}
+
+/** A folder setting: blank → undefined, a leading `~` → the home folder (VS Code does not expand it). */
+export function folderSetting(text: string | undefined, home: string = os.homedir()): string | undefined {
+  const t = text?.trim();
+  if (!t) return undefined;
+  return t === '~' || t.startsWith('~/') || t.startsWith('~\\') ? path.join(home, t.slice(1)) : t;
+}
+
+/** The statistics folders of an edit, sweep or study request: the request's own, else the settings'. */
+function withStatsFolders<P extends { statsDir?: string; cacheDir?: string }>(p: P, s: RequestSettings): P {
+  const statsDir = p.statsDir ?? folderSetting(s.statsDir);
+  const cacheDir = p.cacheDir ?? folderSetting(s.statsCacheDir);
+  return { ...p, ...(statsDir === undefined ? {} : { statsDir }), ...(cacheDir === undefined ? {} : { cacheDir }) };
 }
 
 /** 's3', 's2.5' stay strings; '0.1' becomes the number σ; anything else is left to the worker's default. */
@@ -26,11 +46,14 @@ export function withSettings<M extends EngineMethod>(method: M, params: EnginePa
     const p = params as EngineParams<'edit/run'>;
     const defaults = s.hparams[p.method];
     const merged: EngineParams<'edit/run'> = {
-      ...p,
+      ...withStatsFolders(p, s),
       hparams: defaults ? { ...defaults, ...(p.hparams ?? {}) } : p.hparams,
       statsCorpus: p.statsCorpus ?? (s.statsCorpus.trim() || undefined),
     };
     return merged as EngineParams<M>;
+  }
+  if (method === 'sweep/run' || method === 'study/run') {
+    return withStatsFolders(params as EngineParams<'sweep/run' | 'study/run'>, s) as EngineParams<M>;
   }
   if (method === 'trace/run') {
     const p = params as EngineParams<'trace/run'>;

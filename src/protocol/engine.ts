@@ -132,8 +132,10 @@ export interface EditParams extends WorkDoneParams {
   readonly firstOnly?: boolean;
   /** A text file (one document per line) for ROME/MEMIT key statistics; default: the bundled WikiText-2. */
   readonly statsCorpus?: string;
-  /** Statistics cache folder; default `.locus/stats` under the worker's cwd (pass an absolute path). */
+  /** Statistics cache folder (pass an absolute path); default the user-level cache, ~/.cache/locus/stats. */
   readonly cacheDir?: string;
+  /** A folder of ROME/MEMIT published `.npz` statistics (DIR/wikipedia_stats/…), used instead of computing C. */
+  readonly statsDir?: string;
   /** Also answer `details` (predictions on every prompt of the first request before/after, a generation before/after). */
   readonly details?: boolean;
 }
@@ -159,6 +161,7 @@ export interface SweepParams extends WorkDoneParams {
   readonly layers?: readonly number[];
   readonly hparams?: Readonly<Record<string, unknown>>;
   readonly cacheDir?: string;
+  readonly statsDir?: string;
 }
 
 /** A study (the CLI's `locus study run`): resumes when `dir` already holds the same study. */
@@ -173,6 +176,7 @@ export interface StudyRunParams extends WorkDoneParams {
   readonly layers?: readonly number[];
   readonly seed?: number;
   readonly cacheDir?: string;
+  readonly statsDir?: string;
 }
 
 export interface ExportResult {

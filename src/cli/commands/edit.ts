@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EditingProblem, EditMethod, FactCase } from '../../engine/index';
 import {
-  checkContextTemplates, checkDirTarget, checkEditHparams, checkFactCase, corpusFromTextFile, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, exportModel, factCaseOf,
-  LocusError, loadCounterFact, MAX_EDITING_NOISE, MAX_EDIT_SEED, parseEditRequests, readJsonFile, readJsonObject, runEdit,
+  checkContextTemplates, checkDirTarget, checkEditHparams, checkFactCase, checkStatsDir, corpusFromTextFile, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, exportModel, factCaseOf,
+  LocusError, loadCounterFact, MAX_EDITING_NOISE, MAX_EDIT_SEED, parseEditRequests, readJsonFile, readJsonObject, resolveStatsCacheDir, runEdit,
 } from '../../engine/index';
 import { intFlag, numberFlag, parseFlags, UsageError } from '../args';
 import type { CliIO } from '../io';
@@ -12,7 +12,7 @@ import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
 export const editHelp = `locus edit [--model M] --method rome|memit|ft|ft5 [--layer L]
            (--case ID [--dataset FILE] | --request FILE)
            [--problem error-injection|tracing-reversal|fact-erasure|fact-amplification|fact-forcing]
-           [--context-templates FILE] [--stats-corpus FILE] [--hparams FILE] [--cache DIR]
+           [--context-templates FILE] [--stats-corpus FILE] [--stats-dir DIR] [--hparams FILE] [--cache DIR]
            [--seed N] [--editing-noise σ=0.1] [--first-prompt-only] [--save DIR] [--json]
 
 Computes an edit, measures before and after, and (with --save) writes the edited model to a new folder.
@@ -23,7 +23,11 @@ The model's own files are never modified.
   --hparams FILE       the reference implementation's hparams JSON (snake_case keys)
   --stats-corpus FILE  text file (one document per non-empty line) for ROME/MEMIT's key statistics
                        (default: the bundled WikiText-2; for the embedded model, its training text)
-  --cache DIR          statistics cache for rome/memit (default .locus/stats); must be creatable and writable,
+  --stats-dir DIR      ROME/MEMIT's published statistics (DIR/wikipedia_stats/<module>_float32_mom2_<N>.npz,
+                       e.g. transformer.h.17.mlp.c_proj_float32_mom2_100000.npz): a layer's file is used
+                       instead of computing C (the notes say which file)
+  --cache DIR          statistics cache for rome/memit (default ~/.cache/locus/stats, or $XDG_CACHE_HOME/locus/stats;
+                       a workspace's old .locus/stats is still read); must be creatable and writable,
                        outside the model folder (checked before any statistics are computed)
   --editing-noise σ    subject noise for Tracing Reversal's o_noise and Fact Forcing (default 0.1, at most ${MAX_EDITING_NOISE})
   --seed N             seed of the context-template sampler, 0 to ${MAX_EDIT_SEED} (default 0)
@@ -44,7 +48,7 @@ export async function editCommand(argv: string[], io: CliIO): Promise<void> {
     argv,
     {
       ...MODEL_FLAGS, method: { type: 'string' }, layer: { type: 'string' }, case: { type: 'string' }, dataset: { type: 'string' }, request: { type: 'string' },
-      problem: { type: 'string' }, 'context-templates': { type: 'string' }, 'stats-corpus': { type: 'string' }, hparams: { type: 'string' }, cache: { type: 'string' },
+      problem: { type: 'string' }, 'context-templates': { type: 'string' }, 'stats-corpus': { type: 'string' }, 'stats-dir': { type: 'string' }, hparams: { type: 'string' }, cache: { type: 'string' },
       seed: { type: 'string' }, 'editing-noise': { type: 'string' }, 'first-prompt-only': { type: 'boolean' }, save: { type: 'string' }, json: { type: 'boolean' },
     },
     'edit',
@@ -78,6 +82,8 @@ export async function editCommand(argv: string[], io: CliIO): Promise<void> {
   const hparams = hparamsFile === undefined ? undefined : readJsonObject(hparamsFile, 'hparams file');
   if (hparams) checkEditHparams(method, hparams, hparamsSource);
   const statsCorpus = str('stats-corpus') === undefined ? undefined : corpusFromTextFile(str('stats-corpus')!);
+  const statsDir = str('stats-dir');
+  if (statsDir !== undefined) checkStatsDir(statsDir);
   const editingNoise = numberFlag(str('editing-noise'), 'editing-noise', undefined, 0, MAX_EDITING_NOISE);
   const seed = intFlag(str('seed'), 'seed', 0, 0, MAX_EDIT_SEED);
   const layer = str('layer') === undefined ? undefined : intFlag(str('layer'), 'layer', 0, 0);
@@ -95,7 +101,7 @@ export async function editCommand(argv: string[], io: CliIO): Promise<void> {
     const result = await runEdit(
       model,
       {
-        method, layer, cases, problem, hparams, hparamsSource, statsCorpus, cacheDir: str('cache') ?? path.join('.locus', 'stats'),
+        method, layer, cases, problem, hparams, hparamsSource, statsCorpus, statsDir, cacheDir: resolveStatsCacheDir(str('cache')),
         contextTemplates: templates as string[] | undefined,
         editingNoise, seed, firstOnly: v['first-prompt-only'] === true, onProgress: progress,
       },

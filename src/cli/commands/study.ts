@@ -1,13 +1,14 @@
 import * as path from 'node:path';
 import type { EditingProblem, EditMethod, FolderLock, LayerSummary, RegressionRow, StudyProgress, StudyShard } from '../../engine/index';
-import { analyzeStudy, checkDirTarget, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, LocusError, loadCounterFact, lockStudy, MAX_STUDY_SEED, mergeStudies, parseCaseSpec, runStudy, selectCases, selectKnown } from '../../engine/index';
+import { analyzeStudy, checkDirTarget, checkStatsDir, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, LocusError, loadCounterFact, lockStudy, MAX_STUDY_SEED, mergeStudies, parseCaseSpec, resolveStatsCacheDir, runStudy, selectCases, selectKnown } from '../../engine/index';
 import { intFlag, parseFlags, UsageError } from '../args';
 import type { CliIO } from '../io';
 import { processIO } from '../io';
 import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
 
 export const studyHelp = `locus study run --cases SPEC --methods rome,memit,ft,ft5 --layers all|LIST [--problems P,...]
-                [--out DIR] [--shard i/n] [--model M] [--dataset FILE] [--seed N] [--json]
+                [--out DIR] [--shard i/n] [--model M] [--dataset FILE] [--seed N]
+                [--stats-dir DIR] [--cache DIR] [--json]
 locus study merge DIR... --out DIR
 locus study analyze DIR [--json]
 
@@ -25,6 +26,9 @@ and reverted; one line per edit in DIR/results.jsonl, the model and spec in DIR/
   --seed N         seed of the methods' sampling, 0 to ${MAX_STUDY_SEED} (default 0)
   --shard i/n      run only the cases at index % n == i of the --cases list (0 ≤ i < n), e.g. on n
                    machines with the same flags and their own --out; then "locus study merge"
+  --stats-dir DIR  ROME/MEMIT's published statistics (DIR/wikipedia_stats/<module>_float32_mom2_<N>.npz),
+                   used instead of computing C for the layers they have (as in locus edit)
+  --cache DIR      statistics cache for rome/memit (default ~/.cache/locus/stats, or $XDG_CACHE_HOME/locus/stats)
 ${MODEL_FLAGS_HELP}
 merge: the union of study folders (identical duplicates kept once; different numbers are an error).
 analyze: per method × problem × metric, R² of the score on factor(layer), on layer + layer × tracing
@@ -50,7 +54,7 @@ const fmt = (x: number, d = 3): string => (Number.isFinite(x) ? x.toFixed(d) : '
 async function runCmd(argv: string[], io: CliIO): Promise<void> {
   const { values } = parseFlags(argv, {
     cases: { type: 'string' }, methods: { type: 'string' }, layers: { type: 'string' }, problems: { type: 'string' }, out: { type: 'string' }, shard: { type: 'string' },
-    dataset: { type: 'string' }, seed: { type: 'string' }, cache: { type: 'string' }, json: { type: 'boolean' }, ...MODEL_FLAGS,
+    dataset: { type: 'string' }, seed: { type: 'string' }, cache: { type: 'string' }, 'stats-dir': { type: 'string' }, json: { type: 'boolean' }, ...MODEL_FLAGS,
   }, 'study run');
   if (values.help) return io.out(studyHelp);
   const v = values as Record<string, string | boolean | undefined>;
@@ -65,6 +69,8 @@ async function runCmd(argv: string[], io: CliIO): Promise<void> {
   const seed = intFlag(v['seed'] as string | undefined, 'seed', 0, 0, MAX_STUDY_SEED);
   const outFlag = v['out'] as string | undefined;
   if (outFlag !== undefined) checkDirTarget(outFlag, '--out');
+  const statsDir = v['stats-dir'] as string | undefined;
+  if (statsDir !== undefined) checkStatsDir(statsDir);
   const dataset = path.resolve((v['dataset'] as string | undefined) ?? defaultDatasetPath());
   const all = loadCounterFact(dataset);
   const model = await openModel(values, io);
@@ -95,7 +101,7 @@ async function runCmd(argv: string[], io: CliIO): Promise<void> {
       process.stderr.write(`\r\x1b[K${p.done}/${p.total}${eta} — ${p.stage}`);
     };
     const summary = await runStudy(model, { cases: records.map((r) => r.case_id), methods, problems, layers, dataset, seed }, {
-      outDir, shard, signal: controller.signal, onProgress: progress, cacheDir: (v['cache'] as string | undefined) ?? path.join('.locus', 'stats'), outFlag: '--out', lock,
+      outDir, shard, signal: controller.signal, onProgress: progress, cacheDir: resolveStatsCacheDir(v['cache'] as string | undefined), statsDir, outFlag: '--out', lock,
     });
     if (tty) process.stderr.write('\r\x1b[K');
     if (v['json']) io.out(JSON.stringify({ ...summary, seconds: (Date.now() - t0) / 1000 }, null, 2));

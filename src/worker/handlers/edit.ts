@@ -6,10 +6,11 @@
 import * as path from 'node:path';
 import type { FactCase, LoadedModel, PromptView } from '../../engine/index';
 import type { EditDetailsDto } from '../../protocol/dto';
-import { corpusFromTextFile, EDIT_METHODS, EDITING_PROBLEMS, exportModel, factCaseOf, generateText, LocusError, promptViews, runEdit } from '../../engine/index';
+import { corpusFromTextFile, EDIT_METHODS, EDITING_PROBLEMS, exportModel, factCaseOf, generateText, LocusError, promptViews, resolveStatsCacheDir, runEdit } from '../../engine/index';
 import type { EditParams } from '../../protocol/engine';
 import type { HandlerTable, WorkerState } from '../state';
 import { inlineCase, reapply } from './cases';
+import { optStatsDir } from './statsSettings';
 import { check } from '../state';
 
 /** The job's requests: inline `cases`, or `caseIds` looked up in the loaded dataset. */
@@ -70,7 +71,8 @@ export function editHandlers(state: WorkerState): HandlerTable<'edit/run' | 'edi
           hparams: check.optObject(p.hparams, 'hparams'),
           contextTemplates: p.contextTemplates as readonly string[] | undefined,
           statsCorpus: p.statsCorpus === undefined || p.statsCorpus === null ? undefined : corpusFromTextFile(check.string(p.statsCorpus, 'statsCorpus')),
-          cacheDir: check.optString(p.cacheDir, 'cacheDir') ?? path.join('.locus', 'stats'),
+          cacheDir: resolveStatsCacheDir(check.optString(p.cacheDir, 'cacheDir')),
+          statsDir: optStatsDir(p.statsDir),
           // Types here; the engine checks the ranges (seed ≤ 2³²−1, noise ≤ its maximum) with the CLI's messages.
           seed: check.optNumber(p.seed, 'seed') ?? 0,
           editingNoise: check.optNumber(p.editingNoise, 'editingNoise'),

@@ -10,10 +10,11 @@
  */
 import * as path from 'node:path';
 import type { EditingProblem, EditMethod, EditStack, FactCase, StudyProgress, StudyRow, StudySpec } from '../../engine/index';
-import { analyzeRows, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, factCaseOf, LocusError, loadCounterFact, lockStudy, MAX_STUDY_SEED, parseCaseSpec, readManifest, readResults, readStudy, runStudy, runSweep, selectCases, selectKnown } from '../../engine/index';
+import { analyzeRows, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, factCaseOf, LocusError, loadCounterFact, lockStudy, MAX_STUDY_SEED, parseCaseSpec, readManifest, readResults, readStudy, resolveStatsCacheDir, runStudy, runSweep, selectCases, selectKnown } from '../../engine/index';
 import type { StudyAnalysisDto, SweepResultDto } from '../../protocol/dto';
 import type { HandlerTable, WorkerState } from '../state';
 import { inlineCase, reapply } from './cases';
+import { optStatsDir } from './statsSettings';
 import { check } from '../state';
 
 function methodsOf(v: unknown): EditMethod[] {
@@ -93,7 +94,7 @@ export function studyHandlers(state: WorkerState): HandlerTable<'sweep/run' | 's
         model,
         {
           fact, methods: methodsOf(p.methods), problem, layers: layersOf(p.layers, model.config.n_layers),
-          hparams: check.optObject(p.hparams, 'hparams'), cacheDir: check.optString(p.cacheDir, 'cacheDir') ?? path.join('.locus', 'stats'),
+          hparams: check.optObject(p.hparams, 'hparams'), cacheDir: resolveStatsCacheDir(check.optString(p.cacheDir, 'cacheDir')), statsDir: optStatsDir(p.statsDir),
         },
         { signal: ctx.signal, onProgress: (s) => ctx.progress({ done: s.done, total: s.total, message: s.stage }), afterEachEdit: () => reapply(stack) },
       );
@@ -129,7 +130,7 @@ export function studyHandlers(state: WorkerState): HandlerTable<'sweep/run' | 's
           const differs = existing && otherStudy(existing.spec, spec);
           if (differs) throw new LocusError('bad-input', `${dir} holds another study (its ${differs} differ); choose another name, or resume it with its own settings`);
           const summary = await runStudy(model, spec, {
-            outDir: dir, signal: ctx.signal, cacheDir: check.optString(p.cacheDir, 'cacheDir') ?? path.join('.locus', 'stats'), lock,
+            outDir: dir, signal: ctx.signal, cacheDir: resolveStatsCacheDir(check.optString(p.cacheDir, 'cacheDir')), statsDir: optStatsDir(p.statsDir), lock,
             onProgress: (s) => ctx.progress({ done: s.done, total: s.total, message: studyProgressMessage(s) }),
           });
           if (summary.cancelled) throw new LocusError('cancelled', `stopped after ${summary.resumed + summary.ran}/${summary.total} edits; run the study again to resume`);

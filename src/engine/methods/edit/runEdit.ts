@@ -55,6 +55,8 @@ export interface EditJob {
   readonly statsCorpus?: StatsCorpus;
   /** Where second-moment statistics are cached. */
   readonly cacheDir: string;
+  /** ROME/MEMIT published statistics (`--stats-dir`, stats/publishedStats.ts), used instead of computing C. */
+  readonly statsDir?: string;
   readonly seed?: number;
   /** σ of the subject noise for Tracing Reversal's o_noise and Fact Forcing. */
   readonly editingNoise?: number;
@@ -192,10 +194,12 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
   const stats = (sampleSize: number) => async (layer: number): Promise<Float64Array> => {
     job.onProgress?.(`second-moment statistics for layer ${layer}`);
     // A cache write that fails late (disk full) is a warning: the statistics are correct in memory.
+    // Notes say where C came from when it was not computed (published or shipped statistics).
     const log = (line: string): void => {
-      if (line.startsWith('warning:') && !notes.includes(line.slice(9))) notes.push(line.slice(9));
+      const m = /^(warning|note): (.*)$/s.exec(line);
+      if (m && !notes.includes(m[2])) notes.push(m[2]);
     };
-    const m = await loadOrComputeSecondMoment(model, [layer], corpus(), { cacheDir: path.resolve(job.cacheDir), sampleSize, signal: job.signal, log });
+    const m = await loadOrComputeSecondMoment(model, [layer], corpus, { cacheDir: path.resolve(job.cacheDir), statsDir: job.statsDir, sampleSize, signal: job.signal, log });
     return m.get(layer)!.mom2;
   };
   const requests = specs.map((s) => s.request);

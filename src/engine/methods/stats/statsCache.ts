@@ -17,6 +17,10 @@
  * the cache was warm, a freshly computed C is returned rounded to float32 as well: both paths give
  * the same bits. Writes are atomic (temp file + rename), tensor first, sidecar last; a sidecar that
  * does not match its tensor (a crash between the two) reads as a miss.
+ *
+ * Before the cache: ROME/MEMIT's published statistics (`statsDir`, publishedStats.ts), used as they
+ * are for every layer they have a file for. After it, read only: the same layout inside the model's
+ * folder (`stats/`, shipped with the embedded model) and the old per-workspace cache (cacheLocation.ts).
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -29,13 +33,24 @@ import type { StatsCorpus } from './corpus';
 import { corpusSha256, ROME_SAMPLE_SEED } from './corpus';
 import type { SecondMoment, SecondMomentOptions, StatsSettings } from './secondMoment';
 import { computeSecondMoment, resolveStatsSettings, validateLayers } from './secondMoment';
+import { readOnlyStatsDirs } from './cacheLocation';
+import type { PublishedMoment } from './publishedStats';
+import { findPublishedStats, readPublishedStats } from './publishedStats';
 
 const FORMAT = 'locus-mom2/1';
 const TENSOR = 'mom2';
 
 export interface StatsCacheOptions extends SecondMomentOptions {
+  /** Where statistics are looked up first and computed ones written. */
   readonly cacheDir: string;
-  /** Cache hits, misses and ignored files, one line each. */
+  /** A folder of ROME/MEMIT `.npz` statistics (`--stats-dir`): a layer's file there is used before any cache. */
+  readonly statsDir?: string;
+  /** Folders searched read-only after cacheDir (same layout); default `readOnlyStatsDirs(model, cacheDir)`. */
+  readonly readOnlyDirs?: readonly string[];
+  /**
+   * Cache hits, misses and ignored files, one line each. Lines that belong in an edit's notes start with
+   * `note: ` (published or shipped statistics used) or `warning: ` (a file ignored, a write failed).
+   */
   readonly log?: (message: string) => void;
 }
 
@@ -146,22 +161,22 @@ function writeCached(base: string, expected: Expected, stat: SecondMoment, f32: 
 }
 
 /**
- * The last statistics read or computed, by cache file: repeated edits at a layer (a sweep, a study,
+ * The last statistics read or computed, by file: repeated edits at a layer (a sweep, a study,
  * MEMIT's five layers) reuse one C array instead of re-reading it, and with it the Cholesky factor
  * cached on that array (linalg.ts), as long as the file on disk is unchanged. Bounded by bytes, C and
  * its float64 factor counted, keeping at least the newest: every layer of the embedded model (9 MB
  * each), two of GPT-2 XL (656 MB each).
  */
-const recent = new Map<string, { m: SecondMoment; file: string }>();
+const recent = new Map<string, { m: SecondMoment; stamp: string }>();
 const RECENT_BYTES = 1.5 * 2 ** 30;
-/** The cache file's size and mtime: an in-memory copy is used only while its file is unchanged. */
-const fileStamp = (base: string): string => {
-  const st = fs.statSync(`${base}.safetensors`, { throwIfNoEntry: false });
+/** A file's size and mtime: an in-memory copy is used only while its file is unchanged. */
+const fileStamp = (file: string): string => {
+  const st = fs.statSync(file, { throwIfNoEntry: false });
   return st ? `${st.size}:${st.mtimeMs}` : '';
 };
-function remember(base: string, m: SecondMoment): SecondMoment {
-  recent.delete(base);
-  recent.set(base, { m, file: fileStamp(base) });
+function remember<T extends SecondMoment>(file: string, m: T): T {
+  recent.delete(file);
+  recent.set(file, { m, stamp: fileStamp(file) });
   const bytes = (s: SecondMoment): number => s.mom2.byteLength + 8 * s.dim * s.dim;
   let total = [...recent.values()].reduce((t, e) => t + bytes(e.m), 0);
   while (recent.size > 1 && total > RECENT_BYTES) {
@@ -171,35 +186,67 @@ function remember(base: string, m: SecondMoment): SecondMoment {
   }
   return m;
 }
+/** The in-memory copy of `file`'s statistics, when the file is unchanged since it was read or written. */
+function recalled<T extends SecondMoment>(file: string): T | undefined {
+  const hit = recent.get(file);
+  if (!hit || hit.stamp === '' || hit.stamp !== fileStamp(file)) return undefined;
+  return remember(file, hit.m as T);
+}
+
+/** Published statistics for the layers `statsDir` has files for, with a note per layer either way. */
+function publishedLayers(model: LoadedModel, layers: readonly number[], opts: StatsCacheOptions): Map<number, SecondMoment> {
+  const found = new Map<number, SecondMoment>();
+  if (opts.statsDir === undefined) return found;
+  for (const l of layers) {
+    const file = findPublishedStats(opts.statsDir, model.config.modelType, l, opts.sampleSize);
+    if (file === undefined) {
+      opts.log?.(`note: layer ${l}: no ROME/MEMIT statistics file for it in ${opts.statsDir}; statistics from the cache or computed`);
+      continue;
+    }
+    const m = recalled<PublishedMoment>(file) ?? remember(file, readPublishedStats(file, model.config.d_mlp));
+    const n = m.sampleSize === undefined ? '' : `, sample_size ${m.sampleSize}`;
+    opts.log?.(`note: layer ${l}: key statistics read from ${m.file} (ROME/MEMIT format, C = mom2 / count over ${m.count} tokens${n}), not computed`);
+    found.set(l, m);
+  }
+  return found;
+}
 
 /**
- * `computeSecondMoment` through the cache: layers found on disk are read (no forward pass), the others
- * computed together in one pass and written. Returns C as float32 values for every layer (see above).
+ * `computeSecondMoment` through the cache: layers with published statistics (`statsDir`) or found on
+ * disk are read (no forward pass), the others computed together in one pass and written. Returns C as
+ * float32 values for every layer (see above). `corpus` may be a function, called only when some layer
+ * needs the cache key or a computation (published statistics need neither).
  */
-export async function loadOrComputeSecondMoment(model: LoadedModel, layers: readonly number[], corpus: StatsCorpus, opts: StatsCacheOptions): Promise<Map<number, SecondMoment>> {
+export async function loadOrComputeSecondMoment(
+  model: LoadedModel,
+  layers: readonly number[],
+  corpusOrGet: StatsCorpus | (() => StatsCorpus),
+  opts: StatsCacheOptions,
+): Promise<Map<number, SecondMoment>> {
   validateLayers(model, layers);
+  const found = publishedLayers(model, layers, opts);
+  const rest = layers.filter((l) => !found.has(l));
+  if (rest.length === 0) return new Map(layers.map((l) => [l, found.get(l)!]));
+  const corpus = typeof corpusOrGet === 'function' ? corpusOrGet() : corpusOrGet;
   const settings = resolveStatsSettings(model, corpus, opts);
   const sha = corpusSha256(corpus);
-  const entries = new Map(layers.map((l) => [l, cacheEntry(opts.cacheDir, model, l, corpus, sha, settings)]));
-  const found = new Map<number, SecondMoment>();
+  const entries = new Map(rest.map((l) => [l, cacheEntry(opts.cacheDir, model, l, corpus, sha, settings)]));
+  const readOnly = (opts.readOnlyDirs ?? readOnlyStatsDirs(model, opts.cacheDir)).map((dir) => ({ dir, shipped: isInside(dir, model.manifest.path) }));
   const missing: number[] = [];
   for (const [l, { base, expected }] of entries) {
-    const hit = recent.get(base);
-    if (hit && hit.file !== '' && hit.file === fileStamp(base)) {
-      found.set(l, remember(base, hit.m));
+    const m = recalled(`${base}.safetensors`) ?? readFirst(l, base, expected, opts);
+    if (m) {
+      found.set(l, m);
       continue;
     }
-    if (!fs.existsSync(`${base}.json`) && !fs.existsSync(`${base}.safetensors`)) {
-      missing.push(l);
-      continue;
-    }
-    try {
-      found.set(l, remember(base, readCached(base, expected)));
-      opts.log?.(`layer ${l}: loaded cached statistics ${base}.safetensors`);
-    } catch (e) {
-      opts.log?.(`warning: ignoring the cached statistics ${base}.safetensors (${(e as Error).message}); recomputing`);
-      missing.push(l);
-    }
+    const other = readOnly.map(({ dir, shipped }) => {
+      const e = cacheEntry(dir, model, l, corpus, sha, settings);
+      const got = recalled(`${e.base}.safetensors`) ?? readFirst(l, e.base, e.expected, opts);
+      if (got && shipped) opts.log?.(`note: layer ${l}: key statistics shipped with the model (${e.base}.safetensors), not computed`);
+      return got;
+    }).find((x) => x !== undefined);
+    if (other) found.set(l, other);
+    else missing.push(l);
   }
   if (missing.length > 0) {
     opts.log?.(`computing statistics for layer${missing.length > 1 ? 's' : ''} ${missing.join(', ')} over ${settings.documents.length} documents of ${corpus.name}`);
@@ -215,8 +262,27 @@ export async function loadOrComputeSecondMoment(model: LoadedModel, layers: read
       } catch (e) {
         opts.log?.(`warning: could not write the statistics cache ${base}.safetensors (${fsErrorMessage(e, opts.cacheDir, 'cache folder')}); they were computed in memory and will be recomputed next time`);
       }
-      found.set(l, remember(base, { count: stat.count, dim: stat.dim, mom2: Float64Array.from(f32) }));
+      found.set(l, remember(`${base}.safetensors`, { count: stat.count, dim: stat.dim, mom2: Float64Array.from(f32) }));
     }
   }
   return new Map(layers.map((l) => [l, found.get(l)!]));
+}
+
+/** Whether `dir` lies inside `folder`. */
+function isInside(dir: string, folder: string): boolean {
+  const rel = path.relative(path.resolve(folder), path.resolve(dir));
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/** One cache entry from disk, or undefined when absent or unusable (then a warning through `log`). */
+function readFirst(layer: number, base: string, expected: Expected, opts: StatsCacheOptions): SecondMoment | undefined {
+  if (!fs.existsSync(`${base}.json`) && !fs.existsSync(`${base}.safetensors`)) return undefined;
+  try {
+    const m = remember(`${base}.safetensors`, readCached(base, expected));
+    opts.log?.(`layer ${layer}: loaded cached statistics ${base}.safetensors`);
+    return m;
+  } catch (e) {
+    opts.log?.(`warning: ignoring the cached statistics ${base}.safetensors (${(e as Error).message}); recomputing`);
+    return undefined;
+  }
 }

@@ -19,14 +19,17 @@ import { rowKey, shardCases } from './types';
 import type { FolderLock, LockHolder } from './lock';
 import { lockFolder } from './lock';
 import { nullIfNaN, studyTracingEffect } from './sweep';
+import { resolveStatsCacheDir } from '../stats/cacheLocation';
 
 export interface StudyRunOptions {
   readonly outDir: string;
   readonly shard?: StudyShard;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: StudyProgress) => void;
-  /** Second-moment statistics cache for ROME / MEMIT (default .locus/stats). */
+  /** Second-moment statistics cache for ROME / MEMIT (default: the user-level cache, stats/cacheLocation.ts). */
   readonly cacheDir?: string;
+  /** ROME/MEMIT published statistics (`--stats-dir`), used instead of computing C where they have a layer. */
+  readonly statsDir?: string;
   /** How messages name `outDir` (the CLI: "--out"; default "study folder"). */
   readonly outFlag?: string;
   /**
@@ -144,7 +147,7 @@ async function runLocked(model: LoadedModel, spec: StudySpec, byId: ReadonlyMap<
       for (const u of todo) {
         if (aborted()) break;
         report(`case ${id}: ${u.method} ${u.problem} layer ${u.layer}`);
-        const out = await runEdit(model, { method: u.method, layer: u.layer, cases: [fact], problem: u.problem, seed: spec.seed, cacheDir: opts.cacheDir ?? path.join('.locus', 'stats'), signal: opts.signal });
+        const out = await runEdit(model, { method: u.method, layer: u.layer, cases: [fact], problem: u.problem, seed: spec.seed, cacheDir: resolveStatsCacheDir(opts.cacheDir), statsDir: opts.statsDir, signal: opts.signal });
         const m = out.metrics;
         const row: StudyRow = {
           ...u, editLayers: [...out.layers], tracingEffect: effect[u.layer], tracingEffectLastSubject: effectLast[u.layer],

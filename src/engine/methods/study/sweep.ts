@@ -45,6 +45,8 @@ export interface SweepRequest {
   readonly hparams?: Record<string, unknown>;
   /** Second-moment statistics cache for ROME / MEMIT. */
   readonly cacheDir: string;
+  /** ROME/MEMIT published statistics (`--stats-dir`), used instead of computing C where they have a layer. */
+  readonly statsDir?: string;
   readonly seed?: number;
 }
 
@@ -99,7 +101,7 @@ export async function runSweep(model: LoadedModel, req: SweepRequest, opts: Swee
       report(`${method} at layer ${layer}`);
       let out;
       try {
-        out = await runEdit(model, { method, layer, cases: [req.fact], problem: req.problem, hparams: req.hparams, cacheDir: req.cacheDir, seed: req.seed, signal: opts.signal });
+        out = await runEdit(model, { method, layer, cases: [req.fact], problem: req.problem, hparams: req.hparams, cacheDir: req.cacheDir, statsDir: req.statsDir, seed: req.seed, signal: opts.signal });
       } finally {
         await opts.afterEachEdit?.();
       }
