@@ -20,7 +20,9 @@ export type HookSite = (typeof HOOK_SITES)[number];
 export const hookInput = (layer: number, site: HookSite, part: 'keep' | 'inject'): string => `hook.blocks.${layer}.${site}.${part}`;
 
 /** Graph input names shared by the engine and the graph builders. */
-export const INPUT = { ids: 'input_ids', positions: 'position_ids', mask: 'attn_mask', cos: 'rope.cos', sin: 'rope.sin', rows: 'final_rows' } as const;
+export const INPUT = { ids: 'input_ids', positions: 'position_ids', mask: 'attn_mask', cos: 'rope.cos', sin: 'rope.sin', rows: 'final_rows', pick: 'pick_ids' } as const;
+/** The unembed graph's output of picked log-probabilities [rows, k]. */
+export const PICKED = 'picked';
 
 const BP = ['batch', 'pos'] as const;
 
@@ -51,22 +53,22 @@ export interface BlockVariant {
   readonly kvOut?: boolean;
   /** Take earlier positions' keys and values as inputs (`past.blocks.{l}.k|v`); the mask is then [pos, past + pos]. */
   readonly past?: boolean;
-  /** With hooks but only resid_post as output (restored runs that start at position 0). */
-  readonly postOnly?: boolean;
 }
 
 /**
  * The compiled block variants, by name (model/sessions.ts keys segments `block.{l}.{name}`): lean =
- * resid_post only; full = hooks + every activation; kv = full + the attention keys/values; suffix =
- * hooks + past keys/values as inputs, run on the later positions only (Causal Tracing's restored runs);
- * hooked = hooks with resid_post only (restored runs from position 0: an empty past makes ORT slow).
+ * resid_post only; kv = hooks + every activation + the attention keys/values (a run fetches the
+ * outputs it needs); suffix = hooks + past keys/values as inputs, resid_post only, run on the later
+ * positions (Causal Tracing's restored runs; from position 0 with an empty past).
+ * Few variants on purpose: each is one more ORT session per block to create, prepack and whose
+ * memory arena the first runs grow (a cold trace grid paid that for 4 variants; bench/trace.ts).
+ * Measured bit-identical: kv's activations equal a graph without the key/value outputs, and suffix
+ * with an empty past equals the hooked block without past inputs (ORT 1.30, GPT-2-small shapes).
  */
 export const BLOCK_VARIANTS = {
   lean: { full: false },
-  full: { full: true },
   kv: { full: true, kvOut: true },
   suffix: { full: true, past: true },
-  hooked: { full: true, postOnly: true },
 } as const satisfies Record<string, BlockVariant>;
 export type BlockVariantName = keyof typeof BLOCK_VARIANTS;
 
@@ -105,7 +107,7 @@ export function buildBlockGraph(cfg: ModelConfig, l: number, p: ParamGetter, var
   const pre = g.input(act.resid(l, 'resid_pre'), [...BP, cfg.d_model]);
   const inputs = blockInputs(g, cfg);
   emitBlock(g, cfg, l, p, variant, pre, inputs);
-  const outs = variant.full && !variant.past && !variant.postOnly ? blockActivations(cfg, l) : [act.resid(l, 'resid_post')];
+  const outs = variant.full && !variant.past ? blockActivations(cfg, l) : [act.resid(l, 'resid_post')];
   for (const o of outs) g.output(o, [...BP, o.endsWith('mlp.pre') || o.endsWith('mlp.post') ? cfg.d_mlp : cfg.d_model]);
   if (variant.kvOut) for (const w of ['k', 'v'] as const) g.output(kvName(l, w), ['batch', cfg.n_kv_heads, 'pos', cfg.d_head]);
   return g.build();
@@ -191,7 +193,7 @@ export function emitBlock(g: GraphBuilder, cfg: ModelConfig, l: number, p: Param
     ...(a.oBias ? { b_O: w(`${b}.attn.b_O`) } : {}),
     ...(a.qkNorm ? { qNorm: w(`${b}.attn.q_norm.w`), kNorm: w(`${b}.attn.k_norm.w`) } : {}),
   };
-  const named = (n: ActName): string | undefined => (full && !variant.past && !variant.postOnly ? n : undefined);
+  const named = (n: ActName): string | undefined => (full && !variant.past ? n : undefined);
   const ln1 = emitNorm(g, cfg, p, pre, `${b}.ln1`, named(act.ln1(l)));
   const kvShape = ['rows0', cfg.n_kv_heads, 'past', cfg.d_head];
   const cache = {
@@ -247,14 +249,20 @@ export function buildPickGraph(cfg: ModelConfig, p: ParamGetter): GraphSpec {
 
 /**
  * Final norm + unembedding on selected rows only: x [rows, d_model] → ln_final.out [rows, d_model],
- * logits [rows, d_vocab]. The engine gathers the rows it needs (usually each prompt's last token), so
- * the d_model × d_vocab product is never paid for positions nobody reads.
+ * logits [rows, d_vocab], and `picked` [rows, k], the log-probabilities of the token ids `pick_ids` [k]
+ * (as buildPickGraph). The engine gathers the rows it needs (usually each prompt's last token), so the
+ * d_model × d_vocab product is never paid for positions nobody reads. One graph serves both logits and
+ * picked scores: a second head session would copy and prepack the d_vocab × d_model matrix again
+ * (the largest in GPT-2); the log-softmax costs nothing measurable when only logits are fetched.
  */
 export function buildUnembedGraph(cfg: ModelConfig, p: ParamGetter): GraphSpec {
   const g = new GraphBuilder('unembed');
   const x = g.input('final.in', ['rows', cfg.d_model]);
-  emitHead(g, cfg, p, x, act.lnFinal, act.logits);
+  const logits = emitHead(g, cfg, p, x, act.lnFinal, act.logits);
+  const logp = g.node('LogSoftmax', [logits], { axis: -1 }); // [rows, d_vocab]
+  g.node('Gather', [logp, g.input(INPUT.pick, ['k'], 'int64')], { axis: 1 }, PICKED); // [rows, k]
   g.output(act.lnFinal, ['rows', cfg.d_model]);
   g.output(act.logits, ['rows', cfg.d_vocab]);
+  g.output(PICKED, ['rows', 'k']);
   return g.build();
 }

@@ -9,6 +9,10 @@ import type { Feed } from '../runtime/ort';
 import type { Tensor } from '../tensor/tensor';
 import type { Intervention } from './interventions';
 import { applyInterventions, hookTensors, INTERVENABLE } from './interventions';
+import { embedTokens } from './embed';
+
+/** The unembed graph also scores picked ids (suffix.ts suffixPick); callers that want logits feed one id and ignore it. */
+export const NO_PICK: Feed = { shape: [1], ids: BigInt64Array.of(0n) };
 
 export interface ForwardOptions {
   /** Activations to return, [batch, pos, d] each (rows right-padded to the longest prompt). */
@@ -86,15 +90,13 @@ export async function forward(ctx: ForwardContext, batch: readonly (readonly num
   const { ids, positions, pos } = padBatch(batch, ctx.padId, cfg);
   const B = batch.length;
   checkAborted(opts.signal);
-  const embedFeeds: Record<string, Feed> = { [INPUT.ids]: { shape: [B, pos], ids } };
   const learned = hasLearnedPositions(cfg);
-  if (learned) embedFeeds[INPUT.positions] = { shape: [B, pos], ids: positions };
-  const embedOut = await (await sessions.get('embed')).run(embedFeeds, learned ? [act.embed, act.posEmbed] : [act.embed]);
-  const embed = applyInterventions(embedOut[act.embed], ivs.filter((iv) => iv.site === act.embed));
+  const embedOut = embedTokens(sessions.params, ids, learned ? positions : undefined, B, pos);
+  const embed = applyInterventions(embedOut.embed, ivs.filter((iv) => iv.site === act.embed));
   const acts = new Map<ActName, Tensor>();
   if (fetch.has(act.embed)) acts.set(act.embed, embed);
-  if (learned && fetch.has(act.posEmbed)) acts.set(act.posEmbed, embedOut[act.posEmbed]);
-  const resid = residualFromEmbeddings(cfg, embed, learned ? embedOut[act.posEmbed] : undefined);
+  if (learned && fetch.has(act.posEmbed)) acts.set(act.posEmbed, embedOut.posEmbed!);
+  const resid = residualFromEmbeddings(cfg, embed, embedOut.posEmbed);
   const rest = await forwardFrom(ctx, 0, resid, batch.map((r) => r.length), opts as FromOptions);
   for (const [k, v] of rest.acts) acts.set(k, v);
   return { ...rest, acts };
@@ -142,7 +144,8 @@ export async function forwardFrom(ctx: ForwardContext, fromLayer: number, resid:
     const postName = act.resid(l, 'resid_post');
     const wanted: string[] = full ? [...inner.filter((n) => fetch.has(n)), postName] : [postName];
     if (opts.keysValues) wanted.push(kvName(l, 'k'), kvName(l, 'v'));
-    const variant = opts.keysValues ? 'kv' : full ? 'full' : 'lean';
+    // One hooked variant serves hooks, activations and keys/values (graph/segments.ts BLOCK_VARIANTS).
+    const variant = full ? 'kv' : 'lean';
     const out = await (await sessions.get(`block.${l}.${variant}`)).run(feeds, wanted);
     for (const n of inner) if (out[n]) keep(n, out[n]);
     if (opts.keysValues) kv.set(l, { k: out[kvName(l, 'k')], v: out[kvName(l, 'v')] });
@@ -159,7 +162,7 @@ export async function forwardFrom(ctx: ForwardContext, fromLayer: number, resid:
     else if (mode === 'positions') for (const t of opts.logitPositions!) cells.push([b, t]);
     else for (let t = 0; t < pos; t++) cells.push([b, t]);
   }
-  const head = await (await sessions.get('unembed')).run({ 'final.in': gatherRows(resid, cells) }, [act.lnFinal, act.logits]);
+  const head = await (await sessions.get('unembed')).run({ 'final.in': gatherRows(resid, cells), [INPUT.pick]: NO_PICK }, [act.lnFinal, act.logits]);
   const rowsShape = mode === 'last' || mode === 'none' ? [B] : [B, cells.length / B];
   if (fetch.has(act.lnFinal)) acts.set(act.lnFinal, { shape: [...rowsShape, cfg.d_model], data: head[act.lnFinal].data });
   const logits = mode === 'none' ? undefined : { shape: [...rowsShape, cfg.d_vocab], data: head[act.logits].data };

@@ -1,9 +1,10 @@
 import { LocusError } from '../errors';
 import { blockFeeds } from '../graph/feeds';
-import { HOOK_SITES, hookInput, PAST_REPEAT, pastInput } from '../graph/segments';
+import { HOOK_SITES, hookInput, INPUT, PAST_REPEAT, pastInput, PICKED } from '../graph/segments';
 import { act } from '../model/names';
 import type { Feed } from '../runtime/ort';
 import type { Tensor } from '../tensor/tensor';
+import { NO_PICK } from './forward';
 import type { ForwardContext } from './forward';
 import type { Intervention } from './interventions';
 import { applyInterventions, hookTensors } from './interventions';
@@ -22,7 +23,6 @@ export function suffixInputs(cfg: ForwardContext['config'], t0: number, n: numbe
 export async function suffixBlock(ctx: ForwardContext, l: number, resid: Tensor, shared: Record<string, Feed>, past: { k: Tensor; v: Tensor }, interventions: readonly Intervention[]): Promise<Tensor> {
   const [B, n, D] = resid.shape;
   const pre = act.resid(l, 'resid_pre');
-  const t0 = past.k.shape[2];
   const copies = B / past.k.shape[0];
   const feeds: Record<string, Feed> = {
     ...shared,
@@ -37,13 +37,7 @@ export async function suffixBlock(ctx: ForwardContext, l: number, resid: Tensor,
     feeds[hookInput(l, site, 'inject')] = h.inject;
   }
   const post = act.resid(l, 'resid_post');
-  if (t0 === 0) {
-    // No earlier positions: the plain hooked block (ORT runs zero-length tensors on a slow path).
-    delete feeds[pastInput(l, 'k')];
-    delete feeds[pastInput(l, 'v')];
-    delete feeds[PAST_REPEAT];
-    return (await (await ctx.sessions.get(`block.${l}.hooked`)).run(feeds, [post]))[post];
-  }
+  // t0 = 0 feeds an empty past: the same floats as a block without past inputs (graph/segments.ts BLOCK_VARIANTS), one session fewer per block.
   return (await (await ctx.sessions.get(`block.${l}.suffix`)).run(feeds, [post]))[post];
 }
 
@@ -55,8 +49,8 @@ export async function suffixPick(ctx: ForwardContext, resid: Tensor, positions: 
   const [B, n, D] = resid.shape;
   const rows = new Float32Array(B * positions.length * D);
   for (let b = 0; b < B; b++) positions.forEach((t, i) => rows.set(resid.data.subarray((b * n + t) * D, (b * n + t + 1) * D), (b * positions.length + i) * D));
-  const out = await (await ctx.sessions.get('unembed.pick')).run({ 'final.in': { shape: [B * positions.length, D], data: rows }, pick_ids: { shape: [ids.length], ids: BigInt64Array.from(ids, BigInt) } }, ['picked']);
-  return { shape: [B, positions.length, ids.length], data: out['picked'].data };
+  const out = await (await ctx.sessions.get('unembed')).run({ 'final.in': { shape: [B * positions.length, D], data: rows }, [INPUT.pick]: { shape: [ids.length], ids: BigInt64Array.from(ids, BigInt) } }, [PICKED]);
+  return { shape: [B, positions.length, ids.length], data: out[PICKED].data };
 }
 
 /** Final norm + unembedding at `positions` (relative) of every row of `resid` [batch, n, d]: [batch, positions, d_vocab]. */
@@ -64,7 +58,7 @@ export async function suffixHead(ctx: ForwardContext, resid: Tensor, positions: 
   const [B, n, D] = resid.shape;
   const rows = new Float32Array(B * positions.length * D);
   for (let b = 0; b < B; b++) positions.forEach((t, i) => rows.set(resid.data.subarray((b * n + t) * D, (b * n + t + 1) * D), (b * positions.length + i) * D));
-  const head = await (await ctx.sessions.get('unembed')).run({ 'final.in': { shape: [B * positions.length, D], data: rows } }, [act.logits]);
+  const head = await (await ctx.sessions.get('unembed')).run({ 'final.in': { shape: [B * positions.length, D], data: rows }, [INPUT.pick]: NO_PICK }, [act.logits]);
   return { shape: [B, positions.length, ctx.config.d_vocab], data: head[act.logits].data };
 }
 

@@ -21,7 +21,8 @@ export class SessionCache {
 
   constructor(
     private readonly cfg: ModelConfig,
-    private readonly params: ParamGetter,
+    /** The parameters the graphs bake in (interp/embed.ts reads the embedding tables from here: no session). */
+    readonly params: ParamGetter,
     private readonly options: RuntimeOptions,
   ) {}
 

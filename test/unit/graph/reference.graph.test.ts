@@ -75,14 +75,14 @@ for (const name of ['gpt2-tiny-trained', 'gptj-tiny-random']) {
       await model.dispose();
     });
 
-    test('block 0, full variant (keep = 1, inject = 0): every activation', async () => {
+    test('block 0, kv variant (keep = 1, inject = 0): every activation', async () => {
       const feeds = blockFeeds(model, 0, 2, 5, true);
-      await compareSegment(model, 'block.0.full', feeds, feeds, blockActivations(model.config, 0));
+      await compareSegment(model, 'block.0.kv', feeds, feeds, blockActivations(model.config, 0));
     });
 
-    test('block 1, full variant with random keep and inject', async () => {
+    test('block 1, kv variant with random keep and inject', async () => {
       const feeds = blockFeeds(model, 1, 2, 4, true, true);
-      await compareSegment(model, 'block.1.full', feeds, feeds, blockActivations(model.config, 1));
+      await compareSegment(model, 'block.1.kv', feeds, feeds, blockActivations(model.config, 1));
     });
 
     test('last block, lean variant, one row of 7 positions', async () => {
@@ -104,7 +104,8 @@ for (const name of ['gpt2-tiny-trained', 'gptj-tiny-random']) {
       }
       await compareSegment(model, 'embed', ortFeeds, refFeeds, fetch);
       const x = gaussian([3, model.config.d_model], 7);
-      await compareSegment(model, 'unembed', { 'final.in': x }, { 'final.in': x }, ['ln_final.out', 'logits']);
+      const pick = BigInt64Array.from([13, 0, 464], BigInt);
+      await compareSegment(model, 'unembed', { 'final.in': x, [INPUT.pick]: { shape: [3], ids: pick } }, { 'final.in': x, [INPUT.pick]: { shape: [3], ints: pick } }, ['ln_final.out', 'logits', 'picked']);
     });
   });
 }
