@@ -10,6 +10,7 @@ import { readConfig } from './config';
 import type { ModelConfig } from './config';
 import { repoIdOfSnapshot } from './hfCache';
 import { resolveModelFolder } from './locate';
+import { WeightFeeder } from './fedWeights';
 import { ParamOverrides } from './overrides';
 import { SessionCache } from './sessions';
 import { loadTokenizer } from './tokenizer';
@@ -125,6 +126,8 @@ function checkTokenizerFits(tokenizer: LocusTokenizer, config: ModelConfig, fold
 export interface LoadOptions extends RuntimeOptions {
   /** Weights holding NaN/Inf load with a warning instead of failing (the default refuses them). */
   readonly allowNonFinite?: boolean;
+  /** Lean weights (weights.ts WeightOptions.lean): default 'auto', i.e. for models above 1 GiB. */
+  readonly lean?: boolean | 'auto';
 }
 
 /**
@@ -138,10 +141,12 @@ export async function loadModel(spec: string, options: LoadOptions = {}): Promis
   checkTokenizerFits(tokenizer, config, folder);
   // A GPU that cannot start is said now, in one line, rather than at the first forward pass.
   await checkDevice(options.device ?? 'cpu');
-  const weights = loadWeights(folder, config, { allowNonFinite: options.allowNonFinite });
+  const weights = loadWeights(folder, config, { allowNonFinite: options.allowNonFinite, lean: options.lean });
   const overrides: ParamOverrides = new ParamOverrides((name) => weights.params.get(name), () => sessions);
   const param: ParamGetter = overrides.get;
-  const sessions = new SessionCache(config, param, options);
+  // Lean: one copy of the weights, fed to every session; 16-bit models widen on demand and drop the widened copies.
+  const feeder = weights.lean ? new WeightFeeder(param, weights.halfInMemory ? (name) => weights.params.drop(name) : undefined) : undefined;
+  const sessions = new SessionCache(config, param, options, feeder);
   const manifest: ModelManifest = {
     // A snapshot of the Hugging Face cache is called by its repo (org/name), not by its commit hash.
     name: repoIdOfSnapshot(folder) ?? path.basename(folder),

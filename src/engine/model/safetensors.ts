@@ -40,9 +40,20 @@ export interface WeightStore {
   dtype(name: string): string;
   /** Reads one tensor converted to float32 (F32, F16, BF16, F64); a fresh buffer the caller owns. */
   read(name: string): Tensor;
+  /** Reads an F16 or BF16 tensor's 16-bit values as stored (no widening); a fresh buffer the caller owns. */
+  readHalf?(name: string): HalfTensor;
   /** Closes the files; `read` fails afterwards. */
   close(): void;
 }
+
+/** A tensor kept in its stored 16-bit form (IEEE half or bfloat16); `widenHalf` turns it into float32. */
+export interface HalfTensor {
+  readonly shape: readonly number[];
+  readonly dtype: 'F16' | 'BF16';
+  readonly data: Uint16Array;
+}
+
+export const HALF_DTYPES: readonly string[] = ['F16', 'BF16'];
 
 interface Entry {
   readonly dtype: string;
@@ -195,6 +206,21 @@ function swapIfBigEndian(bytes: Uint8Array, size: number): void {
   for (let i = 0; i < bytes.length; i += size) bytes.subarray(i, i + size).reverse();
 }
 
+/** F16 or BF16 values → float32, exactly (every half and bfloat16 value is a float32 value). */
+export function widenHalf(half: Uint16Array, dtype: 'F16' | 'BF16'): Float32Array {
+  const n = half.length;
+  const out = new Float32Array(n);
+  if (dtype === 'F16') {
+    const table = (f16Table ??= Float32Array.from({ length: 65536 }, (_, h) => halfToFloat(h)));
+    for (let i = 0; i < n; i++) out[i] = table[half[i]];
+  } else {
+    // BF16 is the top half of a float32: shift the bits into place (NaN/Inf/subnormals carry over).
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < n; i++) bits[i] = half[i] << 16;
+  }
+  return out;
+}
+
 /** `bytes` must own its whole ArrayBuffer (offset 0), so every typed view on it is aligned. */
 function decode(bytes: Uint8Array, dtype: string): Float32Array {
   swapIfBigEndian(bytes, DTYPE_BYTES[dtype]);
@@ -204,21 +230,8 @@ function decode(bytes: Uint8Array, dtype: string): Float32Array {
       return new Float32Array(bytes.buffer, 0, n);
     case 'F64':
       return Float32Array.from(new Float64Array(bytes.buffer, 0, n));
-    case 'F16': {
-      const table = (f16Table ??= Float32Array.from({ length: 65536 }, (_, h) => halfToFloat(h)));
-      const half = new Uint16Array(bytes.buffer, 0, n);
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = table[half[i]];
-      return out;
-    }
-    default: {
-      // BF16 is the top half of a float32: shift the bits into place (NaN/Inf/subnormals carry over).
-      const half = new Uint16Array(bytes.buffer, 0, n);
-      const out = new Float32Array(n);
-      const bits = new Uint32Array(out.buffer);
-      for (let i = 0; i < n; i++) bits[i] = half[i] << 16;
-      return out;
-    }
+    default:
+      return widenHalf(new Uint16Array(bytes.buffer, 0, n), dtype as 'F16' | 'BF16');
   }
 }
 
@@ -243,15 +256,29 @@ class SafetensorsStore implements WeightStore {
 
   read(name: string): Tensor {
     const e = this.entry(name);
-    if (this.closed) throw new Error(`read(${name}) after close(): the weight store is closed`);
     if (!FLOAT_DTYPES.includes(e.dtype)) {
       throw bad(`${e.shard.file}: tensor ${name} has dtype ${e.dtype}; Locus reads only ${FLOAT_DTYPES.join(', ')} as weights`);
     }
-    // A fresh ArrayBuffer rather than a slice of a pooled Buffer: a Float32Array cannot view an
-    // unaligned offset, and the tensor's file offset need not be a multiple of 4.
+    return { shape: [...e.shape], data: decode(this.bytesOf(name, e), e.dtype) };
+  }
+
+  readHalf(name: string): HalfTensor {
+    const e = this.entry(name);
+    if (!HALF_DTYPES.includes(e.dtype)) throw new Error(`readHalf(${name}): the tensor is ${e.dtype}, not F16 or BF16`);
+    const bytes = this.bytesOf(name, e);
+    swapIfBigEndian(bytes, 2);
+    return { shape: [...e.shape], dtype: e.dtype as 'F16' | 'BF16', data: new Uint16Array(bytes.buffer, 0, bytes.byteLength / 2) };
+  }
+
+  /**
+   * The tensor's stored bytes, read straight into a fresh ArrayBuffer of exactly its size (not a slice
+   * of a pooled Buffer: a typed array cannot view an unaligned offset, and file offsets need not be aligned).
+   */
+  private bytesOf(name: string, e: Entry): Uint8Array {
+    if (this.closed) throw new Error(`read(${name}) after close(): the weight store is closed`);
     const bytes = new Uint8Array(new ArrayBuffer(e.byteLength));
     readExact(e.shard.fd, bytes, e.offset, `${e.shard.file}: tensor ${name}`);
-    return { shape: [...e.shape], data: decode(bytes, e.dtype) };
+    return bytes;
   }
 
   close(): void {

@@ -4,7 +4,10 @@ import { BLOCK_VARIANTS, buildBlockGraph, buildEmbedGraph, buildPickGraph, build
 import type { BlockVariantName, ParamGetter } from '../graph/segments';
 import { RuntimeSession } from '../runtime/ort';
 import type { RuntimeOptions } from '../runtime/ort';
+import type { Tensor } from '../tensor/tensor';
 import type { ModelConfig } from './config';
+import { externalizeWeights } from './fedWeights';
+import type { WeightFeeder } from './fedWeights';
 
 /** Which compiled segment: the embedding, a block in one of its variants (graph/segments.ts BLOCK_VARIANTS), the head. */
 export type SegmentKey = 'embed' | 'unembed' | 'unembed.pick' | `block.${number}.${BlockVariantName}`;
@@ -24,24 +27,45 @@ export class SessionCache {
     /** The parameters the graphs bake in (interp/embed.ts reads the embedding tables from here: no session). */
     readonly params: ParamGetter,
     private readonly options: RuntimeOptions,
+    /** Lean weights (fedWeights.ts): graphs take the parameters they read as inputs fed on each run. */
+    private readonly feeder?: WeightFeeder,
   ) {}
 
   get(key: SegmentKey): Promise<RuntimeSession> {
     let s = this.sessions.get(key);
     if (!s) {
-      s = RuntimeSession.create(key, encodeModel(this.graph(key), 20), this.options);
+      const reads = new Map<string, Tensor>();
+      s = this.create(key, this.graph(key, this.recording(reads)), reads);
       this.sessions.set(key, s);
       s.catch(() => this.sessions.delete(key));
     }
     return s;
   }
 
-  graph(key: SegmentKey): GraphSpec {
-    if (key === 'embed') return buildEmbedGraph(this.cfg, this.params);
-    if (key === 'unembed') return buildUnembedGraph(this.cfg, this.params);
-    if (key === 'unembed.pick') return buildPickGraph(this.cfg, this.params);
+  graph(key: SegmentKey, params: ParamGetter = this.params): GraphSpec {
+    if (key === 'embed') return buildEmbedGraph(this.cfg, params);
+    if (key === 'unembed') return buildUnembedGraph(this.cfg, params);
+    if (key === 'unembed.pick') return buildPickGraph(this.cfg, params);
     const [, layer, variant] = key.split('.');
-    return buildBlockGraph(this.cfg, Number(layer), this.params, BLOCK_VARIANTS[variant as BlockVariantName]);
+    return buildBlockGraph(this.cfg, Number(layer), params, BLOCK_VARIANTS[variant as BlockVariantName]);
+  }
+
+  /** A getter that records each parameter read with its value (lean sessions recognise them by it). */
+  private recording(reads: Map<string, Tensor>): ParamGetter {
+    return (name) => {
+      const t = this.feeder ? this.feeder.value(name) : this.params(name);
+      reads.set(name, t);
+      return t;
+    };
+  }
+
+  /** Baked: the graph as built. Lean: the parameters it read become inputs, fed on each run. */
+  private create(key: string, spec: GraphSpec, reads: Map<string, Tensor>): Promise<RuntimeSession> {
+    if (!this.feeder) return RuntimeSession.create(key, encodeModel(spec, 20), this.options);
+    const lean = externalizeWeights(spec, reads);
+    const model = encodeModel(lean.spec, 20);
+    this.feeder.trim();
+    return RuntimeSession.create(key, model, this.options, this.feeder.feeds(lean.fed));
   }
 
   /**
@@ -51,13 +75,10 @@ export class SessionCache {
   getCustom(key: string, build: (params: ParamGetter) => GraphSpec): Promise<RuntimeSession> {
     let entry = this.custom.get(key);
     if (!entry) {
-      const reads = new Set<string>();
-      const spec = build((name) => {
-        reads.add(name);
-        return this.params(name);
-      });
-      const session = RuntimeSession.create(key, encodeModel(spec, 20), this.options);
-      entry = { session, reads };
+      const values = new Map<string, Tensor>();
+      const spec = build(this.recording(values));
+      const session = this.create(key, spec, values);
+      entry = { session, reads: new Set(values.keys()) };
       this.custom.set(key, entry);
       session.catch(() => this.custom.delete(key));
     }

@@ -9,6 +9,7 @@ import { formatShape, numel } from '../tensor/tensor';
 import type { Tensor } from '../tensor/tensor';
 import { openSafetensors } from './safetensors';
 import type { WeightStore } from './safetensors';
+import { HalfMemoryStore, holdsHalf } from './halfStore';
 
 export interface LoadedWeights {
   /** Canonical parameters, read lazily from `store`. */
@@ -22,6 +23,9 @@ export interface LoadedWeights {
   readonly warnings: string[];
   /** Keep open while parameters may still be read; `store.close()` when done. */
   readonly store: WeightStore;
+  /** Whether the model loads lean (WeightOptions.lean), and whether it keeps 16-bit tensors 16-bit. */
+  readonly lean: boolean;
+  readonly halfInMemory: boolean;
 }
 
 export interface WeightOptions {
@@ -33,7 +37,16 @@ export interface WeightOptions {
    * checked as each tensor is first read, so opening a huge model stays cheap.
    */
   readonly checkAtLoadBytes?: number;
+  /**
+   * Lean weights (issue 17): sessions take the weights as inputs fed from one copy in memory instead of
+   * baking a second copy into each graph, and F16/BF16 tensors stay 16-bit in memory (halfStore.ts).
+   * 'auto' (default): for models above LEAN_WEIGHT_BYTES.
+   */
+  readonly lean?: boolean | 'auto';
 }
+
+/** Models above this many stored bytes load lean by default (GPT-2 XL and GPT-J; GPT-2 small/medium stay baked). */
+export const LEAN_WEIGHT_BYTES = 1 << 30;
 
 /** 1 GiB: GPT-2 small/medium are checked at load; GPT-2 XL, GPT-J on first read. */
 export const CHECK_AT_LOAD_BYTES = 1 << 30;
@@ -121,6 +134,8 @@ class FiniteCheckingStore implements WeightStore {
   readonly found: string[] = [];
   /** While checking at load: collect every bad tensor first, so the message lists them all. */
   collect = false;
+  /** Tensors already checked: a tensor read again (a lean model re-reads dropped weights) is not re-scanned. */
+  private readonly checked = new Set<string>();
 
   constructor(
     private readonly inner: WeightStore,
@@ -146,6 +161,8 @@ class FiniteCheckingStore implements WeightStore {
 
   read(name: string): Tensor {
     const t = this.inner.read(name);
+    if (this.checked.has(name)) return t;
+    this.checked.add(name);
     if (hasNonFinite(t.data)) {
       const { count } = countNonFinite(t.data);
       const line = `${name} has ${fmt(count)} NaN/Inf of ${fmt(t.data.length)}`;
@@ -186,7 +203,10 @@ export function checkWeightHeaders(folder: string, cfg: ModelConfig): void {
 export function loadWeights(folder: string, cfg: ModelConfig, options: WeightOptions = {}): LoadedWeights {
   const raw = openSafetensors(folder);
   const warnings: string[] = [];
-  const store = new FiniteCheckingStore(raw, path.join(folder, raw.source), options.allowNonFinite === true, (w) => warnings.push(w));
+  const lean = options.lean === true || ((options.lean ?? 'auto') === 'auto' && raw.totalBytes > LEAN_WEIGHT_BYTES);
+  const halfInMemory = lean && holdsHalf(raw);
+  const source = halfInMemory ? new HalfMemoryStore(raw) : raw;
+  const store = new FiniteCheckingStore(source, path.join(folder, raw.source), options.allowNonFinite === true, (w) => warnings.push(w));
   try {
     checkConfigAgainstWeights(cfg, raw, path.join(folder, 'config.json'));
     const params = adapterFor(cfg.modelType).load(cfg, store);
@@ -201,7 +221,7 @@ export function loadWeights(folder: string, cfg: ModelConfig, options: WeightOpt
       store.collect = false;
       store.report(store.found);
     }
-    return { params, parameterCount, warnings, store };
+    return { params, parameterCount, warnings, store, lean, halfInMemory };
   } catch (e) {
     store.close();
     throw e;

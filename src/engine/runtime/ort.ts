@@ -37,15 +37,25 @@ function toOrt(f: Feed): ort.Tensor {
   return new ort.Tensor('float32', f.data, f.shape as number[]);
 }
 
+/**
+ * Weights a graph takes as inputs instead of initializers ("fed weights", model/fedWeights.ts): called
+ * on every run for the current values, which go in under the caller's feeds; `done` after the run.
+ */
+export interface WeightFeeds {
+  values(): Record<string, Tensor>;
+  done?(): void;
+}
+
 export class RuntimeSession {
   private released = false;
 
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly name: string,
+    private readonly weights?: WeightFeeds,
   ) {}
 
-  static async create(name: string, model: Uint8Array, opts: RuntimeOptions = {}): Promise<RuntimeSession> {
+  static async create(name: string, model: Uint8Array, opts: RuntimeOptions = {}, weights?: WeightFeeds): Promise<RuntimeSession> {
     const device = opts.device ?? 'cpu';
     // Never more threads than cores: ORT starts one OS thread per intra-op thread and session, so an
     // unchecked number (a typo of 100000) grows until the kernel kills the process.
@@ -60,7 +70,7 @@ export class RuntimeSession {
       enableMemPattern: false,
       extra: { session: { intra_op: { allow_spinning: opts.spin ? '1' : '0' } } },
     });
-    return new RuntimeSession(session, name);
+    return new RuntimeSession(session, name, weights);
   }
 
   get inputNames(): readonly string[] {
@@ -75,8 +85,14 @@ export class RuntimeSession {
   async run(feeds: Record<string, Feed>, fetch: readonly string[]): Promise<Record<string, Tensor>> {
     if (this.released) throw new Error(`session ${this.name} was released`);
     const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [k, v] of Object.entries(this.weights?.values() ?? {})) ortFeeds[k] = toOrt(v);
     for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = toOrt(v);
-    const result = await this.session.run(ortFeeds, fetch as string[]);
+    let result: ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = await this.session.run(ortFeeds, fetch as string[]);
+    } finally {
+      this.weights?.done?.();
+    }
     const out: Record<string, Tensor> = {};
     for (const name of fetch) {
       const t = result[name];
