@@ -6,6 +6,6 @@ import { check } from '../state';
 export function optStatsDir(value: unknown): string | undefined {
   const dir = check.optString(value, 'statsDir')?.trim();
   if (!dir) return undefined;
-  checkStatsDir(dir, 'the statistics folder (locus.statsDir)');
+  checkStatsDir(dir, 'locus.statsDir');
   return dir;
 }
