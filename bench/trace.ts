@@ -1,24 +1,71 @@
+import { prepareTraceSessions } from '../src/engine/methods/causalTrace/prepare';
 import { runCausalTrace } from '../src/engine/methods/causalTrace/trace';
+import type { TraceKind } from '../src/engine/methods/causalTrace/types';
+import type { LoadedModel } from '../src/engine/model/model';
 import { fakeGpt2Small } from './fakeModel';
+
+/** ROME's PyTorch code on this grid, on this machine (research/performance.md); the goal is ≥ 15× that. */
+const ROME_SECONDS = 185;
+
+interface Timed {
+  readonly wall: number;
+  /** CPU seconds of this process (user + system, every thread): steadier than wall time on a shared machine. */
+  readonly cpu: number;
+}
+
+async function timed(run: () => Promise<unknown>): Promise<Timed> {
+  const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
+  await run();
+  const c = process.cpuUsage(c0);
+  return { wall: Number(process.hrtime.bigint() - t0) / 1e9, cpu: (c.user + c.system) / 1e6 };
+}
+
+const fmt = (t: Timed): string => `${t.wall.toFixed(2)} s (cpu ${t.cpu.toFixed(2)} s)`;
+
+/**
+ * Generates the random model's weights before anything is timed: a real model reads them at load
+ * (`locus trace` as a process pays that once, a worker before its first trace), not at the first grid.
+ */
+function touchWeights(model: LoadedModel): void {
+  for (let l = 0; l < model.config.n_layers; l++) model.sessions.graph(`block.${l}.lean`);
+  model.sessions.graph('unembed');
+  model.param('pos_embed.W_pos');
+}
 
 /**
  * The full grid (3 kinds, W = 10, N = 10) for a 10-token prompt on a GPT-2-small-shaped random model,
- * with a toy one-character-per-token tokenizer so the prompt is exactly 10 tokens. ROME's PyTorch
- * code takes 185 s for this grid on this machine (research/performance.md); the goal is ≤ 9 s.
+ * with a toy one-character-per-token tokenizer so the prompt is exactly 10 tokens; first (cold) and
+ * warm grids. Cold = a process's or worker's first grid: it creates the block sessions (kv and suffix
+ * per layer) and the head, and its first runs grow each session's ORT memory arena. "prepared" is a
+ * fresh model whose sessions prepareTraceSessions created beforehand (a worker's idle time).
+ * Acceptance (issue 17): warm ≥ 15× ROME's 185 s; first grid ≤ 1.25× a warm grid.
+ * LOCUS_BENCH_LAYERS=N runs N GPT-2-small blocks instead of 12 (peak memory grows with the layers).
  */
 export async function benchTrace(threads: number): Promise<void> {
-  const model = fakeGpt2Small(threads);
+  const layers = Number(process.env.LOCUS_BENCH_LAYERS ?? 12);
   const prompt = 'abcdefghij';
   // The random model's argmax is outside the toy vocabulary: each grid traces a fixed answer (scored on its first token, as ROME).
-  const request = (subject: string) => ({ prompt, subject, kinds: ['hidden', 'mlp', 'attn'] as const, window: 10, samples: 10, target: 'b' });
-  for (const [label, subject] of [['subject at 0', 'abc'], ['subject at 2', 'cde']] as const) {
-    // The first grid also creates the block sessions and grows ORT's memory arenas; the second is the steady state.
-    for (const run of ['first', 'warm']) {
-      const t0 = process.hrtime.bigint();
-      const r = await runCausalTrace(model, { ...request(subject), kinds: [...request(subject).kinds] });
-      const s = Number(process.hrtime.bigint() - t0) / 1e9;
-      console.log(`trace grid ${run.padEnd(5)} (${label}, ${r.cells} cells, ${r.tokens.length} tokens, 3 kinds, W=10, N=10): ${s.toFixed(2)} s — ${(185 / s).toFixed(1)}× ROME's 185 s`);
-    }
-  }
+  const request = (subject: string) => ({ prompt, subject, kinds: ['hidden', 'mlp', 'attn'] as TraceKind[], window: 10, samples: 10, target: 'b' });
+  const what = `${layers} layers, 10 tokens, 3 kinds, W=10, N=10, ${threads} thread${threads > 1 ? 's' : ''}`;
+
+  let model = fakeGpt2Small(threads, layers);
+  touchWeights(model);
+  const first = await timed(() => runCausalTrace(model, request('abc')));
+  const warm = await timed(() => runCausalTrace(model, request('abc')));
+  const warm2 = await timed(() => runCausalTrace(model, request('cde')));
   await model.dispose();
+
+  model = fakeGpt2Small(threads, layers);
+  touchWeights(model);
+  const prepare = await timed(() => prepareTraceSessions(model));
+  const prepared = await timed(() => runCausalTrace(model, request('abc')));
+  await model.dispose();
+
+  const rome = (t: Timed): string => (layers === 12 ? ` — ${(ROME_SECONDS / t.wall).toFixed(1)}× ROME's ${ROME_SECONDS} s` : '');
+  console.log(`trace grid first    (subject at 0, ${what}): ${fmt(first)}${rome(first)}`);
+  console.log(`trace grid warm     (subject at 0): ${fmt(warm)}${rome(warm)}`);
+  console.log(`trace grid warm     (subject at 2): ${fmt(warm2)}${rome(warm2)}`);
+  console.log(`trace grid prepared (subject at 0, after prepareTraceSessions ${fmt(prepare)}): ${fmt(prepared)}`);
+  console.log(`trace first / warm: ${(first.wall / warm.wall).toFixed(2)}× wall, ${(first.cpu / warm.cpu).toFixed(2)}× cpu; prepared / warm: ${(prepared.wall / warm.wall).toFixed(2)}× wall, ${(prepared.cpu / warm.cpu).toFixed(2)}× cpu (goal ≤ 1.25×)`);
 }

@@ -58,3 +58,4 @@ export { hfHubCacheDir, hubFolder, listCachedModels } from './model/hfCache';
 export type { CachedModel, CacheProblem } from './model/hfCache';
 export { readOnlyStatsDirs, resolveStatsCacheDir, userStatsCacheDir, WORKSPACE_STATS_CACHE } from './methods/stats/cacheLocation';
 export { checkStatsDir, findPublishedStats, keyModuleName, readPublishedStats } from './methods/stats/publishedStats';
+export { prepareTraceSessions, traceSessionKeys } from './methods/causalTrace/prepare';
