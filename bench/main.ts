@@ -7,11 +7,12 @@
 import { benchForward } from './forward';
 import { benchDevice } from './device';
 import { benchEdit } from './edit';
+import { benchFirstEdit } from './firstEdit';
 import { benchQuality } from './editQuality';
 import { benchTrace } from './trace';
 import { benchTrain } from './train';
 
-const targets: Record<string, (threads: number) => Promise<void>> = { forward: benchForward, train: benchTrain, trace: benchTrace, edit: benchEdit, quality: benchQuality, device: benchDevice };
+const targets: Record<string, (threads: number) => Promise<void>> = { forward: benchForward, train: benchTrain, trace: benchTrace, edit: benchEdit, quality: benchQuality, device: benchDevice, 'first-edit': benchFirstEdit };
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
