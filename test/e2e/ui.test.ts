@@ -12,7 +12,13 @@ import type { FrameLocator, Page } from 'playwright-core';
 import type { UiSession } from './harness/session';
 import { startUiSession } from './harness/session';
 import { waitForWorker, workerPids } from './harness/processes';
-import { answerInput, e2eSkipReason, expandRow, inputMessage, notification, runCommand, screenshot, showLocusContainer, treeRows, viewPane, webview } from './harness/workbench';
+import type { LlamaFixture } from './harness/llamaFact';
+import { goldenGrid, goldenLogprob, goldenTrace, LLAMA_CASE_ID, LLAMA_REPO, writeLlamaFixture } from './harness/llamaFact';
+import {
+  answerInput, e2eSkipReason, expandRow, filterQuickPick, inputMessage, notification, quickPickRows, quickPickTitle, runCommand, screenshot, showLocusContainer,
+  statusBarItem, treeRows, viewPane, webview,
+} from './harness/workbench';
+import { tempDir } from '../helpers/paths';
 
 const skip = e2eSkipReason();
 /** CounterFact case 20952, "Angola is located in" → Africa: the embedded model knows it. */
@@ -21,6 +27,8 @@ const KNOWN = { caseId: 20952, subject: 'Angola', target: 'Africa' };
 const OTHER_CASE = 3648;
 
 let session: UiSession | undefined;
+/** The fake Hugging Face cache and the files of the Llama-family flow (i–k). */
+let llama: LlamaFixture | undefined;
 const page = (): Page => {
   assert.ok(session, 'the UI session did not start (see the before hook)');
   return session.page;
@@ -34,6 +42,7 @@ before(async () => {
 
 after(async () => {
   await session?.close();
+  llama?.remove();
 });
 
 /** Waits until a job's status line (`#trace-status`, `#edit-status`) is done; an error state fails with the panel's message. */
@@ -258,4 +267,114 @@ uiTest('h. after a window reload the open panels come back with their data, and 
   await notification(p, /re-applying edits from the last window/).waitFor({ state: 'hidden', timeout: 120_000 });
   assert.equal(await treeRows(edits, /ROME/).count(), 1);
   await screenshot(p, 'h-after-reload');
+});
+
+/**
+ * Opens the cache picker; the workspace settings that point it at the fake cache reach the extension
+ * through a file watcher, so the picker is reopened until its title names that cache.
+ */
+async function openCachePicker(p: Page, cacheDir: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await runCommand(p, 'Locus: Open Model from Hugging Face Cache');
+    await quickPickTitle(p).filter({ hasText: /models in the Hugging Face cache/ }).waitFor({ timeout: 60_000 });
+    if (((await quickPickTitle(p).textContent()) ?? '').includes(cacheDir)) return;
+    await p.keyboard.press('Escape');
+    if (attempt >= 10) assert.fail(`the picker never listed ${cacheDir}: ${await quickPickTitle(p).textContent()}`);
+    await p.waitForTimeout(1000);
+  }
+}
+
+uiTest('i. a Llama-family model opens from the Hugging Face cache picker into the views, and the open Fact panel re-probes on it', 'i', 4 * 60_000, async (p) => {
+  llama = writeLlamaFixture(tempDir('locus-e2e-hf-'), session!.workspace);
+  // The Fact panel revived in h is the active tab; it shows the embedded model's predictions until llama replaces them.
+  const fact = webview(p);
+  // (Its top-1 is "Antarctica": the embedded model carries c's ROME edit, re-applied after the reload.)
+  const gpt2Top = await fact.locator('#top-k tbody tr[data-token]').first().getAttribute('data-token');
+  assert.ok(gpt2Top, 'the revived Fact panel shows its predictions');
+  await openCachePicker(p, llama.cacheDir);
+  const row = quickPickRows(p, LLAMA_REPO).first();
+  await row.waitFor({ timeout: 10_000 });
+  assert.match((await row.textContent()) ?? '', /llama · 1\.6M params · F32 · 7\.5 MiB/);
+  await filterQuickPick(p, 'pickle-only');
+  assert.match((await quickPickRows(p, 'pickle-only').first().textContent()) ?? '', /pickle weights only/);
+  await filterQuickPick(p, 'llama-tiny');
+  await screenshot(p, 'i-hf-cache-picker');
+  await row.click();
+  await notification(p, /Locus: loaded locus-test\/llama-tiny \(llama, 3 layers/).waitFor({ timeout: 120_000 });
+  const model = await viewPane(p, 'Model');
+  await treeRows(model, LLAMA_REPO).waitFor({ timeout: 30_000 });
+  assert.match((await treeRows(model, /^Architecture/).textContent()) ?? '', /llama/);
+  assert.match((await treeRows(model, /^Layers/).textContent()) ?? '', /3 × d_model 32, 4 heads/);
+  await statusBarItem(p, LLAMA_REPO).waitFor({ timeout: 30_000 });
+  // The embedded model's edit (c) was made on another model: it is dropped, not carried over.
+  assert.equal(await treeRows(await viewPane(p, 'Edits'), /ROME/).count(), 0);
+  await fact.locator('#model-badge', { hasText: `${LLAMA_REPO} · 3 layers` }).waitFor({ timeout: 60_000 });
+  await fact.locator(`#top-k tbody tr:first-child:not([data-token="${gpt2Top}"])`).waitFor({ state: 'attached', timeout: 60_000 });
+  // The trace window kept from the 8-layer model (4) does not fit 3 layers: the panel's default for 3 (2) replaces it.
+  assert.equal(await fact.locator('#trace-window').inputValue(), '2');
+  await screenshot(p, 'i-llama-loaded');
+});
+
+uiTest('j. on the Llama model, a fact traces in its panel and the heatmaps match the golden trace', 'j', 4 * 60_000, async (p) => {
+  assert.ok(llama, 'i wrote the fixture');
+  await runCommand(p, 'Locus: Open CounterFact File from Path');
+  await answerInput(p, /CounterFact file/i, llama.datasetFile);
+  await notification(p, /Locus: 1 facts from space-needle-counterfact\.json/).waitFor({ timeout: 60_000 });
+  const ref = goldenTrace();
+  const view = await openFact(p, LLAMA_CASE_ID);
+  assert.equal((await view.locator('#prompt mark').first().textContent())?.trim(), ref.subject);
+  assert.equal((await view.locator('#model-badge').textContent())?.trim(), `${LLAMA_REPO} · 3 layers`);
+  // The probe against the golden's forward pass: top-1 "myra" with p = 0.2572 (clean_prob).
+  const top = view.locator('#top-k tbody tr[data-token]').first();
+  assert.equal(await top.getAttribute('data-token'), ref.answer);
+  assert.ok(Math.abs(Number(await top.getAttribute('data-prob')) - ref.clean_prob) < 1e-4, `p(${ref.answer}) = ${await top.getAttribute('data-prob')}, golden ${ref.clean_prob}`);
+  const window = 2;
+  await view.locator('#trace-window').fill(String(window));
+  await view.locator('#trace-samples').fill(String(ref.samples));
+  await view.locator('#trace-run').click();
+  await waitDone(view, 'trace-status', 180_000);
+  let worst = 0;
+  for (const kind of ['hidden', 'mlp', 'attn'] as const) {
+    const want = goldenGrid(ref, kind, window);
+    const cells = await view.locator(`table[data-grid="${kind}"] td[data-t][data-l]`).evaluateAll((tds) =>
+      tds.map((td) => [Number(td.getAttribute('data-t')), Number(td.getAttribute('data-l')), Number(td.getAttribute('data-value'))]),
+    );
+    assert.equal(cells.length, ref.input_tokens.length * 3, `${kind}: ${cells.length} cells for ${ref.input_tokens.length} tokens × 3 layers`);
+    for (const [t, l, v] of cells) {
+      const d = Math.abs(v - want[t][l]);
+      worst = Math.max(worst, d);
+      assert.ok(d <= 1e-4, `${kind}[${t}][${l}] = ${v}, golden ${want[t][l]}`);
+    }
+  }
+  console.log(`llama trace in the UI: max |diff| vs trace_space_needle.json ${worst.toExponential(2)}`);
+  assert.match((await view.locator('#trace-summary').textContent()) ?? '', new RegExp(`Answer "${ref.answer}".* 90 cells`));
+  await view.locator('#trace-heatmaps canvas').first().waitFor({ state: 'attached' });
+  await view.locator('#trace-heatmaps').scrollIntoViewIfNeeded();
+  await screenshot(p, 'j-llama-trace');
+});
+
+uiTest('k. on the Llama model, a ROME edit at layer 1 runs from the panel and raises the new target', 'k', 5 * 60_000, async (p) => {
+  const view = webview(p);
+  await view.locator('#title', { hasText: `Fact ${LLAMA_CASE_ID}:` }).waitFor({ state: 'attached', timeout: 30_000 });
+  await view.locator('#edit-method').selectOption('rome');
+  await view.locator('#edit-problem').selectOption('error-injection');
+  await view.locator('#edit-layer').selectOption('1');
+  await view.locator('#edit-run').click();
+  await waitDone(view, 'edit-status', 4 * 60_000);
+  const metric = async (key: string, when: 'before' | 'after') => Number(await view.locator(`table#edit-metrics td[data-metric="${key}"][data-when="${when}"]`).getAttribute('data-value'));
+  // Before the edit: the golden forward pass's log-probabilities; after: the new target is more likely.
+  const newBefore = await metric('logprob-new', 'before');
+  const newAfter = await metric('logprob-new', 'after');
+  const trueBefore = await metric('logprob-true', 'before');
+  console.log(`llama ROME in the UI: log p(" Paris") ${newBefore} → ${newAfter}`);
+  assert.ok(Math.abs(newBefore - goldenLogprob(' Paris')) < 1e-3, `log p(" Paris") before = ${newBefore}, golden ${goldenLogprob(' Paris')}`);
+  assert.ok(Math.abs(trueBefore - goldenLogprob(' Seattle')) < 1e-3, `log p(" Seattle") before = ${trueBefore}, golden ${goldenLogprob(' Seattle')}`);
+  assert.ok(newAfter > newBefore + 0.5, `log p(" Paris") ${newBefore} → ${newAfter}`);
+  assert.match((await view.locator('#edit-result').textContent()) ?? '', /ROME, layer 1, error-injection, target " Paris"/);
+  const edits = await viewPane(p, 'Edits');
+  await treeRows(edits, /ROME/).waitFor({ timeout: 30_000 });
+  assert.equal(await treeRows(edits, /ROME/).count(), 1);
+  await statusBarItem(p, `${LLAMA_REPO} · 1 edit`).waitFor({ timeout: 30_000 });
+  await view.locator('table#edit-metrics').scrollIntoViewIfNeeded();
+  await screenshot(p, 'k-llama-edit');
 });

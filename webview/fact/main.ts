@@ -132,7 +132,8 @@ function onInit(m: Extract<HostToPanel<FactToWebview>, { type: 'fact/init' }>, r
     // the MLP/attention grids informative on small models (6 layers → 3, GPT-J's 28 → 10).
     traceWindow.value = String(Math.min(10, Math.ceil(m.model.n_layers / 2)));
   }
-  if (ui.trace?.window) traceWindow.value = ui.trace.window;
+  // A window kept from another model (e.g. 4 of GPT-2's 8 layers, now on a 3-layer Llama) would be refused.
+  if (ui.trace?.window && (!m.model || Number(ui.trace.window) <= m.model.n_layers)) traceWindow.value = ui.trace.window;
   if (ui.trace?.samples) traceSamples.value = ui.trace.samples;
   for (const [kind, requestId] of Object.entries(m.running) as Array<[JobKind, string | undefined]>) {
     if (!requestId || statusOf(kind).requestId === requestId) continue;

@@ -29,6 +29,8 @@ export class FactPanel {
   private trace?: { dto: TraceResultDto; note: SaveNote };
   private edit?: EditResultDto & SaveNote;
   private readonly running: Running = {};
+  /** The fingerprint of the model that probe/trace/edit were computed on. */
+  private resultsModel?: string;
 
   /** Opens (or reveals) the panel of a dataset record or a free prompt. */
   static show(ctx: PanelContext, fact: FactRef, restored?: vscode.WebviewPanel): FactPanel {
@@ -101,6 +103,15 @@ export class FactPanel {
       if (this.source.kind !== 'live') return;
       if (what === 'edits') this.host.post({ type: 'edit/applied', applied: this.applied() });
       if (what === 'model') {
+        // Results of another model (a new load; not the same weights after a worker restart or a refused
+        // folder) would show under the new model's name: drop them, and the webview probes again.
+        const fingerprint = ctx.session.model?.fingerprint;
+        if (fingerprint !== undefined && this.resultsModel !== undefined && fingerprint !== this.resultsModel) {
+          this.probe = undefined;
+          this.trace = undefined;
+          this.edit = undefined;
+        }
+        this.resultsModel = fingerprint ?? this.resultsModel;
         this.model = modelSummary(ctx.session.model);
         void this.sendInit();
       }
@@ -125,6 +136,7 @@ export class FactPanel {
         if (!('caseId' in ref)) this.fact = factFromPrompt(ref.prompt, ref.subject, ref.target);
         await this.ctx.session.ready();
         this.model = modelSummary(this.ctx.session.model);
+        this.resultsModel = this.ctx.session.model?.fingerprint;
         if ('caseId' in ref) {
           const record = this.ctx.session.dataset?.records.find((r) => r.case_id === ref.caseId);
           if (!record) return `The loaded dataset (${this.ctx.session.dataset?.path ?? 'none'}) has no fact with case id ${ref.caseId}.`;

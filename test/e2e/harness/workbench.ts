@@ -167,3 +167,17 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file });
   return file;
 }
+
+/** The open quick pick's title. */
+export const quickPickTitle = (page: Page): Locator => quickInput(page).locator('.quick-input-title');
+
+/** Rows of the open quick pick whose label, description or detail matches `text`. */
+export const quickPickRows = (page: Page, text: string | RegExp): Locator => quickInput(page).locator('.monaco-list-row', { hasText: text });
+
+/** Types `filter` into the open quick pick (its rows narrow to the matches). */
+export async function filterQuickPick(page: Page, filter: string): Promise<void> {
+  await quickInput(page).locator('input').fill(filter);
+}
+
+/** The status bar's entries whose text matches `text`. */
+export const statusBarItem = (page: Page, text: string | RegExp): Locator => page.locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: text }).first();
