@@ -36,8 +36,8 @@ function touchWeights(model: LoadedModel): void {
 /**
  * The full grid (3 kinds, W = 10, N = 10) for a 10-token prompt on a GPT-2-small-shaped random model,
  * with a toy one-character-per-token tokenizer so the prompt is exactly 10 tokens; first (cold) and
- * warm grids. Cold = a process's or worker's first grid: it creates the block sessions (kv and suffix
- * per layer) and the head, and its first runs grow each session's ORT memory arena. "prepared" is a
+ * warm grids. Cold = a process's or worker's first grid: it creates the block sessions (one per layer)
+ * and the head, and its first runs grow each session's ORT memory arena. "prepared" is a
  * fresh model whose sessions prepareTraceSessions created beforehand (a worker's idle time).
  * Acceptance (issue 17): warm ≥ 15× ROME's 185 s; first grid ≤ 1.25× a warm grid.
  * LOCUS_BENCH_LAYERS=N runs N GPT-2-small blocks instead of 12 (peak memory grows with the layers).

@@ -47,28 +47,30 @@ export function buildEmbedGraph(cfg: ModelConfig, p: ParamGetter): GraphSpec {
 }
 
 export interface BlockVariant {
-  /** With hooks: inputs for patching attn.out / mlp.out, and (unless `past`) every block activation as an output. */
+  /** With hooks: inputs for patching attn.out / mlp.out, and (unless `past` without `activations`) every block activation as an output. */
   readonly full: boolean;
   /** Also output this call's attention keys and values (`blocks.{l}.attn.k|v`, [batch, n_kv_heads, pos, d_head]). */
   readonly kvOut?: boolean;
   /** Take earlier positions' keys and values as inputs (`past.blocks.{l}.k|v`); the mask is then [pos, past + pos]. */
   readonly past?: boolean;
+  /** With `past`, still output every activation (the engine's hooked variant; objectives that only need resid_post leave it off). */
+  readonly activations?: boolean;
 }
 
 /**
  * The compiled block variants, by name (model/sessions.ts keys segments `block.{l}.{name}`): lean =
- * resid_post only; kv = hooks + every activation + the attention keys/values (a run fetches the
- * outputs it needs); suffix = hooks + past keys/values as inputs, resid_post only, run on the later
- * positions (Causal Tracing's restored runs; from position 0 with an empty past).
- * Few variants on purpose: each is one more ORT session per block to create, prepack and whose
- * memory arena the first runs grow (a cold trace grid paid that for 4 variants; bench/trace.ts).
- * Measured bit-identical: kv's activations equal a graph without the key/value outputs, and suffix
- * with an empty past equals the hooked block without past inputs (ORT 1.30, GPT-2-small shapes).
+ * resid_post only (plain forward passes); hooked = hooks, every activation, this call's attention keys
+ * and values as outputs, and earlier positions' keys/values as inputs (empty from position 0), so one
+ * session per block serves every run that patches, reads activations or caches keys (a run fetches
+ * only the outputs it needs): Causal Tracing's clean, corrupted and restored runs alike.
+ * Few variants on purpose: each is one more ORT session per block to encode, create and prepack, and
+ * whose memory arena the first runs grow; a cold trace grid paid that for 4 variants (bench/trace.ts).
+ * Measured bit-identical to the separate variants they replace (ORT 1.30, GPT-2-small shapes, 360 rows):
+ * outputs that are not fetched, and an empty past, change no float; warm runs take the same time.
  */
 export const BLOCK_VARIANTS = {
   lean: { full: false },
-  kv: { full: true, kvOut: true },
-  suffix: { full: true, past: true },
+  hooked: { full: true, kvOut: true, past: true, activations: true },
 } as const satisfies Record<string, BlockVariant>;
 export type BlockVariantName = keyof typeof BLOCK_VARIANTS;
 
@@ -107,7 +109,7 @@ export function buildBlockGraph(cfg: ModelConfig, l: number, p: ParamGetter, var
   const pre = g.input(act.resid(l, 'resid_pre'), [...BP, cfg.d_model]);
   const inputs = blockInputs(g, cfg);
   emitBlock(g, cfg, l, p, variant, pre, inputs);
-  const outs = variant.full && !variant.past ? blockActivations(cfg, l) : [act.resid(l, 'resid_post')];
+  const outs = variant.full && (!variant.past || variant.activations) ? blockActivations(cfg, l) : [act.resid(l, 'resid_post')];
   for (const o of outs) g.output(o, [...BP, o.endsWith('mlp.pre') || o.endsWith('mlp.post') ? cfg.d_mlp : cfg.d_model]);
   if (variant.kvOut) for (const w of ['k', 'v'] as const) g.output(kvName(l, w), ['batch', cfg.n_kv_heads, 'pos', cfg.d_head]);
   return g.build();
@@ -193,7 +195,7 @@ export function emitBlock(g: GraphBuilder, cfg: ModelConfig, l: number, p: Param
     ...(a.oBias ? { b_O: w(`${b}.attn.b_O`) } : {}),
     ...(a.qkNorm ? { qNorm: w(`${b}.attn.q_norm.w`), kNorm: w(`${b}.attn.k_norm.w`) } : {}),
   };
-  const named = (n: ActName): string | undefined => (full && !variant.past ? n : undefined);
+  const named = (n: ActName): string | undefined => (full && (!variant.past || variant.activations) ? n : undefined);
   const ln1 = emitNorm(g, cfg, p, pre, `${b}.ln1`, named(act.ln1(l)));
   const kvShape = ['rows0', cfg.n_kv_heads, 'past', cfg.d_head];
   const cache = {

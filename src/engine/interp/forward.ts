@@ -1,6 +1,6 @@
 import { LocusError } from '../errors';
 import { blockFeeds, residualFromEmbeddings } from '../graph/feeds';
-import { blockActivations, hasLearnedPositions, HOOK_SITES, hookInput, INPUT, kvName } from '../graph/segments';
+import { blockActivations, hasLearnedPositions, HOOK_SITES, hookInput, INPUT, kvName, PAST_REPEAT, pastInput } from '../graph/segments';
 import type { ModelConfig } from '../model/config';
 import type { ActName } from '../model/names';
 import { act, layerOf } from '../model/names';
@@ -60,6 +60,12 @@ function padBatch(batch: readonly (readonly number[])[], padId: number, cfg: Mod
     for (let t = 0; t < pos; t++) positions[b * pos + t] = BigInt(t);
   });
   return { ids, positions, pos };
+}
+
+/** Past keys/values of length 0 for block `l` of a batch of B rows ([1, n_kv_heads, 0, d_head], tiled B times). */
+function emptyPast(cfg: ModelConfig, l: number, B: number): Record<string, Feed> {
+  const none: Tensor = { shape: [1, cfg.n_kv_heads, 0, cfg.d_head], data: new Float32Array(0) };
+  return { [pastInput(l, 'k')]: none, [pastInput(l, 'v')]: none, [PAST_REPEAT]: { shape: [4], ids: BigInt64Array.from([BigInt(B), 1n, 1n, 1n]) } };
 }
 
 /** Gathers rows (b, t) of a [batch, pos, d] tensor into [n, d]. */
@@ -135,6 +141,8 @@ export async function forwardFrom(ctx: ForwardContext, fromLayer: number, resid:
     const full = hooked.length > 0 || inner.some((n) => fetch.has(n)) || opts.keysValues === true;
     const feeds: Record<string, Feed> = { ...shared, [preName]: resid };
     if (full) {
+      // The hooked variant also attends to earlier positions' keys/values: none here (an empty past).
+      Object.assign(feeds, emptyPast(cfg, l, B));
       for (const site of HOOK_SITES) {
         const h = hookTensors(at(`blocks.${l}.${site}`), B, pos, cfg.d_model);
         feeds[hookInput(l, site, 'keep')] = h.keep;
@@ -145,7 +153,7 @@ export async function forwardFrom(ctx: ForwardContext, fromLayer: number, resid:
     const wanted: string[] = full ? [...inner.filter((n) => fetch.has(n)), postName] : [postName];
     if (opts.keysValues) wanted.push(kvName(l, 'k'), kvName(l, 'v'));
     // One hooked variant serves hooks, activations and keys/values (graph/segments.ts BLOCK_VARIANTS).
-    const variant = full ? 'kv' : 'lean';
+    const variant = full ? 'hooked' : 'lean';
     const out = await (await sessions.get(`block.${l}.${variant}`)).run(feeds, wanted);
     for (const n of inner) if (out[n]) keep(n, out[n]);
     if (opts.keysValues) kv.set(l, { k: out[kvName(l, 'k')], v: out[kvName(l, 'v')] });

@@ -37,8 +37,8 @@ export async function suffixBlock(ctx: ForwardContext, l: number, resid: Tensor,
     feeds[hookInput(l, site, 'inject')] = h.inject;
   }
   const post = act.resid(l, 'resid_post');
-  // t0 = 0 feeds an empty past: the same floats as a block without past inputs (graph/segments.ts BLOCK_VARIANTS), one session fewer per block.
-  return (await (await ctx.sessions.get(`block.${l}.suffix`)).run(feeds, [post]))[post];
+  // t0 = 0 feeds an empty past: the same floats as a block without past inputs (graph/segments.ts BLOCK_VARIANTS).
+  return (await (await ctx.sessions.get(`block.${l}.hooked`)).run(feeds, [post]))[post];
 }
 
 /**

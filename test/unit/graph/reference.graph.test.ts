@@ -9,9 +9,10 @@ import { after, before, describe, test } from 'node:test';
 import { loadModel } from '../../../src/engine/index';
 import type { LoadedModel, Tensor } from '../../../src/engine/index';
 import { causalMask, rotaryTables } from '../../../src/engine/graph/attention';
+import { blockFeeds as engineBlockFeeds } from '../../../src/engine/graph/feeds';
 import { evaluateGraph, isFloat } from '../../../src/engine/graph/reference/evaluate';
 import type { RefFeed } from '../../../src/engine/graph/reference/evaluate';
-import { blockActivations, hookInput, HOOK_SITES, INPUT } from '../../../src/engine/graph/segments';
+import { blockActivations, hookInput, HOOK_SITES, INPUT, PAST_REPEAT, pastInput } from '../../../src/engine/graph/segments';
 import type { SegmentKey } from '../../../src/engine/model/sessions';
 import type { Feed } from '../../../src/engine/runtime/ort';
 import { golden } from '../../helpers/paths';
@@ -43,12 +44,20 @@ function blockFeeds(model: LoadedModel, l: number, B: number, pos: number, full:
     feeds[INPUT.sin] = { shape: [pos, 1, cfg.d_head], data: sin };
   }
   if (full) {
+    // The hooked variant's past keys/values: none (length 0), tiled over the batch by repeatFeed.
+    for (const which of ['k', 'v'] as const) feeds[pastInput(l, which)] = { shape: [1, cfg.n_kv_heads, 0, cfg.d_head], data: new Float32Array(0) };
     HOOK_SITES.forEach((site, k) => {
       feeds[hookInput(l, site, 'keep')] = randomHooks ? gaussian([B, pos, 1], 20 + k) : filled([B, pos, 1], 1);
       feeds[hookInput(l, site, 'inject')] = randomHooks ? gaussian([B, pos, cfg.d_model], 30 + k, 0.5) : filled([B, pos, cfg.d_model], 0);
     });
   }
   return feeds;
+}
+
+/** The hooked variant's `past.repeat` feed ([B, 1, 1, 1]) for ORT and for the reference. */
+function repeatFeed(B: number): { ort: Record<string, Feed>; ref: Record<string, RefFeed> } {
+  const ids = BigInt64Array.from([B, 1, 1, 1], BigInt);
+  return { ort: { [PAST_REPEAT]: { shape: [4], ids } }, ref: { [PAST_REPEAT]: { shape: [4], ints: ids } } };
 }
 
 /** Runs segment `key` through ORT and the reference and compares every requested output. */
@@ -75,14 +84,22 @@ for (const name of ['gpt2-tiny-trained', 'gptj-tiny-random']) {
       await model.dispose();
     });
 
-    test('block 0, kv variant (keep = 1, inject = 0): every activation', async () => {
+    test('block 0, hooked variant (keep = 1, inject = 0, no past): every activation', async () => {
       const feeds = blockFeeds(model, 0, 2, 5, true);
-      await compareSegment(model, 'block.0.kv', feeds, feeds, blockActivations(model.config, 0));
+      await compareSegment(model, 'block.0.hooked', { ...feeds, ...repeatFeed(2).ort }, { ...feeds, ...repeatFeed(2).ref }, blockActivations(model.config, 0));
     });
 
-    test('block 1, kv variant with random keep and inject', async () => {
+    test('block 1, hooked variant with random keep and inject', async () => {
       const feeds = blockFeeds(model, 1, 2, 4, true, true);
-      await compareSegment(model, 'block.1.kv', feeds, feeds, blockActivations(model.config, 1));
+      await compareSegment(model, 'block.1.hooked', { ...feeds, ...repeatFeed(2).ort }, { ...feeds, ...repeatFeed(2).ref }, blockActivations(model.config, 1));
+    });
+
+    test('block 1, hooked variant attending to a past of 3 positions, tiled over 2 rows', async () => {
+      const feeds = blockFeeds(model, 1, 2, 4, true, true);
+      // Queries at positions 3 … 6 over keys 0 … 6: the mask [4, 7] and (rotary) tables of positions 3 … 6, as Causal Tracing's restored runs.
+      Object.assign(feeds, engineBlockFeeds(model.config, 3, 4) as Record<string, Tensor>);
+      (['k', 'v'] as const).forEach((which, k) => (feeds[pastInput(1, which)] = gaussian([1, model.config.n_kv_heads, 3, model.config.d_head], 40 + k)));
+      await compareSegment(model, 'block.1.hooked', { ...feeds, ...repeatFeed(2).ort }, { ...feeds, ...repeatFeed(2).ref }, blockActivations(model.config, 1));
     });
 
     test('last block, lean variant, one row of 7 positions', async () => {

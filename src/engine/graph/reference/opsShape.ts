@@ -1,6 +1,6 @@
 /**
  * Shape and layout ops: Reshape, Transpose, Unsqueeze, Squeeze, Concat, Slice, Shape, ConstantOfShape,
- * Expand, Range. They work on either kind. Values are immutable, so ops that only relabel the shape
+ * Expand, Tile, Range. They work on either kind. Values are immutable, so ops that only relabel the shape
  * (Reshape, Unsqueeze, Squeeze) share their input's buffer.
  */
 import type { OpImpl } from './args';
@@ -158,6 +158,24 @@ const expand: OpImpl = (args) => {
   return [sameKind(x, shape, out)];
 };
 
+/** Tile: the input repeated repeats[i] times along axis i (the engine tiles cached keys/values over a trace batch). */
+const tile: OpImpl = (args) => {
+  const x = args.input(0);
+  const repeats = args.intList(1) ?? args.fail('missing repeats');
+  if (repeats.length !== x.shape.length) args.fail(`repeats ${fmtShape(repeats)} do not match rank ${x.shape.length}`);
+  const shape = x.shape.map((d, i) => d * repeats[i]);
+  const inStrides = stridesOf(x.shape);
+  const outStrides = stridesOf(shape);
+  const src = valuesOf(x);
+  const out = new Float64Array(numel(shape));
+  for (let o = 0; o < out.length; o++) {
+    let s = 0;
+    for (let a = 0; a < shape.length; a++) s += (Math.floor(o / outStrides[a]) % shape[a] % x.shape[a]) * inStrides[a];
+    out[o] = src[s];
+  }
+  return [sameKind(x, shape, out)];
+};
+
 /** Range: start, start + delta, … while short of limit; max(ceil((limit - start)/delta), 0) elements. */
 const range: OpImpl = (args) => {
   const start = args.scalar(0) ?? args.fail('missing start');
@@ -170,6 +188,7 @@ const range: OpImpl = (args) => {
 
 export const SHAPE_OPS: Record<string, OpImpl> = {
   Reshape: reshape,
+  Tile: tile,
   Transpose: transpose,
   Unsqueeze: unsqueeze,
   Squeeze: squeeze,

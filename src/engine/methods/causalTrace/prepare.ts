@@ -2,10 +2,10 @@ import { LocusError } from '../../errors';
 import type { LoadedModel } from '../../model/model';
 import type { SegmentKey } from '../../model/sessions';
 
-/** The sessions a trace grid runs: each block's kv (clean and corrupted runs) and suffix (restored runs) variants, and the head. */
+/** The sessions a trace grid runs: each block's hooked variant (clean, corrupted and restored runs) and the head. */
 export function traceSessionKeys(nLayers: number): SegmentKey[] {
   const keys: SegmentKey[] = [];
-  for (let l = 0; l < nLayers; l++) keys.push(`block.${l}.kv`, `block.${l}.suffix`);
+  for (let l = 0; l < nLayers; l++) keys.push(`block.${l}.hooked`);
   keys.push('unembed');
   return keys;
 }
