@@ -125,7 +125,7 @@ describe('fed weights', () => {
   test('widened tensors are dropped least recently used first beyond the budget', () => {
     const dropped: string[] = [];
     const t = (): Tensor => ({ shape: [256], data: new Float32Array(256) }); // 1 KiB each
-    const feeder = new WeightFeeder(() => t(), (n) => dropped.push(n), 2048);
+    const feeder = new WeightFeeder(() => t(), (n) => dropped.push(n), 2048, () => 1024);
     feeder.value('a' as ParamName);
     feeder.value('b' as ParamName);
     feeder.value('a' as ParamName);

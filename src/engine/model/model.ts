@@ -122,6 +122,12 @@ function checkTokenizerFits(tokenizer: LocusTokenizer, config: ModelConfig, fold
   }
 }
 
+/**
+ * How many bytes of widened float32 weights a 16-bit model keeps beside its 16-bit copy: one GPT-J
+ * block (805 MB) or its head (825 MB), so a trace's repeated runs of one block widen it once.
+ */
+const LEAN_HALF_BUDGET_BYTES = 2 ** 30;
+
 /** How to load: the runtime's options plus what to accept in the weights. */
 export interface LoadOptions extends RuntimeOptions {
   /** Weights holding NaN/Inf load with a warning instead of failing (the default refuses them). */
@@ -145,7 +151,11 @@ export async function loadModel(spec: string, options: LoadOptions = {}): Promis
   const overrides: ParamOverrides = new ParamOverrides((name) => weights.params.get(name), () => sessions);
   const param: ParamGetter = overrides.get;
   // Lean: one copy of the weights, fed to every session; 16-bit models widen on demand and drop the widened copies.
-  const feeder = weights.lean ? new WeightFeeder(param, weights.halfInMemory ? (name) => weights.params.drop(name) : undefined) : undefined;
+  const feeder = weights.lean
+    ? weights.halfInMemory
+      ? new WeightFeeder(param, (name) => weights.params.drop(name), LEAN_HALF_BUDGET_BYTES, (name) => 4 * weights.params.shape(name).reduce((a, b) => a * b, 1))
+      : new WeightFeeder(param)
+    : undefined;
   const sessions = new SessionCache(config, param, options, feeder);
   const manifest: ModelManifest = {
     // A snapshot of the Hugging Face cache is called by its repo (org/name), not by its commit hash.

@@ -1,0 +1,92 @@
+/**
+ * `npm run bench -- scale`: paper-scale models on this machine (issue 17, "lean weights"). Runs the real
+ * CLI as a process on the folders bench/makeBigModel.ts writes (GPT-2-XL-shaped float32, GPT-J-6B-shaped
+ * bfloat16) and prints wall time, CPU time and peak RSS against the acceptance figures:
+ *   GPT-2 XL `locus probe`: peak RSS ≤ 1.3 × the weights file + 0.5 GB, wall ≤ 12 s;
+ *   GPT-J 6B `locus probe` and a one-token trace row: peak RSS ≤ 16 GB.
+ * Skipped, with the command that makes them, when the folders are absent.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BIG_MODELS_DIR, gpt2XlSpec, gptj6bSpec } from './makeBigModel';
+
+const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
+const GB = 1e9;
+
+interface Measured {
+  readonly wall: number;
+  readonly cpu: number;
+  /** Peak resident set (VmHWM) in bytes. */
+  readonly peak: number;
+  readonly ok: boolean;
+  readonly tail: string;
+}
+
+const kib = (status: string, key: string): number => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+const cpuSeconds = (stat: string): number => {
+  // Fields after the command's closing parenthesis: utime is the 12th, stime the 13th (proc(5)).
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
+
+/** Runs `node dist/cli.js args…`, reading its VmHWM and CPU time from /proc every 50 ms until it exits. */
+function measure(args: string[]): Promise<Measured> {
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    let peak = 0;
+    let cpu = 0;
+    const poll = setInterval(() => {
+      try {
+        peak = Math.max(peak, kib(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'), 'VmHWM'));
+        cpu = cpuSeconds(fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8'));
+      } catch {
+        /* exited between polls */
+      }
+    }, 50);
+    child.on('exit', (code) => {
+      clearInterval(poll);
+      resolve({ wall: Number(process.hrtime.bigint() - t0) / 1e9, cpu, peak, ok: code === 0, tail: out.trim().split('\n').slice(-4).join('\n') });
+    });
+  });
+}
+
+function report(what: string, m: Measured, limits: { peak: number; wall?: number }): void {
+  const verdict = (ok: boolean): string => (ok ? 'ok' : 'OVER');
+  const wall = limits.wall === undefined ? '' : ` (goal ≤ ${limits.wall} s: ${verdict(m.wall <= limits.wall)})`;
+  console.log(`  ${what}: ${m.ok ? '' : 'FAILED, '}wall ${m.wall.toFixed(1)} s${wall}, cpu ${m.cpu.toFixed(1)} s, ` +
+    `peak RSS ${(m.peak / GB).toFixed(2)} GB (goal ≤ ${(limits.peak / GB).toFixed(2)} GB: ${verdict(m.peak <= limits.peak)})`);
+  if (!m.ok) console.log(m.tail.replace(/^/gm, '    '));
+}
+
+const PROMPT = 'The Eiffel Tower is in';
+
+export async function benchScale(threads: number): Promise<void> {
+  if (!fs.existsSync(CLI)) {
+    console.log(`scale: skipped, ${CLI} is missing (node esbuild.js cli)`);
+    return;
+  }
+  const t = ['--threads', String(threads)];
+  const xl = gpt2XlSpec().folder;
+  const j = gptj6bSpec().folder;
+  const make = (which: string): string => `node out/bench/makeBigModel.js ${which} (writes under ${BIG_MODELS_DIR}; LOCUS_BIG_MODELS moves it)`;
+  const file = (folder: string): string => path.join(folder, 'model.safetensors');
+  if (fs.existsSync(file(xl))) {
+    const bytes = fs.statSync(file(xl)).size;
+    console.log(`scale, ${threads} thread(s): GPT-2-XL-shaped float32, ${(bytes / GB).toFixed(2)} GB of weights`);
+    const m = await measure(['probe', '--model', xl, '--prompt', PROMPT, ...t]);
+    report('locus probe', m, { peak: 1.3 * bytes + 0.5 * GB, wall: 12 });
+    console.log(`  peak RSS / weights: ${(m.peak / bytes).toFixed(2)}× (before lean weights: 13.9 GB = 2.2×, 32.6 s)`);
+  } else console.log(`scale: GPT-2 XL skipped, ${xl} is absent; make it with: ${make('gpt2-xl')}`);
+  if (fs.existsSync(file(j))) {
+    const bytes = fs.statSync(file(j)).size;
+    console.log(`scale, ${threads} thread(s): GPT-J-6B-shaped bfloat16, ${(bytes / GB).toFixed(2)} GB of weights`);
+    report('locus probe', await measure(['probe', '--model', j, '--prompt', PROMPT, ...t]), { peak: 16 * GB });
+    const row = ['trace', '--model', j, '--prompt', 'Paris', '--subject', 'Paris', '--kind', 'hidden', '--samples', '2', ...t];
+    report('locus trace, one token row (hidden, 2 samples)', await measure(row), { peak: 16 * GB });
+  } else console.log(`scale: GPT-J 6B skipped, ${j} is absent; make it with: ${make('gptj-6b')}`);
+}
