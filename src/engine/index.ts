@@ -49,6 +49,7 @@ export type { SweepRequest, SweepOptions, SweepProgress, SweepPoint, SweepResult
 export { readJsonFile, readJsonObject, readTextFile } from './files/read';
 export { checkDirTarget, checkFileTarget } from './files/writeTarget';
 export { lockStudy, dedupeSpec, MAX_STUDY_SEED, lockFolder, requireStudy, assertUniqueKeys, readResultsWithLength } from './methods/study/index';
+export { studyRate, formatStudyRate } from './methods/study/index';
 export type { FolderLock, LockHolder } from './methods/study/index';
 export { checkEditHparams } from './methods/edit/runEdit';
 export { checkContextTemplates, checkEditingNoise, checkFactCase, checkSeed, MAX_EDITING_NOISE, MAX_EDIT_SEED, parseEditRequests } from './methods/edit/editInputs';

@@ -86,7 +86,7 @@ describe('worker study methods', () => {
     const messages: string[] = [];
     const second = await send('study/run', params, (p) => p.message && messages.push(p.message));
     assert.deepEqual([second.rows, second.added, second.total, second.dir], [4, 4 - partial, 4, dir]);
-    assert.ok(messages.some((m) => /^\d\/4 edits · ETA \d+ (s|min) · case \d+/.test(m)), messages.join('\n'));
+    assert.ok(messages.some((m) => /^\d\/4 edits · [\d.]+ edits\/h · ETA \d+ (s|min) · case \d+/.test(m)), messages.join('\n'));
     assert.deepEqual(readResults(dir).map((r) => [r.caseId, r.layer]), [[20952, 0], [20952, 1], [3648, 0], [3648, 1]]);
 
     const third = await send('study/run', params);

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { EditingProblem, EditMethod, FolderLock, LayerSummary, RegressionRow, StudyProgress, StudyShard } from '../../engine/index';
-import { analyzeStudy, checkDirTarget, checkStatsDir, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, LocusError, loadCounterFact, lockStudy, MAX_STUDY_SEED, mergeStudies, parseCaseSpec, resolveStatsCacheDir, runStudy, selectCases, selectKnown } from '../../engine/index';
+import { analyzeStudy, checkDirTarget, checkStatsDir, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, formatStudyRate, LocusError, loadCounterFact, lockStudy, MAX_STUDY_SEED, mergeStudies, parseCaseSpec, resolveStatsCacheDir, runStudy, selectCases, selectKnown } from '../../engine/index';
 import { intFlag, parseFlags, UsageError } from '../args';
 import type { CliIO } from '../io';
 import { processIO } from '../io';
@@ -96,9 +96,8 @@ async function runCmd(argv: string[], io: CliIO): Promise<void> {
     const t0 = Date.now();
     const progress = (p: StudyProgress): void => {
       if (!tty) return;
-      const left = p.total - p.done;
-      const eta = Number.isFinite(p.secondsPerUnit) ? ` ETA ${Math.ceil((left * p.secondsPerUnit) / 60)} min` : '';
-      process.stderr.write(`\r\x1b[K${p.done}/${p.total}${eta} — ${p.stage}`);
+      const rate = formatStudyRate(p);
+      process.stderr.write(`\r\x1b[K${p.done}/${p.total}${rate === '' ? '' : ` (${rate})`} — ${p.stage}`);
     };
     const summary = await runStudy(model, { cases: records.map((r) => r.case_id), methods, problems, layers, dataset, seed }, {
       outDir, shard, signal: controller.signal, onProgress: progress, cacheDir: resolveStatsCacheDir(v['cache'] as string | undefined), statsDir, outFlag: '--out', lock,

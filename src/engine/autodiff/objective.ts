@@ -34,6 +34,13 @@ export interface ObjectiveSpec {
   readonly gradResid?: boolean;
   /** Fact Erasure (seed paper §3.4): the fit term is exp(−nll) — the target's probability — to be minimized, instead of nll. */
   readonly erase?: boolean;
+  /**
+   * Each row's earlier positions come as keys and values (`past.blocks.{l}.k|v` [batch, n_heads, past, d_head],
+   * `past.repeat` = [1, 1, 1, 1]) and the mask is per row, `objective.row_mask` [batch, 1, pos, past + pos]:
+   * the graph runs only the positions a delta can change (ROME's v*: from the lookup token on). Models with
+   * learned positions and one key/value head per query head only (no rotary tables, no grouped scores).
+   */
+  readonly past?: boolean;
 }
 
 export const OBJECTIVE_INPUT = {
@@ -44,6 +51,7 @@ export const OBJECTIVE_INPUT = {
   klRows: 'objective.kl_rows',
   klRef: 'objective.kl_ref',
   klWeights: 'objective.kl_weights',
+  rowMask: 'objective.row_mask',
 } as const;
 
 export interface ObjectiveGraph {
@@ -68,9 +76,10 @@ export function buildObjectiveGraph(cfg: ModelConfig, p: ParamGetter, o: Objecti
   let x = g.input(OBJECTIVE_INPUT.resid, ['batch', 'pos', cfg.d_model]);
   const deltas = o.deltas ?? [];
   const last = o.toLayer ?? cfg.n_layers - 1;
-  const inputs = blockInputs(g, cfg, o.fromLayer <= last);
+  if (o.past && (cfg.arch.rotary || cfg.n_kv_heads !== cfg.n_heads)) throw new Error('buildObjectiveGraph: past keys/values need learned positions and n_kv_heads = n_heads');
+  const inputs = o.past ? { mask: g.input(OBJECTIVE_INPUT.rowMask, ['batch', 1, 'pos', 'keys']) } : blockInputs(g, cfg, o.fromLayer <= last);
   for (let l = o.fromLayer; l <= last; l++) {
-    x = emitBlock(g, cfg, l, p, { full: deltas.some((d) => d.layer === l) }, x, inputs);
+    x = emitBlock(g, cfg, l, p, { full: deltas.some((d) => d.layer === l), past: o.past }, x, inputs);
   }
   const flat = g.node('Reshape', [x, g.int64([-1, cfg.d_model])]); // [batch·pos, d_model]
   const head = (rows: string): string => {

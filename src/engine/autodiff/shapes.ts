@@ -80,6 +80,16 @@ function inferNode(n: NodeSpec, shape: (v: string) => Shape, ints: (v: string) =
     }
     case 'GatherElements':
       return [shape(n.inputs[1])];
+    case 'Concat': {
+      // The concatenated axis is the sum of the inputs' (unknown when one is symbolic); other axes as input 0.
+      const axis = norm((a['axis'] as number) ?? 0, x().length);
+      const sizes = n.inputs.map((i) => shape(i)[axis]);
+      const total = sizes.every((d) => typeof d === 'number') ? (sizes as number[]).reduce((s, d) => s + d, 0) : '?';
+      return [x().map((d, i) => (i === axis ? total : d))];
+    }
+    case 'Tile':
+      // Repeats are fed at run time (past.repeat): same rank, every axis may grow.
+      return [x().map(() => '?')];
     case 'ScatterND':
     case 'ScatterElements':
       return [x()];

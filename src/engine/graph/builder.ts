@@ -29,6 +29,8 @@ export class GraphBuilder {
   ) {}
 
   input(name: string, dims: readonly (number | string)[], dataType: DataTypeName = 'float'): string {
+    // Declared once: blocks of one graph share inputs such as past.repeat (autodiff/objective.ts with past keys/values).
+    if (this.inputs.some((i) => i.name === name)) return name;
     this.inputs.push({ name, dims, dataType });
     return name;
   }

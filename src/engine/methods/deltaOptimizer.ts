@@ -100,8 +100,10 @@ export function sumAtLookups(x: Float32Array, lookups: readonly number[], T: num
  * `baseLogits` [rows, T, d_vocab] are the unedited model's, whose KL row at its lookup token is the
  * KL reference. NLL weights 1/(n·prompts): the mean over prompts of the per-prompt mean target NLL.
  */
-export function rewriteObjectiveFeeds(cfg: ModelConfig, rows: readonly (readonly number[])[], lookups: readonly number[], targetIds: readonly number[], baseLogits: Tensor, klFactor: number): Record<string, Feed> {
+export function rewriteObjectiveFeeds(cfg: ModelConfig, rows: readonly (readonly number[])[], lookups: readonly number[], targetIds: readonly number[], baseLogits: Tensor, klFactor: number, layout?: SuffixLayout): Record<string, Feed> {
   const T = Math.max(...rows.map((r) => r.length));
+  // Where position p of row i sits in the graph's input: row i's own suffix (layout) or the padded batch.
+  const at = (i: number, p: number): number => (layout ? i * layout.width + p - layout.starts[i] : i * T + p);
   const V = cfg.d_vocab;
   const nT = targetIds.length;
   const rewriting = rows.length - 1;
@@ -109,19 +111,25 @@ export function rewriteObjectiveFeeds(cfg: ModelConfig, rows: readonly (readonly
   const targets: bigint[] = [];
   for (let i = 0; i < rewriting; i++) {
     targetIds.forEach((id, j) => {
-      targetRows.push(BigInt(i * T + rows[i].length - nT + j)); // logits at position p predict token p + 1: the last nT positions score the target
+      targetRows.push(BigInt(at(i, rows[i].length - nT + j))); // logits at position p predict token p + 1: the last nT positions score the target
       targets.push(BigInt(id));
     });
   }
-  const klAt = rewriting * T + lookups[rewriting];
+  const klAt = rewriting * T + lookups[rewriting]; // in baseLogits, always the padded batch
   const feeds: Record<string, Feed> = {
     [OBJECTIVE_INPUT.rows]: { shape: [targets.length], ids: BigInt64Array.from(targetRows) },
     [OBJECTIVE_INPUT.targets]: { shape: [targets.length], ids: BigInt64Array.from(targets) },
     [OBJECTIVE_INPUT.weights]: { shape: [targets.length], data: new Float32Array(targets.length).fill(1 / (nT * rewriting)) },
-    [OBJECTIVE_INPUT.klRows]: { shape: [1], ids: BigInt64Array.from([BigInt(klAt)]) },
+    [OBJECTIVE_INPUT.klRows]: { shape: [1], ids: BigInt64Array.from([BigInt(at(rewriting, lookups[rewriting]))]) },
     [OBJECTIVE_INPUT.klRef]: { shape: [1, V], data: Float32Array.from(logSoftmax(baseLogits.data.subarray(klAt * V, (klAt + 1) * V))) },
     [OBJECTIVE_INPUT.klWeights]: { shape: [1], data: Float32Array.from([klFactor]) },
-    ...blockFeeds(cfg, 0, T),
+    ...(layout ? {} : blockFeeds(cfg, 0, T)),
   };
   return feeds;
+}
+
+/** Row i of the graph's input holds positions starts[i] … of the padded batch, in a row of `width` positions. */
+export interface SuffixLayout {
+  readonly starts: readonly number[];
+  readonly width: number;
 }

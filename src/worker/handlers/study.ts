@@ -58,10 +58,10 @@ export function etaText(secondsLeft: number): string {
   return `ETA ${(secondsLeft / 3600).toFixed(1)} h`;
 }
 
-/** The progress line of a study: "12/40 edits · ETA 3 min · case 5: rome error-injection layer 2". */
+/** The progress line of a study: "12/40 edits · 95 edits/h · ETA 3 min · case 5: rome error-injection layer 2". */
 export function studyProgressMessage(p: StudyProgress): string {
-  const eta = etaText((p.total - p.done) * p.secondsPerUnit);
-  return [`${p.done}/${p.total} edits`, eta, p.stage].filter((s) => s !== '').join(' · ');
+  const rate = Number.isFinite(p.editsPerHour) ? `${p.editsPerHour < 100 ? p.editsPerHour.toFixed(1) : Math.round(p.editsPerHour)} edits/h` : '';
+  return [`${p.done}/${p.total} edits`, rate, etaText(p.etaSeconds), p.stage].filter((s) => s !== '').join(' · ');
 }
 
 const sameList = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);

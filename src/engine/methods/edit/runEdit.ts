@@ -25,6 +25,8 @@ import type { StatsCorpus } from '../stats/corpus';
 import { loadOrComputeSecondMoment } from '../stats/statsCache';
 import { assertFiniteArray, assertFiniteDeep } from '../../files/finite';
 import { checkDirTarget } from '../../files/writeTarget';
+import { reused } from './editReuse';
+import type { EditReuse } from './editReuse';
 import { checkContextTemplates, checkEditingNoise, checkFactCase, checkSeed } from './editInputs';
 import { ftPresetFor, memitPresetFor, romePresetFor } from './presets/choosePreset';
 
@@ -64,6 +66,8 @@ export interface EditJob {
   readonly firstOnly?: boolean;
   readonly signal?: AbortSignal;
   readonly onProgress?: (stage: string) => void;
+  /** Shares the problem, the pre-edit measurement and the sampled templates with other edits of the same unedited model (editReuse.ts). */
+  readonly reuse?: EditReuse;
 }
 
 export interface CaseOutcome {
@@ -171,14 +175,15 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
   const notes: string[] = [];
   const noise = job.editingNoise ?? 0.1;
   const specs: ProblemSpec[] = [];
-  for (const c of job.cases) specs.push(await buildProblem(model, c, job.problem, noise));
+  const caseKey = (c: FactCase): string => `${JSON.stringify(c)}|${job.problem}|${noise}`;
+  for (const c of job.cases) specs.push(await reused(job.reuse, `problem|${caseKey(c)}`, () => buildProblem(model, c, job.problem, noise)));
   const forcing = specs.some((s) => s.noisedSubject);
   if (forcing && job.method === 'memit') {
     throw new LocusError('bad-input', 'fact-forcing is available with rome, ft and ft5 in this build, not yet with memit');
   }
   job.onProgress?.('measuring before the edit');
   const pre: CaseProbe[] = [];
-  for (let i = 0; i < job.cases.length; i++) pre.push(await probeCase(model, job.cases[i], specs[i], job.signal));
+  for (let i = 0; i < job.cases.length; i++) pre.push(await reused(job.reuse, `pre|${caseKey(job.cases[i])}`, () => probeCase(model, job.cases[i], specs[i], job.signal)));
   // Before any optimisation: a model that already yields NaN (weights loaded with allowNonFinite) is not an edit that diverged.
   pre.forEach((p, i) => assertFiniteDeep(`the log-probs of request ${i} before the edit`, p, undefined, 'the model itself produces NaN or Inf; check its weights (loaded with --allow-nonfinite?)'));
 
@@ -217,7 +222,7 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     const h = { ...merged.hparams, ...forcingHp, ...(job.layer === undefined ? {} : { layers: [job.layer] }) };
     checkLayers(h, L, src);
     hparams = h;
-    templates = job.contextTemplates ?? (await sampleContextTemplates(model, h.context_template_length_params, job.seed ?? 0, job.signal));
+    templates = job.contextTemplates ?? (await reused(job.reuse, `rome-templates|${JSON.stringify(h.context_template_length_params)}|${job.seed ?? 0}`, () => sampleContextTemplates(model, h.context_template_length_params, job.seed ?? 0, job.signal)));
     const stack = new EditStack(model);
     const deltas = [];
     // ROME edits one request at a time; several requests are applied one after another.
@@ -241,7 +246,7 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     const h = { ...merged.hparams, ...(job.layer === undefined ? {} : { layers: ftWindow(job.layer, 5, L) }) };
     checkLayers(h, L, src);
     hparams = h;
-    const groups = job.contextTemplates ? asTemplateGroups(job.contextTemplates as never) : await sampleMemitTemplates(model, job.seed ?? 0, job.signal);
+    const groups = job.contextTemplates ? asTemplateGroups(job.contextTemplates as never) : await reused(job.reuse, `memit-templates|${job.seed ?? 0}`, () => sampleMemitTemplates(model, job.seed ?? 0, job.signal));
     templates = groups.flat();
     const res = await computeMemit(model, requests, { hparams: h, contextTemplates: groups, secondMoment: stats(h.mom2_n_samples), signal: job.signal, onProgress: job.onProgress, objective });
     edit = res.edit;

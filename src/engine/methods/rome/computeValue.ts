@@ -9,6 +9,7 @@ import type { SubjectNoiser } from '../subjectNoise';
 import type { ValueStep } from '../deltaOptimizer';
 import type { RomeHparams } from './hparams';
 import { lookupIndex } from './lookup';
+import { suffixInputs, suffixObjectiveFits } from '../suffixObjective';
 
 export type { ValueStep } from '../deltaOptimizer';
 
@@ -47,23 +48,26 @@ export async function computeValueStar(model: LoadedModel, layer: number, prompt
   const post = `blocks.${layer}.resid_post` as const;
   const out = `blocks.${layer}.mlp.out` as const;
   const minLen = Math.min(...rows.map((r) => r.length));
-  const base = await forward(ctx, rows, { fetch: [post, out], logits: 'all', signal, interventions: noiser?.next(B, minLen) });
+  // Without subject noise the positions before each lookup token never change: the steps run the suffixes only (suffixObjective.ts).
+  const cached = !noiser && suffixObjectiveFits(cfg, layer + 1);
+  const base = await forward(ctx, rows, { fetch: [post, out], logits: 'all', signal, interventions: noiser?.next(B, minLen), keysValues: cached });
   const mlpOut = base.acts.get(out)!;
   const vInit = Float64Array.from(mlpOut.data.subarray(lookups[0] * D, (lookups[0] + 1) * D));
-  const spec = { fromLayer: layer + 1, kl: true, gradResid: true, erase };
+  const cut = cached ? suffixInputs(cfg, base.acts.get(post)!, base.lengths, lookups, base.kv!, layer + 1) : undefined;
+  const spec = { fromLayer: layer + 1, kl: true, gradResid: true, erase, past: cut !== undefined };
   // Building the spec is cheap (weights are viewed, not copied); creating its ORT session costs seconds,
   // so the session is kept across edits (MEMIT's z uses the same graph) and dropped when a weight it bakes in changes.
   const graph = buildObjectiveGraph(cfg, (n) => model.param(n), spec);
-  const session = await model.sessions.getCustom(residObjectiveKey(layer + 1, erase), (p) => buildObjectiveGraph(cfg, p, spec).spec);
-  const feeds: Record<string, Feed> = rewriteObjectiveFeeds(cfg, rows, lookups, targetIds, base.logits!, h.kl_factor);
+  const session = await model.sessions.getCustom(residObjectiveKey(layer + 1, erase) + (cut ? '.past' : ''), (p) => buildObjectiveGraph(cfg, p, spec).spec);
+  const feeds: Record<string, Feed> = { ...rewriteObjectiveFeeds(cfg, rows, lookups, targetIds, base.logits!, h.kl_factor, cut?.layout), ...cut?.feeds };
 
-  let resid = base.acts.get(post)!;
+  let resid = cut?.resid ?? base.acts.get(post)!;
   let first = true;
   const { delta, steps } = await optimizeDelta(D, { steps: h.v_num_grad_steps, lr: h.v_lr, weightDecay: h.v_weight_decay, clampNormFactor: h.clamp_norm_factor, initNorm: norm(vInit), signal }, async (d) => {
     // Fact Forcing: every forward pass sees fresh subject noise, so the layers below are re-run (the first step reuses `base`).
     if (noiser && !first) resid = (await forward(ctx, rows, { fetch: [post], logits: 'none', signal, interventions: noiser.next(B, minLen) })).acts.get(post)!;
     first = false;
-    return evaluateResidObjective(session, graph.outputs, feeds, resid, lookups, d);
+    return evaluateResidObjective(session, graph.outputs, feeds, resid, cut?.lookups ?? lookups, d);
   });
   return { vStar: vInit.map((v, j) => v + delta[j]), vInit, steps };
 }

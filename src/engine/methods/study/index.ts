@@ -12,5 +12,5 @@ export type { StudyAnalysis, RegressionRow, LayerSummary, MeanCI } from './analy
 export { layerTracingR2, rSquared, olsFit, olsSummary, oneHot } from './ols';
 export { fSurvival, nestedFTest } from './fdist';
 export { readResults, readResultsWithLength, readManifest, assertUniqueKeys, ResultWriter, writeJsonAtomic, MANIFEST, RESULTS } from './store';
-export { STUDY_METRICS, rowKey, shardCases } from './types';
+export { STUDY_METRICS, rowKey, shardCases, studyRate, formatStudyRate } from './types';
 export type { StudySpec, StudyShard, StudyManifest, StudyRow, StudyMetrics, StudyMetric, StudyProgress } from './types';

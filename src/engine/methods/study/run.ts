@@ -12,10 +12,11 @@ import type { LoadedModel } from '../../model/model';
 import type { CounterFactRecord } from '../../data/counterfact';
 import { loadCounterFact } from '../../data/counterfact';
 import { runEdit } from '../edit/runEdit';
+import { EditReuse } from '../edit/editReuse';
 import { factCaseOf } from '../problems/problems';
 import { engineVersion, MANIFEST, readManifest, readResults, ResultWriter, writeJsonAtomic } from './store';
 import type { StudyManifest, StudyProgress, StudyRow, StudyShard, StudySpec } from './types';
-import { rowKey, shardCases } from './types';
+import { rowKey, shardCases, studyRate } from './types';
 import type { FolderLock, LockHolder } from './lock';
 import { lockFolder } from './lock';
 import { nullIfNaN, studyTracingEffect } from './sweep';
@@ -126,8 +127,11 @@ async function runLocked(model: LoadedModel, spec: StudySpec, byId: ReadonlyMap<
   const resumed = mine.reduce((n, id) => n + units(id).filter((u) => done.has(rowKey(u))).length, 0);
   let finished = resumed;
   let ran = 0;
-  let busy = 0;
-  const report = (stage: string): void => opts.onProgress?.({ done: finished, total, resumed, secondsPerUnit: ran === 0 ? NaN : busy / ran, stage });
+  const started = Date.now();
+  const report = (stage: string): void => opts.onProgress?.({ done: finished, total, resumed, ...studyRate(ran, total - finished, (Date.now() - started) / 1000), stage });
+  // Every edit of the study starts from the unedited model (runEdit reverts each): the problem, the
+  // measurement before the edit and the sampled templates are computed once and shared (editReuse.ts).
+  const reuse = new EditReuse();
   const aborted = (): boolean => opts.signal?.aborted === true;
   const writer = new ResultWriter(opts.outDir);
   try {
@@ -136,18 +140,16 @@ async function runLocked(model: LoadedModel, spec: StudySpec, byId: ReadonlyMap<
       const todo = units(id).filter((u) => !done.has(rowKey(u)));
       if (todo.length === 0) continue;
       if (aborted()) break;
-      const t0 = Date.now();
       const rec = byId.get(id)!;
       const fact = factCaseOf(rec);
       report(`case ${id}: tracing`);
       const trace = await studyTracingEffect(model, fact, opts.signal);
       const effect = trace.effect;
       const effectLast = trace.effectLastSubject;
-      busy += (Date.now() - t0) / 1000;
       for (const u of todo) {
         if (aborted()) break;
         report(`case ${id}: ${u.method} ${u.problem} layer ${u.layer}`);
-        const out = await runEdit(model, { method: u.method, layer: u.layer, cases: [fact], problem: u.problem, seed: spec.seed, cacheDir: resolveStatsCacheDir(opts.cacheDir), statsDir: opts.statsDir, signal: opts.signal });
+        const out = await runEdit(model, { method: u.method, layer: u.layer, cases: [fact], problem: u.problem, seed: spec.seed, cacheDir: resolveStatsCacheDir(opts.cacheDir), statsDir: opts.statsDir, signal: opts.signal, reuse });
         const m = out.metrics;
         const row: StudyRow = {
           ...u, editLayers: [...out.layers], tracingEffect: effect[u.layer], tracingEffectLastSubject: effectLast[u.layer],
@@ -158,7 +160,6 @@ async function runLocked(model: LoadedModel, spec: StudySpec, byId: ReadonlyMap<
         done.add(rowKey(row));
         finished++;
         ran++;
-        busy += out.seconds;
         report(`case ${id}: ${u.method} ${u.problem} layer ${u.layer} done`);
       }
     }

@@ -9,6 +9,7 @@ import { LocusError } from '../../errors';
 import type { LoadedModel } from '../../model/model';
 import { runCausalTrace } from '../causalTrace/trace';
 import { runEdit } from '../edit/runEdit';
+import { EditReuse } from '../edit/editReuse';
 import type { EditMethod } from '../edit/runEdit';
 import type { EditingProblem, FactCase } from '../problems/problems';
 import type { StudyMetrics } from './types';
@@ -93,6 +94,8 @@ export async function runSweep(model: LoadedModel, req: SweepRequest, opts: Swee
   let done = 0;
   const report = (stage: string): void => opts.onProgress?.({ done, total, stage });
 
+  // The model is the same at the start of every edit (afterEachEdit restores the caller's own edits): share what precedes the edit.
+  const reuse = new EditReuse();
   report('tracing');
   const trace = await studyTracingEffect(model, req.fact, opts.signal);
   const points: SweepPoint[] = [];
@@ -101,7 +104,7 @@ export async function runSweep(model: LoadedModel, req: SweepRequest, opts: Swee
       report(`${method} at layer ${layer}`);
       let out;
       try {
-        out = await runEdit(model, { method, layer, cases: [req.fact], problem: req.problem, hparams: req.hparams, cacheDir: req.cacheDir, statsDir: req.statsDir, seed: req.seed, signal: opts.signal });
+        out = await runEdit(model, { method, layer, cases: [req.fact], problem: req.problem, hparams: req.hparams, cacheDir: req.cacheDir, statsDir: req.statsDir, seed: req.seed, signal: opts.signal, reuse });
       } finally {
         await opts.afterEachEdit?.();
       }

@@ -81,7 +81,25 @@ export interface StudyProgress {
   readonly total: number;
   /** Units found in results.jsonl at start. */
   readonly resumed: number;
-  /** Seconds per unit run in this session (NaN before the first). */
+  /** Seconds per unit run in this session, tracing included (NaN before the first). */
   readonly secondsPerUnit: number;
+  /** Units run per hour of this session's wall-clock time (NaN before the first). */
+  readonly editsPerHour: number;
+  /** Seconds until the last unit at this session's rate (NaN before the first). */
+  readonly etaSeconds: number;
   readonly stage: string;
+}
+
+/** A session's rate from `ran` units in `seconds` of wall-clock time, `left` units to go. */
+export function studyRate(ran: number, left: number, seconds: number): Pick<StudyProgress, 'secondsPerUnit' | 'editsPerHour' | 'etaSeconds'> {
+  if (ran === 0 || !(seconds > 0)) return { secondsPerUnit: NaN, editsPerHour: NaN, etaSeconds: NaN };
+  const perUnit = seconds / ran;
+  return { secondsPerUnit: perUnit, editsPerHour: 3600 / perUnit, etaSeconds: left * perUnit };
+}
+
+/** "12.5 edits/h, ETA 3 min" for progress lines; empty before the first unit. */
+export function formatStudyRate(p: Pick<StudyProgress, 'editsPerHour' | 'etaSeconds'>): string {
+  if (!Number.isFinite(p.editsPerHour)) return '';
+  const eta = p.etaSeconds < 90 ? `${Math.ceil(p.etaSeconds)} s` : p.etaSeconds < 5400 ? `${Math.ceil(p.etaSeconds / 60)} min` : `${(p.etaSeconds / 3600).toFixed(1)} h`;
+  return `${p.editsPerHour < 100 ? p.editsPerHour.toFixed(1) : Math.round(p.editsPerHour)} edits/h, ETA ${eta}`;
 }
