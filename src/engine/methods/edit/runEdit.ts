@@ -204,8 +204,15 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
       const m = /^(warning|note): (.*)$/s.exec(line);
       if (m && !notes.includes(m[2])) notes.push(m[2]);
     };
-    const m = await loadOrComputeSecondMoment(model, [layer], corpus, { cacheDir: path.resolve(job.cacheDir), statsDir: job.statsDir, sampleSize, signal: job.signal, log });
-    return m.get(layer)!.mom2;
+    // Shared edits (a study) read C once per layer, with the notes its reading wrote (one array: its Cholesky factor is kept too, linalg.ts).
+    const key = `mom2|${layer}|${sampleSize}|${path.resolve(job.cacheDir)}|${job.statsDir ?? ''}|${job.statsCorpus?.name ?? ''}`;
+    const got = await reused(job.reuse, key, async () => {
+      const from = notes.length;
+      const m = await loadOrComputeSecondMoment(model, [layer], corpus, { cacheDir: path.resolve(job.cacheDir), statsDir: job.statsDir, sampleSize, signal: job.signal, log });
+      return { mom2: m.get(layer)!.mom2, notes: notes.slice(from) };
+    });
+    for (const n of got.notes) if (!notes.includes(n)) notes.push(n);
+    return got.mom2;
   };
   const requests = specs.map((s) => s.request);
   const objective = specs[0].erase ? ('erasure' as const) : ('nll' as const);
