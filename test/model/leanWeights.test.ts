@@ -8,6 +8,7 @@ import { readConfig } from '../../src/engine/model/config';
 import { externalizeWeights, WeightFeeder } from '../../src/engine/model/fedWeights';
 import type { ParamName } from '../../src/engine/model/names';
 import { loadWeights } from '../../src/engine/model/weights';
+import { widenHalf } from '../../src/engine/model/safetensors';
 import { GraphBuilder } from '../../src/engine/graph/builder';
 import type { Tensor } from '../../src/engine/tensor/tensor';
 import { maxAbsDiff } from '../helpers/assertClose';
@@ -53,7 +54,15 @@ for (const family of ['mistral', 'qwen2', 'qwen3', 'gemma', 'neox', 'llama']) {
       const w = loadWeights(golden(name), readConfig(golden(name)), { lean: true });
       try {
         assert.equal(w.lean, true);
-        assert.equal(w.halfInMemory, family !== 'llama');
+        assert.equal(w.half !== undefined, family !== 'llama');
+        // Every 16-bit parameter, transformed in 16 bits (transposed, split per head), widens to exactly the float32 path's value.
+        const half = w.half;
+        for (const n of half ? w.params.names() : []) {
+          if (!half!.isHalf(n)) continue;
+          const h = half!.get(n);
+          assert.deepEqual(h.shape, w.params.shape(n), n);
+          assert.deepEqual(widenHalf(h.data, h.dtype), w.params.get(n).data, n);
+        }
       } finally {
         w.store.close();
       }
@@ -122,19 +131,33 @@ describe('fed weights', () => {
     assert.deepEqual(spec.inputs.map((i) => i.name), ['x', 'a']);
   });
 
-  test('widened tensors are dropped least recently used first beyond the budget', () => {
-    const dropped: string[] = [];
-    const t = (): Tensor => ({ shape: [256], data: new Float32Array(256) }); // 1 KiB each
-    const feeder = new WeightFeeder(() => t(), (n) => dropped.push(n), 2048, () => 1024);
-    feeder.value('a' as ParamName);
+  test('widened tensors are dropped least recently used first, before the next one is widened', () => {
+    const widened: string[] = [];
+    const floats = new Map<string, Tensor>();
+    const feeder = new WeightFeeder(
+      () => assert.fail('float32 parameters are not asked for'),
+      {
+        isHalf: () => true,
+        widen: (n) => {
+          widened.push(n);
+          const t = { shape: [256], data: new Float32Array(256) }; // 1 KiB each
+          floats.set(n, t);
+          return t;
+        },
+        floatBytes: () => 1024,
+      },
+      2048,
+    );
+    const a = feeder.value('a' as ParamName);
     feeder.value('b' as ParamName);
+    assert.equal(feeder.value('a' as ParamName), a, 'a held copy is fed again, not widened again');
+    feeder.value('c' as ParamName); // drops b, the least recently used
     feeder.value('a' as ParamName);
-    feeder.value('c' as ParamName);
-    feeder.trim();
-    assert.deepEqual(dropped, ['b']);
-    const feeds = feeder.feeds(['d', 'e']);
-    assert.deepEqual(Object.keys(feeds.values()), ['d', 'e']);
+    feeder.value('b' as ParamName); // b again: widened again, dropping c
+    assert.deepEqual(widened, ['a', 'b', 'c', 'b']);
+    const feeds = feeder.feeds(['c']);
+    assert.deepEqual(Object.keys(feeds.values()), ['c']);
     feeds.done!();
-    assert.deepEqual(dropped, ['b', 'a', 'c']);
+    assert.deepEqual(widened, ['a', 'b', 'c', 'b', 'c']);
   });
 });

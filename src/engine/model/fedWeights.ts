@@ -47,50 +47,54 @@ function collectGarbage(): void {
   gc();
 }
 
+/** A 16-bit model's parameters as the feeder needs them (model.ts wires HalfParams and the edits). */
+export interface HalfSource {
+  /** True when the current value is the file's 16-bit one (not an edit's float32 override, not a float32 tensor). */
+  isHalf(name: ParamName): boolean;
+  /** A fresh float32 copy of the 16-bit value. */
+  widen(name: ParamName): Tensor;
+  /** The byte size of that copy. */
+  floatBytes(name: ParamName): number;
+}
+
 /**
- * The values fed to lean sessions. `value` is the parameter's current value (an edit's override or the
- * file's). With `drop` (16-bit models, whose float32 copies are widened on demand), widened tensors are
- * kept most-recently-used first up to `budgetBytes` and dropped beyond it, so at most about one block's
- * float32 weights exist beside the 16-bit model.
+ * The values fed to lean sessions. `param` is the parameter's current value (an edit's override or the
+ * file's). With `half` (16-bit models), the file's values are widened on demand and the widened copies
+ * kept most-recently-used first up to `budgetBytes`, so at most about one block's float32 weights exist
+ * beside the 16-bit model and a trace's repeated runs of one block widen it once.
  */
 export class WeightFeeder {
-  private readonly held = new Map<ParamName, number>();
+  private readonly widened = new Map<ParamName, Tensor>();
   private heldBytes = 0;
 
-  /** `sizeOf`: a parameter's float32 bytes from its shape, so room is made before it is widened. */
   constructor(
     private readonly param: (name: ParamName) => Tensor,
-    private readonly drop?: (name: ParamName) => void,
+    private readonly half?: HalfSource,
     private readonly budgetBytes = 2 ** 30,
-    private readonly sizeOf?: (name: ParamName) => number,
   ) {}
 
-  /**
-   * The value to feed. Before widening a tensor not held yet, the least recently used ones are dropped
-   * so that the held ones plus the new one fit the budget: the peak is the budget, not budget + tensor.
-   */
+  /** Before widening a tensor not held, the least recently used are dropped so the new one fits: the peak is the budget. */
   value(name: ParamName): Tensor {
-    if (this.drop && !this.held.has(name) && this.sizeOf) this.trim(this.sizeOf(name));
-    const t = this.param(name);
-    if (this.drop) {
-      const prev = this.held.get(name);
-      if (prev !== undefined) this.held.delete(name);
-      else this.heldBytes += t.data.byteLength;
-      this.held.set(name, t.data.byteLength);
+    if (!this.half?.isHalf(name)) return this.param(name);
+    let t = this.widened.get(name);
+    if (t) this.widened.delete(name);
+    else {
+      this.trim(this.half.floatBytes(name));
+      t = this.half.widen(name);
+      this.heldBytes += t.data.byteLength;
     }
+    this.widened.set(name, t);
     return t;
   }
 
-  /** Drops the least recently fed widened tensors until `incoming` more bytes fit the budget (none for float32 models). */
+  /** Drops the least recently fed widened tensors until `incoming` more bytes fit the budget. */
   trim(incoming = 0): void {
-    if (!this.drop) return;
     let freed = 0;
-    for (const [name, bytes] of this.held) {
+    for (const [name, t] of this.widened) {
       if (this.heldBytes + incoming <= this.budgetBytes) break;
-      this.held.delete(name);
-      this.heldBytes -= bytes;
-      freed += bytes;
-      this.drop(name);
+      this.widened.delete(name);
+      this.heldBytes -= t.data.byteLength;
+      freed += t.data.byteLength;
     }
     // The dropped float32 copies are garbage now; collect them before the next block widens its own,
     // or V8's lazy collection lets several blocks' worth pile up (measured: 16.7 GB peak for GPT-J).

@@ -11,6 +11,8 @@ import type { ModelConfig } from './config';
 import { repoIdOfSnapshot } from './hfCache';
 import { resolveModelFolder } from './locate';
 import { WeightFeeder } from './fedWeights';
+import type { HalfSource } from './fedWeights';
+import { widenHalf } from './safetensors';
 import { ParamOverrides } from './overrides';
 import { SessionCache } from './sessions';
 import { loadTokenizer } from './tokenizer';
@@ -151,11 +153,16 @@ export async function loadModel(spec: string, options: LoadOptions = {}): Promis
   const overrides: ParamOverrides = new ParamOverrides((name) => weights.params.get(name), () => sessions);
   const param: ParamGetter = overrides.get;
   // Lean: one copy of the weights, fed to every session; 16-bit models widen on demand and drop the widened copies.
-  const feeder = weights.lean
-    ? weights.halfInMemory
-      ? new WeightFeeder(param, (name) => weights.params.drop(name), LEAN_HALF_BUDGET_BYTES, (name) => 4 * weights.params.shape(name).reduce((a, b) => a * b, 1))
-      : new WeightFeeder(param)
-    : undefined;
+  const half = weights.half;
+  const halfSource: HalfSource | undefined = half && {
+    isHalf: (name) => half.isHalf(name) && !overrides.names().includes(name),
+    widen: (name) => {
+      const t = half.get(name);
+      return { shape: [...t.shape], data: widenHalf(t.data, t.dtype) };
+    },
+    floatBytes: (name) => 4 * weights.params.shape(name).reduce((a, b) => a * b, 1),
+  };
+  const feeder = weights.lean ? new WeightFeeder(param, halfSource, LEAN_HALF_BUDGET_BYTES) : undefined;
   const sessions = new SessionCache(config, param, options, feeder);
   const manifest: ModelManifest = {
     // A snapshot of the Hugging Face cache is called by its repo (org/name), not by its commit hash.

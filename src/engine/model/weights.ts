@@ -9,7 +9,7 @@ import { formatShape, numel } from '../tensor/tensor';
 import type { Tensor } from '../tensor/tensor';
 import { openSafetensors } from './safetensors';
 import type { WeightStore } from './safetensors';
-import { HalfMemoryStore, holdsHalf } from './halfStore';
+import { HalfParams, holdsHalf } from './halfStore';
 
 export interface LoadedWeights {
   /** Canonical parameters, read lazily from `store`. */
@@ -23,9 +23,10 @@ export interface LoadedWeights {
   readonly warnings: string[];
   /** Keep open while parameters may still be read; `store.close()` when done. */
   readonly store: WeightStore;
-  /** Whether the model loads lean (WeightOptions.lean), and whether it keeps 16-bit tensors 16-bit. */
+  /** Whether the model loads lean (WeightOptions.lean). */
   readonly lean: boolean;
-  readonly halfInMemory: boolean;
+  /** Lean and stored in F16/BF16: the parameters kept 16-bit (halfStore.ts), which sessions are fed widened. */
+  readonly half?: HalfParams;
 }
 
 export interface WeightOptions {
@@ -163,13 +164,15 @@ class FiniteCheckingStore implements WeightStore {
     const t = this.inner.read(name);
     if (this.checked.has(name)) return t;
     this.checked.add(name);
-    if (hasNonFinite(t.data)) {
-      const { count } = countNonFinite(t.data);
-      const line = `${name} has ${fmt(count)} NaN/Inf of ${fmt(t.data.length)}`;
-      this.found.push(line);
-      if (!this.collect) this.report([line]);
-    }
+    if (hasNonFinite(t.data)) this.nonFinite(name, countNonFinite(t.data).count, t.data.length);
     return t;
+  }
+
+  /** Records (and, unless collecting, throws or warns about) `count` NaN/Inf found in tensor `name` of `total` values. */
+  nonFinite(name: string, count: number, total: number): void {
+    const line = `${name} has ${fmt(count)} NaN/Inf of ${fmt(total)}`;
+    this.found.push(line);
+    if (!this.collect) this.report([line]);
   }
 
   /** Throws, or warns with `allowNonFinite`, for the given tensors (nothing when empty). */
@@ -204,9 +207,7 @@ export function loadWeights(folder: string, cfg: ModelConfig, options: WeightOpt
   const raw = openSafetensors(folder);
   const warnings: string[] = [];
   const lean = options.lean === true || ((options.lean ?? 'auto') === 'auto' && raw.totalBytes > LEAN_WEIGHT_BYTES);
-  const halfInMemory = lean && holdsHalf(raw);
-  const source = halfInMemory ? new HalfMemoryStore(raw) : raw;
-  const store = new FiniteCheckingStore(source, path.join(folder, raw.source), options.allowNonFinite === true, (w) => warnings.push(w));
+  const store = new FiniteCheckingStore(raw, path.join(folder, raw.source), options.allowNonFinite === true, (w) => warnings.push(w));
   try {
     checkConfigAgainstWeights(cfg, raw, path.join(folder, 'config.json'));
     const params = adapterFor(cfg.modelType).load(cfg, store);
@@ -221,7 +222,8 @@ export function loadWeights(folder: string, cfg: ModelConfig, options: WeightOpt
       store.collect = false;
       store.report(store.found);
     }
-    return { params, parameterCount, warnings, store, lean, halfInMemory };
+    const half = lean && holdsHalf(raw) ? new HalfParams(adapterFor(cfg.modelType), cfg, raw, (n, count, total) => store.nonFinite(n, count, total)) : undefined;
+    return { params, parameterCount, warnings, store, lean, half };
   } catch (e) {
     store.close();
     throw e;
