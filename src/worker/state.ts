@@ -4,7 +4,7 @@
  * (src/worker/jobs.ts, one at a time) touch it.
  */
 import type { CounterFactRecord, Edit, LoadedModel } from '../engine/index';
-import { EditStack, LocusError } from '../engine/index';
+import { EditStack, LocusError, prepareTraceSessions } from '../engine/index';
 import type { AppliedEditDto, EditStackDto, ModelInfo } from '../protocol/dto';
 import type { EngineMethod, EngineParams, EngineResult } from '../protocol/engine';
 import type { JobContext } from './jobs';
@@ -20,6 +20,7 @@ export interface AppliedEdit {
 
 export class WorkerState {
   private current?: { model: LoadedModel; stack: EditStack };
+  private preparing?: { readonly ctl: AbortController; readonly done: Promise<void> };
   /** Applied edits by id, oldest first (Map keeps insertion order). */
   readonly applied = new Map<string, AppliedEdit>();
   private nextEditId = 1;
@@ -40,13 +41,33 @@ export class WorkerState {
     return this.current!.stack;
   }
 
-  /** Replaces the model (disposing the old one and forgetting its edits); undefined unloads. */
+  /**
+   * Replaces the model (disposing the old one and forgetting its edits); undefined unloads. A new
+   * model's trace sessions are then created in the background (prepareTraceSessions, one session at a
+   * time between requests), so the first trace grid of a worker costs about what a warm one does;
+   * the preparation is stopped, and waited for, before its model is disposed.
+   */
   async setModel(model: LoadedModel | undefined): Promise<void> {
     const old = this.current;
     this.current = undefined;
     this.applied.clear();
+    if (this.preparing) {
+      this.preparing.ctl.abort();
+      await this.preparing.done;
+      this.preparing = undefined;
+    }
     if (old) await old.model.dispose();
-    if (model) this.current = { model, stack: new EditStack(model) };
+    if (!model) return;
+    this.current = { model, stack: new EditStack(model) };
+    const ctl = new AbortController();
+    // A failure here (e.g. out of memory for a session) is not the user's request: the trace that needs
+    // the session creates it again and reports its own error.
+    this.preparing = { ctl, done: prepareTraceSessions(model, ctl.signal).catch(() => undefined) };
+  }
+
+  /** Resolves when the background session preparation of the loaded model has finished (tests). */
+  prepared(): Promise<void> {
+    return this.preparing?.done ?? Promise.resolve();
   }
 
   newEditId(): string {
