@@ -116,10 +116,11 @@ export async function runCommand(page: Page, title: string, attempts = 6): Promi
 }
 
 /** Types `value` into the input box whose title contains `title`, then presses Enter. */
-export async function answerInput(page: Page, title: string | RegExp, value: string, opts: { enter?: boolean } = {}): Promise<void> {
-  await quickInput(page).locator('.quick-input-title', { hasText: title }).waitFor({ timeout: 30_000 });
+export async function answerInput(page: Page, title: string | RegExp, value: string, opts: { enter?: boolean; timeoutMs?: number } = {}): Promise<void> {
+  const timeout = opts.timeoutMs ?? 30_000;
+  await quickInput(page).locator('.quick-input-title', { hasText: title }).waitFor({ timeout });
   const input = quickInput(page).locator('input');
-  await input.fill(value);
+  await input.fill(value, { timeout });
   if (opts.enter ?? true) await input.press('Enter');
 }
 
