@@ -17,6 +17,7 @@ import { ParamOverrides } from './overrides';
 import { SessionCache } from './sessions';
 import { loadTokenizer } from './tokenizer';
 import type { LocusTokenizer } from './tokenizer';
+import type { ParamName } from './names';
 import { checkWeightHeaders, loadWeights } from './weights';
 
 /** What every result records about the model it came from. */
@@ -48,6 +49,11 @@ export interface LoadedModel {
   readonly param: ParamGetter;
   readonly overrides: ParamOverrides;
   readonly sessions: SessionCache;
+  /**
+   * A lean model forgets the float32 copy of a file value it read (it is read again when needed), so a
+   * pass over every parameter (an export) never holds the whole model twice; a no-op otherwise.
+   */
+  forget?(name: ParamName): void;
   dispose(): Promise<void>;
 }
 
@@ -186,6 +192,9 @@ export async function loadModel(spec: string, options: LoadOptions = {}): Promis
     param,
     overrides,
     sessions,
+    forget: (name) => {
+      if (weights.lean) weights.params.drop(name);
+    },
     async dispose() {
       await sessions.releaseAll();
       weights.store.close();

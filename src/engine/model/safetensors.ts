@@ -25,6 +25,7 @@ const MAX_HEADER_BYTES = 100_000_000;
 /** Positioned reads and writes stay under libuv's 2 GiB per-call limit. */
 const IO_CHUNK = 1 << 30;
 const LITTLE_ENDIAN_HOST = os.endianness() === 'LE';
+const sameShapeAs = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Tensors by name from one safetensors file or a sharded checkpoint. Tensors are read on demand. */
 export interface WeightStore {
@@ -375,17 +376,33 @@ function writeAll(fd: number, bytes: Uint8Array): void {
  * reader never sees a half-written model.
  */
 export function writeSafetensors(file: string, tensors: Array<{ name: string; tensor: Tensor }>, metadata?: Record<string, string>): void {
+  writeSafetensorsStreaming(file, tensors.map(({ name, tensor }) => ({ name, shape: tensor.shape, produce: () => tensor })), metadata);
+}
+
+/** One tensor to write: its shape up front (for the header), its values made when written. */
+export interface TensorToWrite {
+  readonly name: string;
+  readonly shape: readonly number[];
+  produce(): Tensor;
+}
+
+/**
+ * `writeSafetensors` with each tensor produced just before it is written and dropped after, so a model
+ * export never holds a second copy of the whole model (issue 17). An exception from `produce` (a
+ * NaN check) removes the temp file: `file` is then not written.
+ */
+export function writeSafetensorsStreaming(file: string, tensors: readonly TensorToWrite[], metadata?: Record<string, string>): void {
   // No prototype: a tensor may be named like an Object.prototype member (or `__proto__`).
   const header: Record<string, unknown> = Object.create(null);
   if (metadata) header['__metadata__'] = { ...metadata };
   const seen = new Set<string>(['__metadata__']);
   let offset = 0;
-  for (const { name, tensor } of tensors) {
+  for (const { name, shape } of tensors) {
     if (seen.has(name)) throw new Error(`writeSafetensors: duplicate or reserved tensor name ${name}`);
     seen.add(name);
-    if (tensor.data.length !== numel(tensor.shape)) throw new Error(`writeSafetensors: ${name} data does not match shape ${formatShape(tensor.shape)}`);
-    header[name] = { dtype: 'F32', shape: [...tensor.shape], data_offsets: [offset, offset + tensor.data.byteLength] };
-    offset += tensor.data.byteLength;
+    const bytes = 4 * numel(shape);
+    header[name] = { dtype: 'F32', shape: [...shape], data_offsets: [offset, offset + bytes] };
+    offset += bytes;
   }
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   json = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, ' ')]);
@@ -397,7 +414,11 @@ export function writeSafetensors(file: string, tensors: Array<{ name: string; te
   try {
     writeAll(fd, prefix);
     writeAll(fd, json);
-    for (const { tensor } of tensors) {
+    for (const { name, shape, produce } of tensors) {
+      const tensor = produce();
+      if (tensor.data.length !== numel(shape) || !sameShapeAs(tensor.shape, shape)) {
+        throw new Error(`writeSafetensors: ${name} data does not match shape ${formatShape(shape)}`);
+      }
       const d = tensor.data;
       let bytes = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
       if (!LITTLE_ENDIAN_HOST) swapIfBigEndian((bytes = Uint8Array.from(bytes)), 4);

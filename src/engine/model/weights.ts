@@ -163,8 +163,9 @@ class FiniteCheckingStore implements WeightStore {
   read(name: string): Tensor {
     const t = this.inner.read(name);
     if (this.checked.has(name)) return t;
-    this.checked.add(name);
     if (hasNonFinite(t.data)) this.nonFinite(name, countNonFinite(t.data).count, t.data.length);
+    // Only once it passed (or was let through): a refused tensor is refused again on the next read.
+    this.checked.add(name);
     return t;
   }
 

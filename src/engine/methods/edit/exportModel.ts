@@ -8,7 +8,8 @@ import type { LoadedModel } from '../../model/model';
 import { FAMILIES } from '../../model/arch/families';
 import { hfTensors } from '../../model/arch/exportHf';
 import { adapterFor } from '../../model/arch/index';
-import { writeSafetensors } from '../../model/safetensors';
+import { writeSafetensorsStreaming } from '../../model/safetensors';
+import type { TensorToWrite } from '../../model/safetensors';
 
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt', 'special_tokens_map.json'];
 
@@ -63,6 +64,31 @@ function copyDurably(src: string, dst: string): void {
   fsyncPath(dst);
 }
 
+/**
+ * The HF tensors of the model's current weights, each made (the adapter's table inverted for just that
+ * tensor), checked for NaN/Inf and written one at a time: an export holds one tensor beside the model,
+ * not a second copy of it (issue 17). A lean model forgets the float32 values it read for a tensor once
+ * it is written (`LoadedModel.forget`). A NaN/Inf aborts the write before the folder appears.
+ */
+function streamedHfTensors(model: LoadedModel): TensorToWrite[] {
+  const adapter = adapterFor(model.config.modelType);
+  const specs = adapter.params(model.config);
+  const names = [...new Set(specs.map((s) => s.hf))];
+  return names.map((hf) => {
+    const parts = specs.filter((s) => s.hf === hf);
+    return {
+      name: hf,
+      shape: parts[0].hfShape,
+      produce: () => {
+        const [{ tensor }] = hfTensors({ ...adapter, params: () => parts }, model.config, model.param);
+        assertFiniteArray(`weight ${hf} of the model to export`, tensor.data, 'nothing was written; the edit or the loaded weights are broken');
+        for (const s of parts) model.forget?.(s.name);
+        return tensor;
+      },
+    };
+  });
+}
+
 export interface ExportOptions {
   /** Names the target in errors (the CLI's `--save`); default "export folder". */
   readonly flag?: string;
@@ -82,8 +108,7 @@ export interface ExportOptions {
 export function exportModel(model: LoadedModel, dir: string, provenance: Record<string, string> = {}, opts: ExportOptions = {}): void {
   const flag = opts.flag ?? 'export folder';
   const out = checkDirTarget(dir, flag, { mustBeEmpty: true, modelDir: model.manifest.path });
-  const tensors = hfTensors(adapterFor(model.config.modelType), model.config, model.param);
-  for (const { name, tensor } of tensors) assertFiniteArray(`weight ${name} of the model to export`, tensor.data, 'nothing was written; the edit or the loaded weights are broken');
+  const tensors = streamedHfTensors(model);
   const config = path.join(model.manifest.path, 'config.json');
   const hasConfig = fs.existsSync(config);
   const writeConfig = FAMILIES[model.config.modelType].hfConfig;
@@ -96,7 +121,7 @@ export function exportModel(model: LoadedModel, dir: string, provenance: Record<
     removeStalePartials(out);
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.mkdirSync(tmp);
-    writeSafetensors(path.join(tmp, 'model.safetensors'), tensors, { format: 'pt', ...provenance });
+    writeSafetensorsStreaming(path.join(tmp, 'model.safetensors'), tensors, { format: 'pt', ...provenance });
     // Edits never change the architecture: the source's config.json is the new folder's (every field kept).
     if (hasConfig) copyDurably(config, path.join(tmp, 'config.json'));
     else {
