@@ -1,7 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { forward, forwardContext, loadModel } from '../../src/engine/index';
+import * as path from 'node:path';
+import { exportModel, forward, forwardContext, loadModel } from '../../src/engine/index';
+import { adapterFor } from '../../src/engine/model/arch/index';
 import type { LoadedModel } from '../../src/engine/index';
 import { runCausalTrace } from '../../src/engine/methods/causalTrace/trace';
 import { readConfig } from '../../src/engine/model/config';
@@ -12,7 +14,7 @@ import { widenHalf } from '../../src/engine/model/safetensors';
 import { GraphBuilder } from '../../src/engine/graph/builder';
 import type { Tensor } from '../../src/engine/tensor/tensor';
 import { maxAbsDiff } from '../helpers/assertClose';
-import { golden } from '../helpers/paths';
+import { golden, tempDir } from '../helpers/paths';
 
 /**
  * Lean weights (issue 17): sessions fed from one copy of the weights, 16-bit checkpoints kept 16-bit.
@@ -100,6 +102,29 @@ for (const family of ['mistral', 'qwen2', 'qwen3', 'gemma', 'neox', 'llama']) {
     });
   });
 }
+
+describe('mistral-tiny-random (bfloat16) exported from a lean load', () => {
+  test('the saved folder holds the current weights (an edit included) as float32, tensor for tensor', async () => {
+    const src = await loadModel(golden('mistral-tiny-random'), { lean: true });
+    const tmp = tempDir();
+    try {
+      const target = 'blocks.0.mlp.W_out' as ParamName;
+      const orig = src.param(target);
+      await src.overrides.set(target, { shape: [...orig.shape], data: orig.data.map((x) => x * 2) });
+      exportModel(src, path.join(tmp, 'out'));
+      const copy = await loadModel(path.join(tmp, 'out'), { lean: false });
+      try {
+        for (const n of adapterFor(src.config.modelType).paramNames(src.config)) assert.deepEqual(copy.param(n).data, src.param(n).data, n);
+        assert.deepEqual(copy.param(target).data, orig.data.map((x) => x * 2));
+      } finally {
+        await copy.dispose();
+      }
+    } finally {
+      await src.dispose();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('neox-tiny-random (float16) causal trace, lean', () => {
   const ref = JSON.parse(fs.readFileSync(golden('neox-tiny-random', 'trace_space_needle.json'), 'utf8')) as {
