@@ -293,6 +293,7 @@ async function openCachePicker(p: Page, cacheDir: string): Promise<void> {
       if (seen.includes(cacheDir)) return;
     }
     console.log(`cache picker, try ${attempt}: ${seen ? `it listed another cache (${seen})` : 'it did not open'}; asking again`);
+    await screenshot(p, `i-picker-retry-${attempt}`);
     await p.keyboard.press('Escape');
     await p.waitForTimeout(1000);
   }
