@@ -119,7 +119,8 @@ export function ftPresetFor(cfg: ModelConfig): Preset<FtHparams> {
   const published = presetModel(cfg);
   if (published === 'gpt-j-6b' || published === 'gptj-family') return { hparams: FT_GPT_J, source: 'hparams/FT/EleutherAI_gpt-j-6B_constr.json (kmeng01/rome; copy in zjunlp/EasyEdit)' };
   if (cfg.n_layers >= 24 || scaleBase(cfg) || published) {
-    const easyEdit = cfg.modelType === 'gpt2' ? '' : "; lr, steps and weight decay match EasyEdit's FT files for Llama/Mistral/Qwen, which have no ε";
+    const family = publishedFor(cfg) ?? scaleBase(cfg)?.base;
+    const easyEdit = family?.romeSource.startsWith(EASYEDIT) ? "; lr, steps and weight decay match EasyEdit's FT files for Llama/Mistral/Qwen, which have no ε" : '';
     return { hparams: FT_GPT2_XL, source: FT_GPT2_XL_SOURCE + easyEdit };
   }
   return { hparams: FT_SMALL_MODEL, source: SMALL_MODEL_SOURCE };
