@@ -156,33 +156,36 @@ describe('fed weights', () => {
     assert.deepEqual(spec.inputs.map((i) => i.name), ['x', 'a']);
   });
 
-  test('widened tensors are dropped least recently used first, before the next one is widened', () => {
+  test('widened tensors are dropped least recently used first, their buffers reused, never those of a run in flight', () => {
     const widened: string[] = [];
-    const floats = new Map<string, Tensor>();
     const feeder = new WeightFeeder(
       () => assert.fail('float32 parameters are not asked for'),
       {
         isHalf: () => true,
-        widen: (n) => {
+        widen: (n, into) => {
           widened.push(n);
-          const t = { shape: [256], data: new Float32Array(256) }; // 1 KiB each
-          floats.set(n, t);
-          return t;
+          return { shape: [256], data: into ?? new Float32Array(256) }; // 1 KiB each
         },
         floatBytes: () => 1024,
       },
       2048,
     );
     const a = feeder.value('a' as ParamName);
-    feeder.value('b' as ParamName);
+    const b = feeder.value('b' as ParamName);
     assert.equal(feeder.value('a' as ParamName), a, 'a held copy is fed again, not widened again');
-    feeder.value('c' as ParamName); // drops b, the least recently used
+    const c = feeder.value('c' as ParamName); // drops b, the least recently used, and widens into its buffer
+    assert.equal(c.data, b.data);
     feeder.value('a' as ParamName);
     feeder.value('b' as ParamName); // b again: widened again, dropping c
     assert.deepEqual(widened, ['a', 'b', 'c', 'b']);
-    const feeds = feeder.feeds(['c']);
-    assert.deepEqual(Object.keys(feeds.values()), ['c']);
-    feeds.done!();
-    assert.deepEqual(widened, ['a', 'b', 'c', 'b', 'c']);
+    const run = feeder.feeds(['c', 'd']).acquire(); // c drops a; d must not drop c (pinned): drops b
+    assert.deepEqual(Object.keys(run.values), ['c', 'd']);
+    assert.notEqual(run.values['c'].data, run.values['d'].data);
+    const other = feeder.feeds(['e']).acquire(); // both held tensors are pinned: over budget rather than reuse one
+    assert.notEqual(other.values['e'].data, run.values['c'].data);
+    assert.notEqual(other.values['e'].data, run.values['d'].data);
+    run.release();
+    other.release();
+    assert.deepEqual(widened, ['a', 'b', 'c', 'b', 'c', 'd', 'e']);
   });
 });

@@ -51,8 +51,8 @@ function collectGarbage(): void {
 export interface HalfSource {
   /** True when the current value is the file's 16-bit one (not an edit's float32 override, not a float32 tensor). */
   isHalf(name: ParamName): boolean;
-  /** A fresh float32 copy of the 16-bit value. */
-  widen(name: ParamName): Tensor;
+  /** A float32 copy of the 16-bit value, into `into` when given (a dropped buffer of the same size). */
+  widen(name: ParamName, into?: Float32Array): Tensor;
   /** The byte size of that copy. */
   floatBytes(name: ParamName): number;
 }
@@ -66,6 +66,8 @@ export interface HalfSource {
 export class WeightFeeder {
   private readonly widened = new Map<ParamName, Tensor>();
   private heldBytes = 0;
+  /** Widened tensors fed to a run in flight, by how many runs: never dropped or reused until released. */
+  private readonly pinned = new Map<ParamName, number>();
 
   constructor(
     private readonly param: (name: ParamName) => Tensor,
@@ -73,39 +75,66 @@ export class WeightFeeder {
     private readonly budgetBytes = 2 ** 30,
   ) {}
 
-  /** Before widening a tensor not held, the least recently used are dropped so the new one fits: the peak is the budget. */
+  /**
+   * Before widening a tensor not held, the least recently used are dropped so the new one fits (the
+   * peak is the budget), and a dropped buffer of the same size is widened into: the blocks of a model
+   * share their shapes, so feeding block after block allocates (and page-faults) nothing new.
+   */
   value(name: ParamName): Tensor {
     if (!this.half?.isHalf(name)) return this.param(name);
     let t = this.widened.get(name);
     if (t) this.widened.delete(name);
     else {
-      this.trim(this.half.floatBytes(name));
-      t = this.half.widen(name);
+      const bytes = this.half.floatBytes(name);
+      const freed = this.trim(bytes);
+      t = this.half.widen(name, freed.find((b) => b.byteLength === bytes));
       this.heldBytes += t.data.byteLength;
     }
     this.widened.set(name, t);
     return t;
   }
 
-  /** Drops the least recently fed widened tensors until `incoming` more bytes fit the budget. */
-  trim(incoming = 0): void {
-    let freed = 0;
+  /** Drops the least recently fed widened tensors (not those of a run in flight) until `incoming` more bytes fit the budget; returns their buffers. */
+  trim(incoming = 0): Float32Array[] {
+    const freed: Float32Array[] = [];
     for (const [name, t] of this.widened) {
       if (this.heldBytes + incoming <= this.budgetBytes) break;
+      if (this.pinned.has(name)) continue;
       this.widened.delete(name);
       this.heldBytes -= t.data.byteLength;
-      freed += t.data.byteLength;
+      freed.push(t.data);
     }
-    // The dropped float32 copies are garbage now; collect them before the next block widens its own,
-    // or V8's lazy collection lets several blocks' worth pile up (measured: 16.7 GB peak for GPT-J).
-    if (freed >= COLLECT_AFTER_BYTES) collectGarbage();
+    // Dropped float32 copies nobody reuses are garbage now; collect them before the next block widens
+    // its own, or V8's lazy collection lets several blocks' worth pile up (measured: 16.7 GB peak for GPT-J).
+    if (incoming === 0 && freed.reduce((n, b) => n + b.byteLength, 0) >= COLLECT_AFTER_BYTES) collectGarbage();
+    return freed;
   }
 
   /** What a session whose graph takes `names` as inputs feeds on each run. */
   feeds(names: readonly string[]): WeightFeeds {
     return {
-      values: () => Object.fromEntries(names.map((n) => [n, this.value(n as ParamName)])),
-      done: () => this.trim(),
+      acquire: () => {
+        const values: Record<string, Tensor> = {};
+        const held: ParamName[] = [];
+        for (const n of names as ParamName[]) {
+          values[n] = this.value(n);
+          if (this.widened.has(n)) {
+            this.pinned.set(n, (this.pinned.get(n) ?? 0) + 1);
+            held.push(n);
+          }
+        }
+        return {
+          values,
+          release: () => {
+            for (const n of held) {
+              const k = (this.pinned.get(n) ?? 1) - 1;
+              if (k > 0) this.pinned.set(n, k);
+              else this.pinned.delete(n);
+            }
+            this.trim();
+          },
+        };
+      },
     };
   }
 }

@@ -162,9 +162,9 @@ export async function loadModel(spec: string, options: LoadOptions = {}): Promis
   const half = weights.half;
   const halfSource: HalfSource | undefined = half && {
     isHalf: (name) => half.isHalf(name) && !overrides.names().includes(name),
-    widen: (name) => {
+    widen: (name, into) => {
       const t = half.get(name);
-      return { shape: [...t.shape], data: widenHalf(t.data, t.dtype) };
+      return { shape: [...t.shape], data: widenHalf(t.data, t.dtype, into) };
     },
     floatBytes: (name) => 4 * weights.params.shape(name).reduce((a, b) => a * b, 1),
   };

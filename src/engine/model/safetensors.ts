@@ -207,10 +207,11 @@ function swapIfBigEndian(bytes: Uint8Array, size: number): void {
   for (let i = 0; i < bytes.length; i += size) bytes.subarray(i, i + size).reverse();
 }
 
-/** F16 or BF16 values → float32, exactly (every half and bfloat16 value is a float32 value). */
-export function widenHalf(half: Uint16Array, dtype: 'F16' | 'BF16'): Float32Array {
+/** F16 or BF16 values → float32 (into `into` when given), exactly (every half and bfloat16 value is a float32 value). */
+export function widenHalf(half: Uint16Array, dtype: 'F16' | 'BF16', into?: Float32Array): Float32Array {
   const n = half.length;
-  const out = new Float32Array(n);
+  if (into !== undefined && into.length !== n) throw new Error(`widenHalf: ${n} values into a buffer of ${into.length}`);
+  const out = into ?? new Float32Array(n);
   if (dtype === 'F16') {
     const table = (f16Table ??= Float32Array.from({ length: 65536 }, (_, h) => halfToFloat(h)));
     for (let i = 0; i < n; i++) out[i] = table[half[i]];

@@ -38,12 +38,12 @@ function toOrt(f: Feed): ort.Tensor {
 }
 
 /**
- * Weights a graph takes as inputs instead of initializers ("fed weights", model/fedWeights.ts): called
- * on every run for the current values, which go in under the caller's feeds; `done` after the run.
+ * Weights a graph takes as inputs instead of initializers ("fed weights", model/fedWeights.ts):
+ * `acquire` on every run gives the current values, which go in under the caller's feeds, and a
+ * `release` called when the run is over (the values may be reused after it).
  */
 export interface WeightFeeds {
-  values(): Record<string, Tensor>;
-  done?(): void;
+  acquire(): { readonly values: Record<string, Tensor>; release(): void };
 }
 
 export class RuntimeSession {
@@ -85,13 +85,14 @@ export class RuntimeSession {
   async run(feeds: Record<string, Feed>, fetch: readonly string[]): Promise<Record<string, Tensor>> {
     if (this.released) throw new Error(`session ${this.name} was released`);
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [k, v] of Object.entries(this.weights?.values() ?? {})) ortFeeds[k] = toOrt(v);
-    for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = toOrt(v);
+    const weights = this.weights?.acquire();
     let result: ort.InferenceSession.OnnxValueMapType;
     try {
+      for (const [k, v] of Object.entries(weights?.values ?? {})) ortFeeds[k] = toOrt(v);
+      for (const [k, v] of Object.entries(feeds)) ortFeeds[k] = toOrt(v);
       result = await this.session.run(ortFeeds, fetch as string[]);
     } finally {
-      this.weights?.done?.();
+      weights?.release();
     }
     const out: Record<string, Tensor> = {};
     for (const name of fetch) {
