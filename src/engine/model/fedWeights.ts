@@ -39,7 +39,7 @@ const COLLECT_AFTER_BYTES = 256 * 2 ** 20;
 let gc: (() => void) | undefined;
 
 /** A full garbage collection now (V8's gc, exposed at run time: the CLI and worker start without --expose-gc). */
-function collectGarbage(): void {
+export function collectGarbage(): void {
   if (!gc) {
     v8.setFlagsFromString('--expose-gc');
     gc = vm.runInNewContext('gc') as () => void;

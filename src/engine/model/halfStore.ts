@@ -12,6 +12,7 @@ import type { ModelConfig } from './config';
 import type { ParamName } from './names';
 import type { HalfTensor, WeightStore } from './safetensors';
 import { HALF_DTYPES } from './safetensors';
+import { collectGarbage } from './fedWeights';
 
 /** True when the store holds any F16/BF16 tensor, i.e. keeping 16-bit copies halves the memory. */
 export function holdsHalf(store: WeightStore): boolean {
@@ -19,6 +20,7 @@ export function holdsHalf(store: WeightStore): boolean {
 }
 
 const TILE = 64;
+const RAW_GARBAGE_BYTES = 64 * 2 ** 20;
 
 /** [rows, cols] → [cols, rows] in 64×64 tiles (a row-by-row transpose of a 16384-wide matrix misses the cache on every element). */
 function transpose16(src: Uint16Array, rows: number, cols: number): Uint16Array {
@@ -111,7 +113,11 @@ export class HalfParams {
     const raw = this.store.readHalf(stored);
     const bad = countNonFinite16(raw.data, raw.dtype);
     if (bad > 0) this.nonFinite(stored, bad, raw.data.length);
-    for (const s of this.bySource.get(spec.hf) ?? []) if (!this.cache.has(s.name)) this.cache.set(s.name, transform16(raw, s.transform));
+    const parts = this.bySource.get(spec.hf) ?? [];
+    for (const s of parts) if (!this.cache.has(s.name)) this.cache.set(s.name, transform16(raw, s.transform));
+    // A big tensor read as stored and then transposed or split is garbage now: collect it before the
+    // next read, so loading 12 GB of 16-bit weights never holds a pile of stale reads beside them.
+    if (raw.data.byteLength >= RAW_GARBAGE_BYTES && parts.some((s) => s.transform.kind !== 'copy')) collectGarbage();
     return this.cache.get(name) as HalfTensor;
   }
 
