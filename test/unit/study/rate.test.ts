@@ -30,4 +30,19 @@ describe('study progress: edits/hour and ETA', () => {
     await assert.rejects(reuse.get('c', async () => Promise.reject(new Error('cancelled'))));
     assert.equal(await reuse.get('c', make), 3);
   });
+
+  test('EditReuse keeps large values within its budget, oldest dropped first, one over the budget never', async () => {
+    const reuse = new EditReuse();
+    const third = Math.floor(EditReuse.LARGE_BUDGET / 3);
+    let made = 0;
+    const make = async (): Promise<number> => ++made;
+    assert.equal(await reuse.getLarge('C0', third, make), 1);
+    assert.equal(await reuse.getLarge('C1', third, make), 2);
+    assert.equal(await reuse.getLarge('C0', third, make), 1, 'kept');
+    assert.equal(await reuse.getLarge('C2', third, make), 3);
+    assert.equal(await reuse.getLarge('C3', third, make), 4, 'C0 dropped to make room');
+    assert.equal(await reuse.getLarge('C0', third, make), 5);
+    assert.equal(await reuse.getLarge('huge', EditReuse.LARGE_BUDGET + 1, make), 6);
+    assert.equal(await reuse.getLarge('huge', EditReuse.LARGE_BUDGET + 1, make), 7, 'not kept');
+  });
 });

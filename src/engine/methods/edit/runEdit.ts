@@ -206,11 +206,12 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     };
     // Shared edits (a study) read C once per layer, with the notes its reading wrote (one array: its Cholesky factor is kept too, linalg.ts).
     const key = `mom2|${layer}|${sampleSize}|${path.resolve(job.cacheDir)}|${job.statsDir ?? ''}|${job.statsCorpus?.name ?? ''}`;
-    const got = await reused(job.reuse, key, async () => {
+    const read = async (): Promise<{ mom2: Float64Array; notes: string[] }> => {
       const from = notes.length;
       const m = await loadOrComputeSecondMoment(model, [layer], corpus, { cacheDir: path.resolve(job.cacheDir), statsDir: job.statsDir, sampleSize, signal: job.signal, log });
       return { mom2: m.get(layer)!.mom2, notes: notes.slice(from) };
-    });
+    };
+    const got = await (job.reuse ? job.reuse.getLarge(key, 8 * model.config.d_mlp ** 2, read) : read());
     for (const n of got.notes) if (!notes.includes(n)) notes.push(n);
     return got.mom2;
   };
