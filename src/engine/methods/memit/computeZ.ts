@@ -5,6 +5,7 @@ import { forwardContext } from '../../interp/probe';
 import type { LoadedModel } from '../../model/model';
 import { norm } from '../linalg';
 import { evaluateResidObjective, optimizeDelta, residObjectiveKey, rewriteObjectiveFeeds } from '../deltaOptimizer';
+import { suffixInputs, suffixObjectiveFits } from '../suffixObjective';
 import type { ValueStep } from '../deltaOptimizer';
 import { lookupIndex } from '../rome/lookup';
 import type { SubjectPrompt, TemplateGroups } from './computeKs';
@@ -51,17 +52,21 @@ export async function computeZ(model: LoadedModel, layer: number, request: Subje
 
   // Fixed across steps: the residual stream leaving block `layer` (the graph's input before δ), z_init, the KL reference.
   const post = `blocks.${layer}.resid_post` as const;
-  const base = await forward(forwardContext(model), rows, { fetch: [post], logits: 'all', signal });
-  const resid = base.acts.get(post)!;
-  const zInit = Float64Array.from(resid.data.subarray(lookups[0] * D, (lookups[0] + 1) * D));
+  // The steps run each row from its lookup token on; the positions before enter once as keys/values (suffixObjective.ts).
+  const cached = suffixObjectiveFits(cfg, layer + 1);
+  const base = await forward(forwardContext(model), rows, { fetch: [post], logits: 'all', signal, keysValues: cached });
+  const full = base.acts.get(post)!;
+  const zInit = Float64Array.from(full.data.subarray(lookups[0] * D, (lookups[0] + 1) * D));
+  const cut = cached ? suffixInputs(cfg, full, base.lengths, lookups, base.kv!, layer + 1) : undefined;
+  const resid = cut?.resid ?? full;
 
-  const spec = { fromLayer: layer + 1, kl: true, gradResid: true, erase };
+  const spec = { fromLayer: layer + 1, kl: true, gradResid: true, erase, past: cut !== undefined };
   const graph = buildObjectiveGraph(cfg, (n) => model.param(n), spec);
   // Kept across requests and edits (creating it costs seconds); dropped when a weight it bakes in changes.
-  const session = await model.sessions.getCustom(residObjectiveKey(layer + 1, erase), (p) => buildObjectiveGraph(cfg, p, spec).spec);
-  const feeds = rewriteObjectiveFeeds(cfg, rows, lookups, targetIds, base.logits!, h.kl_factor);
+  const session = await model.sessions.getCustom(residObjectiveKey(layer + 1, erase) + (cut ? '.past' : ''), (p) => buildObjectiveGraph(cfg, p, spec).spec);
+  const feeds = { ...rewriteObjectiveFeeds(cfg, rows, lookups, targetIds, base.logits!, h.kl_factor, cut?.layout), ...cut?.feeds };
 
   const { delta, steps } = await optimizeDelta(D, { steps: h.v_num_grad_steps, lr: h.v_lr, weightDecay: h.v_weight_decay, clampNormFactor: h.clamp_norm_factor, initNorm: norm(zInit), signal }, (d) =>
-    evaluateResidObjective(session, graph.outputs, feeds, resid, lookups, d));
+    evaluateResidObjective(session, graph.outputs, feeds, resid, cut?.lookups ?? lookups, d));
   return { z: zInit.map((v, j) => v + delta[j]), zInit, steps };
 }
