@@ -65,6 +65,18 @@ function report(what: string, m: Measured, limits: { peak: number; wall?: number
 
 const PROMPT = 'The Eiffel Tower is in';
 
+/**
+ * Seconds to touch 1 GB of freshly allocated memory (one write per 4 KiB page). On a VM with
+ * transparent huge pages off (`madvise`), each page fault is expensive: measured 1.5–3.5 s/GB here,
+ * which any process holding a 6 GB model pays once, whatever it does with the weights.
+ */
+function touchSecondsPerGB(): number {
+  const t0 = process.hrtime.bigint();
+  const a = new Float32Array(GB / 4);
+  for (let i = 0; i < a.length; i += 1024) a[i] = 1;
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
 export async function benchScale(threads: number): Promise<void> {
   if (!fs.existsSync(CLI)) {
     console.log(`scale: skipped, ${CLI} is missing (node esbuild.js cli)`);
@@ -81,6 +93,8 @@ export async function benchScale(threads: number): Promise<void> {
     const m = await measure(['probe', '--model', xl, '--prompt', PROMPT, ...t]);
     report('locus probe', m, { peak: 1.3 * bytes + 0.5 * GB, wall: 12 });
     console.log(`  peak RSS / weights: ${(m.peak / bytes).toFixed(2)}× (before lean weights: 13.9 GB = 2.2×, 32.6 s)`);
+    const touch = touchSecondsPerGB();
+    console.log(`  floor: this machine faults in fresh memory at ${touch.toFixed(2)} s/GB, so holding the weights at all costs ≥ ${(touch * bytes / GB).toFixed(1)} s`);
   } else console.log(`scale: GPT-2 XL skipped, ${xl} is absent; make it with: ${make('gpt2-xl')}`);
   if (fs.existsSync(file(j))) {
     const bytes = fs.statSync(file(j)).size;
