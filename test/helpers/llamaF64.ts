@@ -225,7 +225,11 @@ export function loadLlamaF64(folder: string): LlamaF64 {
   return { cfg, run };
 }
 
-/** x = A⁻¹ b for a symmetric positive definite A [n × n] by Cholesky, in float64. */
+/**
+ * x = A⁻¹ b for a symmetric positive definite A [n × n] by Cholesky, in float64. Written here, not
+ * imported from the engine's linalg.ts: this reference checks u = C⁻¹k*, which the engine computes with
+ * its own Cholesky solve, so sharing that code would let a bug in it pass unseen.
+ */
 export function solveSpdF64(A: ArrayLike<number>, n: number, b: ArrayLike<number>): Float64Array {
   const L = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
