@@ -56,6 +56,11 @@ describe('gradient rules vs finite differences', () => {
 
   rule('Reshape', '[2,3,4] → [6,4] via 0/-1', { wrt: { x: t([2, 3, 4], 29) }, build: (g, i) => g.node('Reshape', [i.x, g.int64([-1, 4])]) });
   rule('Transpose', 'perm [2,0,1]', { wrt: { x: t([2, 3, 4], 30) }, build: (g, i) => g.node('Transpose', [i.x], { perm: [2, 0, 1] }) });
+  rule('Concat', 'axis 1, three inputs of different widths', {
+    wrt: { a: t([2, 1, 3], 39), b: t([2, 4, 3], 40), c: t([2, 2, 3], 41) },
+    build: (g, i) => g.node('Concat', [i.a, i.b, i.c], { axis: 1 }),
+  });
+  rule('Concat', 'axis -1', { wrt: { a: t([3, 2], 42), b: t([3, 5], 43) }, build: (g, i) => g.node('Concat', [i.a, i.b], { axis: -1 }) });
   rule('Unsqueeze', 'axis 1', { wrt: { x: t([3, 4], 31) }, build: (g, i) => g.node('Unsqueeze', [i.x, g.int64([1])]) });
   rule('Squeeze', 'axis 1', { wrt: { x: t([3, 1, 4], 32) }, build: (g, i) => g.node('Squeeze', [i.x, g.int64([1])]) });
   rule('Gather', 'embedding rows with repeats', {
