@@ -33,19 +33,20 @@ export function realTarget(p: string, what: string): string {
   }
 }
 
-const inside = (child: string, parent: string): boolean => child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
+/** Whether the (resolved) path `child` is `parent` or lies under it. */
+export const isInside = (child: string, parent: string): boolean => child === parent || child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
 
 /** Refuses `target` when it is the model's folder or inside it (`flag` names the option for the message). */
 export function assertOutsideModel(target: string, modelDir: string | undefined, flag: string): void {
   if (modelDir === undefined) return;
   const t = realTarget(target, flag);
   const m = realTarget(modelDir, 'model folder');
-  if (inside(t, m)) throw new LocusError('bad-input', `${flag} ${target} is inside the model folder ${m}: Locus never writes there; choose a path outside it`);
+  if (isInside(t, m)) throw new LocusError('bad-input', `${flag} ${target} is inside the model folder ${m}: Locus never writes there; choose a path outside it`);
 }
 
 function refuseSpecial(real: string, target: string, flag: string): void {
   for (const root of SPECIAL_ROOTS) {
-    if (inside(real, root)) throw new LocusError('bad-input', `${flag} ${target} is under ${root}, a system folder: choose a normal folder`);
+    if (isInside(real, root)) throw new LocusError('bad-input', `${flag} ${target} is under ${root}, a system folder: choose a normal folder`);
   }
 }
 

@@ -33,6 +33,7 @@ import type { StatsCorpus } from './corpus';
 import { corpusSha256, ROME_SAMPLE_SEED } from './corpus';
 import type { SecondMoment, SecondMomentOptions, StatsSettings } from './secondMoment';
 import { computeSecondMoment, resolveStatsSettings, validateLayers } from './secondMoment';
+import { isInside } from '../../files/writeTarget';
 import { readOnlyStatsDirs } from './cacheLocation';
 import type { PublishedMoment } from './publishedStats';
 import { findPublishedStats, readPublishedStats } from './publishedStats';
@@ -198,7 +199,7 @@ function publishedLayers(model: LoadedModel, layers: readonly number[], opts: St
   const found = new Map<number, SecondMoment>();
   if (opts.statsDir === undefined) return found;
   for (const l of layers) {
-    const file = findPublishedStats(opts.statsDir, model.config.modelType, l, opts.sampleSize);
+    const file = findPublishedStats(opts.statsDir, model.config, l, opts.sampleSize);
     if (file === undefined) {
       opts.log?.(`note: layer ${l}: no ROME/MEMIT statistics file for it in ${opts.statsDir}; statistics from the cache or computed`);
       continue;
@@ -231,21 +232,20 @@ export async function loadOrComputeSecondMoment(
   const settings = resolveStatsSettings(model, corpus, opts);
   const sha = corpusSha256(corpus);
   const entries = new Map(rest.map((l) => [l, cacheEntry(opts.cacheDir, model, l, corpus, sha, settings)]));
-  const readOnly = (opts.readOnlyDirs ?? readOnlyStatsDirs(model, opts.cacheDir)).map((dir) => ({ dir, shipped: isInside(dir, model.manifest.path) }));
+  // The cache first, then the read-only folders; the first folder holding a layer's entry is the only one read.
+  const lookIn = [opts.cacheDir, ...(opts.readOnlyDirs ?? readOnlyStatsDirs(model, opts.cacheDir))];
+  const modelDir = path.resolve(model.manifest.path);
   const missing: number[] = [];
-  for (const [l, { base, expected }] of entries) {
-    const m = recalled(`${base}.safetensors`) ?? readFirst(l, base, expected, opts);
-    if (m) {
-      found.set(l, m);
-      continue;
+  for (const l of rest) {
+    let m: SecondMoment | undefined;
+    for (const dir of lookIn) {
+      const { base, expected } = dir === opts.cacheDir ? entries.get(l)! : cacheEntry(dir, model, l, corpus, sha, settings);
+      m = recalled(`${base}.safetensors`) ?? readFirst(l, base, expected, opts);
+      if (!m) continue;
+      if (dir !== opts.cacheDir && isInside(path.resolve(dir), modelDir)) opts.log?.(`note: layer ${l}: key statistics shipped with the model (${base}.safetensors), not computed`);
+      break;
     }
-    const other = readOnly.map(({ dir, shipped }) => {
-      const e = cacheEntry(dir, model, l, corpus, sha, settings);
-      const got = recalled(`${e.base}.safetensors`) ?? readFirst(l, e.base, e.expected, opts);
-      if (got && shipped) opts.log?.(`note: layer ${l}: key statistics shipped with the model (${e.base}.safetensors), not computed`);
-      return got;
-    }).find((x) => x !== undefined);
-    if (other) found.set(l, other);
+    if (m) found.set(l, m);
     else missing.push(l);
   }
   if (missing.length > 0) {
@@ -266,12 +266,6 @@ export async function loadOrComputeSecondMoment(
     }
   }
   return new Map(layers.map((l) => [l, found.get(l)!]));
-}
-
-/** Whether `dir` lies inside `folder`. */
-function isInside(dir: string, folder: string): boolean {
-  const rel = path.relative(path.resolve(folder), path.resolve(dir));
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
 /** One cache entry from disk, or undefined when absent or unusable (then a warning through `log`). */
