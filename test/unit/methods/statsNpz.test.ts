@@ -6,6 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { LocusError } from '../../../src/engine/errors';
 import { NpzArchive } from '../../../src/engine/methods/stats/npz';
 import { findPublishedStats, keyModuleName, readPublishedStats } from '../../../src/engine/methods/stats/publishedStats';
+import { parseConfig } from '../../../src/engine/model/config';
+import type { ModelConfig } from '../../../src/engine/model/config';
 import { golden, tempDir } from '../../helpers/paths';
 
 /**
@@ -15,6 +17,12 @@ import { golden, tempDir } from '../../helpers/paths';
  */
 const STATS = golden('gpt2-facts-trained', 'rome_stats');
 const LAYER1 = path.join(STATS, 'wikipedia_stats', 'transformer.h.1.mlp.c_proj_float32_mom2_100000.npz');
+
+/** A golden folder's config, deepened to 48 layers so every layer number below exists. */
+function deep(folder: string): ModelConfig {
+  const raw = JSON.parse(fs.readFileSync(golden(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
+  return parseConfig({ ...raw, ['n_layer' in raw ? 'n_layer' : 'num_hidden_layers']: 48 }, folder);
+}
 
 /** A .npy: version 1.0 header padded to 64 bytes as NumPy pads it, then `data`. */
 function npy(descr: string, shape: readonly number[], data: Buffer, fortran = false): Buffer {
@@ -168,19 +176,19 @@ describe('ROME statistics files (.npz)', () => {
   });
 
   test("ROME's module names per family, and which file a layer uses", () => {
-    assert.equal(keyModuleName('gpt2', 17), 'transformer.h.17.mlp.c_proj');
-    assert.equal(keyModuleName('gptj', 5), 'transformer.h.5.mlp.fc_out');
-    assert.equal(keyModuleName('llama', 3), 'model.layers.3.mlp.down_proj');
-    assert.equal(keyModuleName('gpt_neox', 2), 'gpt_neox.layers.2.mlp.dense_4h_to_h');
-    assert.equal(findPublishedStats(STATS, 'gpt2', 1, 100000), LAYER1);
-    assert.equal(findPublishedStats(STATS, 'gpt2', 1, 5), LAYER1, 'any N when one file matches');
-    assert.equal(findPublishedStats(path.join(STATS, 'wikipedia_stats'), 'gpt2', 2, undefined), path.join(STATS, 'wikipedia_stats', 'transformer.h.2.mlp.c_proj_float32_mom2_100000.npz'), 'the wikipedia_stats folder itself');
-    assert.equal(findPublishedStats(STATS, 'gpt2', 11, 100000), undefined, 'no file for layer 11 (not layer 1 by prefix)');
-    assert.equal(findPublishedStats(STATS, 'gptj', 1, 100000), undefined, "GPT-J's module name differs");
+    assert.equal(keyModuleName(deep('gpt2-tiny-trained'), 17), 'transformer.h.17.mlp.c_proj');
+    assert.equal(keyModuleName(deep('gptj-tiny-random'), 5), 'transformer.h.5.mlp.fc_out');
+    assert.equal(keyModuleName(deep('llama-tiny-random'), 3), 'model.layers.3.mlp.down_proj');
+    assert.equal(keyModuleName(deep('neox-tiny-random'), 2), 'gpt_neox.layers.2.mlp.dense_4h_to_h');
+    assert.equal(findPublishedStats(STATS, deep('gpt2-tiny-trained'), 1, 100000), LAYER1);
+    assert.equal(findPublishedStats(STATS, deep('gpt2-tiny-trained'), 1, 5), LAYER1, 'any N when one file matches');
+    assert.equal(findPublishedStats(path.join(STATS, 'wikipedia_stats'), deep('gpt2-tiny-trained'), 2, undefined), path.join(STATS, 'wikipedia_stats', 'transformer.h.2.mlp.c_proj_float32_mom2_100000.npz'), 'the wikipedia_stats folder itself');
+    assert.equal(findPublishedStats(STATS, deep('gpt2-tiny-trained'), 11, 100000), undefined, 'no file for layer 11 (not layer 1 by prefix)');
+    assert.equal(findPublishedStats(STATS, deep('gptj-tiny-random'), 1, 100000), undefined, "GPT-J's module name differs");
     const dir = path.join(tmp, 'several', 'wikipedia_stats');
     fs.mkdirSync(dir, { recursive: true });
     for (const n of [1000, 100000]) fs.writeFileSync(path.join(dir, `transformer.h.3.mlp.c_proj_float32_mom2_${n}.npz`), '');
-    assert.equal(findPublishedStats(path.dirname(dir), 'gpt2', 3, 1000), path.join(dir, 'transformer.h.3.mlp.c_proj_float32_mom2_1000.npz'), "the hparams' mom2_n_samples wins");
-    throwsOneLine(() => findPublishedStats(path.dirname(dir), 'gpt2', 3, 50), /2 statistics files for layer 3 .* none for mom2_n_samples 50/);
+    assert.equal(findPublishedStats(path.dirname(dir), deep('gpt2-tiny-trained'), 3, 1000), path.join(dir, 'transformer.h.3.mlp.c_proj_float32_mom2_1000.npz'), "the hparams' mom2_n_samples wins");
+    throwsOneLine(() => findPublishedStats(path.dirname(dir), deep('gpt2-tiny-trained'), 3, 50), /2 statistics files for layer 3 .* none for mom2_n_samples 50/);
   });
 });

@@ -12,30 +12,26 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocusError } from '../../errors';
 import { fsError } from '../../files/read';
-import type { ModelType } from '../../model/config';
+import type { ModelConfig } from '../../model/config';
+import { adapterFor } from '../../model/arch/index';
 import { NpzArchive } from './npz';
 import type { NpyDtype } from './npy';
 import { dataBytes, elementCount, expectDtype, npyValues, parseNpyHeader } from './npy';
 import type { SecondMoment } from './secondMoment';
 
 /**
- * The module whose input is the key k at layer l: ROME's `rewrite_module_tmp` (hparams/ROME/gpt2-xl.json
- * `transformer.h.{}.mlp.c_proj`, gpt-j-6B.json `transformer.h.{}.mlp.fc_out`), and for the other
- * families their Hugging Face modeling file's MLP output projection (EasyEdit's hparams use the same).
+ * ROME's name for the module whose input is layer `layer`'s key k: the Hugging Face name of the MLP's
+ * output projection in the family's weight table (model/arch/*.ts), without `.weight` — ROME's
+ * `rewrite_module_tmp` (hparams/ROME/gpt2-xl.json `transformer.h.{}.mlp.c_proj`, gpt-j-6B.json
+ * `transformer.h.{}.mlp.fc_out`), and for the other families the name EasyEdit's hparams use
+ * (`model.layers.{}.mlp.down_proj`, `gpt_neox.layers.{}.mlp.dense_4h_to_h`).
  */
-const KEY_MODULE: Record<ModelType, string> = {
-  gpt2: 'transformer.h.{}.mlp.c_proj',
-  gptj: 'transformer.h.{}.mlp.fc_out',
-  llama: 'model.layers.{}.mlp.down_proj',
-  mistral: 'model.layers.{}.mlp.down_proj',
-  qwen2: 'model.layers.{}.mlp.down_proj',
-  qwen3: 'model.layers.{}.mlp.down_proj',
-  gemma: 'model.layers.{}.mlp.down_proj',
-  gpt_neox: 'gpt_neox.layers.{}.mlp.dense_4h_to_h',
-};
-
-/** ROME's module name for layer `layer` of a `modelType` model. */
-export const keyModuleName = (modelType: ModelType, layer: number): string => KEY_MODULE[modelType].replace('{}', String(layer));
+export function keyModuleName(cfg: ModelConfig, layer: number): string {
+  const param = `blocks.${layer}.mlp.W_out`;
+  const spec = adapterFor(cfg.modelType).params(cfg).find((p) => p.name === param);
+  if (!spec) throw new LocusError('bad-input', `layer ${layer} is outside 0..${cfg.n_layers - 1}`);
+  return spec.hf.replace(/\.weight$/, '');
+}
 
 /** The folder ROME's layer_stats writes a dataset's files to. */
 const DATASET_FOLDER = 'wikipedia_stats';
@@ -58,8 +54,8 @@ const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\
  * or undefined. Any sample size N in the name is accepted when one file matches; with several, the one
  * whose N is `preferredN` (the hparams' mom2_n_samples); several and none of them N: an error naming them.
  */
-export function findPublishedStats(dir: string, modelType: ModelType, layer: number, preferredN: number | undefined): string | undefined {
-  const module = keyModuleName(modelType, layer);
+export function findPublishedStats(dir: string, cfg: ModelConfig, layer: number, preferredN: number | undefined): string | undefined {
+  const module = keyModuleName(cfg, layer);
   const pattern = new RegExp(`^${escapeRegExp(module)}_(float32|float64)_mom2(?:_(\\d+))?\\.npz$`);
   for (const folder of [path.join(dir, DATASET_FOLDER), dir]) {
     let names: string[];
