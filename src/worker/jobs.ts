@@ -44,10 +44,7 @@ export class JobQueue {
    * starts and rejects with LocusError('cancelled') at once (later jobs still wait for earlier ones).
    */
   run<T>(token: CancellationToken, workDoneToken: ProgressToken | undefined, job: (ctx: JobContext) => Promise<T>): Promise<T> {
-    const ctl = new AbortController();
-    const subscription = token.onCancellationRequested(() => ctl.abort());
-    if (token.isCancellationRequested) ctl.abort();
-    this.live.add(ctl);
+    const { ctl, untrack } = this.track(token);
     const send = (value: JobProgress): void => this.sendProgress(workDoneToken, value);
     const previous = this.tail;
     const result = (async (): Promise<T> => {
@@ -64,11 +61,7 @@ export class JobQueue {
         send({ kind: 'end' });
       }
     })();
-    const done = (): void => {
-      subscription.dispose();
-      this.live.delete(ctl);
-    };
-    result.then(done, done);
+    result.then(untrack, untrack);
     this.tail = Promise.allSettled([previous, result]).then(() => undefined);
     return result;
   }
@@ -79,17 +72,25 @@ export class JobQueue {
    * It still ends with the worker (abortAll aborts it) and never reports progress.
    */
   runNow<T>(token: CancellationToken, job: (ctx: JobContext) => Promise<T>): Promise<T> {
+    const { ctl, untrack } = this.track(token);
+    const result = ctl.signal.aborted ? Promise.reject(new LocusError('cancelled', 'cancelled before it started')) : job({ signal: ctl.signal, progress: () => undefined });
+    result.then(untrack, untrack);
+    return result;
+  }
+
+  /** An AbortController wired to `token` and counted live (abortAll) until `untrack` is called. */
+  private track(token: CancellationToken): { ctl: AbortController; untrack: () => void } {
     const ctl = new AbortController();
     const subscription = token.onCancellationRequested(() => ctl.abort());
     if (token.isCancellationRequested) ctl.abort();
     this.live.add(ctl);
-    const result = ctl.signal.aborted ? Promise.reject(new LocusError('cancelled', 'cancelled before it started')) : job({ signal: ctl.signal, progress: () => undefined });
-    const done = (): void => {
-      subscription.dispose();
-      this.live.delete(ctl);
+    return {
+      ctl,
+      untrack: () => {
+        subscription.dispose();
+        this.live.delete(ctl);
+      },
     };
-    result.then(done, done);
-    return result;
   }
 
   /** Aborts every queued and running job (shutdown). */

@@ -118,8 +118,9 @@ const FT_GPT2_XL_SOURCE = 'hparams/FT/gpt2-xl_constr.json (kmeng01/rome; copy in
 export function ftPresetFor(cfg: ModelConfig): Preset<FtHparams> {
   const published = presetModel(cfg);
   if (published === 'gpt-j-6b' || published === 'gptj-family') return { hparams: FT_GPT_J, source: 'hparams/FT/EleutherAI_gpt-j-6B_constr.json (kmeng01/rome; copy in zjunlp/EasyEdit)' };
-  if (cfg.n_layers >= 24 || scaleBase(cfg) || published) {
-    const family = publishedFor(cfg) ?? scaleBase(cfg)?.base;
+  // The published or scaled-from hparams of this family, when there are any (GPT-J's returned above).
+  const family = publishedFor(cfg) ?? scaleBase(cfg)?.base;
+  if (cfg.n_layers >= 24 || family) {
     const easyEdit = family?.romeSource.startsWith(EASYEDIT) ? "; lr, steps and weight decay match EasyEdit's FT files for Llama/Mistral/Qwen, which have no ε" : '';
     return { hparams: FT_GPT2_XL, source: FT_GPT2_XL_SOURCE + easyEdit };
   }
