@@ -22,7 +22,17 @@ export interface MemitOptions {
   readonly onProgress?: (stage: string) => void;
   /** 'erasure': minimize the target's probability (Fact Erasure, seed paper §3.4). */
   readonly objective?: 'nll' | 'erasure';
+  /**
+   * The closed form from (C, K, R) to adj_k and ΔW = adj_k Rᵀ at one layer; default MEMIT's memitDelta with
+   * mom2_update_weight. EMMET (emmet/) passes its equality-constrained solve here and reuses z, keys and the
+   * layer distribution as they are.
+   */
+  readonly layerUpdate?: LayerUpdate;
+  /** The Edit's method id (default 'memit'). */
+  readonly method?: string;
 }
+
+export type LayerUpdate = (C: Float64Array | Float32Array, keys: readonly Float64Array[], resid: readonly Float64Array[], layer: number) => { adjK: Float64Array; deltaW: Float64Array };
 
 export interface MemitLayerDetails {
   readonly layer: number;
@@ -34,7 +44,7 @@ export interface MemitLayerDetails {
   readonly resid: Float64Array[];
   /** mean_i ‖z_i − cur_z_i‖ (the reference's "z error"). */
   readonly zError: number;
-  /** (λC + K Kᵀ)⁻¹ K, [d_mlp × n] row-major float64 (the reference's `adj_k`); ΔW = adjK Rᵀ. */
+  /** (λC + K Kᵀ)⁻¹ K, [d_mlp × n] row-major float64 (the reference's `adj_k`; EMMET's own with its layerUpdate); ΔW = adjK Rᵀ. */
   readonly adjK: Float64Array;
   readonly deltaFrobenius: number;
 }
@@ -179,6 +189,8 @@ export async function computeMemit(model: LoadedModel, requests: readonly Rewrit
   const covs = new Map<number, Float64Array | Float32Array>();
   for (const l of h.layers) covs.set(l, await o.secondMoment(l));
 
+  const layerUpdate: LayerUpdate = o.layerUpdate ?? ((C, keys, resid) => memitDelta(C, keys, resid, h.mom2_update_weight));
+  const method = o.method ?? 'memit';
   const temp = new EditStack(model);
   const deltas: ParamDelta[] = [];
   const layers: MemitLayerDetails[] = [];
@@ -190,7 +202,7 @@ export async function computeMemit(model: LoadedModel, requests: readonly Rewrit
       const targets = zs.map((z, r) => z.map((v, d) => v - curZs[r][d]));
       // compute_ks returns one key per request, so the reference's repeat_interleave factor is 1.
       const resid = targets.map((t) => t.map((v) => v / (h.layers.length - i)));
-      const { adjK, deltaW } = memitDelta(covs.get(layer)!, keys, resid, h.mom2_update_weight);
+      const { adjK, deltaW } = layerUpdate(covs.get(layer)!, keys, resid, layer);
       const param = `blocks.${layer}.mlp.W_out` as const;
       const shape = model.param(param).shape;
       if (shape.length !== 2 || shape[0] * shape[1] !== deltaW.length || shape[0] !== keys[0].length) {
@@ -201,12 +213,12 @@ export async function computeMemit(model: LoadedModel, requests: readonly Rewrit
       deltas.push(delta);
       const zError = targets.reduce((s, t) => s + norm(t), 0) / targets.length;
       layers.push({ layer, keys, curZs, resid, zError, adjK, deltaFrobenius: frobenius(delta) });
-      await temp.apply({ method: 'memit', layers: [layer], deltas: [delta] });
+      await temp.apply({ method, layers: [layer], deltas: [delta] });
     }
   } finally {
     await temp.revertAll();
   }
-  return { edit: { method: 'memit', layers: [...h.layers], deltas }, zs, zSteps, layers };
+  return { edit: { method, layers: [...h.layers], deltas }, zs, zSteps, layers };
 }
 
 export { asTemplateGroups, fillTemplate } from './computeKs';

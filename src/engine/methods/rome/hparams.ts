@@ -72,7 +72,7 @@ export const SHARED_RULES: Readonly<Record<string, KeyRule>> = {
 /** Module-name templates (the engine names layers itself) and the statistics' source (--stats-corpus chooses it). */
 export const SHARED_IGNORED = [{ key: /_module(_tmp)?$|^mom2_dataset$|^mom2_dtype$/, note: 'the engine names modules itself; statistics come from --stats-corpus' }];
 
-const ROME_SPEC: MergeSpec = { rules: { ...SHARED_RULES, context_template_length_params: templateLengths }, ignored: SHARED_IGNORED };
+export const ROME_SPEC: MergeSpec = { rules: { ...SHARED_RULES, context_template_length_params: templateLengths }, ignored: SHARED_IGNORED };
 
 /**
  * Overrides `base` with a reference-style hparams object; returns notes for keys that do not apply.

@@ -5,7 +5,8 @@ import type { LoadedModel } from '../../model/model';
 import type { Edit, ParamDelta } from '../edit/edits';
 import { EditStack } from '../edit/edits';
 import { dot } from '../linalg';
-import { computeKeyStar, leftVector } from './computeKey';
+import { computeKeyStar, leftVector, readAtTemplates } from './computeKey';
+import type { TemplateReads } from './computeKey';
 import { computeValueStar } from './computeValue';
 import type { ValueStep } from './computeValue';
 import type { RomeHparams } from './hparams';
@@ -32,17 +33,48 @@ export interface RomeOptions {
   readonly objective?: 'nll' | 'erasure';
   /** Fact Forcing: σ of the subject noise added on every forward pass while editing. */
   readonly subjectNoise?: number;
+  /**
+   * Which keys u and the update use (rebuilding-rome's key flags; see rrome/). ROME's own code, the
+   * default: u from the template mean k*, the update from the bare prompt's key and MLP output.
+   */
+  readonly keys?: RomeKeyChoice;
+  /** The Edit's method id (default 'rome'). */
+  readonly method?: string;
 }
+
+export interface RomeKeyChoice {
+  /** 'templates': k* = mean over the context templates (ROME); 'prompt': the bare prompt's key (p-ROME). */
+  readonly u: 'templates' | 'prompt';
+  /**
+   * 'prompt': v = (v* − W k) / (k·u) with k, W k at the bare prompt (ROME's compute_v);
+   * 'templates': k and W k averaged over the templates, as u's (r-ROME, rebuilding-rome compute_v.py).
+   */
+  readonly update: 'prompt' | 'templates';
+}
+
+const ROME_KEYS: RomeKeyChoice = { u: 'templates', update: 'prompt' };
 
 export interface RomeLayerDetails {
   readonly layer: number;
   readonly u: Float64Array;
   readonly v: Float64Array;
   readonly kStar: Float64Array;
+  /** The key and MLP output at the bare prompt's lookup token. */
   readonly kPrompt: Float64Array;
   readonly vOld: Float64Array;
+  /** The key and MLP output the update divides by and subtracts (= kPrompt, vOld unless keys.update is 'templates'). */
+  readonly kUpdate: Float64Array;
+  readonly vOldUpdate: Float64Array;
+  /** Per template (keys.update 'templates' only): the rows averaged into kUpdate / vOldUpdate. */
+  readonly updatePerTemplate?: { readonly keys: Float64Array[]; readonly outs: Float64Array[] };
+  /** v_init: the MLP output at the first rewriting prompt (r-ROME's target_init); v* = v_init + δ. */
+  readonly vInit: Float64Array;
   readonly vStar: Float64Array;
+  /** The division factor kUpdate·u (r-ROME's "Division Factor"; tiny means a disabling edit). */
   readonly dotKU: number;
+  /** kPrompt·u (ROME's own denominator), for comparison. */
+  readonly dotKPromptU: number;
+  readonly keysUsed: RomeKeyChoice;
   readonly steps: ValueStep[];
 }
 
@@ -66,6 +98,8 @@ export async function computeRome(model: LoadedModel, request: RewriteRequest, o
   const target = request.target_new.str.startsWith(' ') ? request.target_new.str : ' ' + request.target_new.str;
   const targetIds = tok.encodeContinuation(target).ids;
   if (targetIds.length === 0) throw new LocusError('bad-input', 'target_new is empty');
+  const keys = o.keys ?? ROME_KEYS;
+  const method = o.method ?? 'rome';
   const temp = new EditStack(model);
   const deltas: ParamDelta[] = [];
   const details: RomeLayerDetails[] = [];
@@ -74,7 +108,10 @@ export async function computeRome(model: LoadedModel, request: RewriteRequest, o
       o.onProgress?.(`layer ${layer}: key`);
       const filled = request.prompt.replace('{}', () => request.subject);
       const noiser = o.subjectNoise === undefined ? undefined : new SubjectNoiser(o.subjectNoise, tok.findSpan(tok.encode(filled), filled, request.subject), model.config.d_model);
-      const kStar = await computeKeyStar(model, layer, request.prompt, request.subject, o.contextTemplates, h.fact_token, o.signal, noiser);
+      // r-ROME reads the templates' keys and outputs once for both u and the update (one forward pass, one noise draw).
+      const templateReads: TemplateReads | undefined = keys.update === 'templates' ? await readAtTemplates(model, layer, request.prompt, request.subject, o.contextTemplates, h.fact_token, true, o.signal, noiser) : undefined;
+      const uTemplates = keys.u === 'templates' ? o.contextTemplates : ['{}'];
+      const kStar = keys.u === 'templates' && templateReads ? templateReads.key : await computeKeyStar(model, layer, request.prompt, request.subject, uTemplates, h.fact_token, o.signal, noiser);
       const C = h.mom2_adjustment ? await o.secondMoment?.(layer) : undefined;
       if (h.mom2_adjustment && !C) throw new LocusError('bad-input', 'ROME with mom2_adjustment needs second-moment statistics');
       const u = leftVector(kStar, C);
@@ -90,15 +127,18 @@ export async function computeRome(model: LoadedModel, request: RewriteRequest, o
       const D = model.config.d_model;
       const kPrompt = Float64Array.from(acts.get(post)!.data.subarray(idx * M, (idx + 1) * M));
       const vOld = Float64Array.from(acts.get(out)!.data.subarray(idx * D, (idx + 1) * D));
-      const dotKU = dot(kPrompt, u);
-      const v = value.vStar.map((x, j) => (x - vOld[j]) / dotKU);
+      const kUpdate = templateReads?.key ?? kPrompt;
+      const vOldUpdate = templateReads?.out ?? vOld;
+      const dotKU = dot(kUpdate, u);
+      const v = value.vStar.map((x, j) => (x - vOldUpdate[j]) / dotKU);
       const delta: ParamDelta = { param: `blocks.${layer}.mlp.W_out`, kind: 'rank-one', u: Float32Array.from(u), v: Float32Array.from(v) };
       deltas.push(delta);
-      details.push({ layer, u, v, kStar, kPrompt, vOld, vStar: value.vStar, dotKU, steps: value.steps });
-      if (h.layers.length > 1) await temp.apply({ method: 'rome', layers: [layer], deltas: [delta] });
+      const updatePerTemplate = templateReads ? { keys: templateReads.keys, outs: templateReads.outs } : undefined;
+      details.push({ layer, u, v, kStar, kPrompt, vOld, kUpdate, vOldUpdate, updatePerTemplate, vInit: value.vInit, vStar: value.vStar, dotKU, dotKPromptU: dot(kPrompt, u), keysUsed: keys, steps: value.steps });
+      if (h.layers.length > 1) await temp.apply({ method, layers: [layer], deltas: [delta] });
     }
   } finally {
     await temp.revertAll();
   }
-  return { edit: { method: 'rome', layers: [...h.layers], deltas }, details };
+  return { edit: { method, layers: [...h.layers], deltas }, details };
 }
