@@ -1,0 +1,67 @@
+import type { MergeSpec } from '../edit/hparamValues';
+import { mergeHparams, num, oneOf } from '../edit/hparamValues';
+import type { MemitHparams } from '../memit/hparams';
+import { SHARED_IGNORED, SHARED_RULES } from '../rome/hparams';
+
+/**
+ * AlphaEdit's hyper-parameters with the reference's snake_case keys (jianghoucheng/AlphaEdit
+ * AlphaEdit/AlphaEdit_hparams.py, hparams/AlphaEdit/*.json): MEMIT's (the z optimisation and the layer
+ * range are MEMIT's, compute_z.py is shared) plus the null-space threshold and the solve's ridge.
+ * `mom2_update_weight` is read by the reference's files but not by apply_AlphaEdit_to_model (C0 enters
+ * only through P); it is kept so a researcher's file loads unchanged.
+ */
+export interface AlphaEditHparams extends MemitHparams {
+  /** Eigenvectors of C0 whose singular value is below this span the preserved keys' null space (get_project: `S < threshold`). */
+  nullspace_threshold: number;
+  /** α in ΔW = (P (K Kᵀ + cache_c) + α I)⁻¹ P K Rᵀ (AlphaEdit_main.py: `hparams.L2 * torch.eye`). */
+  L2: number;
+}
+
+/**
+ * hparams/AlphaEdit/gpt2-xl.json (jianghoucheng/AlphaEdit @110e051): MEMIT's GPT-2 XL range 13–17, clamp
+ * 0.75, 20 z steps, v_weight_decay 0.5, nullspace_threshold 2e-2, L2 10. On small models L2 = 10 can leave
+ * the edit inert (‖P k‖² ≪ 10: golden/README.md, alphaedit_*.json, where L2 = 1 is used).
+ */
+export const ALPHAEDIT_GPT2_XL: AlphaEditHparams = {
+  layers: [13, 14, 15, 16, 17],
+  layer_selection: 'all',
+  fact_token: 'subject_last',
+  v_num_grad_steps: 20,
+  v_lr: 0.5,
+  v_loss_layer: 47,
+  v_weight_decay: 0.5,
+  clamp_norm_factor: 0.75,
+  kl_factor: 0.0625,
+  mom2_adjustment: true,
+  mom2_update_weight: 20000,
+  mom2_dataset: 'wikipedia',
+  mom2_n_samples: 100000,
+  mom2_dtype: 'float32',
+  nullspace_threshold: 2e-2,
+  L2: 10,
+};
+
+/** The keys AlphaEdit reads beyond the value optimisation's (for the registry's safety check and help). */
+export const ALPHAEDIT_KEYS = ['layers', 'nullspace_threshold', 'L2', 'v_num_grad_steps', 'v_lr', 'v_loss_layer', 'v_weight_decay', 'clamp_norm_factor', 'kl_factor', 'fact_token', 'mom2_n_samples'] as const;
+
+const ALPHAEDIT_SPEC: MergeSpec = {
+  rules: {
+    ...SHARED_RULES,
+    mom2_update_weight: num(false),
+    layer_selection: oneOf(['all', 'random']),
+    nullspace_threshold: num(true),
+    // L2 = 0 would leave P (K Kᵀ + cache_c) singular on the preserved keys' span: the reference's solve fails there too.
+    L2: num(true),
+  },
+  ignored: [...SHARED_IGNORED, { key: /^model_name$/, note: 'the model is the one loaded' }],
+};
+
+/**
+ * Overrides `base` with a reference-style hparams object; notes for keys that do not apply. A value of
+ * the wrong type or range is a LocusError naming the key and `source`.
+ */
+export function mergeAlphaEditHparams(base: AlphaEditHparams, raw: Record<string, unknown>, source = 'hparams'): { hparams: AlphaEditHparams; notes: string[] } {
+  const merged = mergeHparams(base, raw, ALPHAEDIT_SPEC, source);
+  if (raw['layer_selection'] === 'random') merged.notes.push(`${source}: layer_selection "random" has no effect (AlphaEdit edits every layer in "layers")`);
+  return merged;
+}

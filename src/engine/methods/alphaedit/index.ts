@@ -1,0 +1,179 @@
+import { LocusError } from '../../errors';
+import type { LoadedModel } from '../../model/model';
+import type { Edit, ParamDelta } from '../edit/edits';
+import { EditStack, frobenius } from '../edit/edits';
+import type { TemplateGroups } from '../memit/computeKs';
+import { computeKs, currentZs } from '../memit/computeKs';
+import { computeZ } from '../memit/computeZ';
+import type { ValueStep } from '../rome/computeValue';
+import type { RewriteRequest } from '../rome/index';
+import type { AlphaEditHparams } from './hparams';
+import type { NullSpaceProjection } from './projection';
+import { nullSpaceProjection } from './projection';
+import { addOuterProducts, alphaEditDelta, nullSpaceResidual } from './solve';
+
+/**
+ * What an AlphaEdit sequence carries from batch to batch (the reference's `P` and `cache_c`, both
+ * [len(layers), d_mlp, d_mlp] in experiments/evaluate.py's main loop): P per layer, computed once on the
+ * unedited model and never recomputed; cache_c per layer, Σ K′K′ᵀ of all earlier batches' keys.
+ */
+export interface AlphaEditState {
+  readonly layers: readonly number[];
+  readonly threshold: number;
+  readonly projections: ReadonlyMap<number, NullSpaceProjection>;
+  /** Absent for a layer until a batch has been edited (the reference's zeros). */
+  readonly cacheC: ReadonlyMap<number, Float64Array>;
+  /** Number of batches folded into cacheC. */
+  readonly batches: number;
+}
+
+export interface AlphaEditOptions {
+  readonly hparams: AlphaEditHparams;
+  /** MEMIT's nested context template groups (`[["{}"], [...prefixes]]`). */
+  readonly contextTemplates: TemplateGroups;
+  /** E[k kᵀ] at a layer on the UNEDITED model; read only when the state is created (the first batch). */
+  readonly secondMoment: (layer: number) => Promise<ArrayLike<number>>;
+  /** Precomputed z per request (the reference's v_star cache); skips the optimisation. */
+  readonly zs?: readonly Float64Array[];
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (stage: string) => void;
+}
+
+export interface AlphaEditLayerDetails {
+  readonly layer: number;
+  /** K: one key per request, after the earlier layers' updates of this batch. */
+  readonly keys: Float64Array[];
+  /** blocks.{z_layer}.resid_post at each request's prompt before this layer's update. */
+  readonly curZs: Float64Array[];
+  /** R = (z − cur_z) / (layers remaining). */
+  readonly resid: Float64Array[];
+  readonly deltaFrobenius: number;
+  /** ‖ΔW − PΔW‖/‖ΔW‖ (≈ 0: the update lies in the null space). */
+  readonly nullSpaceResidual: number;
+  /** K′: the keys recomputed on the model with the whole batch applied (added to cache_c). */
+  readonly cacheKeys: Float64Array[];
+}
+
+export interface AlphaEditResult {
+  readonly edit: Edit;
+  readonly zs: Float64Array[];
+  readonly zSteps: ValueStep[][];
+  readonly layers: AlphaEditLayerDetails[];
+  /** The state for the next batch (this batch's K′K′ᵀ added); the state passed in is not changed. */
+  readonly state: AlphaEditState;
+}
+
+/**
+ * P per layer from the unedited model's second moments (experiments/evaluate.py get_project, once per
+ * run). The model must carry no edit of this sequence yet: the reference computes P before its loop.
+ */
+export async function createAlphaEditState(layers: readonly number[], threshold: number, secondMoment: (layer: number) => Promise<ArrayLike<number>>): Promise<AlphaEditState> {
+  const projections = new Map<number, NullSpaceProjection>();
+  for (const l of layers) projections.set(l, nullSpaceProjection(await secondMoment(l), l, threshold));
+  return { layers: [...layers], threshold, projections, cacheC: new Map(), batches: 0 };
+}
+
+function validate(model: LoadedModel, requests: readonly RewriteRequest[], o: AlphaEditOptions, state: AlphaEditState | undefined): void {
+  const h = o.hparams;
+  const L = model.config.n_layers;
+  if (requests.length === 0) throw new LocusError('bad-input', 'AlphaEdit needs at least one request');
+  for (const r of requests) {
+    if (!r.prompt.includes('{}')) throw new LocusError('bad-input', `the request prompt "${r.prompt}" has no "{}" for the subject`);
+    if (r.subject.trim().length === 0) throw new LocusError('bad-input', 'a request has an empty subject');
+  }
+  if (h.layers.length === 0) throw new LocusError('bad-input', 'AlphaEdit needs at least one layer');
+  h.layers.forEach((l, i) => {
+    if (!Number.isInteger(l) || l < 0 || l >= L) throw new LocusError('bad-input', `layer ${l} is outside 0..${L - 1}`);
+    if (i > 0 && l <= h.layers[i - 1]) throw new LocusError('bad-input', `AlphaEdit layers must be strictly ascending (z is taken at the last): got ${h.layers.join(', ')}`);
+  });
+  // The reference shares MEMIT's compute_z / get_module_input_output_at_words, which raise on "last".
+  if (h.fact_token === 'last') throw new LocusError('bad-input', 'AlphaEdit does not support fact_token "last" (the reference raises on it)');
+  if (o.contextTemplates.length === 0 || o.contextTemplates.some((g) => g.length === 0 || g.some((t) => !t.includes('{}')))) {
+    throw new LocusError('bad-input', 'context templates must be non-empty groups of templates containing "{}"');
+  }
+  if (o.zs && o.zs.length !== requests.length) throw new LocusError('bad-input', `${o.zs.length} precomputed z for ${requests.length} requests`);
+  if (state && (state.layers.join(',') !== h.layers.join(',') || state.threshold !== h.nullspace_threshold)) {
+    throw new LocusError('bad-input', `this AlphaEdit sequence was started with layers ${state.layers.join(', ')} and nullspace_threshold ${state.threshold}; a batch cannot change them (got ${h.layers.join(', ')}, ${h.nullspace_threshold})`);
+  }
+}
+
+/**
+ * AlphaEdit (Fang et al., ICLR 2025; jianghoucheng/AlphaEdit AlphaEdit_main.py apply_AlphaEdit_to_model)
+ * for one batch: z per request at the last layer (MEMIT's compute_z), then per layer i in order the
+ * keys K (after the earlier layers' updates), R = (z − cur_z)/(L − i) and
+ * ΔW_i = solve(P_i (K Kᵀ + cache_c_i) + L2·I, P_i K Rᵀ); after all layers, K′ at every layer on the
+ * edited model and cache_c_i += K′K′ᵀ (returned as the next state). `state` undefined starts a
+ * sequence (P from `secondMoment` on the model as it is: unedited). Returns the edit as data;
+ * invariant: the model is exactly as before when this returns (the reference edits in place; the
+ * caller applies the edit, as for MEMIT).
+ */
+export async function computeAlphaEdit(model: LoadedModel, requests: readonly RewriteRequest[], o: AlphaEditOptions, state?: AlphaEditState): Promise<AlphaEditResult> {
+  validate(model, requests, o, state);
+  const h = o.hparams;
+  if (!state) {
+    o.onProgress?.('null-space projection');
+    state = await createAlphaEditState(h.layers, h.nullspace_threshold, o.secondMoment);
+  }
+  const zLayer = h.layers[h.layers.length - 1];
+  const zs: Float64Array[] = [];
+  const zSteps: ValueStep[][] = [];
+  if (o.zs) {
+    zs.push(...o.zs.map((z) => Float64Array.from(z)));
+  } else {
+    for (const [i, r] of requests.entries()) {
+      o.onProgress?.(`request ${i + 1}/${requests.length}: z at layer ${zLayer}`);
+      // The reference prepends a space to target_new (apply_AlphaEdit_to_model, as MEMIT).
+      const target = r.target_new.str.startsWith(' ') ? r.target_new.str : ' ' + r.target_new.str;
+      const targetIds = model.tokenizer.encodeContinuation(target).ids;
+      if (targetIds.length === 0) throw new LocusError('bad-input', `request ${i + 1}: target_new is empty`);
+      const res = await computeZ(model, zLayer, r, targetIds, o.contextTemplates, h, o.signal);
+      zs.push(res.z);
+      zSteps.push(res.steps);
+    }
+  }
+
+  const temp = new EditStack(model);
+  const deltas: ParamDelta[] = [];
+  const partial: Omit<AlphaEditLayerDetails, 'cacheKeys'>[] = [];
+  const cacheC = new Map<number, Float64Array>();
+  const cacheKeys: Float64Array[][] = [];
+  try {
+    for (const [i, layer] of h.layers.entries()) {
+      o.onProgress?.(`layer ${layer}: keys and update`);
+      const keys = await computeKs(model, layer, requests, o.contextTemplates, h.fact_token, o.signal);
+      const curZs = await currentZs(model, zLayer, requests, h.fact_token, o.signal);
+      const resid = zs.map((z, r) => z.map((v, d) => (v - curZs[r][d]) / (h.layers.length - i))); // R [n × d_model]
+      const P = state.projections.get(layer)!.P;
+      const deltaW = alphaEditDelta(P, state.cacheC.get(layer), keys, resid, h.L2); // [d_mlp, d_model]
+      const param = `blocks.${layer}.mlp.W_out` as const;
+      const shape = model.param(param).shape;
+      if (shape.length !== 2 || shape[0] * shape[1] !== deltaW.length || shape[0] !== keys[0].length) {
+        throw new LocusError('bad-input', `AlphaEdit's update (${keys[0].length}×${resid[0].length}) does not match ${param} [${shape.join(', ')}]`);
+      }
+      // The reference adds the float32 upd_matrix to the float32 weight.
+      const delta: ParamDelta = { param, kind: 'dense', shape: [...shape], delta: Float32Array.from(deltaW) };
+      deltas.push(delta);
+      partial.push({ layer, keys, curZs, resid, deltaFrobenius: frobenius(delta), nullSpaceResidual: nullSpaceResidual(P, deltaW, keys[0].length) });
+      await temp.apply({ method: 'alphaedit', layers: [layer], deltas: [delta] });
+    }
+    // cache_c += K′K′ᵀ with K′ recomputed on the model carrying the whole batch (AlphaEdit_main.py's second loop).
+    for (const layer of h.layers) {
+      o.onProgress?.(`layer ${layer}: keys for the cache`);
+      const kPrime = await computeKs(model, layer, requests, o.contextTemplates, h.fact_token, o.signal);
+      cacheKeys.push(kPrime);
+      const before = state.cacheC.get(layer);
+      cacheC.set(layer, addOuterProducts(before ? Float64Array.from(before) : new Float64Array(kPrime[0].length ** 2), kPrime));
+    }
+  } finally {
+    await temp.revertAll();
+  }
+  const layers = partial.map((p, i) => ({ ...p, cacheKeys: cacheKeys[i] }));
+  const next: AlphaEditState = { ...state, cacheC, batches: state.batches + 1 };
+  return { edit: { method: 'alphaedit', layers: [...h.layers], deltas }, zs, zSteps, layers, state: next };
+}
+
+export { ALPHAEDIT_GPT2_XL, ALPHAEDIT_KEYS, mergeAlphaEditHparams } from './hparams';
+export type { AlphaEditHparams } from './hparams';
+export { nullSpaceProjection } from './projection';
+export type { NullSpaceProjection } from './projection';
+export { alphaEditDelta } from './solve';
