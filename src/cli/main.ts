@@ -7,10 +7,13 @@ import { traceCommand, traceHelp } from './commands/trace';
 import { studyCommand, studyHelp } from './commands/study';
 import { trainDefaultCommand, trainDefaultHelp } from './commands/trainDefault';
 import { modelsCommand, modelsHelp } from './commands/models';
+import { lensCommand, lensHelp } from './commands/lens';
+import { assertCommand, assertHelp } from './commands/assert';
 import type { CliIO } from './io';
 import { processIO } from './io';
 
-type Command = { run: (argv: string[], io: CliIO) => Promise<void>; help: string; summary: string };
+/** `run` may return an exit status (locus assert: 1 when a fact fails); none means 0. */
+type Command = { run: (argv: string[], io: CliIO) => Promise<void | number>; help: string; summary: string };
 
 const commands: Record<string, Command> = {
   probe: { run: probeCommand, help: probeHelp, summary: 'next-token distribution for a prompt' },
@@ -19,6 +22,8 @@ const commands: Record<string, Command> = {
   trace: { run: traceCommand, help: traceHelp, summary: 'Causal Tracing: which states carry a fact' },
   models: { run: modelsCommand, help: modelsHelp, summary: 'the models in the Hugging Face cache, and which Locus can open' },
   study: { run: studyCommand, help: studyHelp, summary: 'the regression study: tracing vs. editing success per layer' },
+  lens: { run: lensCommand, help: lensHelp, summary: 'logit lens: each layer\'s residual stream decoded to tokens' },
+  assert: { run: assertCommand, help: assertHelp, summary: 'check a facts file against a model (exit 1 on a failure; JUnit XML for CI)' },
   'train-default-model': { run: trainDefaultCommand, help: trainDefaultHelp, summary: 'train the embedded default model (tokenizer + GPT-2)' },
 };
 
@@ -40,8 +45,9 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     return 2;
   }
   try {
-    await command.run(rest, io);
-    return 0;
+    const status = await command.run(rest, io);
+    // Only a number is a status: `return io.out(...)` hands back process.stdout.write's boolean.
+    return typeof status === 'number' ? status : 0;
   } catch (e) {
     if (isLocusError(e) && e.code === 'cancelled') {
       // Interrupted by the user (Ctrl-C): the shell's convention for SIGINT, 128 + 2.
