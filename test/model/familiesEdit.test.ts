@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import * as path from 'node:path';
-import { defaultDatasetPath, exportModel, forward, forwardContext, loadCounterFact, loadModel, runEdit } from '../../src/engine/index';
+import { defaultDatasetPath, EditStack, exportModel, forward, forwardContext, loadCounterFact, loadModel, runEdit } from '../../src/engine/index';
 import type { EditMethod, FactCase, LoadedModel } from '../../src/engine/index';
 import type { ParamName } from '../../src/engine/model/names';
 import type { StatsCorpus } from '../../src/engine/methods/stats/corpus';
@@ -82,7 +82,10 @@ for (const family of FAMILIES) {
         const touchable = Array.from({ length: model.config.n_layers }, (_, l): ParamName[] => [`blocks.${l}.mlp.W_out`, ...(model.config.arch.mlpBias ? [`blocks.${l}.mlp.b_out` as const] : [])]).flat();
         const weights = touchable.map((p) => model.param(p).data.slice());
         // One statistics cache per family: ROME and MEMIT share layer 0's C.
-        const out = await runEdit(model, { method, problem: 'error-injection', cases: [fact], contextTemplates: TEMPLATES, cacheDir: path.join(tmp, 'stats'), statsCorpus: corpus }, true);
+        const out = await runEdit(model, { method, problem: 'error-injection', cases: [fact], contextTemplates: TEMPLATES, cacheDir: path.join(tmp, 'stats'), statsCorpus: corpus });
+        // runEdit leaves the model as it was: apply its edit (as data) to look at the edited model.
+        const stack = new EditStack(model);
+        await stack.apply(out.edit);
         try {
           t.diagnostic(`${family} ${method} (layers ${out.layers.join(', ')}): target_new log-prob ${out.pre.targetNewLogprob.toFixed(3)} → ${out.post.targetNewLogprob.toFixed(3)}`);
           assert.ok(out.post.targetNewLogprob > out.pre.targetNewLogprob + RISE, `${out.pre.targetNewLogprob} → ${out.post.targetNewLogprob}`);
@@ -103,7 +106,7 @@ for (const family of FAMILIES) {
             }
           }
         } finally {
-          await out.stack.revertAll();
+          await stack.revertAll();
         }
         assert.deepEqual(await logits(model), before);
         touchable.forEach((p, i) => assert.deepEqual(model.param(p).data, weights[i], p));

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EditingProblem, EditMethod, FactCase } from '../../engine/index';
 import {
-  checkContextTemplates, checkDirTarget, checkEditHparams, checkFactCase, checkStatsDir, corpusFromTextFile, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, exportModel, factCaseOf,
+  checkContextTemplates, checkDirTarget, checkEditHparams, checkFactCase, checkStatsDir, corpusFromTextFile, defaultDatasetPath, EDIT_METHODS, EditStack, EDITING_PROBLEMS, exportModel, factCaseOf,
   LocusError, loadCounterFact, MAX_EDITING_NOISE, MAX_EDIT_SEED, parseEditRequests, readJsonFile, readJsonObject, resolveStatsCacheDir, runEdit,
 } from '../../engine/index';
 import { intFlag, numberFlag, parseFlags, UsageError } from '../args';
@@ -105,10 +105,11 @@ export async function editCommand(argv: string[], io: CliIO): Promise<void> {
         contextTemplates: templates as string[] | undefined,
         editingNoise, seed, firstOnly: v['first-prompt-only'] === true, onProgress: progress,
       },
-      save !== undefined,
     );
+    // runEdit leaves the model as it was; --save applies its edit (as data) for the export (the process ends after).
+    if (save !== undefined) await new EditStack(model).apply(result.edit);
     if (save !== undefined) exportModel(model, save, { locus_edit: JSON.stringify({ method, layers: result.layers, problem }) }, { flag: '--save' });
-    const { edit: _edit, stack: _stack, ...json } = result;
+    const { edit: _edit, ...json } = result;
     if (v['json']) return io.out(JSON.stringify({ model: model.manifest, ...json }, null, 2));
     for (const n of result.notes) io.err(`note: ${n}`);
     io.out(`${method} at layer${result.layers.length > 1 ? 's' : ''} ${result.layers.join(', ')} — ${problem}, target "${result.target}" (${result.seconds.toFixed(1)} s)`);

@@ -31,6 +31,27 @@ export class ParamOverrides {
     return this.base(name);
   }
 
+  /** The in-memory value replacing the file's, if any (EditStack records it as a baseline to return to). */
+  override(name: ParamName): Tensor | undefined {
+    return this.values.get(name);
+  }
+
+  /**
+   * Runs `job` on the file's weights: the current values are set aside as they are (the same tensors,
+   * nothing recomputed) and put back afterwards, whatever happens. `job` must leave no value of its own
+   * behind (its stacks reverted), since the set-aside values replace whatever it leaves.
+   */
+  async onFileWeights<T>(job: () => Promise<T>): Promise<T> {
+    const kept = new Map(this.values);
+    for (const name of kept.keys()) await this.clear(name);
+    try {
+      return await job();
+    } finally {
+      for (const name of [...this.values.keys()]) if (!kept.has(name)) await this.clear(name);
+      for (const [name, value] of kept) await this.set(name, value);
+    }
+  }
+
   async set(name: ParamName, value: Tensor): Promise<void> {
     this.values.set(name, value);
     await this.sessions().invalidateParam(name, segmentsReading(name));

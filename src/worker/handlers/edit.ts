@@ -9,7 +9,7 @@ import type { EditDetailsDto } from '../../protocol/dto';
 import { corpusFromTextFile, EDIT_METHODS, EDITING_PROBLEMS, exportModel, factCaseOf, generateText, LocusError, promptViews, resolveStatsCacheDir, runEdit } from '../../engine/index';
 import type { EditParams } from '../../protocol/engine';
 import type { HandlerTable, WorkerState } from '../state';
-import { inlineCase, reapply } from './cases';
+import { inlineCase } from './cases';
 import { optStatsDir } from './statsSettings';
 import { check } from '../state';
 
@@ -61,28 +61,24 @@ export function editHandlers(state: WorkerState): HandlerTable<'edit/run' | 'edi
       const cases = casesOf(p, state);
       const stack = state.stack();
       const before = check.optBool(p.details, 'details') ? await detailsSnapshot(model, cases[0], ctx.signal) : undefined;
-      let result;
-      try {
-        result = await runEdit(model, {
-          method: p.method,
-          layer,
-          cases,
-          problem,
-          hparams: check.optObject(p.hparams, 'hparams'),
-          contextTemplates: p.contextTemplates as readonly string[] | undefined,
-          statsCorpus: p.statsCorpus === undefined || p.statsCorpus === null ? undefined : corpusFromTextFile(check.string(p.statsCorpus, 'statsCorpus')),
-          cacheDir: resolveStatsCacheDir(check.optString(p.cacheDir, 'cacheDir')),
-          statsDir: optStatsDir(p.statsDir),
-          // Types here; the engine checks the ranges (seed ≤ 2³²−1, noise ≤ its maximum) with the CLI's messages.
-          seed: check.optNumber(p.seed, 'seed') ?? 0,
-          editingNoise: check.optNumber(p.editingNoise, 'editingNoise'),
-          firstOnly: check.optBool(p.firstOnly, 'firstOnly'),
-          signal: ctx.signal,
-          onProgress: (message) => ctx.progress({ message }),
-        });
-      } finally {
-        await reapply(stack);
-      }
+      // runEdit's measurement nests on the applied edits and leaves them bit for bit (EditStack).
+      const result = await runEdit(model, {
+        method: p.method,
+        layer,
+        cases,
+        problem,
+        hparams: check.optObject(p.hparams, 'hparams'),
+        contextTemplates: p.contextTemplates as readonly string[] | undefined,
+        statsCorpus: p.statsCorpus === undefined || p.statsCorpus === null ? undefined : corpusFromTextFile(check.string(p.statsCorpus, 'statsCorpus')),
+        cacheDir: resolveStatsCacheDir(check.optString(p.cacheDir, 'cacheDir')),
+        statsDir: optStatsDir(p.statsDir),
+        // Types here; the engine checks the ranges (seed ≤ 2³²−1, noise ≤ its maximum) with the CLI's messages.
+        seed: check.optNumber(p.seed, 'seed') ?? 0,
+        editingNoise: check.optNumber(p.editingNoise, 'editingNoise'),
+        firstOnly: check.optBool(p.firstOnly, 'firstOnly'),
+        signal: ctx.signal,
+        onProgress: (message) => ctx.progress({ message }),
+      });
       await stack.apply(result.edit);
       const details = before ? pairDetails(before, await detailsSnapshot(model, cases[0], ctx.signal)) : undefined;
       const id = state.newEditId();

@@ -2,18 +2,19 @@
  * `sweep/run`, `study/run`, `study/analyze` (issue 7): the layer sweep of one fact and the seed
  * paper's regression study, on the worker's loaded model.
  *
- * The applied-edit stack is exactly as before afterwards, whatever happens (success, error, cancel):
- * - a sweep edits the model as it is (kept edits included, like `edit/run`); runEdit reverts by
- *   rebuilding parameters from the file's values, so the kept edits are re-applied after every edit;
- * - a study runs on the file's weights (its manifest names the file's fingerprint), so the kept edits
- *   are taken off for the run and put back afterwards.
+ * The applied edits are bit for bit as before afterwards, whatever happens (success, error, cancel),
+ * and are never recomputed or replayed:
+ * - a sweep edits the model as it is (kept edits included, like `edit/run`); each of its edits is
+ *   measured on a stack nested on the kept edits and reverted to them (EditStack);
+ * - a study runs on the file's weights (its manifest names the file's fingerprint): the kept values
+ *   are set aside as they are and put back afterwards (ParamOverrides.onFileWeights).
  */
 import * as path from 'node:path';
-import type { EditingProblem, EditMethod, EditStack, FactCase, StudyProgress, StudyRow, StudySpec } from '../../engine/index';
+import type { EditingProblem, EditMethod, FactCase, StudyProgress, StudyRow, StudySpec } from '../../engine/index';
 import { analyzeRows, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, factCaseOf, LocusError, loadCounterFact, lockStudy, MAX_STUDY_SEED, parseCaseSpec, readManifest, readResults, readStudy, resolveStatsCacheDir, runStudy, runSweep, selectCases, selectKnown } from '../../engine/index';
 import type { StudyAnalysisDto, SweepResultDto } from '../../protocol/dto';
 import type { HandlerTable, WorkerState } from '../state';
-import { inlineCase, reapply } from './cases';
+import { inlineCase } from './cases';
 import { optStatsDir } from './statsSettings';
 import { check } from '../state';
 
@@ -37,17 +38,6 @@ function layersOf(v: unknown, nLayers: number): number[] {
   const layers = v.map((l, k) => check.optInt(l, `layers[${k}]`, 0, nLayers - 1));
   if (layers.some((l) => l === undefined)) throw new LocusError('bad-input', 'layers must be a list of layer numbers (no nulls)');
   return [...new Set(layers as number[])];
-}
-
-/** Runs `job` on the file's weights and puts the kept edits back afterwards, in their order. */
-async function withoutKeptEdits<T>(stack: EditStack, job: () => Promise<T>): Promise<T> {
-  const kept = [...stack.applied];
-  if (kept.length > 0) await stack.revertAll();
-  try {
-    return await job();
-  } finally {
-    for (const e of kept) await stack.apply(e);
-  }
 }
 
 /** "ETA 40 s", "ETA 12 min", "ETA 2.5 h"; empty before the first unit has been timed. */
@@ -89,14 +79,13 @@ export function studyHandlers(state: WorkerState): HandlerTable<'sweep/run' | 's
         fact = factCaseOf(r);
       }
       const problem = problemsOf(p.problem === undefined ? undefined : [p.problem])[0];
-      const stack = state.stack();
       const result = await runSweep(
         model,
         {
           fact, methods: methodsOf(p.methods), problem, layers: layersOf(p.layers, model.config.n_layers),
           hparams: check.optObject(p.hparams, 'hparams'), cacheDir: resolveStatsCacheDir(check.optString(p.cacheDir, 'cacheDir')), statsDir: optStatsDir(p.statsDir),
         },
-        { signal: ctx.signal, onProgress: (s) => ctx.progress({ done: s.done, total: s.total, message: s.stage }), afterEachEdit: () => reapply(stack) },
+        { signal: ctx.signal, onProgress: (s) => ctx.progress({ done: s.done, total: s.total, message: s.stage }) },
       );
       const dto: SweepResultDto = {
         ...(p.caseId === undefined ? {} : { caseId: p.caseId }),
@@ -122,7 +111,7 @@ export function studyHandlers(state: WorkerState): HandlerTable<'sweep/run' | 's
         const existing = readManifest(dir);
         const dataset = existing?.spec.dataset ?? state.dataset?.path ?? defaultDatasetPath();
         const records = state.dataset?.path === dataset ? state.dataset.records : loadCounterFact(dataset);
-        return await withoutKeptEdits(state.stack(), async () => {
+        return await model.overrides.onFileWeights(async () => {
           ctx.progress({ message: cases.kind === 'known' ? `finding ${cases.n} facts the model knows` : 'selecting cases' });
           const selected = cases.kind === 'ids' ? selectCases(records, cases, dataset) : (await selectKnown(model, records, cases.n, { signal: ctx.signal })).records;
           if (selected.length === 0) throw new LocusError('bad-input', `cases "${p.cases}" selects no record of ${dataset}`);

@@ -38,12 +38,21 @@ export function frobenius(d: ParamDelta): number {
 }
 
 /**
- * The edits applied to a model, in order. Applying adds ΔW to the current value; reverting rebuilds
- * each touched parameter from the file's value plus the edits still applied, so reverting everything
- * restores the original weights bit for bit. The model's files are never written.
+ * The edits applied to a model, in order. Applying adds ΔW to the current value. A stack reverts to
+ * ITS CREATION STATE: the first time it touches a parameter it records that parameter's value then
+ * (the file's, or another stack's edits), and reverting rebuilds the parameter as that baseline plus
+ * the stack's edits still applied, in order (the same float additions as applying them, so reverting
+ * one of several edits leaves the others exactly applied, and reverting everything restores the
+ * baseline bit for bit). The model's files are never written.
+ *
+ * Stacks nest LIFO: a stack created on top of another (a measurement, a study cell, a method's
+ * temporary multi-layer edit) must be reverted entirely before the outer stack applies or reverts
+ * anything; then the outer stack's edits are untouched, bit for bit, and nothing is replayed.
  */
 export class EditStack {
   private readonly stack: Edit[] = [];
+  /** Each touched parameter's value before this stack's first edit of it (undefined: not overridden then, i.e. the file's value). */
+  private readonly baseline = new Map<ParamName, Tensor | undefined>();
 
   constructor(private readonly model: LoadedModel) {}
 
@@ -53,6 +62,7 @@ export class EditStack {
 
   async apply(edit: Edit): Promise<void> {
     for (const d of edit.deltas) {
+      if (!this.baseline.has(d.param)) this.baseline.set(d.param, this.model.overrides.override(d.param));
       const cur = this.model.param(d.param);
       const add = denseDelta(d);
       const next = new Float32Array(cur.data);
@@ -79,17 +89,21 @@ export class EditStack {
   private async rebuild(params: Set<ParamName>): Promise<void> {
     for (const name of params) {
       const remaining = this.stack.flatMap((e) => e.deltas.filter((d) => d.param === name));
+      const base = this.baseline.get(name);
       if (remaining.length === 0) {
-        await this.model.overrides.clear(name);
+        // The recorded tensor itself (never mutated: every apply writes a new array), so this is bit-exact.
+        this.baseline.delete(name);
+        if (base === undefined) await this.model.overrides.clear(name);
+        else await this.model.overrides.set(name, base);
         continue;
       }
-      const orig: Tensor = this.model.overrides.original(name);
-      const next = new Float32Array(orig.data);
+      const from: Tensor = base ?? this.model.overrides.original(name);
+      const next = new Float32Array(from.data);
       for (const d of remaining) {
         const add = denseDelta(d);
         for (let i = 0; i < next.length; i++) next[i] += add[i];
       }
-      await this.model.overrides.set(name, { shape: orig.shape, data: next });
+      await this.model.overrides.set(name, { shape: from.shape, data: next });
     }
   }
 }

@@ -159,9 +159,10 @@ function assertFiniteOutcome(post: CaseProbe, o: CaseOutcome, where: string): vo
 
 /**
  * One edit end to end: build each case's problem, measure, compute the edit (as data), apply it,
- * measure again, and revert — the model is unchanged afterwards unless `keep` is set.
+ * measure again, and revert. The measurement's stack nests on whatever is applied (edits.ts), so the
+ * model is bit for bit as before afterwards, the caller's applied edits included.
  */
-export async function runEdit(model: LoadedModel, job: EditJob, keep = false): Promise<EditOutcome & { stack: EditStack }> {
+export async function runEdit(model: LoadedModel, job: EditJob): Promise<EditOutcome> {
   const t0 = Date.now();
   checkJob(job);
   const src = job.hparamsSource ?? 'hparams';
@@ -285,17 +286,14 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
   const post: CaseProbe[] = [];
   let outcomes: CaseOutcome[];
   let deltas: Array<{ param: ParamName; frobenius: number }>;
-  let ok = false;
   try {
     for (let i = 0; i < job.cases.length; i++) post.push(await probeCase(model, job.cases[i], specs[i], job.signal));
     outcomes = job.cases.map((_, i) => outcome(pre[i], post[i], scoreCase(pre[i], post[i], specs[i], job.firstOnly), specs[i].target));
     outcomes.forEach((o, i) => assertFiniteOutcome(post[i], o, `request ${i}`));
     deltas = edit.deltas.map((d) => ({ param: d.param, frobenius: frobenius(d) }));
     assertFiniteDeep("the edit's ΔW norms", deltas, undefined, DIVERGED);
-    ok = true;
   } finally {
-    // A failed check never leaves the broken edit applied, even when the caller asked to keep it.
-    if (!keep || !ok) await stack.revertAll();
+    await stack.revertAll();
   }
   return {
     ...outcomes[0],
@@ -310,6 +308,5 @@ export async function runEdit(model: LoadedModel, job: EditJob, keep = false): P
     contextTemplates: templates,
     notes,
     edit,
-    stack,
   };
 }

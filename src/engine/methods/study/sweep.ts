@@ -1,9 +1,8 @@
 /**
  * The layer sweep of one fact (seed paper §4, one row of its Fig. 6 scatter): trace the fact once with
  * the study's settings (STUDY_TRACE: MLP, window 5, p(whole target_true)), then for every method ×
- * central layer one edit, measured and reverted by runEdit. Model unchanged on return — also on
- * failure or cancellation — provided the caller restores its own applied edits in `afterEachEdit`
- * (runEdit reverts by rebuilding each touched parameter from the file's values).
+ * central layer one edit, measured and reverted by runEdit. Model unchanged on return, bit for bit —
+ * also on failure or cancellation — the caller's applied edits included (runEdit's stack nests on them).
  */
 import { LocusError } from '../../errors';
 import type { LoadedModel } from '../../model/model';
@@ -61,8 +60,6 @@ export interface SweepProgress {
 export interface SweepOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: SweepProgress) => void;
-  /** Runs after every edit, whether it succeeded or not: a caller with kept edits re-applies them here. */
-  readonly afterEachEdit?: () => Promise<void>;
 }
 
 export interface SweepPoint {
@@ -94,7 +91,7 @@ export async function runSweep(model: LoadedModel, req: SweepRequest, opts: Swee
   let done = 0;
   const report = (stage: string): void => opts.onProgress?.({ done, total, stage });
 
-  // The model is the same at the start of every edit (afterEachEdit restores the caller's own edits): share what precedes the edit.
+  // The model is the same at the start of every edit (runEdit reverts its own): share what precedes the edit.
   const reuse = new EditReuse();
   report('tracing');
   const trace = await studyTracingEffect(model, req.fact, opts.signal);
@@ -102,12 +99,7 @@ export async function runSweep(model: LoadedModel, req: SweepRequest, opts: Swee
   for (const method of req.methods) {
     for (const layer of req.layers) {
       report(`${method} at layer ${layer}`);
-      let out;
-      try {
-        out = await runEdit(model, { method, layer, cases: [req.fact], problem: req.problem, hparams: req.hparams, cacheDir: req.cacheDir, statsDir: req.statsDir, seed: req.seed, signal: opts.signal, reuse });
-      } finally {
-        await opts.afterEachEdit?.();
-      }
+      const out = await runEdit(model, { method, layer, cases: [req.fact], problem: req.problem, hparams: req.hparams, cacheDir: req.cacheDir, statsDir: req.statsDir, seed: req.seed, signal: opts.signal, reuse });
       const m = out.metrics;
       points.push({
         method, layer, editLayers: [...out.layers], seconds: out.seconds,
