@@ -39,7 +39,7 @@ export const MEMIT_GPT2_XL: MemitHparams = {
 /** MEMIT's hparams/MEMIT/EleutherAI_gpt-j-6B.json (layers 3–8 of 28). */
 export const MEMIT_GPT_J: MemitHparams = { ...MEMIT_GPT2_XL, layers: [3, 4, 5, 6, 7, 8], v_num_grad_steps: 25, v_loss_layer: 27, mom2_update_weight: 15000 };
 
-const MEMIT_SPEC: MergeSpec = {
+export const MEMIT_SPEC: MergeSpec = {
   rules: {
     ...SHARED_RULES,
     mom2_update_weight: num(false),

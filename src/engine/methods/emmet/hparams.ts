@@ -1,0 +1,65 @@
+import { LocusError } from '../../errors';
+import type { MergeSpec } from '../edit/hparamValues';
+import { bool, mergeHparams, num } from '../edit/hparamValues';
+import type { MemitHparams } from '../memit/hparams';
+import { MEMIT_SPEC } from '../memit/hparams';
+
+/**
+ * EMMET's hyper-parameters with the authors' snake_case keys (scalable-model-editing/unified-model-editing
+ * emmet/emmet_hparams.py, hparams/EMMET/*.json): MEMIT's, plus
+ * - `mom2_update_weight` λ: C = λ·E[k kᵀ] (the preservation weight);
+ * - `emmet_lambda` μ: D = Kᵀ C⁻¹ K + μ I when the batch has more than one edit ("to counter ill-conditioned D");
+ * - `update_norm_lambda` ν: C += ν I (a penalty on ‖ΔW‖);
+ * - `calculate_objective_value`: the reference then also reports preservation/edit distances (the edit is the same).
+ */
+export interface EmmetHparams extends MemitHparams {
+  emmet_lambda: number;
+  update_norm_lambda: number;
+  calculate_objective_value: boolean;
+}
+
+/** unified-model-editing hparams/EMMET/gpt2-xl.json (layer 17 of 48, λ 1000, μ 0.1). */
+export const EMMET_GPT2_XL: EmmetHparams = {
+  layers: [17],
+  layer_selection: 'all',
+  fact_token: 'subject_last',
+  v_num_grad_steps: 20,
+  v_lr: 0.5,
+  v_loss_layer: 47,
+  v_weight_decay: 0.5,
+  clamp_norm_factor: 0.75,
+  kl_factor: 0.0625,
+  mom2_adjustment: true,
+  mom2_update_weight: 1000,
+  mom2_dataset: 'wikipedia',
+  mom2_n_samples: 100000,
+  mom2_dtype: 'float32',
+  calculate_objective_value: false,
+  update_norm_lambda: 0,
+  emmet_lambda: 0.1,
+};
+
+/** unified-model-editing hparams/EMMET/EleutherAI_gpt-j-6B.json (layer 5 of 28, 25 z steps, λ 10000). */
+export const EMMET_GPT_J: EmmetHparams = { ...EMMET_GPT2_XL, layers: [5], v_num_grad_steps: 25, v_loss_layer: 27, mom2_update_weight: 10000 };
+
+const EMMET_SPEC: MergeSpec = {
+  rules: { ...MEMIT_SPEC.rules, emmet_lambda: num(false), update_norm_lambda: num(false), calculate_objective_value: bool },
+  ignored: [
+    ...MEMIT_SPEC.ignored,
+    { key: /^norm_control$/, note: "declared in EMMET's hparams, never read by its code" },
+    { key: /^prob_cutoff$/, note: "0 or more leaves z as MEMIT's; only a negative value changes the z stop" },
+  ],
+};
+
+/** Overrides `base` with a reference-style hparams object; notes for keys that do not apply. */
+export function mergeEmmetHparams(base: EmmetHparams, raw: Record<string, unknown>, source = 'hparams'): { hparams: EmmetHparams; notes: string[] } {
+  const merged = mergeHparams(base, raw, EMMET_SPEC, source);
+  // A later compute_z option: below 0 it stops z a number of steps after the target reaches rank 1 (the files hold 0).
+  const cutoff = raw['prob_cutoff'];
+  if (cutoff !== undefined && !(typeof cutoff === 'number' && cutoff >= 0)) throw new LocusError('bad-config', `${source}: "prob_cutoff" other than a number ≥ 0 (a rank-1 stop for z) is not yet supported (got ${JSON.stringify(cutoff)})`);
+  const h = merged.hparams;
+  if (!(h.mom2_update_weight > 0)) throw new LocusError('bad-config', `${source}: "mom2_update_weight" must be a finite number > 0 (got ${h.mom2_update_weight})`);
+  if (raw['layer_selection'] === 'random') merged.notes.push(`${source}: layer_selection "random" has no effect (EMMET edits every layer in "layers")`);
+  if (h.calculate_objective_value) merged.notes.push(`${source}: calculate_objective_value: the preservation and edit distances are not computed (the edit is unchanged)`);
+  return merged;
+}
