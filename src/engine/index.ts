@@ -68,3 +68,5 @@ export { checkFacts } from './methods/assert/check';
 export type { FactOutcome, AnswerScore, AssertOptions } from './methods/assert/check';
 export { junitXml } from './methods/assert/junit';
 export type { JUnitSuite } from './methods/assert/junit';
+export { runSequential, checkSequentialSpec, batchCount, DEFAULT_HELD_OUT_TOKENS, readSequentialManifest, readBatches, SEQ_MANIFEST, SEQ_BATCHES } from './methods/sequential/index';
+export type { SequentialOptions, SequentialResult, SequentialManifest, SequentialSpec, SequentialScores, WeightNorm, CurvePoint, BatchRecord, StoredDelta, SequentialProgress } from './methods/sequential/index';
