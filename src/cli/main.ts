@@ -12,8 +12,11 @@ import { assertCommand, assertHelp } from './commands/assert';
 import type { CliIO } from './io';
 import { processIO } from './io';
 
-/** `run` may return an exit status (locus assert: 1 when a fact fails); none means 0. */
-type Command = { run: (argv: string[], io: CliIO) => Promise<void | number>; help: string; summary: string };
+/**
+ * `statusFromRun`: the command's result is its exit status (locus assert: 1 when a fact fails). Other
+ * commands' results mean nothing (`return io.out(...)` hands back whatever the writer returns).
+ */
+type Command = { run: (argv: string[], io: CliIO) => Promise<unknown>; help: string; summary: string; statusFromRun?: true };
 
 const commands: Record<string, Command> = {
   probe: { run: probeCommand, help: probeHelp, summary: 'next-token distribution for a prompt' },
@@ -23,7 +26,7 @@ const commands: Record<string, Command> = {
   models: { run: modelsCommand, help: modelsHelp, summary: 'the models in the Hugging Face cache, and which Locus can open' },
   study: { run: studyCommand, help: studyHelp, summary: 'the regression study: tracing vs. editing success per layer' },
   lens: { run: lensCommand, help: lensHelp, summary: 'logit lens: each layer\'s residual stream decoded to tokens' },
-  assert: { run: assertCommand, help: assertHelp, summary: 'check a facts file against a model (exit 1 on a failure; JUnit XML for CI)' },
+  assert: { run: assertCommand, help: assertHelp, summary: 'check a facts file against a model (exit 1 on a failure; JUnit XML for CI)', statusFromRun: true },
   'train-default-model': { run: trainDefaultCommand, help: trainDefaultHelp, summary: 'train the embedded default model (tokenizer + GPT-2)' },
 };
 
@@ -46,8 +49,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   }
   try {
     const status = await command.run(rest, io);
-    // Only a number is a status: `return io.out(...)` hands back process.stdout.write's boolean.
-    return typeof status === 'number' ? status : 0;
+    return command.statusFromRun && typeof status === 'number' ? status : 0;
   } catch (e) {
     if (isLocusError(e) && e.code === 'cancelled') {
       // Interrupted by the user (Ctrl-C): the shell's convention for SIGINT, 128 + 2.
