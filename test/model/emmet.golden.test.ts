@@ -6,6 +6,8 @@ import type { LoadedModel } from '../../src/engine/index';
 import { EditStack, frobenius } from '../../src/engine/methods/edit/edits';
 import { computeEmmet, EMMET_GPT2_XL, emmetDelta, mergeEmmetHparams } from '../../src/engine/methods/emmet/index';
 import type { EmmetResult } from '../../src/engine/methods/emmet/index';
+import { memitPresetFor } from '../../src/engine/methods/edit/presets/choosePreset';
+import { emmetPresetFor } from '../../src/engine/methods/emmet/presets';
 import { targetLogprobs } from '../../src/engine/methods/evaluate/logprobs';
 import { memitDelta } from '../../src/engine/methods/memit/index';
 import { relFrobenius } from '../helpers/assertClose';
@@ -141,5 +143,15 @@ describe('EMMET parity: gpt2-facts-trained emmet_two.json', () => {
     const { hparams, notes } = mergeEmmetHparams(EMMET_GPT2_XL, { prob_cutoff: 0, norm_control: 0, update_norm_lambda: 0.5 });
     assert.equal(hparams.update_norm_lambda, 0.5);
     assert.equal(notes.length, 2);
+  });
+
+  test("presets: the authors' GPT-2 XL file; elsewhere MEMIT's preset with λ = MEMIT's λ / μ", () => {
+    const xl = emmetPresetFor({ ...model.config, n_layers: 48 });
+    assert.deepEqual([xl.hparams.layers, xl.hparams.mom2_update_weight, xl.hparams.emmet_lambda, xl.hparams.clamp_norm_factor], [[17], 1000, 0.1, 0.75]);
+    assert.match(xl.source, /unified-model-editing hparams\/EMMET\/gpt2-xl\.json/);
+    const small = emmetPresetFor(model.config);
+    const memit = memitPresetFor(model.config).hparams;
+    assert.deepEqual(small.hparams.layers, memit.layers);
+    assert.equal(small.hparams.mom2_update_weight * small.hparams.emmet_lambda, memit.mom2_update_weight);
   });
 });

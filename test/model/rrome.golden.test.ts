@@ -6,7 +6,9 @@ import type { LoadedModel } from '../../src/engine/index';
 import { denseDelta, EditStack, frobenius } from '../../src/engine/methods/edit/edits';
 import { targetLogprobs } from '../../src/engine/methods/evaluate/logprobs';
 import type { RomeResult } from '../../src/engine/methods/rome/index';
+import { romePresetFor } from '../../src/engine/methods/edit/presets/choosePreset';
 import { computeRrome, mergeRromeHparams, RROME_GPT2_XL, rromeKeys } from '../../src/engine/methods/rrome/index';
+import { rromePresetFor } from '../../src/engine/methods/rrome/presets';
 import { relFrobenius } from '../helpers/assertClose';
 import { golden } from '../helpers/paths';
 
@@ -138,5 +140,15 @@ describe('r-ROME parity: gpt2-facts-trained rrome_eiffel.json', () => {
     assert.deepEqual(rromeKeys(pRome), { u: 'prompt', update: 'prompt' });
     const { notes } = mergeRromeHparams(RROME_GPT2_XL, { bias_update: false, dynamic: false });
     assert.equal(notes.length, 2);
+  });
+
+  test("presets: rebuilding-rome's GPT-2 XL file; elsewhere ROME's preset with the r-ROME flags", () => {
+    const xl = rromePresetFor({ ...model.config, n_layers: 48 });
+    assert.deepEqual(xl.hparams.layers, [17]);
+    assert.equal(xl.hparams.enable_random_prefix_keys, true);
+    assert.match(xl.source, /rebuilding-rome hparams\/ROME\/gpt2-xl\.json/);
+    const small = rromePresetFor(model.config);
+    assert.deepEqual({ ...small.hparams, original_implementation: undefined, enable_random_prefix_keys: undefined, enable_prompt_keys: undefined }, { ...romePresetFor(model.config).hparams, original_implementation: undefined, enable_random_prefix_keys: undefined, enable_prompt_keys: undefined });
+    assert.deepEqual(rromeKeys(small.hparams), { u: 'templates', update: 'templates' });
   });
 });

@@ -42,6 +42,9 @@ export const EMMET_GPT2_XL: EmmetHparams = {
 /** unified-model-editing hparams/EMMET/EleutherAI_gpt-j-6B.json (layer 5 of 28, 25 z steps, λ 10000). */
 export const EMMET_GPT_J: EmmetHparams = { ...EMMET_GPT2_XL, layers: [5], v_num_grad_steps: 25, v_loss_layer: 27, mom2_update_weight: 10000 };
 
+/** unified-model-editing hparams/EMMET/llama2-7b.json (layer 5 of 32, clamp 4, weight decay 1e-3, λ 1). */
+export const EMMET_LLAMA2_7B: EmmetHparams = { ...EMMET_GPT2_XL, layers: [5], clamp_norm_factor: 4, v_num_grad_steps: 25, v_loss_layer: 31, v_weight_decay: 1e-3, mom2_update_weight: 1 };
+
 const EMMET_SPEC: MergeSpec = {
   rules: { ...MEMIT_SPEC.rules, emmet_lambda: num(false), update_norm_lambda: num(false), calculate_objective_value: bool },
   ignored: [

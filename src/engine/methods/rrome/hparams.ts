@@ -19,7 +19,7 @@ export interface RromeHparams extends RomeHparams {
 }
 
 /** The r-ROME setting (the golden's flags; the dataclass defaults of rebuilding-rome give this update). */
-const R_ROME_FLAGS = { original_implementation: false, enable_random_prefix_keys: true, enable_prompt_keys: false } as const;
+export const R_ROME_FLAGS = { original_implementation: false, enable_random_prefix_keys: true, enable_prompt_keys: false } as const;
 
 /**
  * rebuilding-rome hparams/ROME/gpt2-xl.json (layer 17, v_num_grad_steps 20, clamp 4, wd 0.5: the same
@@ -29,6 +29,9 @@ export const RROME_GPT2_XL: RromeHparams = { ...ROME_GPT2_XL, ...R_ROME_FLAGS };
 
 /** rebuilding-rome hparams/ROME/EleutherAI_gpt-j-6B.json (layer 5, v_loss_layer 27) with the r-ROME flags. */
 export const RROME_GPT_J: RromeHparams = { ...ROME_GPT_J, ...R_ROME_FLAGS };
+
+/** rebuilding-rome hparams/ROME/llama2-7b.json (layer 5, 25 steps; its v_loss_layer 27 is below the last block, presets use the last). */
+export const RROME_LLAMA2_7B: RromeHparams = { ...RROME_GPT2_XL, layers: [5], v_num_grad_steps: 25, v_loss_layer: 31 };
 
 /** Keys of rebuilding-rome's files that its ROME code never reads. */
 const UNUSED = /^(bias_update|dynamic|dynamic_multiplier)$/;
