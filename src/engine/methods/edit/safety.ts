@@ -1,0 +1,179 @@
+/**
+ * Pre-flight safety checks of an edit (issue 18 item 5; CONTRACTS.md "Next": every edit JSON's
+ * `safety`). Computed after an edit is computed and before it is applied for good, from cheap numbers:
+ * ROME's update denominator, ‖ΔW‖/‖W‖, where the subject sits in the prompt, and the change of
+ * perplexity on a fixed canary text with the edit applied for a moment (a nested EditStack, reverted).
+ * Thresholds and where each comes from: SAFETY_THRESHOLDS below and README "Edit safety".
+ */
+import type { LoadedModel } from '../../model/model';
+import type { ParamName } from '../../model/names';
+import type { Edit } from './edits';
+import { EditStack, frobenius } from './edits';
+import { reused } from './editReuse';
+import type { EditReuse } from './editReuse';
+import { canaryPerplexity } from './canary';
+import { keyDenominatorBySolve, keyDenominatorFromLeftVector } from './keyDenominator';
+
+export type SafetyCheckName = 'update-denominator' | 'delta-norm-ratio' | 'subject-first-token' | 'canary-perplexity';
+
+/** One check (CONTRACTS.md: name, value, threshold, flagged); the other fields say what it concerns. */
+export interface SafetyCheck {
+  readonly name: SafetyCheckName;
+  readonly value: number;
+  readonly threshold: number;
+  readonly flagged: boolean;
+  /** `below`: flagged when value < threshold; `above`: when value > threshold. */
+  readonly flaggedWhen: 'below' | 'above';
+  readonly layer?: number;
+  readonly param?: ParamName;
+  /** Index of the request (in file order) the check is about. */
+  readonly request?: number;
+  /** One line for people: the numbers behind the value. */
+  readonly note: string;
+}
+
+export interface EditSafety {
+  /** True when any check is flagged: the worker then does not apply the edit unless asked to (force). */
+  readonly flagged: boolean;
+  readonly checks: SafetyCheck[];
+}
+
+/**
+ * - updateDenominator 0.1: (C⁻¹k*)ᵀk / d_mlp. A typical key gives 1 (keyDenominator.ts); ΔW scales with
+ *   1/denominator, so 0.1 is an update ten times a typical key's: r-ROME (Gupta et al., EMNLP'24, §3)
+ *   traces disabling edits to a small division factor whose update norm ‖Δ‖ is an order of magnitude
+ *   above normal edits'. Measured on the embedded model's first 16 CounterFact edits (ROME preset): 0.71–1.28.
+ * - deltaNormRatio 1: ‖ΔW‖_F/‖W‖_F of an edited weight matrix; an update as large as the weight it adds
+ *   to is no longer a small touch. Normal ROME edits on the embedded model (its preset: layer 0, 200 v
+ *   steps, clamp 20; first 16 CounterFact records): 0.20–0.46; an update with a ten times smaller denominator lands above 1. Norm growth
+ *   is the collapse mechanism in research/editors.md §2 item 3 (ENCORE, NAS).
+ * - subjectPrefixTokens 1: a subject at the prompt's first token has no prefix; "The Fall of ROME"
+ *   (arxiv 2406.11263) finds collapse cases concentrated there, because ROME's update then divides by
+ *   the bare prompt's anomalous key; its fix (and r-ROME's) is prefixed keys in the update. So the check is
+ *   flagged only when the update used the bare prompt's key (ROME's own code); with r-ROME, MEMIT or FT
+ *   it is reported, not flagged (12 of the first 16 CounterFact prompts start with the subject).
+ * - canaryPerplexityIncrease 0.25: +25 % perplexity on the canary text. A collapsed model's perplexity
+ *   grows by orders of magnitude (the Butterfly Effect, ACL'24 Findings, uses perplexity as the proxy);
+ *   normal edits on the embedded model move it by −0.2 % to +5.3 % (measured, same 16; a tiny model edited at
+ *   layer 0 moves more than GPT-2 XL at layer 17), an update blown up 100× by over +100 %.
+ */
+export const SAFETY_THRESHOLDS = {
+  updateDenominator: 0.1,
+  deltaNormRatio: 1,
+  subjectPrefixTokens: 1,
+  canaryPerplexityIncrease: 0.25,
+} as const;
+
+/** The keys a rank-one key-value update used at one layer (ROME, r-ROME). */
+export interface UpdateKeys {
+  readonly layer: number;
+  /** The key C⁻¹ is applied to (the update's direction): ROME's prefix-averaged k*. */
+  readonly kStar: ArrayLike<number>;
+  /** The key the denominator dots with: ROME's unprefixed prompt key, r-ROME's k*. */
+  readonly kUsed: ArrayLike<number>;
+  /** The update's left vector C⁻¹k* / ‖C⁻¹k*‖ when known: spares a second factorization of C. */
+  readonly u?: ArrayLike<number>;
+  /** True when kUsed is the bare prompt's key (ROME's compute_v), not a prefix average (r-ROME). */
+  readonly fromBarePrompt: boolean;
+}
+
+export interface SafetyJob {
+  /** The computed edit, NOT applied (assessSafety applies it only for a moment, on a nested stack). */
+  readonly edit: Edit;
+  /** Each request's prompt (with "{}") and subject, in file order. */
+  readonly requests: ReadonlyArray<{ readonly prompt: string; readonly subject: string }>;
+  /** Per edited layer of a rank-one key update; other methods have no single denominator. */
+  readonly keys?: readonly UpdateKeys[];
+  /** E[k kᵀ] of a layer's keys (the C the update used); without it the denominator is not checked. */
+  readonly secondMoment?: (layer: number) => Promise<Float64Array | Float32Array>;
+  /** Shares the canary's perplexity before the edit among edits of the same model state (a study). */
+  readonly reuse?: EditReuse;
+  readonly signal?: AbortSignal;
+}
+
+const fmt = (x: number): string => (Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(2) : x.toPrecision(3));
+
+function check(name: SafetyCheckName, value: number, threshold: number, flaggedWhen: 'below' | 'above', note: string, about: { layer?: number; param?: ParamName; request?: number } = {}): SafetyCheck {
+  const flagged = !Number.isFinite(value) || (flaggedWhen === 'below' ? value < threshold : value > threshold);
+  // JSON has no Inf/NaN: a non-finite value (a collapsed model's perplexity) is reported as the largest double, flagged.
+  return { name, value: Number.isFinite(value) ? value : Number.MAX_VALUE, threshold, flagged, flaggedWhen, ...about, note };
+}
+
+/** ROME's denominator per layer, relative to a typical key's d_mlp. */
+export async function denominatorChecks(model: LoadedModel, keys: readonly UpdateKeys[], secondMoment: (layer: number) => Promise<Float64Array | Float32Array>): Promise<SafetyCheck[]> {
+  const M = model.config.d_mlp;
+  const out: SafetyCheck[] = [];
+  for (const k of keys) {
+    const C = await secondMoment(k.layer); // [d_mlp, d_mlp]
+    const d = k.u ? keyDenominatorFromLeftVector(C, k.u, k.kStar, k.kUsed) : keyDenominatorBySolve(C, k.kStar, k.kUsed);
+    const note = `(C⁻¹k*)ᵀk = ${fmt(d.used)} against ${M} (d_mlp) for a typical key; with consistent keys k*ᵀC⁻¹k* = ${fmt(d.consistent)}`;
+    out.push(check('update-denominator', d.used / M, SAFETY_THRESHOLDS.updateDenominator, 'below', note, { layer: k.layer }));
+  }
+  return out;
+}
+
+/** ‖ΔW‖_F/‖W‖_F per edited weight matrix (biases have no comparable scale: a bias can be near zero). */
+export function deltaNormChecks(model: LoadedModel, edit: Edit): SafetyCheck[] {
+  return edit.deltas.flatMap((d) => {
+    const w = model.param(d.param);
+    if (w.shape.length < 2) return [];
+    let s = 0;
+    for (const x of w.data) s += x * x;
+    const dn = frobenius(d);
+    const wn = Math.sqrt(s);
+    return [check('delta-norm-ratio', dn / wn, SAFETY_THRESHOLDS.deltaNormRatio, 'above', `‖ΔW‖ = ${fmt(dn)}, ‖W‖ = ${fmt(wn)}`, { param: d.param })];
+  });
+}
+
+/**
+ * Per request: how many tokens precede the subject (the tokenizer's BOS not counted); flagged at 0 only
+ * when `barePromptKey` (the update divided by the bare prompt's key: SAFETY_THRESHOLDS' note).
+ */
+export function subjectPositionChecks(model: LoadedModel, requests: SafetyJob['requests'], barePromptKey: boolean): SafetyCheck[] {
+  const tok = model.tokenizer;
+  return requests.map((r, i) => {
+    const filled = r.prompt.replace('{}', () => r.subject);
+    const [b] = tok.findSpan(tok.encode(filled), filled, r.subject, r.prompt.indexOf('{}'));
+    const before = Math.max(0, b - tok.prefixIds.length);
+    const risky = before === 0 && barePromptKey;
+    const note = risky
+      ? 'the subject is the prompt\'s first token and the update divides by the bare prompt\'s key ("The Fall of ROME"); rrome uses prefixed keys'
+      : before === 0
+        ? 'the subject is the prompt\'s first token; this method\'s update uses prefix-averaged keys, so it is not flagged'
+        : `${before} token(s) before the subject`;
+    const c = check('subject-first-token', before, SAFETY_THRESHOLDS.subjectPrefixTokens, 'below', note, { request: i });
+    return risky || before > 0 ? c : { ...c, flagged: false };
+  });
+}
+
+/** Canary perplexity before and with the edit applied on a nested stack (reverted before this returns). */
+export async function canaryCheck(model: LoadedModel, edit: Edit, reuse?: EditReuse, signal?: AbortSignal): Promise<SafetyCheck> {
+  const before = await reused(reuse, 'safety|canary-before', () => canaryPerplexity(model, signal));
+  const stack = new EditStack(model);
+  let after: number;
+  try {
+    await stack.apply(edit);
+    after = await canaryPerplexity(model, signal);
+  } finally {
+    await stack.revertAll();
+  }
+  return check('canary-perplexity', after / before - 1, SAFETY_THRESHOLDS.canaryPerplexityIncrease, 'above', `canary perplexity ${fmt(before)} → ${fmt(after)}`);
+}
+
+/** Every check that applies to the job; `flagged` when any is. The model is as before when this returns. */
+export async function assessSafety(model: LoadedModel, job: SafetyJob): Promise<EditSafety> {
+  const checks: SafetyCheck[] = [];
+  if (job.keys && job.secondMoment) checks.push(...(await denominatorChecks(model, job.keys, job.secondMoment)));
+  checks.push(...deltaNormChecks(model, job.edit));
+  checks.push(...subjectPositionChecks(model, job.requests, (job.keys ?? []).some((k) => k.fromBarePrompt)));
+  checks.push(await canaryCheck(model, job.edit, job.reuse, job.signal));
+  return { flagged: checks.some((c) => c.flagged), checks };
+}
+
+/** One line per flagged check, for the CLI's stderr and notes. */
+export function safetyWarnings(safety: EditSafety): string[] {
+  return safety.checks.filter((c) => c.flagged).map((c) => {
+    const where = c.layer !== undefined ? ` (layer ${c.layer})` : c.param !== undefined ? ` (${c.param})` : c.request !== undefined ? ` (request ${c.request})` : '';
+    return `safety: ${c.name}${where} = ${fmt(c.value)}, ${c.flaggedWhen} the threshold ${c.threshold}: ${c.note}`;
+  });
+}
