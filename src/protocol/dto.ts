@@ -26,7 +26,20 @@ export type LocusErrorCode =
 export type EngineErrorCode = LocusErrorCode | 'internal';
 
 export type Device = 'cpu' | 'webgpu' | 'cuda';
-export type EditMethod = 'rome' | 'memit' | 'ft' | 'ft5';
+/**
+ * An editing method's id (the engine's registry: methods/registry/index.ts). A string, checked against
+ * the list the worker sends (`EditMethodDto[]`), so a new method needs no protocol change.
+ */
+export type EditMethod = string;
+
+/** One editing method as clients list it (the worker's `edit/methods`, from the engine's registry). */
+export interface EditMethodDto {
+  readonly id: EditMethod;
+  readonly label: string;
+  readonly summary: string;
+  /** Whether it supports the fact-forcing problem. */
+  readonly factForcing: boolean;
+}
 export type EditingProblem = 'error-injection' | 'tracing-reversal' | 'fact-erasure' | 'fact-amplification' | 'fact-forcing';
 export type TraceKind = 'hidden' | 'mlp' | 'attn';
 export type TraceScore = 'first-token' | 'sequence';
@@ -177,6 +190,10 @@ export interface EditResultDto extends CaseOutcomeDto {
   readonly stack: EditStackDto;
   /** Only when the request asked for `details`. */
   readonly details?: EditDetailsDto;
+  /** Pre-flight safety checks (CONTRACTS.md "safety"); a flagged edit is not applied unless the request had `force`. */
+  readonly safety?: EditSafetyDto;
+  /** False when the edit was flagged and not applied (`id` is then empty and `stack` unchanged). */
+  readonly applied?: boolean;
 }
 
 /** One CounterFact record, reduced to what lists and pickers show. */
@@ -318,4 +335,25 @@ export interface StudyRunResultDto {
   readonly added: number;
   readonly total: number;
   readonly seconds: number;
+}
+
+/** One pre-flight check of an edit (engine: methods/edit/safety.ts; thresholds in README "Edit safety"). */
+export interface SafetyCheckDto {
+  readonly name: 'update-denominator' | 'delta-norm-ratio' | 'subject-first-token' | 'canary-perplexity';
+  readonly value: number;
+  readonly threshold: number;
+  readonly flagged: boolean;
+  /** `below`: flagged when value < threshold; `above`: when value > threshold. */
+  readonly flaggedWhen: 'below' | 'above';
+  readonly layer?: number;
+  readonly param?: ParamName;
+  readonly request?: number;
+  /** One line for people: the numbers behind the value. */
+  readonly note: string;
+}
+
+/** `safety` of every edit result: flagged when any check is. */
+export interface EditSafetyDto {
+  readonly flagged: boolean;
+  readonly checks: readonly SafetyCheckDto[];
 }

@@ -138,6 +138,8 @@ export interface EditParams extends WorkDoneParams {
   readonly statsDir?: string;
   /** Also answer `details` (predictions on every prompt of the first request before/after, a generation before/after). */
   readonly details?: boolean;
+  /** Apply the edit even when its pre-flight safety checks flag it (default: a flagged edit is answered, not applied). */
+  readonly force?: boolean;
 }
 
 export interface GenerateParams extends WorkDoneParams {

@@ -2,9 +2,11 @@
  * The edit section: the form (method, problem, layer, hyperparameters JSON) and the result — the
  * metrics before/after (`table#edit-metrics`, cells td[data-metric][data-when]), ROME's success
  * metrics, the predictions on the rewrite / paraphrase / neighborhood prompts, the generation before
- * and after, and the applied edit's id with Revert.
+ * and after, and the applied edit's id with Revert. Above them, the pre-flight safety checks
+ * (`table#edit-safety`, rows tr[data-check][data-flagged]); a flagged edit comes back not applied, with
+ * "Apply anyway" (`#edit-apply-anyway`), which runs the same form again with `force`.
  */
-import type { EditingProblem, EditMethod, EditResultDto } from '../../src/protocol/dto';
+import type { EditingProblem, EditMethod, EditResultDto, EditSafetyDto } from '../../src/protocol/dto';
 import type { EditFormValues, FactView, SaveNote } from '../../src/protocol/panels/fact';
 import { fileSlug } from '../shared/csv';
 import { append, byId, clear, h } from '../shared/dom';
@@ -48,6 +50,9 @@ export function restoreForm(s: EditFormState): void {
   if (s.hparams !== undefined) hparams().value = s.hparams;
 }
 
+/** Set by "Apply anyway" for the one run it starts (the Run button's own path, with `force`). */
+let forceNext = false;
+
 /** The form as a request; throws a message for the error box when the hyperparameters are not a JSON object. */
 export function readForm(): EditFormValues {
   const text = hparams().value.trim();
@@ -63,7 +68,9 @@ export function readForm(): EditFormValues {
     parsed = value as Record<string, unknown>;
   }
   const l = layer().value;
-  return { method: method().value as EditMethod, problem: problem().value as EditingProblem, ...(l === '' ? {} : { layer: Number(l) }), ...(parsed ? { hparams: parsed } : {}) };
+  const force = forceNext;
+  forceNext = false;
+  return { method: method().value as EditMethod, problem: problem().value as EditingProblem, ...(l === '' ? {} : { layer: Number(l) }), ...(parsed ? { hparams: parsed } : {}), ...(force ? { force: true } : {}) };
 }
 
 /** Turns the form on or off; a fact without target_new (a free prompt) says why. */
@@ -106,6 +113,42 @@ function predictionsTable(e: EditResultDto): HTMLTableElement | null {
   );
 }
 
+const checkValue = (v: number): string => (v >= 1e6 ? '≫' : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toPrecision(3));
+
+/** Which part of the edit a check concerns. */
+const checkSubject = (c: EditSafetyDto['checks'][number]): string => (c.layer !== undefined ? `layer ${c.layer}` : c.param ?? (c.request !== undefined ? `request ${c.request}` : 'model'));
+
+/** The checks table, flagged rows highlighted, and — for an edit that was not applied — why, and "Apply anyway". */
+function safetySection(e: EditResultDto): HTMLElement | null {
+  const safety = e.safety;
+  if (!safety) return null;
+  const apply = h('button', { id: 'edit-apply-anyway', type: 'button' }, 'Apply anyway');
+  apply.addEventListener('click', () => {
+    forceNext = true;
+    byId<HTMLButtonElement>('edit-run').click();
+  });
+  const held = e.applied === false;
+  return h('div', { id: 'edit-safety-box', class: safety.flagged ? 'flagged' : '' },
+    held
+      ? h('p', { id: 'edit-not-applied', class: 'warning' }, 'The pre-flight checks flagged this edit, so it was NOT applied to the model. The scores below are what it would do. ', apply)
+      : h('p', { class: 'muted' }, safety.flagged ? 'The pre-flight checks flagged this edit; it was applied because you asked.' : 'Pre-flight checks: nothing flagged.'),
+    h('table', { id: 'edit-safety' },
+      h('caption', {}, 'Pre-flight safety checks (thresholds: README “Edit safety”)'),
+      h('thead', {}, h('tr', {}, h('th', {}, 'check'), h('th', {}, 'on'), h('th', { class: 'num' }, 'value'), h('th', { class: 'num' }, 'threshold'), h('th', {}, ''), h('th', {}, 'numbers'))),
+      h('tbody', {}, ...safety.checks.map((c) =>
+        h('tr', { 'data-check': c.name, 'data-flagged': String(c.flagged), class: c.flagged ? 'flagged' : '' },
+          h('th', { scope: 'row' }, c.name),
+          h('td', {}, checkSubject(c)),
+          h('td', { class: 'num', 'data-value': c.value }, checkValue(c.value)),
+          h('td', { class: 'num' }, `${c.flaggedWhen === 'below' ? '≥' : '≤'} ${c.threshold}`),
+          h('td', {}, c.flagged ? 'flagged' : 'ok'),
+          h('td', { class: 'muted' }, c.note),
+        ),
+      )),
+    ),
+  );
+}
+
 export function renderEdit(e: (EditResultDto & SaveNote) | undefined, applied: readonly string[], subject: string, post: ExportPost, onRevert: (id: string) => void): void {
   const box = byId('edit-result');
   clear(box);
@@ -118,7 +161,8 @@ export function renderEdit(e: (EditResultDto & SaveNote) | undefined, applied: r
   const gen = e.details?.generation;
   append(
     box,
-    h('p', { class: 'row' }, 'Edit ', h('code', { id: 'edit-id' }, e.id), ` (${e.method.toUpperCase()}, layer${e.layers.length > 1 ? 's' : ''} ${e.layers.join(', ')}, ${e.problem}, target "${e.target}", ${e.seconds.toFixed(1)} s) `, revert, h('span', { id: 'edit-applied-note', class: 'muted' })),
+    safetySection(e),
+    h('p', { class: 'row' }, 'Edit ', h('code', { id: 'edit-id' }, e.id || '(not applied)'), ` (${e.method.toUpperCase()}, layer${e.layers.length > 1 ? 's' : ''} ${e.layers.join(', ')}, ${e.problem}, target "${e.target}", ${e.seconds.toFixed(1)} s) `, revert, h('span', { id: 'edit-applied-note', class: 'muted' })),
     h('div', { class: 'grid-2' },
       metricsTable('edit-metrics', 'Scores (Hase et al.; normalised by the pre-edit probabilities, so defined after the edit)', editMetricRows(e), true),
       metricsTable('edit-rome', 'ROME’s CounterFact metrics', romeMetricRows(e), false),
@@ -139,7 +183,8 @@ export function renderEdit(e: (EditResultDto & SaveNote) | undefined, applied: r
     h('p', { class: 'note' }, e.savedAs ? `Saved to ${e.savedAs}.` : (e.note ?? '')),
     h('div', { class: 'actions' }, csvButton),
   );
-  setApplied(e.id, applied, false);
+  if (e.applied === false) revert.hidden = true;
+  else setApplied(e.id, applied, false);
 }
 
 /** Revert is possible while the worker still holds the edit. */

@@ -100,6 +100,7 @@ export function checkEditForm(f: unknown, nLayers: number): EditFormValues {
     problem: form.problem as EditingProblem,
     ...(form.layer !== undefined ? { layer: form.layer as number } : {}),
     ...(h !== undefined ? { hparams: h as Record<string, unknown> } : {}),
+    ...(form.force === true ? { force: true } : {}),
   };
 }
 

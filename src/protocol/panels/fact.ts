@@ -61,6 +61,8 @@ export interface EditFormValues {
   readonly layer?: number;
   /** Parsed JSON object of reference hparams (snake_case), or absent. */
   readonly hparams?: Readonly<Record<string, unknown>>;
+  /** "Apply anyway": apply the edit even when its pre-flight safety checks flag it. */
+  readonly force?: boolean;
 }
 
 /** Trace options the panel exposes (the rest are the engine's defaults, as ROME's). */
