@@ -56,7 +56,9 @@ async function scoreRows(model: LoadedModel, rows: readonly Row[], protocol: (i:
     const chunk = rows.slice(i, i + n);
     // first-token reads only position P−1: the answer's later tokens need not be fed.
     const inputs = chunk.map((r, j) => (protocol(i + j) === 'sequence' ? [...r.prompt, ...r.answer.slice(0, -1)] : r.prompt));
-    const { logits } = await forward(forwardContext(model), inputs, { logits: 'all', signal: opts.signal });
+    // Only first-token rows: each row's last position is all that is read ([batch, d_vocab], not [batch, pos, d_vocab]).
+    const lastOnly = chunk.every((_, j) => protocol(i + j) === 'first-token');
+    const { logits } = await forward(forwardContext(model), inputs, { logits: lastOnly ? 'last' : 'all', signal: opts.signal });
     const T = Math.max(...inputs.map((x) => x.length));
     chunk.forEach((r, b) => {
       const answer = protocol(i + b) === 'sequence' ? r.answer : r.answer.slice(0, 1);
@@ -65,7 +67,7 @@ async function scoreRows(model: LoadedModel, rows: readonly Row[], protocol: (i:
       let top = 0;
       let topLogprob = 0;
       answer.forEach((id, k) => {
-        const at = b * T + r.prompt.length - 1 + k;
+        const at = lastOnly ? b : b * T + r.prompt.length - 1 + k;
         const lp = logSoftmax(logits!.data.subarray(at * V, (at + 1) * V)); // [d_vocab]
         let above = 0;
         let best = 0;
