@@ -11,7 +11,7 @@ import { sampleContextTemplates } from '../../src/engine/methods/rome/templates'
 import { loadOrComputeSecondMoment } from '../../src/engine/methods/stats/statsCache';
 import { defaultStatsCorpusFor } from '../../src/engine/methods/stats/modelCorpus';
 import { choleskyFactorShared, choleskySolve, dot } from '../../src/engine/methods/linalg';
-import { keyDenominatorBySolve, keyDenominatorFromLeftVector } from '../../src/engine/methods/edit/keyDenominator';
+import { keyDenominatorBySolve, keyDenominatorFromLeftVector, whitenedDenominator } from '../../src/engine/methods/edit/keyDenominator';
 import { assessSafety, denominatorChecks, SAFETY_THRESHOLDS } from '../../src/engine/methods/edit/safety';
 import type { Edit } from '../../src/engine/methods/edit/edits';
 import type { CounterFactRecord } from '../../src/engine/index';
@@ -56,6 +56,11 @@ describe('update denominator: the arithmetic', () => {
     assert.ok(Math.abs(fromU.used / bySolve.used - 1) < 1e-10, `${fromU.used} vs ${bySolve.used}`);
     assert.ok(Math.abs(fromU.consistent / bySolve.consistent - 1) < 1e-10, `${fromU.consistent} vs ${bySolve.consistent}`);
     assert.ok(Math.abs(from32.used / bySolve.used - 1) < 1e-5, `float32 u: ${from32.used} vs ${bySolve.used}`);
+    // Whitened: D = d|d|/d*, and D = d exactly with consistent keys.
+    const D = whitenedDenominator(C, u, kUsed);
+    const expected = (bySolve.used * Math.abs(bySolve.used)) / bySolve.consistent;
+    assert.ok(Math.abs(D / expected - 1) < 1e-10, `${D} vs ${expected}`);
+    assert.ok(Math.abs(whitenedDenominator(C, u, kStar) / bySolve.consistent - 1) < 1e-10);
   });
 });
 
@@ -71,7 +76,7 @@ describe('pre-flight safety on the embedded model', () => {
     const h = { ...romePresetFor(model.config).hparams, v_num_grad_steps: 10 };
     return computeRome(model, rec.requested_rewrite, { hparams: h, contextTemplates: templates, secondMoment: async () => C });
   };
-  const keysOf = (d: RomeLayerDetails, fromBarePrompt = true) => [{ layer: d.layer, kStar: d.kStar, kUsed: d.kUpdate, u: d.u, fromBarePrompt }];
+  const keysOf = (d: RomeLayerDetails): Map<number, Float64Array[]> => new Map([[d.layer, [d.kUpdate]]]);
 
   before(async () => {
     model = await loadModel('default');
@@ -100,8 +105,10 @@ describe('pre-flight safety on the embedded model', () => {
     assert.deepEqual([...byName.keys()].sort(), ['canary-perplexity', 'delta-norm-ratio', 'subject-first-token', 'update-denominator']);
     assert.equal(safety.flagged, false, JSON.stringify(safety, null, 1));
     // Measured: (C⁻¹k*)ᵀk / d_mlp 1.106; ‖ΔW‖/‖W‖ ≈ 0.06; canary perplexity +1.7 %.
+    // The check's D (float32 u of the ΔW) against d|d|/d* by the Cholesky solve: 1e-5 relative.
     const den = byName.get('update-denominator')!;
-    assert.ok(Math.abs(den.value - bySolve.used / model.config.d_mlp) < 1e-9);
+    const expected = (bySolve.used * Math.abs(bySolve.used)) / bySolve.consistent / model.config.d_mlp;
+    assert.ok(Math.abs(den.value / expected - 1) < 1e-5, `${den.value} vs ${expected}`);
     assert.ok(den.value > 0.7 && den.value < 1.5, `denominator ratio ${den.value}`);
     assert.ok(byName.get('delta-norm-ratio')!.value < 0.2, `‖ΔW‖/‖W‖ ${byName.get('delta-norm-ratio')!.value}`);
     assert.ok(Math.abs(byName.get('canary-perplexity')!.value) < 0.05, `canary change ${byName.get('canary-perplexity')!.value}`);
@@ -119,7 +126,7 @@ describe('pre-flight safety on the embedded model', () => {
     assert.deepEqual({ value: first.value, threshold: first.threshold, flagged: first.flagged, request: first.request }, { value: 0, threshold: SAFETY_THRESHOLDS.subjectPrefixTokens, flagged: true, request: 0 });
     assert.deepEqual(model.param(w).data, beforeW, 'the canary measurement reverted its temporary edit');
     // The same position with prefix-averaged update keys (r-ROME's fix) is reported, not flagged.
-    const consistent = await assessSafety(model, { edit: res.edit, requests: [rec.requested_rewrite], keys: keysOf(res.details[0], false), secondMoment: async () => C });
+    const consistent = await assessSafety(model, { edit: { ...res.edit, method: 'rrome' }, requests: [rec.requested_rewrite], keys: keysOf(res.details[0]), secondMoment: async () => C });
     const again = consistent.checks.find((c) => c.name === 'subject-first-token')!;
     assert.deepEqual([again.value, again.flagged, consistent.flagged], [0, false, false]);
   });
@@ -127,13 +134,14 @@ describe('pre-flight safety on the embedded model', () => {
   test('a hand-made prompt key nearly orthogonal to C⁻¹k* (a disabling edit) is flagged by the denominator', async () => {
     const rec = records.find((r) => r.requested_rewrite.prompt === 'The mother tongue of {} is')!;
     const d = (await rome(rec)).details[0];
-    // k = k_prompt minus 99.9 % of its component along C⁻¹k*: (C⁻¹k*)ᵀk shrinks 1000-fold, the norm of k barely.
+    // k = k_prompt minus 99.9 % of its component along C⁻¹k*: (C⁻¹k*)ᵀk shrinks 1000-fold (D = d|d|/d* a million-fold), the norm of k barely.
     const x = choleskySolve(choleskyFactorShared(C, C.length ** 0.5), d.kStar.length, d.kStar);
     const along = (0.999 * dot(x, d.kPrompt)) / dot(x, x);
     const kUsed = d.kPrompt.map((v, i) => v - along * x[i]);
-    const [check] = await denominatorChecks(model, [{ layer, kStar: d.kStar, kUsed, fromBarePrompt: true }], async () => C);
-    const exact = keyDenominatorBySolve(C, d.kStar, d.kPrompt).used / model.config.d_mlp;
-    assert.ok(Math.abs(check.value - exact / 1000) < 1e-6 * Math.abs(exact), `${check.value} vs ${exact / 1000}`);
+    const [check] = await denominatorChecks(model, [{ layer, k: kUsed, u: d.u }], async () => C);
+    const exact = keyDenominatorBySolve(C, d.kStar, d.kPrompt);
+    const expected = (exact.used / 1000) ** 2 / exact.consistent / model.config.d_mlp;
+    assert.ok(Math.abs(check.value / expected - 1) < 1e-3, `${check.value} vs ${expected}`);
     assert.equal(check.flagged, true);
   });
 

@@ -44,3 +44,23 @@ export function keyDenominatorFromLeftVector(C: Float64Array | Float32Array, u: 
   const s = uk / uCu;
   return { used: s * dot(u, kUsed), consistent: s * uk };
 }
+
+/**
+ * The denominator in whitened units from what an edit hands over — the update's left vector u and the key
+ * k it divided by, without k* — as D = sign(u·k) (u·k)² / (uᵀC u). With d = (C⁻¹k*)ᵀk and
+ * d* = k*ᵀC⁻¹k* (keyDenominatorFromLeftVector's s algebra), D = d |d| / d*: exactly d when the keys are
+ * consistent (r-ROME: k = k*), and below d by the factor d/d* when the update's key strays from k*
+ * (ROME's mismatch, r-ROME §3). So D / d_mlp is small for both disabling mechanisms: a small division
+ * factor and a mismatched key. One product by C, no factorization.
+ */
+export function whitenedDenominator(C: Float64Array | Float32Array, u: ArrayLike<number>, k: ArrayLike<number>): number {
+  const n = u.length;
+  let uCu = 0;
+  for (let i = 0; i < n; i++) {
+    let row = 0;
+    for (let j = 0; j < n; j++) row += C[i * n + j] * u[j];
+    uCu += u[i] * row;
+  }
+  const uk = dot(u, k);
+  return (uk * Math.abs(uk)) / uCu;
+}

@@ -12,7 +12,7 @@ import { EditStack, frobenius } from './edits';
 import { reused } from './editReuse';
 import type { EditReuse } from './editReuse';
 import { canaryPerplexity } from './canary';
-import { keyDenominatorBySolve, keyDenominatorFromLeftVector } from './keyDenominator';
+import { whitenedDenominator } from './keyDenominator';
 
 export type SafetyCheckName = 'update-denominator' | 'delta-norm-ratio' | 'subject-first-token' | 'canary-perplexity';
 
@@ -39,10 +39,12 @@ export interface EditSafety {
 }
 
 /**
- * - updateDenominator 0.1: (C⁻¹k*)ᵀk / d_mlp. A typical key gives 1 (keyDenominator.ts); ΔW scales with
- *   1/denominator, so 0.1 is an update ten times a typical key's: r-ROME (Gupta et al., EMNLP'24, §3)
- *   traces disabling edits to a small division factor whose update norm ‖Δ‖ is an order of magnitude
- *   above normal edits'. Measured on the embedded model's first 16 CounterFact edits (ROME preset): 0.71–1.28.
+ * - updateDenominator 0.1: ROME's division factor in whitened units over d_mlp, D / d_mlp with
+ *   D = d|d|/d* (keyDenominator.ts whitenedDenominator; = (C⁻¹k*)ᵀk for consistent keys). A typical key
+ *   gives 1 (E[kᵀC⁻¹k] = d_mlp); ΔW scales with 1/d, so 0.1 is an update about ten times a typical key's:
+ *   r-ROME (Gupta et al., EMNLP'24, §3) traces disabling edits to a small division factor whose update
+ *   norm ‖Δ‖ is an order of magnitude above normal edits'. Measured on the embedded model's first 16
+ *   CounterFact edits (ROME preset): d/d_mlp 0.71–1.28, D/d_mlp 0.41–1.3.
  * - deltaNormRatio 1: ‖ΔW‖_F/‖W‖_F of an edited weight matrix; an update as large as the weight it adds
  *   to is no longer a small touch. Normal ROME edits on the embedded model (its preset: layer 0, 200 v
  *   steps, clamp 20; first 16 CounterFact records): 0.20–0.46; an update with a ten times smaller denominator lands above 1. Norm growth
@@ -64,17 +66,36 @@ export const SAFETY_THRESHOLDS = {
   canaryPerplexityIncrease: 0.25,
 } as const;
 
-/** The keys a rank-one key-value update used at one layer (ROME, r-ROME). */
-export interface UpdateKeys {
+/** The key a rank-one key-value update (ROME, r-ROME) divided by at one layer, and the update's left vector. */
+export interface UpdateKey {
   readonly layer: number;
-  /** The key C⁻¹ is applied to (the update's direction): ROME's prefix-averaged k*. */
-  readonly kStar: ArrayLike<number>;
-  /** The key the denominator dots with: ROME's unprefixed prompt key, r-ROME's k*. */
-  readonly kUsed: ArrayLike<number>;
-  /** The update's left vector C⁻¹k* / ‖C⁻¹k*‖ when known: spares a second factorization of C. */
-  readonly u?: ArrayLike<number>;
-  /** True when kUsed is the bare prompt's key (ROME's compute_v), not a prefix average (r-ROME). */
-  readonly fromBarePrompt: boolean;
+  /** The key the denominator dots with: ROME's bare prompt key, r-ROME's template mean k*. */
+  readonly k: ArrayLike<number>;
+  /** The update's left vector C⁻¹k* / ‖C⁻¹k*‖ (the rank-one ΔW's u). */
+  readonly u: ArrayLike<number>;
+}
+
+/**
+ * Methods whose update divides by the bare prompt's key (kmeng01/rome compute_v); every other method's
+ * keys are averaged over prefixed templates (r-ROME, MEMIT, EMMET, AlphaEdit) or it has none (FT).
+ */
+const BARE_PROMPT_KEY_METHODS: ReadonlySet<string> = new Set(['rome']);
+
+/**
+ * Pairs the keys a method reports (per layer, one per request: methods/registry/spec.ts MethodOutput) with
+ * the rank-one deltas of that layer's W_out, in order. Layers edited densely (MEMIT, EMMET, AlphaEdit: one
+ * least-squares update for all keys) have no single denominator and give none.
+ */
+export function rankOneUpdateKeys(edit: Edit, keys: ReadonlyMap<number, readonly Float64Array[]>): UpdateKey[] {
+  const out: UpdateKey[] = [];
+  for (const [layer, ks] of keys) {
+    const rankOne = edit.deltas.filter((d) => d.param === `blocks.${layer}.mlp.W_out` && d.kind === 'rank-one');
+    if (rankOne.length !== ks.length) continue;
+    rankOne.forEach((d, i) => {
+      if (d.kind === 'rank-one') out.push({ layer, k: ks[i], u: d.u });
+    });
+  }
+  return out;
 }
 
 export interface SafetyJob {
@@ -82,8 +103,8 @@ export interface SafetyJob {
   readonly edit: Edit;
   /** Each request's prompt (with "{}") and subject, in file order. */
   readonly requests: ReadonlyArray<{ readonly prompt: string; readonly subject: string }>;
-  /** Per edited layer of a rank-one key update; other methods have no single denominator. */
-  readonly keys?: readonly UpdateKeys[];
+  /** Per edited layer, the keys the update used, one per request (the method's output). */
+  readonly keys?: ReadonlyMap<number, readonly Float64Array[]>;
   /** E[k kᵀ] of a layer's keys (the C the update used); without it the denominator is not checked. */
   readonly secondMoment?: (layer: number) => Promise<Float64Array | Float32Array>;
   /** Shares the canary's perplexity before the edit among edits of the same model state (a study). */
@@ -99,15 +120,15 @@ function check(name: SafetyCheckName, value: number, threshold: number, flaggedW
   return { name, value: Number.isFinite(value) ? value : Number.MAX_VALUE, threshold, flagged, flaggedWhen, ...about, note };
 }
 
-/** ROME's denominator per layer, relative to a typical key's d_mlp. */
-export async function denominatorChecks(model: LoadedModel, keys: readonly UpdateKeys[], secondMoment: (layer: number) => Promise<Float64Array | Float32Array>): Promise<SafetyCheck[]> {
+/** ROME's denominator per layer and request, in whitened units, relative to a typical key's d_mlp. */
+export async function denominatorChecks(model: LoadedModel, keys: readonly UpdateKey[], secondMoment: (layer: number) => Promise<Float64Array | Float32Array>): Promise<SafetyCheck[]> {
   const M = model.config.d_mlp;
   const out: SafetyCheck[] = [];
   for (const k of keys) {
     const C = await secondMoment(k.layer); // [d_mlp, d_mlp]
-    const d = k.u ? keyDenominatorFromLeftVector(C, k.u, k.kStar, k.kUsed) : keyDenominatorBySolve(C, k.kStar, k.kUsed);
-    const note = `(C⁻¹k*)ᵀk = ${fmt(d.used)} against ${M} (d_mlp) for a typical key; with consistent keys k*ᵀC⁻¹k* = ${fmt(d.consistent)}`;
-    out.push(check('update-denominator', d.used / M, SAFETY_THRESHOLDS.updateDenominator, 'below', note, { layer: k.layer }));
+    const D = whitenedDenominator(C, k.u, k.k);
+    const note = `division factor in whitened units ${fmt(D)} against ${M} (d_mlp) for a typical key`;
+    out.push(check('update-denominator', D / M, SAFETY_THRESHOLDS.updateDenominator, 'below', note, { layer: k.layer }));
   }
   return out;
 }
@@ -163,9 +184,10 @@ export async function canaryCheck(model: LoadedModel, edit: Edit, reuse?: EditRe
 /** Every check that applies to the job; `flagged` when any is. The model is as before when this returns. */
 export async function assessSafety(model: LoadedModel, job: SafetyJob): Promise<EditSafety> {
   const checks: SafetyCheck[] = [];
-  if (job.keys && job.secondMoment) checks.push(...(await denominatorChecks(model, job.keys, job.secondMoment)));
+  const updateKeys = job.keys ? rankOneUpdateKeys(job.edit, job.keys) : [];
+  if (job.secondMoment) checks.push(...(await denominatorChecks(model, updateKeys, job.secondMoment)));
   checks.push(...deltaNormChecks(model, job.edit));
-  checks.push(...subjectPositionChecks(model, job.requests, (job.keys ?? []).some((k) => k.fromBarePrompt)));
+  checks.push(...subjectPositionChecks(model, job.requests, updateKeys.length > 0 && BARE_PROMPT_KEY_METHODS.has(job.edit.method)));
   checks.push(await canaryCheck(model, job.edit, job.reuse, job.signal));
   return { flagged: checks.some((c) => c.flagged), checks };
 }
