@@ -44,7 +44,7 @@ export const ALPHAEDIT_GPT2_XL: AlphaEditHparams = {
 /** The keys AlphaEdit reads beyond the value optimisation's (for the registry's safety check and help). */
 export const ALPHAEDIT_KEYS = ['layers', 'nullspace_threshold', 'L2', 'v_num_grad_steps', 'v_lr', 'v_loss_layer', 'v_weight_decay', 'clamp_norm_factor', 'kl_factor', 'fact_token', 'mom2_n_samples'] as const;
 
-const ALPHAEDIT_SPEC: MergeSpec = {
+export const ALPHAEDIT_SPEC: MergeSpec = {
   rules: {
     ...SHARED_RULES,
     mom2_update_weight: num(false),

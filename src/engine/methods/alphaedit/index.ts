@@ -9,7 +9,7 @@ import type { ValueStep } from '../rome/computeValue';
 import type { RewriteRequest } from '../rome/index';
 import type { AlphaEditHparams } from './hparams';
 import type { NullSpaceProjection } from './projection';
-import { nullSpaceProjection } from './projection';
+import { nullSpaceProjectionShared } from './projection';
 import { addOuterProducts, alphaEditDelta, nullSpaceResidual } from './solve';
 
 /**
@@ -32,7 +32,7 @@ export interface AlphaEditOptions {
   /** MEMIT's nested context template groups (`[["{}"], [...prefixes]]`). */
   readonly contextTemplates: TemplateGroups;
   /** E[k kᵀ] at a layer on the UNEDITED model; read only when the state is created (the first batch). */
-  readonly secondMoment: (layer: number) => Promise<ArrayLike<number>>;
+  readonly secondMoment: (layer: number) => Promise<Float64Array | Float32Array>;
   /** Precomputed z per request (the reference's v_star cache); skips the optimisation. */
   readonly zs?: readonly Float64Array[];
   readonly signal?: AbortSignal;
@@ -59,6 +59,8 @@ export interface AlphaEditResult {
   readonly zs: Float64Array[];
   readonly zSteps: ValueStep[][];
   readonly layers: AlphaEditLayerDetails[];
+  /** Layers whose null space is empty (P = 0, so ΔW = 0 there), said once per edit. */
+  readonly notes: string[];
   /** The state for the next batch (this batch's K′K′ᵀ added); the state passed in is not changed. */
   readonly state: AlphaEditState;
 }
@@ -67,9 +69,14 @@ export interface AlphaEditResult {
  * P per layer from the unedited model's second moments (experiments/evaluate.py get_project, once per
  * run). The model must carry no edit of this sequence yet: the reference computes P before its loop.
  */
-export async function createAlphaEditState(layers: readonly number[], threshold: number, secondMoment: (layer: number) => Promise<ArrayLike<number>>): Promise<AlphaEditState> {
+export async function createAlphaEditState(layers: readonly number[], threshold: number, secondMoment: (layer: number) => Promise<Float64Array | Float32Array>): Promise<AlphaEditState> {
   const projections = new Map<number, NullSpaceProjection>();
-  for (const l of layers) projections.set(l, nullSpaceProjection(await secondMoment(l), l, threshold));
+  for (const l of layers) projections.set(l, nullSpaceProjectionShared(await secondMoment(l), l, threshold));
+  // P = 0 everywhere: every update would be exactly zero (the solve's right side is P K Rᵀ).
+  if ([...projections.values()].every((p) => p.rank === 0)) {
+    const smallest = Math.min(...[...projections.values()].map((p) => p.singularValues[p.singularValues.length - 1]));
+    throw new LocusError('bad-input', `no eigenvalue of C0 is below nullspace_threshold ${threshold} at layers ${layers.join(', ')} (smallest ${smallest.toExponential(3)}): AlphaEdit's update would be zero; raise nullspace_threshold`);
+  }
   return { layers: [...layers], threshold, projections, cacheC: new Map(), batches: 0 };
 }
 
@@ -168,12 +175,13 @@ export async function computeAlphaEdit(model: LoadedModel, requests: readonly Re
     await temp.revertAll();
   }
   const layers = partial.map((p, i) => ({ ...p, cacheKeys: cacheKeys[i] }));
+  const notes = h.layers.filter((l) => state.projections.get(l)!.rank === 0).map((l) => `AlphaEdit layer ${l}: no eigenvalue of C0 is below nullspace_threshold ${h.nullspace_threshold}, so P = 0 and this layer is not changed`);
   const next: AlphaEditState = { ...state, cacheC, batches: state.batches + 1 };
-  return { edit: { method: 'alphaedit', layers: [...h.layers], deltas }, zs, zSteps, layers, state: next };
+  return { edit: { method: 'alphaedit', layers: [...h.layers], deltas }, zs, zSteps, layers, notes, state: next };
 }
 
 export { ALPHAEDIT_GPT2_XL, ALPHAEDIT_KEYS, mergeAlphaEditHparams } from './hparams';
 export type { AlphaEditHparams } from './hparams';
-export { nullSpaceProjection } from './projection';
+export { nullSpaceProjection, nullSpaceProjectionShared } from './projection';
 export type { NullSpaceProjection } from './projection';
 export { alphaEditDelta } from './solve';

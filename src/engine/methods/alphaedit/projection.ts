@@ -43,3 +43,18 @@ export function nullSpaceProjection(C0: ArrayLike<number>, layer: number, thresh
   }
   return { layer, threshold, P, rank: kept.length, singularValues };
 }
+
+/**
+ * nullSpaceProjection cached on the C0 array (the statistics cache hands out the same array for the
+ * same statistics, as linalg.ts's choleskyFactorShared relies on), so single edits at a layer do not
+ * repeat the d_mlp³ decomposition (3 s per layer at d_mlp 640). Invariant: C0 is never mutated.
+ */
+const shared = new WeakMap<Float64Array | Float32Array, Map<string, NullSpaceProjection>>();
+export function nullSpaceProjectionShared(C0: Float64Array | Float32Array, layer: number, threshold: number): NullSpaceProjection {
+  let byKey = shared.get(C0);
+  if (!byKey) shared.set(C0, (byKey = new Map()));
+  const key = `${layer}:${threshold}`;
+  let p = byKey.get(key);
+  if (!p) byKey.set(key, (p = nullSpaceProjection(C0, layer, threshold)));
+  return p;
+}
