@@ -37,6 +37,8 @@ export interface AlphaEditOptions {
   readonly zs?: readonly Float64Array[];
   readonly signal?: AbortSignal;
   readonly onProgress?: (stage: string) => void;
+  /** 'erasure': z minimizes the target's probability (Fact Erasure, seed paper §3.4), as MEMIT's. */
+  readonly objective?: 'nll' | 'erasure';
 }
 
 export interface AlphaEditLayerDetails {
@@ -133,7 +135,7 @@ export async function computeAlphaEdit(model: LoadedModel, requests: readonly Re
       const target = r.target_new.str.startsWith(' ') ? r.target_new.str : ' ' + r.target_new.str;
       const targetIds = model.tokenizer.encodeContinuation(target).ids;
       if (targetIds.length === 0) throw new LocusError('bad-input', `request ${i + 1}: target_new is empty`);
-      const res = await computeZ(model, zLayer, r, targetIds, o.contextTemplates, h, o.signal);
+      const res = await computeZ(model, zLayer, r, targetIds, o.contextTemplates, h, o.signal, o.objective === 'erasure');
       zs.push(res.z);
       zSteps.push(res.steps);
     }
