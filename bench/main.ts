@@ -4,7 +4,7 @@
  * GPT-2-small block; training tokens/s of the embedded model's shape), trace (the full causal-trace grid of a
  * 10-token prompt on GPT-2 small), edit (one ROME edit on GPT-2 small), scale (GPT-2 XL and GPT-J 6B
  * shaped folders from bench/makeBigModel.ts: `locus probe` and a trace row as processes, wall and peak RSS;
- * only when asked for by name), study (edits/hour of a 16-edit study on the embedded model; by name).
+ * only when asked for by name), study (edits/hour of a 16-edit study on the embedded model; by name), sequential (N sequential edits per method, curves and a PNG plot; by name).
  */
 import { benchForward } from './forward';
 import { benchDevice } from './device';
@@ -12,18 +12,21 @@ import { benchEdit } from './edit';
 import { benchFirstEdit } from './firstEdit';
 import { benchQuality } from './editQuality';
 import { benchScale } from './scale';
+import { benchSequential } from './sequential';
 import { benchStudy } from './study';
 import { benchTrace } from './trace';
 import { benchTrain } from './train';
 import { benchWorkerTrace } from './workerTrace';
 
-const targets: Record<string, (threads: number) => Promise<void>> = { forward: benchForward, train: benchTrain, trace: benchTrace, edit: benchEdit, quality: benchQuality, device: benchDevice, 'first-edit': benchFirstEdit, 'worker-trace': benchWorkerTrace, scale: benchScale, study: benchStudy };
+const targets: Record<string, (threads: number) => Promise<void>> = { forward: benchForward, train: benchTrain, trace: benchTrace, edit: benchEdit, quality: benchQuality, device: benchDevice, 'first-edit': benchFirstEdit, 'worker-trace': benchWorkerTrace, scale: benchScale, study: benchStudy, sequential: benchSequential };
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const ti = args.indexOf('--threads');
   const threadCounts = ti >= 0 ? [Number(args[ti + 1])] : [1, 2];
-  const names = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--threads');
+  // Flags with a value (--threads N; sequential's --edits N, --batch-size k, --measure-every m, --methods a,b) are not target names.
+  const valued = ['--threads', '--edits', '--batch-size', '--measure-every', '--methods'];
+  const names = args.filter((a, i) => !a.startsWith('--') && !valued.includes(args[i - 1]));
   // `quality` needs the embedded model and takes minutes, `device` a GPU, `scale` 18 GB of generated folders, `study` minutes: only when asked for by name.
   for (const n of names.length ? names : ['forward', 'train', 'trace', 'edit']) {
     const run = targets[n];
