@@ -101,8 +101,10 @@ export interface TensorValue {
   readonly name?: string;
   readonly dataType: DataTypeName;
   readonly dims: readonly number[];
-  /** Little-endian raw bytes of the values. */
+  /** Little-endian raw bytes of the values (empty when `external` says where they are). */
   readonly raw: Uint8Array;
+  /** The values live in a file ORT maps itself (ONNX external data: location relative to the model's folder, byte offset, length). */
+  readonly external?: { readonly location: string; readonly offset: number; readonly length: number };
 }
 
 export interface NodeSpec {
@@ -132,7 +134,19 @@ function writeTensor(w: Writer, t: TensorValue): void {
   for (const d of t.dims) w.int(1, d);
   w.int(2, DataType[t.dataType]);
   if (t.name) w.string(8, t.name);
-  w.bytes(9, t.raw);
+  if (!t.external) {
+    w.bytes(9, t.raw);
+    return;
+  }
+  // TensorProto.external_data (13): StringStringEntryProto {key 1, value 2}; data_location (14) = EXTERNAL.
+  const { location, offset, length } = t.external;
+  for (const [k, v] of [['location', location], ['offset', String(offset)], ['length', String(length)]]) {
+    w.message(13, (e) => {
+      e.string(1, k);
+      e.string(2, v);
+    });
+  }
+  w.int(14, 1);
 }
 
 // AttributeProto.AttributeType

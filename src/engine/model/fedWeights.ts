@@ -11,11 +11,13 @@ import * as vm from 'node:vm';
 import type { GraphSpec, TensorValue, ValueSpec } from '../graph/proto';
 import type { WeightFeeds } from '../runtime/ort';
 import type { Tensor } from '../tensor/tensor';
+import type { MappedSource } from './mappedWeights';
 import type { ParamName } from './names';
 
 /**
  * Moves every float initializer that IS the value `read` recorded for its name (the same bytes, not
- * an equal copy: a method may bake a modified tensor under a parameter's name) into the graph inputs.
+ * an equal copy: a method may bake a modified tensor under a parameter's name) into the graph inputs;
+ * initializers whose data is external (mapped from the file, mappedWeights.ts) stay.
  * Returns the new spec and the names that must be fed.
  */
 export function externalizeWeights(spec: GraphSpec, read: ReadonlyMap<string, Tensor>): { spec: GraphSpec; fed: string[] } {
@@ -23,6 +25,10 @@ export function externalizeWeights(spec: GraphSpec, read: ReadonlyMap<string, Te
   const inputs: ValueSpec[] = [...spec.inputs];
   const fed: string[] = [];
   for (const init of spec.initializers) {
+    if (init.external) {
+      kept.push(init);
+      continue;
+    }
     const t = init.name === undefined ? undefined : read.get(init.name);
     const same = t !== undefined && init.dataType === 'float' && init.raw.buffer === t.data.buffer && init.raw.byteOffset === t.data.byteOffset && init.raw.byteLength === t.data.byteLength;
     if (!same) {
@@ -73,7 +79,14 @@ export class WeightFeeder {
     private readonly param: (name: ParamName) => Tensor,
     private readonly half?: HalfSource,
     private readonly budgetBytes = 2 ** 30,
+    /** Float32 parameters ORT maps from the file itself (mappedWeights.ts): neither read nor fed. */
+    readonly mapped?: MappedSource,
   ) {}
+
+  /** A mapped parameter's stand-in (no values) for a graph to bake as an external initializer, else undefined. */
+  placeholder(name: ParamName): Tensor | undefined {
+    return this.mapped?.placeholder(name);
+  }
 
   /**
    * Before widening a tensor not held, the least recently used are dropped so the new one fits (the

@@ -142,6 +142,8 @@ export interface LoadOptions extends RuntimeOptions {
   readonly allowNonFinite?: boolean;
   /** Lean weights (weights.ts WeightOptions.lean): default 'auto', i.e. for models above 1 GiB. */
   readonly lean?: boolean | 'auto';
+  /** Lean float32 weights mapped by ORT from the file (weights.ts WeightOptions.map; default true). */
+  readonly map?: boolean;
 }
 
 /**
@@ -155,7 +157,7 @@ export async function loadModel(spec: string, options: LoadOptions = {}): Promis
   checkTokenizerFits(tokenizer, config, folder);
   // A GPU that cannot start is said now, in one line, rather than at the first forward pass.
   await checkDevice(options.device ?? 'cpu');
-  const weights = loadWeights(folder, config, { allowNonFinite: options.allowNonFinite, lean: options.lean });
+  const weights = loadWeights(folder, config, { allowNonFinite: options.allowNonFinite, lean: options.lean, map: options.map });
   const overrides: ParamOverrides = new ParamOverrides((name) => weights.params.get(name), () => sessions);
   const param: ParamGetter = overrides.get;
   // Lean: one copy of the weights, fed to every session; 16-bit models widen on demand and drop the widened copies.
@@ -168,7 +170,9 @@ export async function loadModel(spec: string, options: LoadOptions = {}): Promis
     },
     floatBytes: (name) => 4 * weights.params.shape(name).reduce((a, b) => a * b, 1),
   };
-  const feeder = weights.lean ? new WeightFeeder(param, halfSource, LEAN_HALF_BUDGET_BYTES) : undefined;
+  // Mapped float32 weights (mappedWeights.ts) are read instead once an edit replaces them.
+  const mapped = weights.mapped?.unless((name) => overrides.names().includes(name));
+  const feeder = weights.lean ? new WeightFeeder(param, halfSource, LEAN_HALF_BUDGET_BYTES, mapped) : undefined;
   const sessions = new SessionCache(config, param, options, feeder);
   const manifest: ModelManifest = {
     // A snapshot of the Hugging Face cache is called by its repo (org/name), not by its commit hash.

@@ -24,6 +24,8 @@ export const FLOAT_DTYPES: readonly string[] = ['F32', 'F16', 'BF16', 'F64'];
 const MAX_HEADER_BYTES = 100_000_000;
 /** Positioned reads and writes stay under libuv's 2 GiB per-call limit. */
 const IO_CHUNK = 1 << 30;
+/** Chunk of `scan`: a multiple of 4 (whole float32 values). */
+const SCAN_CHUNK = 16 << 20;
 const LITTLE_ENDIAN_HOST = os.endianness() === 'LE';
 const sameShapeAs = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
@@ -43,8 +45,23 @@ export interface WeightStore {
   read(name: string): Tensor;
   /** Reads an F16 or BF16 tensor's 16-bit values as stored (no widening); a fresh buffer the caller owns. */
   readHalf?(name: string): HalfTensor;
+  /** Where a tensor's bytes lie in its file (for ORT to map them in place: model/mappedWeights.ts). */
+  locate?(name: string): StoredSpan;
+  /**
+   * Visits a float32 tensor's values in file order, chunk by chunk through one reused buffer (the
+   * chunk is only valid during the call), so a tensor can be checked without holding a copy of it.
+   */
+  scan?(name: string, visit: (chunk: Float32Array) => void): void;
   /** Closes the files; `read` fails afterwards. */
   close(): void;
+}
+
+/** A tensor's place in a file: the file's path, the byte offset of its first value, its byte length. */
+export interface StoredSpan {
+  readonly file: string;
+  readonly dtype: string;
+  readonly offset: number;
+  readonly byteLength: number;
 }
 
 /** A tensor kept in its stored 16-bit form (IEEE half or bfloat16); `widenHalf` turns it into float32. */
@@ -270,6 +287,27 @@ class SafetensorsStore implements WeightStore {
     const bytes = this.bytesOf(name, e);
     swapIfBigEndian(bytes, 2);
     return { shape: [...e.shape], dtype: e.dtype as 'F16' | 'BF16', data: new Uint16Array(bytes.buffer, 0, bytes.byteLength / 2) };
+  }
+
+  locate(name: string): StoredSpan {
+    const e = this.entry(name);
+    return { file: e.shard.file, dtype: e.dtype, offset: e.offset, byteLength: e.byteLength };
+  }
+
+  private scratch?: Float32Array;
+
+  scan(name: string, visit: (chunk: Float32Array) => void): void {
+    const e = this.entry(name);
+    if (e.dtype !== 'F32' || !LITTLE_ENDIAN_HOST) throw new Error(`scan(${name}): only F32 tensors on a little-endian host, not ${e.dtype}`);
+    if (this.closed) throw new Error(`scan(${name}) after close(): the weight store is closed`);
+    // One 16 MiB buffer, faulted in once: reading through it costs a copy from the page cache, not fresh memory.
+    const scratch = (this.scratch ??= new Float32Array(SCAN_CHUNK / 4));
+    const bytes = new Uint8Array(scratch.buffer);
+    for (let done = 0; done < e.byteLength; done += SCAN_CHUNK) {
+      const n = Math.min(SCAN_CHUNK, e.byteLength - done);
+      readExact(e.shard.fd, bytes.subarray(0, n), e.offset + done, `${e.shard.file}: tensor ${name}`);
+      visit(scratch.subarray(0, n / 4));
+    }
   }
 
   /**

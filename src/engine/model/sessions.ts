@@ -8,6 +8,7 @@ import type { Tensor } from '../tensor/tensor';
 import type { ModelConfig } from './config';
 import { externalizeWeights } from './fedWeights';
 import type { WeightFeeder } from './fedWeights';
+import { mapStandIns } from './mappedWeights';
 
 /** Which compiled segment: the embedding, a block in one of its variants (graph/segments.ts BLOCK_VARIANTS), the head. */
 export type SegmentKey = 'embed' | 'unembed' | 'unembed.pick' | `block.${number}.${BlockVariantName}`;
@@ -35,7 +36,7 @@ export class SessionCache {
     let s = this.sessions.get(key);
     if (!s) {
       const reads = new Map<string, Tensor>();
-      s = this.create(key, this.graph(key, this.recording(reads)), reads);
+      s = this.create(key, this.graph(key, this.recording(reads, true)), reads);
       this.sessions.set(key, s);
       s.catch(() => this.sessions.delete(key));
     }
@@ -50,10 +51,15 @@ export class SessionCache {
     return buildBlockGraph(this.cfg, Number(layer), params, BLOCK_VARIANTS[variant as BlockVariantName]);
   }
 
-  /** A getter that records each parameter read with its value (lean sessions recognise them by it). */
-  private recording(reads: Map<string, Tensor>): ParamGetter {
+  /**
+   * A getter that records each parameter read with its value (lean sessions recognise them by it).
+   * `mapped`: mapped parameters come as stand-ins without values; only for the segment graphs
+   * (graph/segments.ts), which pass every parameter to `GraphBuilder.weight` untouched, never for a
+   * method's graph, which may compute with the values.
+   */
+  private recording(reads: Map<string, Tensor>, mapped = false): ParamGetter {
     return (name) => {
-      const t = this.feeder ? this.feeder.value(name) : this.params(name);
+      const t = this.feeder ? ((mapped ? this.feeder.placeholder(name) : undefined) ?? this.feeder.value(name)) : this.params(name);
       reads.set(name, t);
       return t;
     };
@@ -62,10 +68,12 @@ export class SessionCache {
   /** Baked: the graph as built. Lean: the parameters it read become inputs, fed on each run. */
   private create(key: string, spec: GraphSpec, reads: Map<string, Tensor>): Promise<RuntimeSession> {
     if (!this.feeder) return RuntimeSession.create(key, encodeModel(spec, 20), this.options);
-    const lean = externalizeWeights(spec, reads);
+    const mapped = this.feeder.mapped;
+    const lean = externalizeWeights(mapped ? mapStandIns(spec, mapped) : spec, reads);
     const model = encodeModel(lean.spec, 20);
     this.feeder.trim();
-    return RuntimeSession.create(key, model, this.options, this.feeder.feeds(lean.fed));
+    const external = mapped && lean.spec.initializers.some((i) => i.external) ? { folder: mapped.folder } : undefined;
+    return RuntimeSession.create(key, model, this.options, this.feeder.feeds(lean.fed), external);
   }
 
   /**

@@ -10,6 +10,7 @@ import type { Tensor } from '../tensor/tensor';
 import { openSafetensors } from './safetensors';
 import type { WeightStore } from './safetensors';
 import { HalfParams, holdsHalf } from './halfStore';
+import { MappedWeights } from './mappedWeights';
 
 export interface LoadedWeights {
   /** Canonical parameters, read lazily from `store`. */
@@ -27,6 +28,8 @@ export interface LoadedWeights {
   readonly lean: boolean;
   /** Lean and stored in F16/BF16: the parameters kept 16-bit (halfStore.ts), which sessions are fed widened. */
   readonly half?: HalfParams;
+  /** Lean and float32: the parameters ORT maps from the file in place instead of being fed (mappedWeights.ts). */
+  readonly mapped?: MappedWeights;
 }
 
 export interface WeightOptions {
@@ -44,6 +47,8 @@ export interface WeightOptions {
    * 'auto' (default): for models above LEAN_WEIGHT_BYTES.
    */
   readonly lean?: boolean | 'auto';
+  /** Lean float32 tensors stored as used are mapped by ORT from the file (mappedWeights.ts); false feeds them (default true). */
+  readonly map?: boolean;
 }
 
 /** Models above this many stored bytes load lean by default (GPT-2 XL and GPT-J; GPT-2 small/medium stay baked). */
@@ -169,6 +174,23 @@ class FiniteCheckingStore implements WeightStore {
     return t;
   }
 
+  /**
+   * Checks a float32 tensor for NaN/Inf without keeping it (read chunk by chunk through one buffer):
+   * a mapped tensor is never read by `read`, but is refused the same way before its first use.
+   */
+  checkInPlace(name: string): void {
+    if (this.checked.has(name)) return;
+    if (this.inner.scan === undefined) throw new Error(`checkInPlace(${name}): the store cannot scan tensors`);
+    let bad = false;
+    this.inner.scan(name, (chunk) => void (bad ||= hasNonFinite(chunk)));
+    if (bad) {
+      let count = 0;
+      this.inner.scan(name, (chunk) => void (count += countNonFinite(chunk).count));
+      this.nonFinite(name, count, numel(this.inner.shape(name)));
+    }
+    this.checked.add(name);
+  }
+
   /** Records (and, unless collecting, throws or warns about) `count` NaN/Inf found in tensor `name` of `total` values. */
   nonFinite(name: string, count: number, total: number): void {
     const line = `${name} has ${fmt(count)} NaN/Inf of ${fmt(total)}`;
@@ -224,7 +246,8 @@ export function loadWeights(folder: string, cfg: ModelConfig, options: WeightOpt
       store.report(store.found);
     }
     const half = lean && holdsHalf(raw) ? new HalfParams(adapterFor(cfg.modelType), cfg, raw, (n, count, total) => store.nonFinite(n, count, total)) : undefined;
-    return { params, parameterCount, warnings, store, lean, half };
+    const mapped = lean && (options.map ?? true) ? MappedWeights.of(adapterFor(cfg.modelType), cfg, raw, (n) => store.checkInPlace(n)) : undefined;
+    return { params, parameterCount, warnings, store, lean, half, mapped };
   } catch (e) {
     store.close();
     throw e;

@@ -55,7 +55,12 @@ export class RuntimeSession {
     private readonly weights?: WeightFeeds,
   ) {}
 
-  static async create(name: string, model: Uint8Array, opts: RuntimeOptions = {}, weights?: WeightFeeds): Promise<RuntimeSession> {
+  /**
+   * `external`: the graph has initializers whose data is external (model/mappedWeights.ts), in files of
+   * `folder`. ORT maps them in place; MatMul prepacking is turned off for such a session, because it
+   * would copy every mapped weight into fresh memory (the copy the mapping exists to avoid).
+   */
+  static async create(name: string, model: Uint8Array, opts: RuntimeOptions = {}, weights?: WeightFeeds, external?: { readonly folder: string }): Promise<RuntimeSession> {
     const device = opts.device ?? 'cpu';
     // Never more threads than cores: ORT starts one OS thread per intra-op thread and session, so an
     // unchecked number (a typo of 100000) grows until the kernel kills the process.
@@ -68,7 +73,12 @@ export class RuntimeSession {
       graphOptimizationLevel: 'all',
       // Shapes vary from call to call (batch, positions): a memory pattern planned for one shape is not reused.
       enableMemPattern: false,
-      extra: { session: { intra_op: { allow_spinning: opts.spin ? '1' : '0' } } },
+      extra: {
+        session: {
+          intra_op: { allow_spinning: opts.spin ? '1' : '0' },
+          ...(external && { model_external_initializers_file_folder_path: external.folder, disable_prepacking: '1' }),
+        },
+      },
     });
     return new RuntimeSession(session, name, weights);
   }

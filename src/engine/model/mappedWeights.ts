@@ -1,0 +1,155 @@
+/**
+ * Mapped weights (issue 17, "lean weights", second step): a big float32 model's parameters that are
+ * stored exactly as the graphs use them (a safetensors tensor taken whole or as a contiguous range,
+ * F32, little-endian) are never read into the process at all. The graph names them as ONNX external
+ * initializers pointing into the user's own file, and ORT maps that span (Env::MapFileIntoMemory:
+ * mmap MAP_PRIVATE from the page-aligned offset below it, so the file is never written) and
+ * multiplies from the mapped pages. Measured on the GPT-2-XL-shaped file: reading 6.2 GB into fresh
+ * memory costs ~1.6 M page faults (~21 s of kernel time on this VM); mapping it costs ~60 k faults
+ * (the kernel maps 16 page-cache pages per fault) and under 1 s.
+ * A parameter cut from a fused tensor by columns (GPT-2's c_attn: W_Q, W_K, W_V are column blocks of
+ * one [D, 3D] matrix) is mapped as the whole fused tensor: x·W_Q is the column block of x·W_qkv, so
+ * the graph multiplies by the fused matrix and slices the product (ORT's common-subexpression pass
+ * merges the three identical products into one). Transposed parameters (nn.Linear layouts) stay fed
+ * (fedWeights.ts).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { GraphSpec, NodeSpec, TensorValue } from '../graph/proto';
+import { rawBytes } from '../graph/proto';
+import type { ArchAdapter } from './arch/types';
+import type { ModelConfig } from './config';
+import type { ParamName } from './names';
+import type { WeightStore } from './safetensors';
+import type { Tensor } from '../tensor/tensor';
+
+/** Where an external initializer's bytes are: a file name in `MappedSource.folder`, byte offset and length. */
+export interface ExternalRef {
+  readonly location: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** How a mapped parameter is taken from the file: the span itself, or a column block of a fused [rows, cols] tensor. */
+export type MappedRef =
+  | { readonly kind: 'whole'; readonly ref: ExternalRef }
+  | { readonly kind: 'columns'; readonly fused: ExternalRef; readonly stored: string; readonly dims: readonly [number, number]; readonly start: number; readonly count: number };
+
+/** What the session cache needs from mapped weights (model.ts hands it over without the parameters an edit replaced). */
+export interface MappedSource {
+  /** The real folder holding the mapped files (ORT refuses external data outside the folder it is given). */
+  readonly folder: string;
+  /**
+   * A stand-in for parameter `name` when it is mapped: the right shape, no values (a zero-length
+   * array whose buffer identifies it); undefined when the parameter must be read (not mapped, or edited).
+   */
+  placeholder(name: ParamName): Tensor | undefined;
+  /** What a stand-in's bytes (`rawBytes(placeholder.data)`) stand for, else undefined. */
+  external(raw: Uint8Array): MappedRef | undefined;
+}
+
+export class MappedWeights {
+  private readonly refs = new Map<ParamName, { ref: MappedRef; shape: readonly number[]; stored: string }>();
+  private readonly standIns = new WeakMap<ArrayBufferLike, MappedRef>();
+
+  private constructor(
+    readonly folder: string,
+    /** Checks a stored tensor for NaN/Inf before its first use; cheap once checked (weights.ts FiniteCheckingStore.checkInPlace). */
+    private readonly checkFinite: (stored: string) => void,
+  ) {}
+
+  /**
+   * The parameters of `store` that can be mapped, or undefined when none can (a big-endian host, a store
+   * that cannot say where its tensors lie, no float32 tensor taken whole or as a range).
+   */
+  static of(adapter: ArchAdapter, cfg: ModelConfig, store: WeightStore, checkFinite: (stored: string) => void): MappedWeights | undefined {
+    if (os.endianness() !== 'LE' || store.locate === undefined) return undefined;
+    const { resolved } = adapter.validate(cfg, store);
+    let mapped: MappedWeights | undefined;
+    for (const spec of adapter.params(cfg)) {
+      const stored = resolved.get(spec.hf) as string;
+      const span = store.locate(stored);
+      const tr = spec.transform;
+      if (span.dtype !== 'F32' || (tr.kind !== 'copy' && tr.kind !== 'range' && tr.kind !== 'columns')) continue;
+      // A Hugging Face cache snapshot links each file to ../../blobs/<hash>: ORT is given the real folder.
+      const real = fs.realpathSync(span.file);
+      mapped ??= new MappedWeights(path.dirname(real), checkFinite);
+      // One folder per session: shards that resolve elsewhere stay fed.
+      if (path.dirname(real) !== mapped.folder) continue;
+      const whole: ExternalRef = { location: path.basename(real), offset: span.offset, length: span.byteLength };
+      let ref: MappedRef;
+      if (tr.kind === 'columns') {
+        const [rows, cols] = store.shape(stored);
+        ref = { kind: 'columns', fused: whole, stored, dims: [rows, cols], start: tr.start, count: tr.count };
+      } else if (tr.kind === 'range') ref = { kind: 'whole', ref: { ...whole, offset: span.offset + 4 * tr.start, length: 4 * tr.count } };
+      else ref = { kind: 'whole', ref: whole };
+      mapped.refs.set(spec.name, { ref, shape: spec.shape, stored });
+    }
+    return mapped;
+  }
+
+  get count(): number {
+    return this.refs.size;
+  }
+
+  /** A MappedSource that reads (rather than maps) the parameters `skip` says (those an edit replaced). */
+  unless(skip: (name: ParamName) => boolean): MappedSource {
+    return {
+      folder: this.folder,
+      placeholder: (name) => (skip(name) ? undefined : this.placeholder(name)),
+      external: (raw) => this.standIns.get(raw.buffer),
+    };
+  }
+
+  private placeholder(name: ParamName): Tensor | undefined {
+    const m = this.refs.get(name);
+    if (!m) return undefined;
+    this.checkFinite(m.stored);
+    const data = new Float32Array(0);
+    this.standIns.set(data.buffer, m.ref);
+    return { shape: [...m.shape], data };
+  }
+}
+
+const int64 = (name: string, values: readonly number[]): TensorValue => ({ name, dataType: 'int64', dims: [values.length], raw: rawBytes(BigInt64Array.from(values, BigInt)) });
+
+/**
+ * The graph with every mapped stand-in made real: a whole or range parameter becomes an initializer
+ * whose data is external; a column block W = W_fused[:, start:start+count] must be the B of MatMuls
+ * only, each rewritten as Slice(A · W_fused, last axis). Fails loudly on any other use of a column
+ * block (a graph that would need its values).
+ */
+export function mapStandIns(spec: GraphSpec, source: MappedSource): GraphSpec {
+  const initializers: TensorValue[] = [];
+  const columns = new Map<string, Extract<MappedRef, { kind: 'columns' }>>();
+  for (const init of spec.initializers) {
+    const m = source.external(init.raw);
+    if (m === undefined) initializers.push(init);
+    else if (m.kind === 'whole') initializers.push({ ...init, raw: new Uint8Array(0), external: m.ref });
+    else columns.set(init.name as string, m);
+  }
+  if (columns.size === 0) return { ...spec, initializers };
+  const fusedNames = new Set<string>();
+  const nodes: NodeSpec[] = [];
+  for (const n of spec.nodes) {
+    const m = columns.get(n.inputs[1]);
+    if (n.inputs.some((input, i) => columns.has(input) && !(i === 1 && n.opType === 'MatMul'))) {
+      throw new Error(`mapped weights: ${n.name} (${n.opType}) uses a column block of a fused weight other than as a MatMul's B`);
+    }
+    if (m === undefined) {
+      nodes.push(n);
+      continue;
+    }
+    const fused = `mapped.${m.stored}`;
+    if (!fusedNames.has(fused)) {
+      fusedNames.add(fused);
+      initializers.push({ name: fused, dataType: 'float', dims: [...m.dims], raw: new Uint8Array(0), external: m.fused });
+    }
+    const out = n.outputs[0];
+    initializers.push(int64(`${out}.cols.starts`, [m.start]), int64(`${out}.cols.ends`, [m.start + m.count]), int64(`${out}.cols.axes`, [-1]));
+    nodes.push({ ...n, inputs: [n.inputs[0], fused], outputs: [`${out}.fused`] }); // [..., rows, d_fused]
+    nodes.push({ opType: 'Slice', inputs: [`${out}.fused`, `${out}.cols.starts`, `${out}.cols.ends`, `${out}.cols.axes`], outputs: [out], name: `${n.name}.cols` }); // [..., rows, count]
+  }
+  return { ...spec, nodes, initializers };
+}
