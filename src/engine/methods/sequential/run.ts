@@ -28,6 +28,7 @@ import { lockFolder } from '../study/lock';
 import { heldOutWindows } from './heldOut';
 import { frobeniusOf, measurePoint } from './measure';
 import { BatchWriter, readBatchDeltas, readBatches, readSequentialManifest, writeBatchDeltas, writeSequentialManifest } from './store';
+import { loadSequenceState, pruneSequenceStates, saveSequenceState } from './sequenceState';
 import { prefillTemplates } from './templates';
 import type { BatchRecord, CurvePoint, SequentialProgress, SequentialSpec } from './types';
 
@@ -125,6 +126,10 @@ export async function runSequential(model: LoadedModel, spec: SequentialSpec, op
       batches.push(rec);
       if (rec.point) curve.push(rec.point);
     }
+    // What the method carries from batch to batch (AlphaEdit's P and key cache), as saved after the last completed batch.
+    const sequence = (done.length > 0 ? loadSequenceState(opts.outDir!, done.length - 1) : undefined) ?? new Map<string, unknown>();
+    // runEdit's `sequence` (registry/spec.ts SequenceState), passed as a spread so this compiles before and after the registry lands.
+    const sequenceJob: object = { sequence };
     if (opts.outDir !== undefined) writer = new BatchWriter(opts.outDir);
     const tStart = Date.now();
     let cancelled = false;
@@ -146,7 +151,7 @@ export async function runSequential(model: LoadedModel, spec: SequentialSpec, op
       try {
         out = await runEdit(model, {
           method: spec.method, layer: spec.layer, cases: indices.map((i) => spec.cases[i]), problem: spec.problem, hparams: spec.hparams, seed: spec.seed,
-          cacheDir: opts.cacheDir, statsDir: opts.statsDir, statsCorpus: opts.statsCorpus, firstOnly: opts.firstOnly, signal: opts.signal, reuse, onProgress: stage,
+          cacheDir: opts.cacheDir, statsDir: opts.statsDir, statsCorpus: opts.statsCorpus, firstOnly: opts.firstOnly, signal: opts.signal, reuse, onProgress: stage, ...sequenceJob,
         });
         await applyEdit(out.edit);
         if ((b + 1) % spec.measureEvery === 0 || b === nBatches - 1) {
@@ -166,8 +171,10 @@ export async function runSequential(model: LoadedModel, spec: SequentialSpec, op
       const stored = opts.outDir === undefined
         ? out.edit.deltas.map((d) => ({ param: d.param, kind: d.kind, shape: d.kind === 'rank-one' ? [d.u.length, d.v.length] : [...d.shape], offset: 0, length: 0, frobenius: frobenius(d) }))
         : writeBatchDeltas(opts.outDir, b, out.edit);
+      if (opts.outDir !== undefined && sequence.size > 0) saveSequenceState(opts.outDir, b, sequence, spec.method);
       const rec: BatchRecord = { batch: b, requests: out.requests.map((r, i) => ({ index: indices[i], ...r })), layers: out.edit.layers, deltas: stored, seconds: (Date.now() - tb) / 1000, ...(point ? { point } : {}) };
       writer?.append(rec);
+      if (opts.outDir !== undefined) pruneSequenceStates(opts.outDir, b);
       batches.push(rec);
       report({ batch: b + 1, edits, stage: `batch ${b + 1}/${nBatches} done`, etaSeconds: ((Date.now() - tStart) / 1000 / (ran + 1)) * (nBatches - b - 1), point });
     }
