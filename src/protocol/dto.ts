@@ -357,3 +357,23 @@ export interface EditSafetyDto {
   readonly flagged: boolean;
   readonly checks: readonly SafetyCheckDto[];
 }
+
+/** The protocols an edit's scores are computed under (engine: methods/problems/protocols.ts; README "Which metric?"). */
+export type MetricProtocolDto = 'hase-normalized' | 'rome-probability' | 'token-accuracy' | 'generation';
+export const METRIC_PROTOCOL_NAMES: readonly MetricProtocolDto[] = ['hase-normalized', 'rome-probability', 'token-accuracy', 'generation'];
+
+/** rewrite / paraphrase / neighborhood / overall under one protocol (NaN → null on the wire: not applicable). */
+export interface ProtocolScoresDto extends EditScoresDto {
+  readonly protocol: MetricProtocolDto;
+  /** generation only: tokens decoded beyond the target's own length. */
+  readonly extraTokens?: number;
+}
+
+// Declaration merging keeps these additions append-only (CONTRACTS.md "Next": every metric object
+// gains a protocol tag, every edit result `metricsByProtocol`). Optional: results saved before them lack them.
+export interface EditScoresDto {
+  readonly protocol?: MetricProtocolDto;
+}
+export interface CaseOutcomeDto {
+  readonly metricsByProtocol?: Readonly<Record<MetricProtocolDto, ProtocolScoresDto>>;
+}

@@ -94,6 +94,7 @@ export function editHandlers(state: WorkerState): HandlerTable<'edit/run' | 'edi
         post: result.post,
         metrics: result.metrics,
         romeMetrics: result.romeMetrics,
+        metricsByProtocol: result.metricsByProtocol,
         target: result.target,
         deltas,
         seconds: result.seconds,

@@ -4,16 +4,20 @@ import type { Intervention } from '../../interp/interventions';
 import { forwardContext } from '../../interp/probe';
 import { logSoftmax } from '../../interp/topk';
 import { noiseDraws } from '../causalTrace/noise';
-import { targetLogprobs } from '../evaluate/logprobs';
+import { greedyContinuations } from '../problems/generationCheck';
 import type { EditScores, RomeSuccess } from '../problems/metrics';
 import { editScores, romeSuccess } from '../problems/metrics';
 import type { FactCase, ProblemSpec } from '../problems/problems';
+import { metricsByProtocol } from '../problems/protocols';
+import type { MetricsByProtocol, ProtocolScores, PromptProbe } from '../problems/protocols';
+import { teacherForced } from '../problems/tokenAccuracy';
+import type { TeacherForced } from '../problems/tokenAccuracy';
 
-/** Log-probabilities of one case under the current weights: the problem's target and target_true on every prompt. */
+/** Log-probabilities (and argmax tokens, greedy continuations) of one case under the current weights: the problem's target and target_true on every prompt. */
 export interface CaseProbe {
-  readonly rewrite: { target: number; truth: number; targetMean: number; truthMean: number };
-  readonly paraphrases: Array<{ target: number; truth: number; targetMean: number; truthMean: number }>;
-  readonly neighbors: Array<{ target: number; truth: number; targetMean: number; truthMean: number }>;
+  readonly rewrite: PromptProbe;
+  readonly paraphrases: PromptProbe[];
+  readonly neighbors: PromptProbe[];
 }
 
 /**
@@ -21,8 +25,8 @@ export interface CaseProbe {
  * token embeddings (a fresh RandomState per prompt, so pre and post see the same draws). Prompts
  * without the subject are scored unnoised.
  */
-async function noisedLogprobs(model: LoadedModel, pairs: ReadonlyArray<{ prompt: string; target: string }>, subject: string, sigma: number, signal?: AbortSignal): Promise<Array<{ sum: number; tokenLogprobs: number[] }>> {
-  const out: Array<{ sum: number; tokenLogprobs: number[] }> = [];
+async function noisedLogprobs(model: LoadedModel, pairs: ReadonlyArray<{ prompt: string; target: string }>, subject: string, sigma: number, signal?: AbortSignal): Promise<TeacherForced[]> {
+  const out: TeacherForced[] = [];
   const V = model.config.d_vocab;
   for (const { prompt, target } of pairs) {
     const tok = model.tokenizer;
@@ -34,28 +38,38 @@ async function noisedLogprobs(model: LoadedModel, pairs: ReadonlyArray<{ prompt:
       const [b, e] = tok.findSpan(enc, prompt, subject);
       interventions.push({ kind: 'add', site: 'embed', positions: Array.from({ length: e - b }, (_, k) => b + k), values: noiseDraws(1, e - b, model.config.d_model, sigma, 1) });
     }
-    const { logits } = await forward(forwardContext(model), [ids], { logits: 'all', interventions, signal });
-    const lps = t.map((id, k) => logSoftmax(logits!.data.subarray((enc.ids.length - 1 + k) * V, (enc.ids.length + k) * V))[id]);
-    out.push({ sum: lps.reduce((a, x) => a + x, 0), tokenLogprobs: lps });
+    const { logits } = await forward(forwardContext(model), [ids], { logits: 'all', interventions, signal }); // [1, pos, d_vocab]
+    const rows = t.map((_, k) => logits!.data.subarray((enc.ids.length - 1 + k) * V, (enc.ids.length + k) * V));
+    const lps = t.map((id, k) => logSoftmax(rows[k])[id]);
+    const argmaxIds = rows.map((row) => row.reduce((best, v, i) => (v > row[best] ? i : best), 0));
+    out.push({ sum: lps.reduce((a, x) => a + x, 0), tokenLogprobs: lps, targetIds: t, argmaxIds });
   }
   return out;
 }
 
 /**
  * Σ log p of the target sequence and per-token mean, for the rewrite, paraphrase and neighborhood
- * prompts. Fact Forcing (`spec.noisedSubject`) scores with the subject noised on each prompt's own
- * subject tokens (seed-paper.md §0 decision 3, not the released code's misaligned rows).
+ * prompts, with what the other protocols need (problems/protocols.ts): the argmax at each target
+ * position and each prompt's greedy continuation. Fact Forcing (`spec.noisedSubject`) scores with the
+ * subject noised on each prompt's own subject tokens (seed-paper.md §0 decision 3, not the released
+ * code's misaligned rows); greedy decoding has no noise hook, so it has no continuation there.
  */
 export async function probeCase(model: LoadedModel, fact: FactCase, spec: ProblemSpec, signal?: AbortSignal): Promise<CaseProbe> {
   const prompts = [fact.prompt.replace('{}', fact.subject), ...(fact.paraphrase_prompts ?? []), ...(fact.neighborhood_prompts ?? [])];
   const truth = ' ' + fact.target_true.str.trimStart();
   const pairs = prompts.flatMap((prompt) => [{ prompt, target: spec.target }, { prompt, target: truth }]);
-  const lp = spec.noisedSubject ? await noisedLogprobs(model, pairs, fact.subject, spec.noiseSigma, signal) : await targetLogprobs(model, pairs, signal);
-  const at = (i: number) => ({
+  const lp = spec.noisedSubject ? await noisedLogprobs(model, pairs, fact.subject, spec.noiseSigma, signal) : await teacherForced(model, pairs, signal);
+  const continuations = spec.noisedSubject ? undefined : await greedyContinuations(model, prompts, lp[0].targetIds.length, signal);
+  const at = (i: number): PromptProbe => ({
     target: lp[2 * i].sum,
     truth: lp[2 * i + 1].sum,
     targetMean: lp[2 * i].sum / lp[2 * i].tokenLogprobs.length,
     truthMean: lp[2 * i + 1].sum / lp[2 * i + 1].tokenLogprobs.length,
+    targetIds: lp[2 * i].targetIds,
+    targetArgmax: lp[2 * i].argmaxIds,
+    truthIds: lp[2 * i + 1].targetIds,
+    truthArgmax: lp[2 * i + 1].argmaxIds,
+    continuation: continuations?.[i],
   });
   const nP = fact.paraphrase_prompts?.length ?? 0;
   const nN = fact.neighborhood_prompts?.length ?? 0;
@@ -66,10 +80,13 @@ export async function probeCase(model: LoadedModel, fact: FactCase, spec: Proble
   };
 }
 
-/** The paper's normalized scores (on the problem's target) and ROME's success metrics (new vs true, Error Injection's view). */
-export function scoreCase(pre: CaseProbe, post: CaseProbe, spec: ProblemSpec, firstOnly = false): { metrics: EditScores; rome: RomeSuccess } {
+/**
+ * The paper's normalized scores (on the problem's target; tagged "hase-normalized"), ROME's success
+ * metrics (new vs true, Error Injection's view) and every protocol's scores (problems/protocols.ts).
+ */
+export function scoreCase(pre: CaseProbe, post: CaseProbe, spec: ProblemSpec, firstOnly = false): { metrics: EditScores & ProtocolScores; rome: RomeSuccess; byProtocol: MetricsByProtocol } {
   const pp = (a: number, b: number) => ({ pre: Math.exp(a), post: Math.exp(b) });
-  const metrics = editScores(
+  const hase = editScores(
     pp(pre.rewrite.target, post.rewrite.target),
     pre.paraphrases.map((x, i) => pp(x.target, post.paraphrases[i].target)),
     pre.neighbors.map((x, i) => pp(x.target, post.neighbors[i].target)),
@@ -78,5 +95,6 @@ export function scoreCase(pre: CaseProbe, post: CaseProbe, spec: ProblemSpec, fi
   );
   const pair = (x: { targetMean: number; truthMean: number }) => ({ newMean: x.targetMean, trueMean: x.truthMean });
   const rome = romeSuccess([pair(post.rewrite)], post.paraphrases.map(pair), post.neighbors.map(pair));
-  return { metrics, rome };
+  const byProtocol = metricsByProtocol(pre, post, spec, hase);
+  return { metrics: byProtocol['hase-normalized'], rome, byProtocol };
 }
