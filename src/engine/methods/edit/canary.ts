@@ -1,3 +1,4 @@
+import { LocusError } from '../../errors';
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
 import { logSoftmax } from '../../interp/topk';
@@ -27,6 +28,16 @@ export function canaryText(): string {
     cachedCanary = rows.slice(Math.max(0, at), Math.max(0, at) + 6).join('');
   }
   return cachedCanary;
+}
+
+/** Whether this build ships the canary text (the bundled WikiText-2). */
+export function canaryAvailable(): boolean {
+  try {
+    return canaryText().length > 0;
+  } catch (e) {
+    if (e instanceof LocusError && e.code === 'not-found') return false;
+    throw e;
+  }
 }
 
 /** The canary's token ids: the tokenizer's prompt prefix (BOS where the model takes one), then CANARY_TOKENS tokens. */

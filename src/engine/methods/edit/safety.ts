@@ -11,7 +11,7 @@ import type { Edit } from './edits';
 import { EditStack, frobenius } from './edits';
 import { reused } from './editReuse';
 import type { EditReuse } from './editReuse';
-import { canaryPerplexity } from './canary';
+import { canaryAvailable, canaryPerplexity } from './canary';
 import { whitenedDenominator } from './keyDenominator';
 
 export type SafetyCheckName = 'update-denominator' | 'delta-norm-ratio' | 'subject-first-token' | 'canary-perplexity';
@@ -188,7 +188,8 @@ export async function assessSafety(model: LoadedModel, job: SafetyJob): Promise<
   if (job.secondMoment) checks.push(...(await denominatorChecks(model, updateKeys, job.secondMoment)));
   checks.push(...deltaNormChecks(model, job.edit));
   checks.push(...subjectPositionChecks(model, job.requests, updateKeys.length > 0 && BARE_PROMPT_KEY_METHODS.has(job.edit.method)));
-  checks.push(await canaryCheck(model, job.edit, job.reuse, job.signal));
+  // A build without the bundled WikiText-2 (canary.ts) has no canary; the other checks still apply.
+  if (canaryAvailable()) checks.push(await canaryCheck(model, job.edit, job.reuse, job.signal));
   return { flagged: checks.some((c) => c.flagged), checks };
 }
 
