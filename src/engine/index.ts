@@ -71,3 +71,6 @@ export type { JUnitSuite } from './methods/assert/junit';
 export { runSequential, checkSequentialSpec, batchCount, DEFAULT_HELD_OUT_TOKENS, readSequentialManifest, readBatches, SEQ_MANIFEST, SEQ_BATCHES } from './methods/sequential/index';
 export type { SequentialOptions, SequentialResult, SequentialManifest, SequentialSpec, SequentialScores, WeightNorm, CurvePoint, BatchRecord, StoredDelta, SequentialProgress } from './methods/sequential/index';
 export { formatCurveTable, maxGrowth } from './methods/sequential/index';
+export { editMethodList, isEditMethod, methodSpec, EDIT_METHOD_SPECS } from './methods/registry/index';
+export type { EditMethodInfo } from './methods/registry/index';
+export type { EditMethodSpec, MethodContext, MethodOutput, SequenceState, TemplateKind } from './methods/registry/spec';

@@ -61,6 +61,8 @@ export interface ModelInfo {
   readonly fingerprint: string;
   readonly device: string;
   readonly warnings: readonly string[];
+  /** The editing methods this worker offers (the engine's registry), in display order. */
+  readonly methods: readonly EditMethodDto[];
 }
 
 /** A model repository of the Hugging Face cache, described without loading it (`model/cached`; `locus models --json`). */

@@ -1,10 +1,11 @@
 /**
  * What one worker owns: at most one loaded model, the edits applied to it (one EditStack, so
- * reverting any edit leaves the others exactly applied), and the last loaded dataset. Only jobs
+ * reverting any edit leaves the others exactly applied; temporary edits — measurements, sweeps,
+ * studies — nest on it and leave it bit for bit, edits.ts), and the last loaded dataset. Only jobs
  * (src/worker/jobs.ts, one at a time) touch it.
  */
 import type { CounterFactRecord, Edit, LoadedModel } from '../engine/index';
-import { EditStack, LocusError, prepareTraceSessions } from '../engine/index';
+import { EditStack, editMethodList, LocusError, prepareTraceSessions } from '../engine/index';
 import type { AppliedEditDto, EditStackDto, ModelInfo } from '../protocol/dto';
 import type { EngineMethod, EngineParams, EngineResult } from '../protocol/engine';
 import type { JobContext } from './jobs';
@@ -101,7 +102,7 @@ const WORKER_WORDS: ReadonlyArray<readonly [RegExp, string]> = [
 export const workerWording = (text: string): string => WORKER_WORDS.reduce((t, [flag, name]) => t.replace(flag, name), text);
 
 export function modelInfo(model: LoadedModel): ModelInfo {
-  return { ...model.manifest, warnings: model.warnings.map(workerWording) };
+  return { ...model.manifest, warnings: model.warnings.map(workerWording), methods: editMethodList() };
 }
 
 /** How a value that crossed the process boundary is named in a message (strings quoted, like JSON). */

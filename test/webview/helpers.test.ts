@@ -129,7 +129,10 @@ describe('facts and form checks (host side)', () => {
   test('webview messages are checked before they reach the worker', () => {
     assert.deepEqual(checkEditForm({ method: 'rome', problem: 'fact-erasure', layer: 3, hparams: { v_lr: 0.5 } }, 6), { method: 'rome', problem: 'fact-erasure', layer: 3, hparams: { v_lr: 0.5 } });
     assert.throws(() => checkEditForm({ method: 'rome', problem: 'error-injection', layer: 6 }, 6), /Layer must be from 0 to 5/);
-    assert.throws(() => checkEditForm({ method: 'grace', problem: 'error-injection' }, 6), /Method must be one of/);
+    // The method list is the loaded model's (the worker's registry); without it, any non-empty id goes on to the worker's check.
+    assert.throws(() => checkEditForm({ method: 'grace', problem: 'error-injection' }, 6, ['rome', 'memit']), /Method must be one of rome, memit/);
+    assert.throws(() => checkEditForm({ method: 42, problem: 'error-injection' }, 6), /Choose a method/);
+    assert.throws(() => checkSweepForm({ caseId: 4, methods: ['rome', 'grace'], problem: 'error-injection' }, 6, ['rome', 'ft']), /methods of rome, ft/);
     assert.throws(() => checkEditForm({ method: 'ft', problem: 'error-injection', hparams: [1] }, 6), /JSON object/);
     assert.deepEqual(checkTraceOptions({ window: 3, samples: 5, target: '' }, 6), { window: 3, samples: 5 });
     assert.throws(() => checkTraceOptions({ window: 0 }, 6), /Window/);

@@ -1,7 +1,8 @@
 /** The Compare panel's static skeleton. Ids are the DOM contract the e2e tests drive; keep them stable. */
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-divider/index.js';
-import { EDIT_METHOD_NAMES, EDITING_PROBLEM_NAMES } from '../../src/protocol/panels/fact';
+import type { EditMethodDto } from '../../src/protocol/dto';
+import { EDITING_PROBLEM_NAMES } from '../../src/protocol/panels/fact';
 import { h } from '../shared/dom';
 import { SWEEP_METRICS } from '../shared/sweepData';
 
@@ -28,10 +29,8 @@ export function buildLayout(root: HTMLElement): void {
       h('div', { class: 'row' },
         h('label', {}, 'Fact (case id)', h('input', { id: 'sweep-case', type: 'number', min: 0, list: 'sweep-cases', style: 'width:9em' })),
         h('datalist', { id: 'sweep-cases' }),
-        h('fieldset', { id: 'sweep-methods', class: 'row' },
-          h('legend', {}, 'Methods'),
-          ...EDIT_METHOD_NAMES.map((m) => h('label', { class: 'inline' }, h('input', { type: 'checkbox', name: 'sweep-method', value: m, checked: m === 'rome' }), m)),
-        ),
+        // Filled with the loaded model's methods (fillSweepMethods).
+        h('fieldset', { id: 'sweep-methods', class: 'row' }, h('legend', {}, 'Methods')),
         h('label', {}, 'Problem', h('select', { id: 'sweep-problem' }, ...EDITING_PROBLEM_NAMES.map((p) => h('option', { value: p }, p)))),
         h('label', {}, 'Layers', h('input', { id: 'sweep-layers', type: 'text', placeholder: 'all', size: 10 })),
         h('label', {}, '\u00a0', h('button', { id: 'sweep-run', type: 'button' }, 'Run sweep')),
@@ -43,4 +42,17 @@ export function buildLayout(root: HTMLElement): void {
       h('div', { class: 'scroll-x' }, h('table', { id: 'sweep-table' })),
     ),
   );
+}
+
+/**
+ * One checkbox per method of the loaded model (the worker's registry, ModelSummary.methods), labelled
+ * with its id as the sweep's plot is; checked boxes stay checked, and the first method is checked when
+ * none is.
+ */
+export function fillSweepMethods(methods: readonly EditMethodDto[]): void {
+  const set = document.getElementById('sweep-methods')!;
+  const checked = new Set([...set.querySelectorAll<HTMLInputElement>('input[name="sweep-method"]')].filter((b) => b.checked).map((b) => b.value));
+  const keep = methods.some((m) => checked.has(m.id));
+  const boxes = methods.map((m, i) => h('label', { class: 'inline', title: `${m.label}: ${m.summary}` }, h('input', { type: 'checkbox', name: 'sweep-method', value: m.id, checked: keep ? checked.has(m.id) : i === 0 }), m.id));
+  set.replaceChildren(set.querySelector('legend') ?? h('legend', {}, 'Methods'), ...boxes);
 }

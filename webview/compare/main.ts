@@ -17,7 +17,7 @@ import { warmUpCharts } from '../shared/charts';
 import { onThemeChange, themeColours } from '../shared/theme';
 import { newRequestId, panelChannel } from '../shared/vscodeApi';
 import { fillPickers, renderComparison } from './edits';
-import { buildLayout } from './layout';
+import { buildLayout, fillSweepMethods } from './layout';
 import { SweepSection } from './sweep';
 
 interface UiState {
@@ -103,7 +103,8 @@ for (const side of ['left', 'right'] as const) {
     } else channel.post({ type: 'compare/pick', side, file });
   });
 }
-for (const el of [caseInput, problem, layersInput, ...methodBoxes()]) el.addEventListener('change', () => (saveUi(), refreshControls()));
+// The method boxes come and go with the model (fillSweepMethods): their changes bubble to the fieldset.
+for (const el of [caseInput, problem, layersInput, byId('sweep-methods')]) el.addEventListener('change', () => (saveUi(), refreshControls()));
 caseInput.addEventListener('input', refreshControls);
 metricSelect.addEventListener('change', () => (saveUi(), sweepSection.redraw()));
 
@@ -111,6 +112,7 @@ channel.listen((m, receivedAt) => {
   switch (m.type) {
     case 'compare/init': {
       Object.assign(view, { model: m.model, cases: m.cases, left: m.left, right: m.right, sweep: m.sweep, saved: m.saved !== undefined, blocked: m.error !== undefined });
+      fillSweepMethods(m.model?.methods ?? []);
       const badge = byId('model-badge');
       badge.textContent = m.model ? `${m.model.name} · ${m.model.n_layers} layers` : '';
       badge.hidden = !m.model;

@@ -1,10 +1,8 @@
 /** The Fact panel's static skeleton. Ids are the DOM contract the e2e tests drive (issue 6 §8); keep them stable. */
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-divider/index.js';
-import { EDIT_METHOD_NAMES, EDITING_PROBLEM_NAMES } from '../../src/protocol/panels/fact';
+import { EDITING_PROBLEM_NAMES } from '../../src/protocol/panels/fact';
 import { h } from '../shared/dom';
-
-const METHOD_TITLES: Record<string, string> = { rome: 'ROME', memit: 'MEMIT', ft: 'FT (constrained, one layer)', ft5: 'FT-5 (five layers)' };
 
 export function buildLayout(root: HTMLElement): void {
   root.append(
@@ -42,7 +40,7 @@ export function buildLayout(root: HTMLElement): void {
     h('section', { id: 'edit' },
       h('h2', {}, 'Edit'),
       h('div', { class: 'row' },
-        h('label', {}, 'Method', h('select', { id: 'edit-method' }, ...EDIT_METHOD_NAMES.map((m) => h('option', { value: m }, METHOD_TITLES[m] ?? m)))),
+        h('label', {}, 'Method', h('select', { id: 'edit-method' })),
         h('label', {}, 'Problem', h('select', { id: 'edit-problem' }, ...EDITING_PROBLEM_NAMES.map((p) => h('option', { value: p }, p)))),
         h('label', {}, 'Layer', h('select', { id: 'edit-layer' }, h('option', { value: '' }, 'method preset'))),
       ),

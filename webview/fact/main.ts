@@ -17,6 +17,7 @@ import { warmUpCharts } from '../shared/charts';
 import { onThemeChange, themeColours } from '../shared/theme';
 import { newRequestId, panelChannel } from '../shared/vscodeApi';
 import type { EditFormState } from './edit';
+import { fillMethods } from './methods';
 import { fillLayers, formState, readForm, renderEdit, restoreForm, setApplied, setFormEnabled } from './edit';
 import { buildLayout } from './layout';
 import { renderFact, renderTopK } from './summary';
@@ -122,6 +123,7 @@ function renderAll(): void {
 
 function onInit(m: Extract<HostToPanel<FactToWebview>, { type: 'fact/init' }>, receivedAt: number): void {
   Object.assign(view, { fact: m.fact, model: m.model, saved: m.saved, blocked: m.error !== undefined, probe: m.probe, trace: m.trace, edit: m.edit, applied: m.applied });
+  fillMethods(m.model?.methods ?? []);
   fillLayers(m.model?.n_layers);
   const ui = channel.state<UiState>();
   if (ui.edit) restoreForm(ui.edit);

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EditingProblem, EditMethod, FactCase } from '../../engine/index';
 import {
-  checkContextTemplates, checkDirTarget, checkEditHparams, checkFactCase, checkStatsDir, corpusFromTextFile, defaultDatasetPath, EDIT_METHODS, EditStack, EDITING_PROBLEMS, exportModel, factCaseOf,
+  checkContextTemplates, checkDirTarget, checkEditHparams, checkFactCase, checkStatsDir, corpusFromTextFile, defaultDatasetPath, EDIT_METHODS, editMethodList, EditStack, EDITING_PROBLEMS, exportModel, factCaseOf,
   LocusError, loadCounterFact, MAX_EDITING_NOISE, MAX_EDIT_SEED, parseEditRequests, readJsonFile, readJsonObject, resolveStatsCacheDir, runEdit,
 } from '../../engine/index';
 import { intFlag, numberFlag, parseFlags, UsageError } from '../args';
@@ -10,7 +10,10 @@ import type { CliIO } from '../io';
 import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
 import { editSequentialCommand } from './editSequential';
 
-export const editHelp = `locus edit [--model M] --method rome|memit|ft|ft5 [--layer L]
+/** One help line per editing method, from the engine's registry. */
+const methodLines = editMethodList().map((m) => `  ${m.id.padEnd(20)} ${m.label}: ${m.summary}`).join('\n');
+
+export const editHelp = `locus edit [--model M] --method ${EDIT_METHODS.join('|')} [--layer L]
            (--case ID [--dataset FILE] | --request FILE)
            [--problem error-injection|tracing-reversal|fact-erasure|fact-amplification|fact-forcing]
            [--context-templates FILE] [--stats-corpus FILE] [--stats-dir DIR] [--hparams FILE] [--cache DIR]
@@ -20,6 +23,9 @@ export const editHelp = `locus edit [--model M] --method rome|memit|ft|ft5 [--la
 
 Computes an edit, measures before and after, and (with --save) writes the edited model to a new folder.
 The model's own files are never modified.
+Methods (--method):
+${methodLines}
+
   --layer L            edited layer (ft5 / memit: the centre of a 5-layer window); default: the preset's
   --request FILE       a CounterFact requested_rewrite object (prompt with {}, subject, target_new.str,
                        target_true.str, optional paraphrase_prompts / neighborhood_prompts) or an array of them

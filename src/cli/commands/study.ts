@@ -6,7 +6,7 @@ import type { CliIO } from '../io';
 import { processIO } from '../io';
 import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
 
-export const studyHelp = `locus study run --cases SPEC --methods rome,memit,ft,ft5 --layers all|LIST [--problems P,...]
+export const studyHelp = `locus study run --cases SPEC --methods ${EDIT_METHODS.join(',')} --layers all|LIST [--problems P,...]
                 [--out DIR] [--shard i/n] [--model M] [--dataset FILE] [--seed N]
                 [--stats-dir DIR] [--cache DIR] [--json]
 locus study merge DIR... --out DIR

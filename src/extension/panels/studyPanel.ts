@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { StudyRunResultDto } from '../../protocol/dto';
+import type { EditMethodDto, StudyRunResultDto } from '../../protocol/dto';
 import type { JobProgress, StudyRunParams } from '../../protocol/engine';
 import type { StudyFromWebview, StudyToWebview, StudyView } from '../../protocol/panels/study';
 import { errorMessage } from '../engineSession';
@@ -127,12 +127,9 @@ interface StudyInputs {
   readonly params: StudyRunParams;
 }
 
-const METHOD_ITEMS: ReadonlyArray<vscode.QuickPickItem & { id: string }> = [
-  { id: 'rome', label: 'ROME', description: 'rank-one edit of one MLP layer', picked: true },
-  { id: 'memit', label: 'MEMIT', description: 'five-layer window around the layer' },
-  { id: 'ft', label: 'FT-1', description: 'constrained fine-tuning of one layer', picked: true },
-  { id: 'ft5', label: 'FT-5', description: 'constrained fine-tuning of five layers' },
-];
+/** The loaded model's editing methods (the worker's registry); ROME and FT-1 picked at first, as the seed paper's study compares them. */
+const methodItems = (methods: readonly EditMethodDto[]): Array<vscode.QuickPickItem & { id: string }> =>
+  methods.map((m) => ({ id: m.id, label: m.label, description: m.summary, picked: m.id === 'rome' || m.id === 'ft' }));
 const PROBLEM_ITEMS: ReadonlyArray<vscode.QuickPickItem & { id: string }> = [
   { id: 'error-injection', label: 'Error Injection', description: 'the paper\'s main problem', picked: true },
   { id: 'tracing-reversal', label: 'Tracing Reversal' },
@@ -158,7 +155,7 @@ async function askStudyInputs(ctx: PanelContext, root: string): Promise<StudyInp
     title: title(2), prompt: 'Cases: "known:N" (the first N facts the model knows) or case_ids and ranges ("0-99", "12,40,77")', value: 'known:20', ignoreFocusOut: true, validateInput: checkCasesText,
   });
   if (cases === undefined) return undefined;
-  const methods = await vscode.window.showQuickPick(METHOD_ITEMS, { title: title(3), placeHolder: 'Editing methods (each edit is measured, then reverted)', canPickMany: true, ignoreFocusOut: true });
+  const methods = await vscode.window.showQuickPick(methodItems(ctx.session.model?.methods ?? []), { title: title(3), placeHolder: 'Editing methods (each edit is measured, then reverted)', canPickMany: true, ignoreFocusOut: true });
   if (methods === undefined) return undefined;
   if (methods.length === 0) throw new Error('choose at least one editing method');
   const problems = await vscode.window.showQuickPick(PROBLEM_ITEMS, { title: title(4), placeHolder: 'Editing problems', canPickMany: true, ignoreFocusOut: true });

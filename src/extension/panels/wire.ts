@@ -7,7 +7,7 @@ import type { DatasetRecordDto, EditingProblem, EditMethod, ModelInfo, TraceKind
 import type { FactRef } from './context';
 import type { SweepFormValues } from '../../protocol/panels/compare';
 import type { EditFormValues, FactView, ModelSummary, TraceGridWire, TraceOptions, TraceView } from '../../protocol/panels/fact';
-import { EDIT_METHOD_NAMES, EDITING_PROBLEM_NAMES, TRACE_KIND_NAMES } from '../../protocol/panels/fact';
+import { EDITING_PROBLEM_NAMES, TRACE_KIND_NAMES } from '../../protocol/panels/fact';
 
 /** A panel key per fact: one Fact panel per dataset record or per (prompt, subject, target). */
 export function factKey(ref: FactRef): string {
@@ -46,7 +46,7 @@ export function factFromPrompt(prompt: string, subject: string, target?: string)
 }
 
 export function modelSummary(m: ModelInfo | undefined | null): ModelSummary | null {
-  return m ? { name: m.name, n_layers: m.n_layers, architecture: m.architecture } : null;
+  return m ? { name: m.name, n_layers: m.n_layers, architecture: m.architecture, methods: m.methods } : null;
 }
 
 /** Flattens a number[][] grid ([tokens][layers]) into the wire form; ragged rows are a bug upstream. */
@@ -88,9 +88,15 @@ export function checkTraceOptions(o: unknown, nLayers: number): TraceOptions {
   return out;
 }
 
-export function checkEditForm(f: unknown, nLayers: number): EditFormValues {
+/**
+ * A method id from the webview: a non-empty string, and one of `methods` (the loaded model's list, the
+ * worker's registry) when the caller has it; the worker checks it against its registry in any case.
+ */
+const isMethod = (m: unknown, methods?: readonly EditMethod[]): m is EditMethod => typeof m === 'string' && m !== '' && (methods === undefined || methods.includes(m));
+
+export function checkEditForm(f: unknown, nLayers: number, methods?: readonly EditMethod[]): EditFormValues {
   const form = (f ?? {}) as Record<string, unknown>;
-  if (!EDIT_METHOD_NAMES.includes(form.method as EditMethod)) throw new Error(`Method must be one of ${EDIT_METHOD_NAMES.join(', ')}`);
+  if (!isMethod(form.method, methods)) throw new Error(methods ? `Method must be one of ${methods.join(', ')}` : 'Choose a method');
   if (!EDITING_PROBLEM_NAMES.includes(form.problem as EditingProblem)) throw new Error(`Problem must be one of ${EDITING_PROBLEM_NAMES.join(', ')}`);
   if (form.layer !== undefined && !isInt(form.layer, 0, nLayers - 1)) throw new Error(`Layer must be from 0 to ${nLayers - 1}`);
   const h = form.hparams;
@@ -104,12 +110,12 @@ export function checkEditForm(f: unknown, nLayers: number): EditFormValues {
   };
 }
 
-export function checkSweepForm(f: unknown, nLayers: number): SweepFormValues {
+export function checkSweepForm(f: unknown, nLayers: number, methodIds?: readonly EditMethod[]): SweepFormValues {
   const form = (f ?? {}) as Record<string, unknown>;
   if (!isInt(form.caseId, 0, Number.MAX_SAFE_INTEGER)) throw new Error('Choose a fact (a case id of the loaded dataset)');
   const methods = form.methods;
-  if (!Array.isArray(methods) || methods.length === 0 || !methods.every((m) => EDIT_METHOD_NAMES.includes(m as EditMethod))) {
-    throw new Error(`Choose one or more methods of ${EDIT_METHOD_NAMES.join(', ')}`);
+  if (!Array.isArray(methods) || methods.length === 0 || !methods.every((m) => isMethod(m, methodIds))) {
+    throw new Error(methodIds ? `Choose one or more methods of ${methodIds.join(', ')}` : 'Choose one or more methods');
   }
   if (!EDITING_PROBLEM_NAMES.includes(form.problem as EditingProblem)) throw new Error(`Problem must be one of ${EDITING_PROBLEM_NAMES.join(', ')}`);
   const layers = form.layers;

@@ -4,7 +4,7 @@
  * message, then `job/done` (or `job/error`). Trace grids travel as Float32Array (structured clone),
  * never as nested JSON arrays. Saved runs (`.locus/runs/*.json`) hold the JSON DTOs instead.
  */
-import type { EditingProblem, EditMethod, EditResultDto, ProbeResultDto, TraceKind, TraceResultDto } from '../dto';
+import type { EditingProblem, EditMethod, EditMethodDto, EditResultDto, ProbeResultDto, TraceKind, TraceResultDto } from '../dto';
 
 /** The fact the panel is about, resolved by the host (a dataset record or a free prompt). */
 export interface FactView {
@@ -31,6 +31,8 @@ export interface ModelSummary {
   readonly name: string;
   readonly n_layers: number;
   readonly architecture: string;
+  /** The editing methods the worker offers (its engine's registry): the method select and the sweep's checkboxes list these. */
+  readonly methods: readonly EditMethodDto[];
 }
 
 /** One tracing grid on the wire: scores[t * layers + l] = score with (token t, layer l) restored. */
@@ -128,6 +130,5 @@ export interface SavedEditData {
   readonly edit: EditResultDto;
 }
 
-export const EDIT_METHOD_NAMES: readonly EditMethod[] = ['rome', 'memit', 'ft', 'ft5'];
 export const EDITING_PROBLEM_NAMES: readonly EditingProblem[] = ['error-injection', 'tracing-reversal', 'fact-erasure', 'fact-amplification', 'fact-forcing'];
 export const TRACE_KIND_NAMES: readonly TraceKind[] = ['hidden', 'mlp', 'attn'];

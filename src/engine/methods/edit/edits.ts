@@ -1,6 +1,7 @@
 import type { LoadedModel } from '../../model/model';
 import type { ParamName } from '../../model/names';
 import type { Tensor } from '../../tensor/tensor';
+import { assertFiniteArray } from '../../files/finite';
 
 /**
  * A change to one parameter, as data. Rank-one (ROME): ΔW = u vᵀ with W stored [in, out], so u has
@@ -15,6 +16,19 @@ export interface Edit {
   readonly method: string;
   readonly layers: readonly number[];
   readonly deltas: readonly ParamDelta[];
+}
+
+/** What a NaN or Inf in an edit or its scores tells the user. */
+export const DIVERGED = 'the optimisation diverged; lower the learning rate (v_lr / lr) or the number of steps';
+
+/** A ΔW with NaN or Inf is never applied, reported or exported. */
+export function assertFiniteEdit(edit: Edit): void {
+  for (const d of edit.deltas) {
+    if (d.kind === 'rank-one') {
+      assertFiniteArray(`the edit's ΔW of ${d.param} (u)`, d.u, DIVERGED);
+      assertFiniteArray(`the edit's ΔW of ${d.param} (v)`, d.v, DIVERGED);
+    } else assertFiniteArray(`the edit's ΔW of ${d.param}`, d.delta, DIVERGED);
+  }
 }
 
 export function denseDelta(d: ParamDelta): Float32Array {

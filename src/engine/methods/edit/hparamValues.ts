@@ -1,5 +1,6 @@
 /**
- * The one way ROME's, MEMIT's and fine-tuning's hparams mergers read a researcher's JSON: each known
+ * The one way every editing method's hparams are read from a researcher's JSON (each method's
+ * `schema`, registry/spec.ts; ROME's, MEMIT's and fine-tuning's mergers are this merge): each known
  * key has a rule that checks its type and range (a wrong value is a LocusError naming the key and the
  * file, never a silently different edit: `v_num_grad_steps: -5` used to run zero steps and report
  * success), unknown keys become notes, module-name templates are accepted and ignored.
@@ -55,6 +56,8 @@ export interface MergeSpec {
   readonly rules: Readonly<Record<string, KeyRule>>;
   /** Keys accepted for compatibility with the reference's files and ignored, with the note to give. */
   readonly ignored: ReadonlyArray<{ readonly key: RegExp; readonly note: string }>;
+  /** Notes on values that load but have no effect (e.g. MEMIT's layer_selection "random"), after the merge. */
+  readonly notes?: (merged: Readonly<Record<string, unknown>>, raw: Readonly<Record<string, unknown>>, source: string) => string[];
 }
 
 /** `base` overridden by `raw` under `spec`; notes for ignored and unknown keys. */
@@ -74,5 +77,6 @@ export function mergeHparams<T extends object>(base: T, raw: Record<string, unkn
     const ignored = spec.ignored.find((i) => i.key.test(k));
     notes.push(ignored ? `${source}: "${k}" is ignored (${ignored.note})` : `${source}: unknown key "${k}" ignored`);
   }
+  if (spec.notes) notes.push(...spec.notes(h, raw, source));
   return { hparams: h as T, notes };
 }

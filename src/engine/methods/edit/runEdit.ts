@@ -2,51 +2,33 @@ import * as path from 'node:path';
 import { LocusError } from '../../errors';
 import type { LoadedModel } from '../../model/model';
 import type { ParamName } from '../../model/names';
-import { frobenius } from './edits';
+import { assertFiniteEdit, DIVERGED, EditStack, frobenius } from './edits';
 import type { Edit } from './edits';
-import { EditStack } from './edits';
 import { probeCase, scoreCase } from './evaluateEdit';
 import type { CaseProbe } from './evaluateEdit';
 import type { EditScores, RomeSuccess } from '../problems/metrics';
-import type { MetricsByProtocol } from '../problems/protocols';
 import { buildProblem } from '../problems/problems';
 import type { EditingProblem, FactCase, ProblemSpec } from '../problems/problems';
-import { mergeRomeHparams, ROME_GPT2_XL } from '../rome/hparams';
-import type { RomeHparams } from '../rome/hparams';
-import { computeRome } from '../rome/index';
-import { computeFineTune, FT_GPT2_XL, ftWindow, mergeFtHparams } from '../finetune/index';
-import type { FtHparams } from '../finetune/index';
-import { computeMemit } from '../memit/index';
-import { asTemplateGroups } from '../memit/computeKs';
-import { MEMIT_GPT2_XL, mergeMemitHparams } from '../memit/hparams';
-import type { MemitHparams } from '../memit/hparams';
-import { sampleContextTemplates, sampleMemitTemplates } from '../rome/templates';
+import { forcingMethods, listWords, methodSpec } from '../registry/index';
+import type { EditMethod } from '../registry/index';
+import type { LayeredHparams, SequenceState } from '../registry/spec';
+import { methodTemplates } from '../registry/templates';
 import { defaultStatsCorpusFor } from '../stats/modelCorpus';
 import type { StatsCorpus } from '../stats/corpus';
 import { loadOrComputeSecondMoment } from '../stats/statsCache';
-import { assertFiniteArray, assertFiniteDeep } from '../../files/finite';
+import { assertFiniteDeep } from '../../files/finite';
 import { checkDirTarget } from '../../files/writeTarget';
 import { reused } from './editReuse';
 import type { EditReuse } from './editReuse';
+import { mergeHparams } from './hparamValues';
 import { checkContextTemplates, checkEditingNoise, checkFactCase, checkSeed } from './editInputs';
-import { ftPresetFor, memitPresetFor, romePresetFor } from './presets/choosePreset';
 
-export type EditMethod = 'rome' | 'memit' | 'ft' | 'ft5';
-export const EDIT_METHODS: readonly EditMethod[] = ['rome', 'memit', 'ft', 'ft5'];
-
-/** MEMIT's preset for a model (presets/choosePreset.ts says which and from where). */
-export function memitPreset(model: LoadedModel): MemitHparams {
-  return memitPresetFor(model.config).hparams;
-}
-
-/** Constrained fine-tuning's preset for a model (presets/choosePreset.ts). */
-export function ftPreset(model: LoadedModel): FtHparams {
-  return ftPresetFor(model.config).hparams;
-}
+export { checkEditHparams, EDIT_METHODS } from '../registry/index';
+export type { EditMethod } from '../registry/index';
 
 export interface EditJob {
   readonly method: EditMethod;
-  /** Central layer (ROME, FT-1: the layer; FT-5, MEMIT: the window's centre). Default: the preset's. */
+  /** `--layer`: what it means is the method's (its registry spec's `editLayers`: the layer, or a window's centre). Default: the preset's. */
   readonly layer?: number;
   readonly cases: readonly FactCase[];
   readonly problem: EditingProblem;
@@ -58,7 +40,7 @@ export interface EditJob {
   readonly statsCorpus?: StatsCorpus;
   /** Where second-moment statistics are cached. */
   readonly cacheDir: string;
-  /** ROME/MEMIT published statistics (`--stats-dir`, stats/publishedStats.ts), used instead of computing C. */
+  /** Published key statistics (`--stats-dir`, stats/publishedStats.ts), used instead of computing C. */
   readonly statsDir?: string;
   readonly seed?: number;
   /** σ of the subject noise for Tracing Reversal's o_noise and Fact Forcing. */
@@ -69,6 +51,8 @@ export interface EditJob {
   readonly onProgress?: (stage: string) => void;
   /** Shares the problem, the pre-edit measurement and the sampled templates with other edits of the same unedited model (editReuse.ts). */
   readonly reuse?: EditReuse;
+  /** State a method keeps across the batches of one sequential run (registry/spec.ts SequenceState); default a fresh one. */
+  readonly sequence?: SequenceState;
 }
 
 export interface CaseOutcome {
@@ -76,8 +60,6 @@ export interface CaseOutcome {
   readonly post: { targetNewLogprob: number; targetTrueLogprob: number };
   readonly metrics: EditScores;
   readonly romeMetrics: RomeSuccess;
-  /** The same edit under every named protocol (problems/protocols.ts; CONTRACTS.md). */
-  readonly metricsByProtocol: MetricsByProtocol;
   readonly target: string;
 }
 
@@ -96,33 +78,17 @@ export interface EditOutcome extends CaseOutcome {
   readonly edit: Edit;
 }
 
-/** ROME's preset for a model: published hparams for its family and shape, scaled by depth, or the small-model default. */
-export function romePreset(model: LoadedModel): RomeHparams {
-  return romePresetFor(model.config).hparams;
-}
-
 const outcome = (pre: CaseProbe, post: CaseProbe, scored: ReturnType<typeof scoreCase>, target: string): CaseOutcome => ({
   pre: { targetNewLogprob: pre.rewrite.target, targetTrueLogprob: pre.rewrite.truth },
   post: { targetNewLogprob: post.rewrite.target, targetTrueLogprob: post.rewrite.truth },
   metrics: scored.metrics,
   romeMetrics: scored.rome,
-  metricsByProtocol: scored.byProtocol,
   target,
 });
 
-/**
- * Checks a raw hparams object for `method` the way runEdit will merge it (types and ranges of every
- * known key), without a model: the CLI calls it before loading one, so a typo costs no load time.
- */
-export function checkEditHparams(method: EditMethod, raw: Record<string, unknown>, source = 'hparams'): void {
-  if (method === 'rome') mergeRomeHparams(ROME_GPT2_XL, raw, source);
-  else if (method === 'memit') mergeMemitHparams(MEMIT_GPT2_XL, raw, source);
-  else mergeFtHparams(FT_GPT2_XL, raw, source);
-}
-
 /** Everything about a job that needs no model: requests, templates, seed, noise. */
 function checkJob(job: EditJob): void {
-  if (!EDIT_METHODS.includes(job.method)) throw new LocusError('bad-input', `method must be one of ${EDIT_METHODS.join(', ')}`);
+  methodSpec(job.method);
   if (!Array.isArray(job.cases) || job.cases.length === 0) throw new LocusError('bad-input', 'no request to edit');
   job.cases.forEach((c, i) => checkFactCase(c, `request ${i}`));
   if (job.contextTemplates !== undefined) checkContextTemplates(job.contextTemplates, 'context templates');
@@ -130,23 +96,14 @@ function checkJob(job: EditJob): void {
   if (job.editingNoise !== undefined) checkEditingNoise(job.editingNoise);
 }
 
+/** The references' statistics sample count (mom2_n_samples) when a method's hparams have none. */
+const DEFAULT_STATS_SAMPLES = 100000;
+
 /** Every edited layer and the loss layer must be blocks of this model. */
 function checkLayers(h: { layers: readonly number[]; v_loss_layer?: number }, L: number, source: string): void {
   const out = h.layers.find((l) => l >= L);
   if (out !== undefined) throw new LocusError('bad-config', `${source}: "layers" holds ${out}, outside this model's blocks 0..${L - 1}`);
   if (h.v_loss_layer !== undefined && h.v_loss_layer >= L) throw new LocusError('bad-config', `${source}: "v_loss_layer" ${h.v_loss_layer} is outside this model's blocks 0..${L - 1}`);
-}
-
-const DIVERGED = 'the optimisation diverged; lower the learning rate (v_lr / lr) or the number of steps';
-
-/** A ΔW with NaN or Inf is never applied, reported or exported. */
-function assertFiniteEdit(edit: Edit): void {
-  for (const d of edit.deltas) {
-    if (d.kind === 'rank-one') {
-      assertFiniteArray(`the edit's ΔW of ${d.param} (u)`, d.u, DIVERGED);
-      assertFiniteArray(`the edit's ΔW of ${d.param} (v)`, d.v, DIVERGED);
-    } else assertFiniteArray(`the edit's ΔW of ${d.param}`, d.delta, DIVERGED);
-  }
 }
 
 /**
@@ -158,7 +115,7 @@ function assertFiniteEdit(edit: Edit): void {
  */
 function assertFiniteOutcome(post: CaseProbe, o: CaseOutcome, where: string): void {
   assertFiniteDeep(`the log-probs of ${where} after the edit`, post, undefined, DIVERGED);
-  assertFiniteDeep(`the edit's result for ${where}`, o, (p) => /^(metrics|romeMetrics|metricsByProtocol)\./.test(p), DIVERGED);
+  assertFiniteDeep(`the edit's result for ${where}`, o, (p) => /^(metrics|romeMetrics)\./.test(p), DIVERGED);
 }
 
 /**
@@ -169,12 +126,16 @@ function assertFiniteOutcome(post: CaseProbe, o: CaseOutcome, where: string): vo
 export async function runEdit(model: LoadedModel, job: EditJob): Promise<EditOutcome> {
   const t0 = Date.now();
   checkJob(job);
+  const method = methodSpec(job.method);
   const src = job.hparamsSource ?? 'hparams';
   const L = model.config.n_layers;
+  const raw = job.hparams ?? {};
+  const preset = method.preset(model.config);
+  const merged = mergeHparams<LayeredHparams>(preset.hparams, raw, method.schema, src);
   // The statistics cache is checked before any work (a read-only working directory used to fail
   // after a minute of statistics): when it cannot be created or written, the edit stops here with
-  // one line naming --cache, rather than computing and losing the statistics. FT reads no statistics.
-  if (job.method === 'memit' || (job.method === 'rome' && mergeRomeHparams(romePreset(model), job.hparams ?? {}, src).hparams.mom2_adjustment)) {
+  // one line naming --cache, rather than computing and losing the statistics.
+  if (method.usesKeyStatistics(merged.hparams)) {
     checkDirTarget(job.cacheDir, 'the statistics cache (--cache)', { modelDir: model.manifest.path });
   }
   const notes: string[] = [];
@@ -183,8 +144,8 @@ export async function runEdit(model: LoadedModel, job: EditJob): Promise<EditOut
   const caseKey = (c: FactCase): string => `${JSON.stringify(c)}|${job.problem}|${noise}`;
   for (const c of job.cases) specs.push(await reused(job.reuse, `problem|${caseKey(c)}`, () => buildProblem(model, c, job.problem, noise)));
   const forcing = specs.some((s) => s.noisedSubject);
-  if (forcing && job.method === 'memit') {
-    throw new LocusError('bad-input', 'fact-forcing is available with rome, ft and ft5 in this build, not yet with memit');
+  if (forcing && !method.forcingOverrides) {
+    throw new LocusError('bad-input', `fact-forcing is available with ${listWords(forcingMethods())} in this build, not yet with ${method.id}`);
   }
   job.onProgress?.('measuring before the edit');
   const pre: CaseProbe[] = [];
@@ -222,68 +183,24 @@ export async function runEdit(model: LoadedModel, job: EditJob): Promise<EditOut
   };
   const requests = specs.map((s) => s.request);
   const objective = specs[0].erase ? ('erasure' as const) : ('nll' as const);
-  let edit: Edit;
-  let hparams: unknown;
-  let templates: readonly string[] | undefined;
-  if (job.method === 'rome') {
-    const preset = romePresetFor(model.config);
-    notes.push(`ROME defaults: ${preset.source}`);
-    const merged = mergeRomeHparams(preset.hparams, job.hparams ?? {}, src);
-    notes.push(...merged.notes);
-    // Fact Forcing: 25 v steps at v_lr 0.05 unless given (the seed paper's get_override_hparams).
-    const forcingHp = forcing ? { ...(job.hparams?.['v_num_grad_steps'] === undefined ? { v_num_grad_steps: 25 } : {}), ...(job.hparams?.['v_lr'] === undefined ? { v_lr: 0.05 } : {}) } : {};
-    const h = { ...merged.hparams, ...forcingHp, ...(job.layer === undefined ? {} : { layers: [job.layer] }) };
-    checkLayers(h, L, src);
-    hparams = h;
-    templates = job.contextTemplates ?? (await reused(job.reuse, `rome-templates|${JSON.stringify(h.context_template_length_params)}|${job.seed ?? 0}`, () => sampleContextTemplates(model, h.context_template_length_params, job.seed ?? 0, job.signal)));
-    const stack = new EditStack(model);
-    const deltas = [];
-    // ROME edits one request at a time; several requests are applied one after another.
-    try {
-      for (const r of requests) {
-        const res = await computeRome(model, r, { hparams: h, contextTemplates: templates, secondMoment: stats(h.mom2_n_samples), signal: job.signal, onProgress: job.onProgress, objective, subjectNoise: forcing ? noise : undefined });
-        assertFiniteEdit(res.edit);
-        deltas.push(...res.edit.deltas);
-        if (requests.length > 1) await stack.apply(res.edit);
-      }
-    } finally {
-      await stack.revertAll();
-    }
-    edit = { method: 'rome', layers: h.layers, deltas };
-  } else if (job.method === 'memit') {
-    const preset = memitPresetFor(model.config);
-    notes.push(`MEMIT defaults: ${preset.source}`);
-    const merged = mergeMemitHparams(preset.hparams, job.hparams ?? {}, src);
-    notes.push(...merged.notes);
-    // No --layer: the preset's (or the hparams file's) own window; --layer: a 5-layer window centred there.
-    const h = { ...merged.hparams, ...(job.layer === undefined ? {} : { layers: ftWindow(job.layer, 5, L) }) };
-    checkLayers(h, L, src);
-    hparams = h;
-    const groups = job.contextTemplates ? asTemplateGroups(job.contextTemplates as never) : await reused(job.reuse, `memit-templates|${job.seed ?? 0}`, () => sampleMemitTemplates(model, job.seed ?? 0, job.signal));
-    templates = groups.flat();
-    const res = await computeMemit(model, requests, { hparams: h, contextTemplates: groups, secondMoment: stats(h.mom2_n_samples), signal: job.signal, onProgress: job.onProgress, objective });
-    edit = res.edit;
-  } else {
-    const preset = ftPresetFor(model.config);
-    const rome = romePresetFor(model.config);
-    notes.push(`FT defaults: ${preset.source}`);
-    if (job.layer === undefined && !job.hparams?.['layers']) notes.push(`FT layer window centred on ROME's preset layer ${rome.hparams.layers[0]}`);
-    const merged = mergeFtHparams(preset.hparams, job.hparams ?? {}, src);
-    notes.push(...merged.notes);
-    const center = job.layer ?? rome.hparams.layers[0];
-    const size = job.method === 'ft5' ? 5 : 1;
-    // Fact Forcing trains 50 epochs on 10 noised copies (seed-paper.md §3.4) unless num_steps is given.
-    const forcingSteps = forcing && job.hparams?.['num_steps'] === undefined ? { num_steps: 50 } : {};
-    const h = { ...merged.hparams, ...forcingSteps, ...(job.layer === undefined && job.hparams?.['layers'] ? {} : { layers: ftWindow(center, size, L) }) };
-    checkLayers(h, L, src);
-    hparams = h;
-    const subjectNoise = forcing ? { sigma: noise, copies: 10 } : undefined;
-    const res = await computeFineTune(model, requests, { hparams: h, objective, subjectNoise, signal: job.signal });
-    notes.push(...res.notes);
-    edit = { ...res.edit, method: job.method };
-  }
+
+  notes.push(`${method.hparamsName} defaults: ${preset.source}`);
+  const chosen = method.editLayers({ layer: job.layer, raw, merged: merged.hparams, config: model.config });
+  notes.push(...(chosen.notes ?? []), ...merged.notes);
+  // Fact Forcing's overrides (the seed paper's), then the job's layers.
+  const h: LayeredHparams = { ...merged.hparams, ...(forcing ? method.forcingOverrides!(raw) : {}), layers: chosen.layers };
+  checkLayers(h, L, src);
+  const templates = await methodTemplates(model, method.templates, h, { given: job.contextTemplates, seed: job.seed ?? 0, reuse: job.reuse, signal: job.signal });
+  const computed = await method.compute(model, requests, {
+    hparams: h, templates: templates.list, templateGroups: templates.groups, secondMoment: stats(h.mom2_n_samples ?? DEFAULT_STATS_SAMPLES),
+    signal: job.signal, onProgress: job.onProgress, objective, subjectNoise: forcing ? noise : undefined, seed: job.seed ?? 0, reuse: job.reuse, sequence: job.sequence ?? new Map(),
+  });
+  notes.push(...(computed.notes ?? []));
+  const edit: Edit = computed.edit;
 
   assertFiniteEdit(edit);
+  // The edit is computed (as data, with the keys its update used: computed.keys) and not yet applied:
+  // pre-flight checks of the edit belong here, before it is applied for the measurement.
   const stack = new EditStack(model);
   await stack.apply(edit);
   job.onProgress?.('measuring after the edit');
@@ -308,8 +225,8 @@ export async function runEdit(model: LoadedModel, job: EditJob): Promise<EditOut
     deltas,
     seconds: (Date.now() - t0) / 1000,
     requests: outcomes,
-    hparams,
-    contextTemplates: templates,
+    hparams: h,
+    contextTemplates: templates.reported,
     notes,
     edit,
   };

@@ -49,7 +49,7 @@ const ftLayers: KeyRule = (v, key, source) => {
   return layerList(v, key, source);
 };
 
-const FT_SPEC: MergeSpec = {
+export const FT_SPEC: MergeSpec = {
   rules: {
     layers: ftLayers,
     num_steps: int(1),
@@ -64,6 +64,7 @@ const FT_SPEC: MergeSpec = {
     { key: /^FT_subj_embeds$/, note: 'it only matters for layer -1, embedding fine-tuning, which is not supported' },
     { key: /^editing_noise$/, note: "it is Fact Forcing's subject noise, which constrained fine-tuning here does not apply" },
   ],
+  notes: (h, _raw, source) => (h['kl_factor'] !== 0 ? [`${source}: kl_factor ${String(h['kl_factor'])} has no effect: the reference's fine-tuning (ft_main.py execute_ft) has no KL term`] : []),
 };
 
 /**
@@ -71,10 +72,7 @@ const FT_SPEC: MergeSpec = {
  * A value of the wrong type or range is a LocusError naming the key and `source` (the file).
  */
 export function mergeFtHparams(base: FtHparams, raw: Record<string, unknown>, source = 'hparams'): { hparams: FtHparams; notes: string[] } {
-  const merged = mergeHparams(base, raw, FT_SPEC, source);
-  const h = merged.hparams;
-  if (h.kl_factor !== 0) merged.notes.push(`${source}: kl_factor ${h.kl_factor} has no effect: the reference's fine-tuning (ft_main.py execute_ft) has no KL term`);
-  return merged;
+  return mergeHparams(base, raw, FT_SPEC, source);
 }
 
 /**

@@ -45,7 +45,10 @@ export const MEMIT_SPEC: MergeSpec = {
     mom2_update_weight: num(false),
     layer_selection: oneOf(['all', 'random']),
   },
-  ignored: SHARED_IGNORED,
+  // ROME's template key: MEMIT samples its own template groups.
+  ignored: [...SHARED_IGNORED, { key: /^context_template_length_params$/, note: 'MEMIT samples its own context templates; --context-templates gives them' }],
+  // The reference declares it but execute_memit never reads it: every layer in `layers` is edited.
+  notes: (_h, raw, source) => (raw['layer_selection'] === 'random' ? [`${source}: layer_selection "random" has no effect (MEMIT edits every layer in "layers")`] : []),
 };
 
 /**
@@ -53,13 +56,5 @@ export const MEMIT_SPEC: MergeSpec = {
  * A value of the wrong type or range is a LocusError naming the key and `source` (the file).
  */
 export function mergeMemitHparams(base: MemitHparams, raw: Record<string, unknown>, source = 'hparams'): { hparams: MemitHparams; notes: string[] } {
-  const merged = mergeHparams(base, raw, MEMIT_SPEC, source);
-  // The reference declares it but execute_memit never reads it: every layer in `layers` is edited.
-  if (raw['layer_selection'] === 'random') merged.notes.push(`${source}: layer_selection "random" has no effect (MEMIT edits every layer in "layers")`);
-  // ROME's template key: MEMIT samples its own template groups.
-  if ('context_template_length_params' in raw) {
-    const i = merged.notes.indexOf(`${source}: unknown key "context_template_length_params" ignored`);
-    if (i >= 0) merged.notes[i] = `${source}: "context_template_length_params" is ignored (MEMIT samples its own context templates; --context-templates gives them)`;
-  }
-  return merged;
+  return mergeHparams(base, raw, MEMIT_SPEC, source);
 }

@@ -7,7 +7,7 @@
  */
 import type { LoadedModel } from '../../model/model';
 import type { EditReuse } from '../edit/editReuse';
-import { romePreset } from '../edit/runEdit';
+import { romePreset } from '../edit/presets/choosePreset';
 import type { EditMethod } from '../edit/runEdit';
 import { mergeRomeHparams } from '../rome/hparams';
 import { sampleContextTemplates, sampleMemitTemplates } from '../rome/templates';

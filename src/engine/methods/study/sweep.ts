@@ -9,7 +9,7 @@ import type { LoadedModel } from '../../model/model';
 import { runCausalTrace } from '../causalTrace/trace';
 import { runEdit } from '../edit/runEdit';
 import { EditReuse } from '../edit/editReuse';
-import type { EditMethod } from '../edit/runEdit';
+import type { EditMethod } from '../registry/index';
 import type { EditingProblem, FactCase } from '../problems/problems';
 import type { StudyMetrics } from './types';
 

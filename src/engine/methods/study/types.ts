@@ -4,7 +4,7 @@
  */
 import type { ModelManifest } from '../../model/model';
 import type { EditingProblem } from '../problems/problems';
-import type { EditMethod } from '../edit/runEdit';
+import type { EditMethod } from '../registry/index';
 
 export interface StudySpec {
   /** CounterFact case_ids, in run order (a shard takes index % n == i of this list). */

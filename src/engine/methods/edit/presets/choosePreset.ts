@@ -126,3 +126,8 @@ export function ftPresetFor(cfg: ModelConfig): Preset<FtHparams> {
   }
   return { hparams: FT_SMALL_MODEL, source: SMALL_MODEL_SOURCE };
 }
+
+/** ROME's preset hparams for a loaded model (sequential/templates.ts samples ROME's templates with them). */
+export function romePreset(model: { readonly config: ModelConfig }): RomeHparams {
+  return romePresetFor(model.config).hparams;
+}

@@ -1,0 +1,66 @@
+/**
+ * The editing methods Locus offers, in the order every list shows them (CLI help, panels, study).
+ *
+ * Adding a method touches its own folder and one line here: the folder holds its computation and a
+ * `method.ts` exporting an `EditMethodSpec` (spec.ts: id, label, summary, the notes' name for its
+ * hparams, `preset` with the published source of its numbers, `schema` — the reference's snake_case
+ * keys with a rule each —, `editLayers`, `usesKeyStatistics`, `templates`, `forcingOverrides` when it
+ * supports Fact Forcing, and `compute` returning the edit as data); then its spec goes in
+ * EDIT_METHOD_SPECS below. runEdit, the CLI (`--method`, `checkEditHparams`), the worker, sweeps, the
+ * study and the panels (which receive `editMethodList()` over the protocol) enumerate this list and
+ * name no method.
+ */
+import { LocusError } from '../../errors';
+import { mergeHparams } from '../edit/hparamValues';
+import { FT_METHODS } from '../finetune/method';
+import { MEMIT_METHOD } from '../memit/method';
+import { ROME_METHOD } from '../rome/method';
+import type { AnyEditMethodSpec } from './spec';
+
+export const EDIT_METHOD_SPECS: readonly AnyEditMethodSpec[] = [
+  ROME_METHOD,
+  MEMIT_METHOD,
+  ...FT_METHODS,
+];
+
+/** A method's CLI id (`--method`), one of EDIT_METHODS; checked with `methodSpec`. */
+export type EditMethod = string;
+
+export const EDIT_METHODS: readonly EditMethod[] = EDIT_METHOD_SPECS.map((s) => s.id);
+
+/** What clients show: id, label and one line per method (the panels get this over the protocol). */
+export interface EditMethodInfo {
+  readonly id: string;
+  readonly label: string;
+  readonly summary: string;
+  readonly factForcing: boolean;
+}
+
+export function editMethodList(): EditMethodInfo[] {
+  return EDIT_METHOD_SPECS.map((s) => ({ id: s.id, label: s.label, summary: s.summary, factForcing: s.forcingOverrides !== undefined }));
+}
+
+/** "a, b and c". */
+export const listWords = (xs: readonly string[]): string => (xs.length <= 1 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`);
+
+export function isEditMethod(id: unknown): id is EditMethod {
+  return typeof id === 'string' && EDIT_METHODS.includes(id);
+}
+
+/** The spec of `id`; anything else is a LocusError listing the methods. */
+export function methodSpec(id: unknown): AnyEditMethodSpec {
+  const spec = EDIT_METHOD_SPECS.find((s) => s.id === id);
+  if (!spec) throw new LocusError('bad-input', `method must be one of ${EDIT_METHODS.join(', ')}`);
+  return spec;
+}
+
+/** The ids of the methods that support Fact Forcing. */
+export const forcingMethods = (): string[] => EDIT_METHOD_SPECS.filter((s) => s.forcingOverrides !== undefined).map((s) => s.id);
+
+/**
+ * Checks a raw hparams object for `method` the way runEdit will merge it (types and ranges of every
+ * known key), without a model: the CLI calls it before loading one, so a typo costs no load time.
+ */
+export function checkEditHparams(method: EditMethod, raw: Record<string, unknown>, source = 'hparams'): void {
+  mergeHparams({}, raw, methodSpec(method).schema, source);
+}
