@@ -1,5 +1,5 @@
 import { LocusError } from '../../errors';
-import type { MergeSpec } from '../edit/hparamValues';
+import type { KeyRule, MergeSpec } from '../edit/hparamValues';
 import { bool, mergeHparams, num } from '../edit/hparamValues';
 import type { MemitHparams } from '../memit/hparams';
 import { MEMIT_SPEC } from '../memit/hparams';
@@ -16,6 +16,8 @@ export interface EmmetHparams extends MemitHparams {
   emmet_lambda: number;
   update_norm_lambda: number;
   calculate_objective_value: boolean;
+  /** Read by later versions of compute_z; only 0 or more (no rank-1 stop) is supported. */
+  prob_cutoff: number;
 }
 
 /** unified-model-editing hparams/EMMET/gpt2-xl.json (layer 17 of 48, λ 1000, μ 0.1). */
@@ -37,6 +39,7 @@ export const EMMET_GPT2_XL: EmmetHparams = {
   calculate_objective_value: false,
   update_norm_lambda: 0,
   emmet_lambda: 0.1,
+  prob_cutoff: 0,
 };
 
 /** unified-model-editing hparams/EMMET/EleutherAI_gpt-j-6B.json (layer 5 of 28, 25 z steps, λ 10000). */
@@ -45,24 +48,22 @@ export const EMMET_GPT_J: EmmetHparams = { ...EMMET_GPT2_XL, layers: [5], v_num_
 /** unified-model-editing hparams/EMMET/llama2-7b.json (layer 5 of 32, clamp 4, weight decay 1e-3, λ 1). */
 export const EMMET_LLAMA2_7B: EmmetHparams = { ...EMMET_GPT2_XL, layers: [5], clamp_norm_factor: 4, v_num_grad_steps: 25, v_loss_layer: 31, v_weight_decay: 1e-3, mom2_update_weight: 1 };
 
-const EMMET_SPEC: MergeSpec = {
-  rules: { ...MEMIT_SPEC.rules, emmet_lambda: num(false), update_norm_lambda: num(false), calculate_objective_value: bool },
-  ignored: [
-    ...MEMIT_SPEC.ignored,
-    { key: /^norm_control$/, note: "declared in EMMET's hparams, never read by its code" },
-    { key: /^prob_cutoff$/, note: "0 or more leaves z as MEMIT's; only a negative value changes the z stop" },
+/** A negative `prob_cutoff` (a later compute_z option) stops z a number of steps after the target reaches rank 1; the files hold 0. */
+const probCutoff: KeyRule = (v, key, source) => {
+  if (typeof v === 'number' && v < 0) throw new LocusError('bad-config', `${source}: "${key}" below 0 (stop z after the target reaches rank 1) is not yet supported (got ${v})`);
+  return num(false)(v, key, source);
+};
+
+export const EMMET_SPEC: MergeSpec = {
+  rules: { ...MEMIT_SPEC.rules, emmet_lambda: num(false), update_norm_lambda: num(false), calculate_objective_value: bool, prob_cutoff: probCutoff },
+  ignored: [...MEMIT_SPEC.ignored, { key: /^norm_control$/, note: "declared in EMMET's hparams, never read by its code" }],
+  notes: (merged, raw, source) => [
+    ...(raw['layer_selection'] === 'random' ? [`${source}: layer_selection "random" has no effect (EMMET edits every layer in "layers")`] : []),
+    ...(merged['calculate_objective_value'] === true ? [`${source}: calculate_objective_value: the preservation and edit distances are not computed (the edit is unchanged)`] : []),
   ],
 };
 
 /** Overrides `base` with a reference-style hparams object; notes for keys that do not apply. */
 export function mergeEmmetHparams(base: EmmetHparams, raw: Record<string, unknown>, source = 'hparams'): { hparams: EmmetHparams; notes: string[] } {
-  const merged = mergeHparams(base, raw, EMMET_SPEC, source);
-  // A later compute_z option: below 0 it stops z a number of steps after the target reaches rank 1 (the files hold 0).
-  const cutoff = raw['prob_cutoff'];
-  if (cutoff !== undefined && !(typeof cutoff === 'number' && cutoff >= 0)) throw new LocusError('bad-config', `${source}: "prob_cutoff" other than a number ≥ 0 (a rank-1 stop for z) is not yet supported (got ${JSON.stringify(cutoff)})`);
-  const h = merged.hparams;
-  if (!(h.mom2_update_weight > 0)) throw new LocusError('bad-config', `${source}: "mom2_update_weight" must be a finite number > 0 (got ${h.mom2_update_weight})`);
-  if (raw['layer_selection'] === 'random') merged.notes.push(`${source}: layer_selection "random" has no effect (EMMET edits every layer in "layers")`);
-  if (h.calculate_objective_value) merged.notes.push(`${source}: calculate_objective_value: the preservation and edit distances are not computed (the edit is unchanged)`);
-  return merged;
+  return mergeHparams(base, raw, EMMET_SPEC, source);
 }

@@ -26,6 +26,6 @@ export function emmetPresetFor(cfg: ModelConfig): Preset<EmmetHparams> {
   const published = model === undefined ? undefined : PUBLISHED[model];
   if (published) return { hparams: { ...published.hparams, v_loss_layer: cfg.n_layers - 1 }, source: `${REPO} ${published.file}` };
   const memit = memitPresetFor(cfg);
-  const hparams: EmmetHparams = { ...memit.hparams, mom2_update_weight: memit.hparams.mom2_update_weight / MU, emmet_lambda: MU, update_norm_lambda: 0, calculate_objective_value: false };
+  const hparams: EmmetHparams = { ...memit.hparams, mom2_update_weight: memit.hparams.mom2_update_weight / MU, emmet_lambda: MU, update_norm_lambda: 0, calculate_objective_value: false, prob_cutoff: 0 };
   return { hparams, source: `${memit.source}, as EMMET: emmet_lambda ${MU} and mom2_update_weight = MEMIT's / ${MU} (a batch then edits as MEMIT's)` };
 }

@@ -11,15 +11,21 @@
  * name no method.
  */
 import { LocusError } from '../../errors';
+import { ALPHAEDIT_METHOD } from '../alphaedit/method';
 import { mergeHparams } from '../edit/hparamValues';
 import { FT_METHODS } from '../finetune/method';
 import { MEMIT_METHOD } from '../memit/method';
 import { ROME_METHOD } from '../rome/method';
+import { RROME_METHOD } from '../rrome/method';
+import { EMMET_METHOD } from '../emmet/method';
 import type { AnyEditMethodSpec } from './spec';
 
 export const EDIT_METHOD_SPECS: readonly AnyEditMethodSpec[] = [
   ROME_METHOD,
+  RROME_METHOD,
   MEMIT_METHOD,
+  EMMET_METHOD,
+  ALPHAEDIT_METHOD,
   ...FT_METHODS,
 ];
 

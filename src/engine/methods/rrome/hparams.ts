@@ -36,16 +36,19 @@ export const RROME_LLAMA2_7B: RromeHparams = { ...RROME_GPT2_XL, layers: [5], v_
 /** Keys of rebuilding-rome's files that its ROME code never reads. */
 const UNUSED = /^(bias_update|dynamic|dynamic_multiplier)$/;
 
-const RROME_SPEC: MergeSpec = {
+/** ROME's keys plus the three flags; the flags are checked as rebuilding-rome asserts them (rromeKeys) right after the merge. */
+export const RROME_SPEC: MergeSpec = {
   rules: { ...ROME_SPEC.rules, original_implementation: bool, enable_random_prefix_keys: bool, enable_prompt_keys: bool },
   ignored: [...ROME_SPEC.ignored, { key: UNUSED, note: "rebuilding-rome's ROME never reads it" }],
+  notes: (merged, _raw, source) => {
+    rromeKeys(merged as unknown as RromeHparams, source);
+    return [];
+  },
 };
 
 /** Overrides `base` with a reference-style hparams object (ROME's keys plus the three flags); notes for keys that do not apply. */
 export function mergeRromeHparams(base: RromeHparams, raw: Record<string, unknown>, source = 'hparams'): { hparams: RromeHparams; notes: string[] } {
-  const merged = mergeHparams(base, raw, RROME_SPEC, source);
-  rromeKeys(merged.hparams, source);
-  return merged;
+  return mergeHparams(base, raw, RROME_SPEC, source);
 }
 
 /**
