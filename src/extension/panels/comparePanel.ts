@@ -201,7 +201,7 @@ export class ComparePanel {
         async (o) => {
           await this.ctx.session.ready();
           const model = this.ctx.session.model;
-          const form = checkSweepForm(raw, model?.n_layers ?? 1, model?.methods.map((m) => m.id));
+          const form = checkSweepForm(raw, model?.n_layers ?? 1, model?.methods?.map((m) => m.id));
           const record = this.ctx.session.dataset?.records.find((r) => r.case_id === form.caseId);
           if (!record) throw new Error(`The loaded dataset has no fact with case id ${form.caseId}`);
           const sweep: SweepResultDto = await this.ctx.session.request('sweep/run', { caseId: form.caseId, methods: form.methods, problem: form.problem, ...(form.layers ? { layers: form.layers } : {}) }, o);

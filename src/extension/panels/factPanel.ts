@@ -235,7 +235,7 @@ export class FactPanel {
       this.host.runJob(
         requestId,
         async (o) => {
-          const form = checkEditForm(raw, this.model?.n_layers ?? 1, this.model?.methods.map((m) => m.id));
+          const form = checkEditForm(raw, this.model?.n_layers ?? 1, this.model?.methods?.map((m) => m.id));
           const edit = await this.ctx.session.request('edit/run', { ...form, caseIds: [caseId], details: true }, o);
           return { form, edit };
         },

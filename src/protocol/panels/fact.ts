@@ -31,8 +31,8 @@ export interface ModelSummary {
   readonly name: string;
   readonly n_layers: number;
   readonly architecture: string;
-  /** The editing methods the worker offers (its engine's registry): the method select and the sweep's checkboxes list these. */
-  readonly methods: readonly EditMethodDto[];
+  /** The editing methods the worker offers (its engine's registry): the method select and the sweep's checkboxes list these. Absent in runs saved before it. */
+  readonly methods?: readonly EditMethodDto[];
 }
 
 /** One tracing grid on the wire: scores[t * layers + l] = score with (token t, layer l) restored. */
