@@ -19,6 +19,8 @@ import { loadOrComputeSecondMoment } from '../stats/statsCache';
 import { assertFiniteDeep } from '../../files/finite';
 import { checkDirTarget } from '../../files/writeTarget';
 import { reused } from './editReuse';
+import { assessSafety } from './safety';
+import type { EditSafety } from './safety';
 import type { EditReuse } from './editReuse';
 import { mergeHparams } from './hparamValues';
 import { checkContextTemplates, checkEditingNoise, checkFactCase, checkSeed } from './editInputs';
@@ -76,6 +78,8 @@ export interface EditOutcome extends CaseOutcome {
   readonly contextTemplates?: readonly string[];
   readonly notes: string[];
   readonly edit: Edit;
+  /** Pre-flight safety checks of the edit (safety.ts; CONTRACTS.md `safety`). */
+  readonly safety: EditSafety;
 }
 
 const outcome = (pre: CaseProbe, post: CaseProbe, scored: ReturnType<typeof scoreCase>, target: string): CaseOutcome => ({
@@ -199,8 +203,8 @@ export async function runEdit(model: LoadedModel, job: EditJob): Promise<EditOut
   const edit: Edit = computed.edit;
 
   assertFiniteEdit(edit);
-  // The edit is computed (as data, with the keys its update used: computed.keys) and not yet applied:
-  // pre-flight checks of the edit belong here, before it is applied for the measurement.
+  // Pre-flight safety (safety.ts): the computed edit and the keys its update used, before it is applied.
+  const safety = await assessSafety(model, { edit, requests, keys: computed.keys, secondMoment: stats(h.mom2_n_samples ?? DEFAULT_STATS_SAMPLES), reuse: job.reuse, signal: job.signal });
   const stack = new EditStack(model);
   await stack.apply(edit);
   job.onProgress?.('measuring after the edit');
@@ -229,5 +233,6 @@ export async function runEdit(model: LoadedModel, job: EditJob): Promise<EditOut
     contextTemplates: templates.reported,
     notes,
     edit,
+    safety,
   };
 }
