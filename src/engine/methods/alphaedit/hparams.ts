@@ -1,7 +1,7 @@
 import type { MergeSpec } from '../edit/hparamValues';
-import { mergeHparams, num, oneOf } from '../edit/hparamValues';
+import { mergeHparams, num } from '../edit/hparamValues';
 import type { MemitHparams } from '../memit/hparams';
-import { SHARED_IGNORED, SHARED_RULES } from '../rome/hparams';
+import { MEMIT_SPEC } from '../memit/hparams';
 
 /**
  * AlphaEdit's hyper-parameters with the reference's snake_case keys (jianghoucheng/AlphaEdit
@@ -44,16 +44,16 @@ export const ALPHAEDIT_GPT2_XL: AlphaEditHparams = {
 /** The keys AlphaEdit reads beyond the value optimisation's (for the registry's safety check and help). */
 export const ALPHAEDIT_KEYS = ['layers', 'nullspace_threshold', 'L2', 'v_num_grad_steps', 'v_lr', 'v_loss_layer', 'v_weight_decay', 'clamp_norm_factor', 'kl_factor', 'fact_token', 'mom2_n_samples'] as const;
 
+/** MEMIT's keys (AlphaEdit's z, keys and window are MEMIT's) plus the projection's and the solve's. */
 export const ALPHAEDIT_SPEC: MergeSpec = {
   rules: {
-    ...SHARED_RULES,
-    mom2_update_weight: num(false),
-    layer_selection: oneOf(['all', 'random']),
+    ...MEMIT_SPEC.rules,
     nullspace_threshold: num(true),
     // L2 = 0 would leave P (K Kᵀ + cache_c) singular on the preserved keys' span: the reference's solve fails there too.
     L2: num(true),
   },
-  ignored: [...SHARED_IGNORED, { key: /^model_name$/, note: 'the model is the one loaded' }],
+  ignored: [...MEMIT_SPEC.ignored, { key: /^model_name$/, note: 'the model is the one loaded' }],
+  notes: (_h, raw, source) => (raw['layer_selection'] === 'random' ? [`${source}: layer_selection "random" has no effect (AlphaEdit edits every layer in "layers")`] : []),
 };
 
 /**
@@ -61,7 +61,5 @@ export const ALPHAEDIT_SPEC: MergeSpec = {
  * the wrong type or range is a LocusError naming the key and `source`.
  */
 export function mergeAlphaEditHparams(base: AlphaEditHparams, raw: Record<string, unknown>, source = 'hparams'): { hparams: AlphaEditHparams; notes: string[] } {
-  const merged = mergeHparams(base, raw, ALPHAEDIT_SPEC, source);
-  if (raw['layer_selection'] === 'random') merged.notes.push(`${source}: layer_selection "random" has no effect (AlphaEdit edits every layer in "layers")`);
-  return merged;
+  return mergeHparams(base, raw, ALPHAEDIT_SPEC, source);
 }
