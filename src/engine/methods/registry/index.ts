@@ -12,6 +12,7 @@
  */
 import { LocusError } from '../../errors';
 import { ALPHAEDIT_METHOD } from '../alphaedit/method';
+import { ALPHAEDIT_METHOD } from '../alphaedit/method';
 import { mergeHparams } from '../edit/hparamValues';
 import { FT_METHODS } from '../finetune/method';
 import { MEMIT_METHOD } from '../memit/method';
@@ -24,6 +25,7 @@ export const EDIT_METHOD_SPECS: readonly AnyEditMethodSpec[] = [
   ROME_METHOD,
   RROME_METHOD,
   MEMIT_METHOD,
+  ALPHAEDIT_METHOD,
   EMMET_METHOD,
   ALPHAEDIT_METHOD,
   ...FT_METHODS,
