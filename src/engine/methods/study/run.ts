@@ -19,7 +19,7 @@ import type { StudyManifest, StudyProgress, StudyRow, StudyShard, StudySpec } fr
 import { rowKey, shardCases, studyRate } from './types';
 import type { FolderLock, LockHolder } from './lock';
 import { lockFolder } from './lock';
-import { nullIfNaN, studyTracingEffect } from './sweep';
+import { studyMetricsByProtocol, studyMetricsOf, studyTracingEffect } from './sweep';
 import { resolveStatsCacheDir } from '../stats/cacheLocation';
 
 export interface StudyRunOptions {
@@ -150,10 +150,9 @@ async function runLocked(model: LoadedModel, spec: StudySpec, byId: ReadonlyMap<
         if (aborted()) break;
         report(`case ${id}: ${u.method} ${u.problem} layer ${u.layer}`);
         const out = await runEdit(model, { method: u.method, layer: u.layer, cases: [fact], problem: u.problem, seed: spec.seed, cacheDir: resolveStatsCacheDir(opts.cacheDir), statsDir: opts.statsDir, signal: opts.signal, reuse });
-        const m = out.metrics;
         const row: StudyRow = {
           ...u, editLayers: [...out.layers], tracingEffect: effect[u.layer], tracingEffectLastSubject: effectLast[u.layer],
-          metrics: { rewrite: nullIfNaN(m.rewrite), paraphrase: nullIfNaN(m.paraphrase), neighborhood: nullIfNaN(m.neighborhood), overall: nullIfNaN(m.overall) },
+          metrics: studyMetricsOf(out.metricsByProtocol['hase-normalized']), metricsByProtocol: studyMetricsByProtocol(out.metricsByProtocol),
           pre: out.pre, post: out.post, seconds: out.seconds,
         };
         writer.append(row);

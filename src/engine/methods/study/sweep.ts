@@ -11,6 +11,7 @@ import { runEdit } from '../edit/runEdit';
 import { EditReuse } from '../edit/editReuse';
 import type { EditMethod } from '../registry/index';
 import type { EditingProblem, FactCase } from '../problems/problems';
+import type { MetricProtocol, MetricsByProtocol, ProtocolScores } from '../problems/protocols';
 import type { StudyMetrics } from './types';
 
 /** Seed paper §2: window 5 for the regression, MLP only, 10 noised samples, sequence probability of target_true. */
@@ -34,6 +35,13 @@ export async function studyTracingEffect(model: LoadedModel, fact: FactCase, sig
 }
 
 export const nullIfNaN = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** An edit's scores as a study stores them: NaN → null, with the protocol's tag. */
+export const studyMetricsOf = (m: ProtocolScores): StudyMetrics => ({ rewrite: nullIfNaN(m.rewrite), paraphrase: nullIfNaN(m.paraphrase), neighborhood: nullIfNaN(m.neighborhood), overall: nullIfNaN(m.overall), protocol: m.protocol });
+
+/** Every protocol's scores as a study stores them. */
+export const studyMetricsByProtocol = (by: MetricsByProtocol): Record<MetricProtocol, StudyMetrics> =>
+  Object.fromEntries(Object.entries(by).map(([k, m]) => [k, studyMetricsOf(m)])) as Record<MetricProtocol, StudyMetrics>;
 
 export interface SweepRequest {
   readonly fact: FactCase;
@@ -67,6 +75,7 @@ export interface SweepPoint {
   readonly layer: number;
   readonly editLayers: readonly number[];
   readonly metrics: StudyMetrics;
+  readonly metricsByProtocol?: Partial<Record<MetricProtocol, StudyMetrics>>;
   readonly seconds: number;
 }
 
@@ -100,10 +109,10 @@ export async function runSweep(model: LoadedModel, req: SweepRequest, opts: Swee
     for (const layer of req.layers) {
       report(`${method} at layer ${layer}`);
       const out = await runEdit(model, { method, layer, cases: [req.fact], problem: req.problem, hparams: req.hparams, cacheDir: req.cacheDir, statsDir: req.statsDir, seed: req.seed, signal: opts.signal, reuse });
-      const m = out.metrics;
       points.push({
         method, layer, editLayers: [...out.layers], seconds: out.seconds,
-        metrics: { rewrite: nullIfNaN(m.rewrite), paraphrase: nullIfNaN(m.paraphrase), neighborhood: nullIfNaN(m.neighborhood), overall: nullIfNaN(m.overall) },
+        metrics: studyMetricsOf(out.metricsByProtocol['hase-normalized']),
+        metricsByProtocol: studyMetricsByProtocol(out.metricsByProtocol),
       });
       done++;
       report(`${method} at layer ${layer} done`);

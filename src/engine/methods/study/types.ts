@@ -4,6 +4,7 @@
  */
 import type { ModelManifest } from '../../model/model';
 import type { EditingProblem } from '../problems/problems';
+import type { MetricProtocol } from '../problems/protocols';
 import type { EditMethod } from '../registry/index';
 
 export interface StudySpec {
@@ -44,6 +45,8 @@ export interface StudyMetrics {
   readonly paraphrase: number | null;
   readonly neighborhood: number | null;
   readonly overall: number | null;
+  /** Which protocol produced the numbers (problems/protocols.ts); rows written before the tag are hase-normalized. */
+  readonly protocol?: MetricProtocol;
 }
 
 export const STUDY_METRICS = ['rewrite', 'paraphrase', 'neighborhood', 'overall'] as const;
@@ -62,6 +65,8 @@ export interface StudyRow {
   /** The same at the last subject token, unclipped (the paper's Fig. 16 variant). */
   readonly tracingEffectLastSubject: number;
   readonly metrics: StudyMetrics;
+  /** The same edit under every named protocol (CONTRACTS.md); absent in rows written before them. */
+  readonly metricsByProtocol?: Partial<Record<MetricProtocol, StudyMetrics>>;
   readonly pre: { readonly targetNewLogprob: number; readonly targetTrueLogprob: number };
   readonly post: { readonly targetNewLogprob: number; readonly targetTrueLogprob: number };
   readonly seconds: number;
