@@ -12,7 +12,6 @@
  */
 import { LocusError } from '../../errors';
 import { ALPHAEDIT_METHOD } from '../alphaedit/method';
-import { ALPHAEDIT_METHOD } from '../alphaedit/method';
 import { mergeHparams } from '../edit/hparamValues';
 import { FT_METHODS } from '../finetune/method';
 import { MEMIT_METHOD } from '../memit/method';
@@ -25,7 +24,6 @@ export const EDIT_METHOD_SPECS: readonly AnyEditMethodSpec[] = [
   ROME_METHOD,
   RROME_METHOD,
   MEMIT_METHOD,
-  ALPHAEDIT_METHOD,
   EMMET_METHOD,
   ALPHAEDIT_METHOD,
   ...FT_METHODS,
