@@ -8,6 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { BIG_MODELS_DIR, gpt2XlSpec, gptj6bSpec } from './makeBigModel';
 
@@ -19,6 +20,8 @@ interface Measured {
   readonly cpu: number;
   /** Peak resident set (VmHWM) in bytes. */
   readonly peak: number;
+  /** Seconds the main thread sat runnable waiting for a core (/proc/PID/schedstat): machine load, not the work. */
+  readonly waited: number;
   readonly ok: boolean;
   readonly tail: string;
 }
@@ -40,17 +43,20 @@ function measure(args: string[]): Promise<Measured> {
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     let peak = 0;
     let cpu = 0;
+    let waited = 0;
     const poll = setInterval(() => {
       try {
         peak = Math.max(peak, kib(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'), 'VmHWM'));
         cpu = cpuSeconds(fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8'));
+        // schedstat: time on a CPU, time waiting on a run queue, timeslices (ns; sched-stats.rst).
+        waited = Number(fs.readFileSync(`/proc/${child.pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
       } catch {
         /* exited between polls */
       }
     }, 50);
     child.on('exit', (code) => {
       clearInterval(poll);
-      resolve({ wall: Number(process.hrtime.bigint() - t0) / 1e9, cpu, peak, ok: code === 0, tail: out.trim().split('\n').slice(-4).join('\n') });
+      resolve({ wall: Number(process.hrtime.bigint() - t0) / 1e9, cpu, peak, waited, ok: code === 0, tail: out.trim().split('\n').slice(-4).join('\n') });
     });
   });
 }
@@ -59,7 +65,8 @@ function report(what: string, m: Measured, limits: { peak: number; wall?: number
   const verdict = (ok: boolean): string => (ok ? 'ok' : 'OVER');
   const wall = limits.wall === undefined ? '' : ` (goal ≤ ${limits.wall} s: ${verdict(m.wall <= limits.wall)})`;
   console.log(`  ${what}: ${m.ok ? '' : 'FAILED, '}wall ${m.wall.toFixed(1)} s${wall}, cpu ${m.cpu.toFixed(1)} s, ` +
-    `peak RSS ${(m.peak / GB).toFixed(2)} GB (goal ≤ ${(limits.peak / GB).toFixed(2)} GB: ${verdict(m.peak <= limits.peak)})`);
+    `peak RSS ${(m.peak / GB).toFixed(2)} GB (goal ≤ ${(limits.peak / GB).toFixed(2)} GB: ${verdict(m.peak <= limits.peak)}); ` +
+    `main thread waited ${m.waited.toFixed(1)} s for a core (load average ${os.loadavg()[0].toFixed(1)}: wall minus that ≈ ${(m.wall - m.waited).toFixed(1)} s)`);
   if (!m.ok) console.log(m.tail.replace(/^/gm, '    '));
 }
 
@@ -87,16 +94,21 @@ export async function benchScale(threads: number): Promise<void> {
   const j = gptj6bSpec().folder;
   const make = (which: string): string => `node out/bench/makeBigModel.js ${which} (writes under ${BIG_MODELS_DIR}; LOCUS_BIG_MODELS moves it)`;
   const file = (folder: string): string => path.join(folder, 'model.safetensors');
-  if (fs.existsSync(file(xl))) {
+  // LOCUS_SCALE_MODELS=gpt2-xl (or gptj-6b): only that one (GPT-J's probe alone takes minutes).
+  const only = process.env.LOCUS_SCALE_MODELS?.split(',');
+  const wanted = (which: string): boolean => only === undefined || only.includes(which);
+  if (!wanted('gpt2-xl')) console.log('scale: GPT-2 XL skipped (LOCUS_SCALE_MODELS)');
+  else if (fs.existsSync(file(xl))) {
     const bytes = fs.statSync(file(xl)).size;
     console.log(`scale, ${threads} thread(s): GPT-2-XL-shaped float32, ${(bytes / GB).toFixed(2)} GB of weights`);
     const m = await measure(['probe', '--model', xl, '--prompt', PROMPT, ...t]);
     report('locus probe', m, { peak: 1.3 * bytes + 0.5 * GB, wall: 12 });
-    console.log(`  peak RSS / weights: ${(m.peak / bytes).toFixed(2)}× (before lean weights: 13.9 GB = 2.2×, 32.6 s)`);
+    console.log(`  peak RSS / weights: ${(m.peak / bytes).toFixed(2)}× (before lean weights: 13.9 GB = 2.2×, 32.6 s; lean, fed: 6.30 GB, ~40 s CPU; mapped: ~9 s CPU)`);
     const touch = touchSecondsPerGB();
-    console.log(`  floor: this machine faults in fresh memory at ${touch.toFixed(2)} s/GB, so holding the weights at all costs ≥ ${(touch * bytes / GB).toFixed(1)} s`);
+    console.log(`  this machine faults in fresh memory at ${touch.toFixed(2)} s/GB: reading the weights into the process would cost ≥ ${(touch * bytes / GB).toFixed(1)} s; mapped weights (model/mappedWeights.ts) never do`);
   } else console.log(`scale: GPT-2 XL skipped, ${xl} is absent; make it with: ${make('gpt2-xl')}`);
-  if (fs.existsSync(file(j))) {
+  if (!wanted('gptj-6b')) console.log('scale: GPT-J 6B skipped (LOCUS_SCALE_MODELS)');
+  else if (fs.existsSync(file(j))) {
     const bytes = fs.statSync(file(j)).size;
     console.log(`scale, ${threads} thread(s): GPT-J-6B-shaped bfloat16, ${(bytes / GB).toFixed(2)} GB of weights`);
     report('locus probe', await measure(['probe', '--model', j, '--prompt', PROMPT, ...t]), { peak: 16 * GB });
