@@ -45,7 +45,8 @@ describe('the worker keeps applied edits exact through sweeps and studies, witho
     const cacheDir = path.join(tmp, 'stats');
     const model = state.requireModel();
     const fileValue = model.param(W).data.slice();
-    for (const c of cases) await edit['edit/run']({ method: 'rome', layer: 0, cases: [c], hparams, cacheDir }, ctx);
+    // force: case 8024's subject is its prompt's first token, which the pre-flight safety checks flag for ROME (not applied otherwise).
+    for (const c of cases) await edit['edit/run']({ method: 'rome', layer: 0, cases: [c], hparams, cacheDir, force: true }, ctx);
     const twoEdits = model.param(W).data.slice();
     assert.notDeepEqual(twoEdits, fileValue);
 

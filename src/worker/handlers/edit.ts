@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import type { FactCase, LoadedModel, PromptView } from '../../engine/index';
 import type { EditDetailsDto } from '../../protocol/dto';
-import { corpusFromTextFile, EDIT_METHODS, EDITING_PROBLEMS, exportModel, factCaseOf, generateText, LocusError, promptViews, resolveStatsCacheDir, runEdit } from '../../engine/index';
+import { corpusFromTextFile, EditStack, EDIT_METHODS, EDITING_PROBLEMS, exportModel, factCaseOf, generateText, LocusError, promptViews, resolveStatsCacheDir, runEdit } from '../../engine/index';
 import type { EditParams } from '../../protocol/engine';
 import type { HandlerTable, WorkerState } from '../state';
 import { inlineCase } from './cases';
@@ -79,12 +79,21 @@ export function editHandlers(state: WorkerState): HandlerTable<'edit/run' | 'edi
         signal: ctx.signal,
         onProgress: (message) => ctx.progress({ message }),
       });
-      await stack.apply(result.edit);
-      const details = before ? pairDetails(before, await detailsSnapshot(model, cases[0], ctx.signal)) : undefined;
-      const id = state.newEditId();
+      // Pre-flight safety (engine methods/edit/safety.ts): a flagged edit is answered with its checks and what
+      // it would do (details measured on a nested stack, then reverted), but applied only when the request says `force`.
+      const apply = !result.safety.flagged || check.optBool(p.force, 'force') === true;
+      const target = apply ? stack : new EditStack(model);
+      await target.apply(result.edit);
+      let details;
+      try {
+        details = before ? pairDetails(before, await detailsSnapshot(model, cases[0], ctx.signal)) : undefined;
+      } finally {
+        if (!apply) await target.revertAll();
+      }
+      const id = apply ? state.newEditId() : '';
       const deltas = result.deltas.map((d) => ({ param: d.param, frobenius: d.frobenius }));
       const dto = { id, method: p.method, layers: [...result.layers], problem, subjects: cases.map((c) => c.subject), targets: result.requests.map((r) => r.target), deltas };
-      state.applied.set(id, { edit: result.edit, dto });
+      if (apply) state.applied.set(id, { edit: result.edit, dto });
       return {
         id,
         method: result.method,
@@ -104,6 +113,8 @@ export function editHandlers(state: WorkerState): HandlerTable<'edit/run' | 'edi
         notes: result.notes,
         stack: state.stackDto(),
         details,
+        safety: result.safety,
+        applied: apply,
       };
     },
     'edit/revert': async (p) => {
