@@ -18,8 +18,8 @@ interface GoldenPrompt {
 
 /**
  * `locus edit --method emmet` end to end on gpt2-facts-trained with emmet_two's batch, hparams and nested
- * templates; C0 is computed by the CLI from stats_corpus.txt ROME's way (golden/README.md: ΔW then lands
- * ≈5e-4 from the file, inside its 2e-3 tolerance; log-probs 2e-3 absolute).
+ * templates; C0 from ROME's own statistics files (--stats-dir rome_stats/; golden/README.md: ΔW then lands
+ * ≈5e-4 from the file, inside its 2e-3 tolerance; ‖ΔW‖ 2e-4, log-probs 2e-3 absolute).
  */
 describe('locus edit --method emmet (gpt2-facts-trained)', () => {
   let tmp: string;
@@ -40,7 +40,7 @@ describe('locus edit --method emmet (gpt2-facts-trained)', () => {
 
   test("a batch of two: the golden's post-edit log-probs and ‖ΔW‖ per layer, CONTRACTS' JSON", async () => {
     const args = ['edit', '--model', golden('gpt2-facts-trained'), '--method', 'emmet', '--request', path.join(tmp, 'requests.json'), '--context-templates', path.join(tmp, 'templates.json'), '--hparams', path.join(tmp, 'hparams.json')];
-    const r = await run([...args, '--stats-corpus', golden('gpt2-facts-trained', 'stats_corpus.txt'), '--cache', path.join(tmp, 'stats'), '--json']);
+    const r = await run([...args, '--stats-dir', golden('gpt2-facts-trained', 'rome_stats'), '--cache', path.join(tmp, 'stats'), '--json']);
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out) as { method: string; layers: number[]; deltas: Array<{ param: string; frobenius: number }>; requests: Array<{ post: { targetNewLogprob: number } }>; safety?: { flagged: boolean } };
     assert.equal(j.method, 'emmet');

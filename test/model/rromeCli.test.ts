@@ -14,7 +14,7 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
 
 /**
  * `locus edit --method rrome` end to end on gpt2-facts-trained with rrome_eiffel's request, hparams and
- * templates; C is computed by the CLI from stats_corpus.txt as the reference's layer_stats does, so the
+ * templates; C from ROME's own statistics files (--stats-dir rome_stats/, equal to the golden's C), so the
  * post-edit log-prob and ‖ΔW‖ meet the golden's tolerances (1e-3 absolute, 5e-4 relative; golden/README.md).
  */
 describe('locus edit --method rrome (gpt2-facts-trained)', () => {
@@ -36,7 +36,7 @@ describe('locus edit --method rrome (gpt2-facts-trained)', () => {
 
   test("the golden's post-edit log-prob and ‖ΔW‖, the division factor in the notes, CONTRACTS' JSON", async () => {
     const args = ['edit', '--model', golden('gpt2-facts-trained'), '--method', 'rrome', '--request', path.join(tmp, 'request.json'), '--context-templates', path.join(tmp, 'templates.json'), '--hparams', path.join(tmp, 'hparams.json')];
-    const r = await run([...args, '--stats-corpus', golden('gpt2-facts-trained', 'stats_corpus.txt'), '--cache', path.join(tmp, 'stats'), '--json']);
+    const r = await run([...args, '--stats-dir', golden('gpt2-facts-trained', 'rome_stats'), '--cache', path.join(tmp, 'stats'), '--json']);
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out) as { method: string; layers: number[]; post: { targetNewLogprob: number }; deltas: Array<{ param: string; frobenius: number }>; requests: unknown[]; notes: string[]; safety?: { flagged: boolean } };
     assert.equal(j.method, 'rrome');
