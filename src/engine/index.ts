@@ -74,3 +74,7 @@ export { formatCurveTable, maxGrowth } from './methods/sequential/index';
 export { editMethodList, isEditMethod, methodSpec, EDIT_METHOD_SPECS } from './methods/registry/index';
 export type { EditMethodInfo } from './methods/registry/index';
 export type { EditMethodSpec, MethodContext, MethodOutput, SequenceState, TemplateKind } from './methods/registry/spec';
+export { encodeEdit, decodeEdit, readEditFile, EDIT_FILE_FORMAT, EDIT_FILE_VERSION } from './methods/edit/editFile';
+export type { EncodedEdit, EncodedDelta, EncodedFloats } from './methods/edit/editFile';
+export { retraceWithEdit, retraceAppliedEdits, gridDifference } from './methods/causalTrace/retrace';
+export type { RetraceResult } from './methods/causalTrace/retrace';

@@ -137,7 +137,7 @@ describe('locus assert (embedded model)', () => {
     assert.deepEqual(fs.readdirSync(tmp).filter((n) => n.endsWith('.tmp')), [], 'no temp file left behind');
   });
 
-  test('bad input exits 2 naming the line; --edits is refused as not yet supported', async () => {
+  test('bad input exits 2 naming the line; a missing --edits file is named', async () => {
     const cases: [string[], RegExp][] = [
       [[JSON.stringify({ prompt: ANGOLA, expect: ' Africa' }), '{ "prompt": "x", "expect": '], /bad1\.jsonl:2: not valid JSON/],
       [[JSON.stringify({ prompt: ANGOLA, expect: 3 })], /bad2\.jsonl:1: "expect" must be a non-empty string/],
@@ -157,7 +157,9 @@ describe('locus assert (embedded model)', () => {
       const r = await run(['assert', ...args]);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.out}`);
     }
+    // --edits itself is tested in editFileCli.test.ts; a missing file fails before the model loads.
     const edits = await run(['assert', ok, '--edits', path.join(tmp, 'edit.json')]);
-    assert.match(edits.err, /--edits is not yet supported.*issue 19/);
+    assert.match(edits.err, /--edits .*edit\.json/);
+    assert.equal(edits.err.split('\n').length, 1, edits.err);
   });
 });

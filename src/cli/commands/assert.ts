@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { FactOutcome } from '../../engine/index';
-import { checkFacts, checkFileTarget, junitXml, LocusError, parseFactsFile, readTextFile, writeTextAtomic } from '../../engine/index';
+import { checkFacts, checkFileTarget, decodeEdit, EditStack, junitXml, parseFactsFile, readJsonFile, readTextFile, writeTextAtomic } from '../../engine/index';
 import { parseFlags, UsageError } from '../args';
 import type { CliIO } from '../io';
 import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
@@ -20,8 +20,8 @@ FILE holds JSON lines (blank lines and lines starting with # are skipped):
   protocol          first-token (default): the answer's first token after the prompt (as locus eval);
                     sequence: the whole answer teacher-forced — probability = product over its tokens,
                     rank = its worst token's rank (maxRank 1 = greedy decoding gives the answer)
-  --edits FILE...   apply saved edits first (not yet supported: use --model with a folder saved by
-                    locus edit --save)
+  --edits FILE...   apply these edits first, in order (each the JSON of locus edit --json, computed on
+                    this model: another model's edit is refused); repeat the flag for several
   --junit OUT.xml   also write a JUnit XML report (one testcase per line), atomically
 ${MODEL_FLAGS_HELP}
   --json            print JSON: { file, passed, failed, results: [{ line, prompt, expect, protocol, passed,
@@ -46,29 +46,33 @@ export async function assertCommand(argv: string[], io: CliIO): Promise<number> 
   const file = positionals[0];
   // Everything is read and checked before the model loads: a typo costs a second, not a load.
   const checks = parseFactsFile(readTextFile(file, 'facts file'), file);
-  if (values.edits !== undefined) {
-    throw new LocusError(
-      'bad-input',
-      '--edits is not yet supported: an edit JSON from locus edit --json does not carry its deltas yet (issue 19, item 1 "re-trace after an edit" adds them); save the edited model with locus edit --save DIR and check it with --model DIR',
-    );
-  }
+  // Edit files are parsed now (a typo fails before the load) and checked against the model after it.
+  const editFiles = (values.edits as string[] | undefined) ?? [];
+  const editJsons = editFiles.map((f) => readJsonFile(f, '--edits'));
   const junit = values.junit as string | undefined;
   if (junit !== undefined) checkFileTarget(junit, '--junit');
   const model = await openModel(values, io);
   try {
+    // Applied in the order given; the process ends afterwards, and the model's files are never written.
+    const stack = new EditStack(model);
+    for (const [i, json] of editJsons.entries()) await stack.apply(decodeEdit(json, model, `--edits ${editFiles[i]}`));
     const t0 = Date.now();
     const outcomes = await checkFacts(model, checks);
     const seconds = (Date.now() - t0) / 1000;
     const failed = outcomes.filter((o) => !o.passed);
     if (junit !== undefined) {
-      const properties = { model: model.manifest.name, 'model.path': model.manifest.path, 'model.fingerprint': model.manifest.fingerprint };
+      const properties = {
+        model: model.manifest.name, 'model.path': model.manifest.path, 'model.fingerprint': model.manifest.fingerprint,
+        ...(editFiles.length > 0 ? { edits: editFiles.map((f) => path.resolve(f)).join(path.delimiter) } : {}),
+      };
       writeTextAtomic(junit, junitXml({ name: path.basename(file), outcomes, seconds, properties }), '--junit report');
     }
     if (values.json) {
-      io.out(JSON.stringify({ model: model.manifest, file, passed: outcomes.length - failed.length, failed: failed.length, results: outcomes.map(resultJson) }, null, 2));
+      io.out(JSON.stringify({ model: model.manifest, file, ...(editFiles.length > 0 ? { edits: editFiles } : {}), passed: outcomes.length - failed.length, failed: failed.length, results: outcomes.map(resultJson) }, null, 2));
     } else {
       for (const o of failed) io.out(`FAIL ${o.message}`);
-      io.out(`${outcomes.length} fact${outcomes.length === 1 ? '' : 's'} checked against ${model.manifest.name}: ${outcomes.length - failed.length} passed, ${failed.length} failed`);
+      const edited = editFiles.length > 0 ? ` with ${editFiles.length} edit${editFiles.length === 1 ? '' : 's'} applied` : '';
+      io.out(`${outcomes.length} fact${outcomes.length === 1 ? '' : 's'} checked against ${model.manifest.name}${edited}: ${outcomes.length - failed.length} passed, ${failed.length} failed`);
       if (junit !== undefined) io.out(`JUnit report: ${path.resolve(junit)}`);
     }
     return failed.length > 0 ? 1 : 0;

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EditingProblem, EditMethod, FactCase } from '../../engine/index';
 import {
-  checkContextTemplates, checkDirTarget, checkEditHparams, checkFactCase, checkStatsDir, corpusFromTextFile, defaultDatasetPath, EDIT_METHODS, editMethodList, EditStack, EDITING_PROBLEMS, exportModel, factCaseOf,
+  checkContextTemplates, checkDirTarget, checkEditHparams, checkFactCase, checkStatsDir, corpusFromTextFile, defaultDatasetPath, EDIT_METHODS, encodeEdit, editMethodList, EditStack, EDITING_PROBLEMS, exportModel, factCaseOf,
   LocusError, loadCounterFact, MAX_EDITING_NOISE, MAX_EDIT_SEED, parseEditRequests, readJsonFile, readJsonObject, resolveStatsCacheDir, runEdit,
 } from '../../engine/index';
 import { intFlag, numberFlag, parseFlags, UsageError } from '../args';
@@ -121,7 +121,8 @@ export async function editCommand(argv: string[], io: CliIO): Promise<void> {
     if (save !== undefined) await new EditStack(model).apply(result.edit);
     if (save !== undefined) exportModel(model, save, { locus_edit: JSON.stringify({ method, layers: result.layers, problem }) }, { flag: '--save' });
     const { edit: _edit, ...json } = result;
-    if (v['json']) return io.out(JSON.stringify({ model: model.manifest, ...json }, null, 2));
+    // "edit": the ΔW itself (editFile.ts), so locus trace --edit / assert --edits can re-apply it.
+    if (v['json']) return io.out(JSON.stringify({ model: model.manifest, ...json, edit: encodeEdit(result.edit, model) }, null, 2));
     for (const n of result.notes) io.err(`note: ${n}`);
     io.out(`${method} at layer${result.layers.length > 1 ? 's' : ''} ${result.layers.join(', ')} — ${problem}, target "${result.target}" (${result.seconds.toFixed(1)} s)`);
     io.out(`  log p(target):      ${result.pre.targetNewLogprob.toFixed(3)} → ${result.post.targetNewLogprob.toFixed(3)}`);

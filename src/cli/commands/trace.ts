@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkFileTarget, isLocusError, LocusError, MAX_SEED, readTextFile, runCausalTrace, traceReportHtml, writeTextAtomic } from '../../engine/index';
-import type { ModelManifest, NoiseRule, TraceKind, TraceResult, TraceScore } from '../../engine/index';
+import { checkFileTarget, decodeEdit, isLocusError, LocusError, MAX_SEED, readJsonFile, readTextFile, retraceWithEdit, runCausalTrace, traceReportHtml, writeTextAtomic } from '../../engine/index';
+import type { ModelManifest, NoiseRule, RetraceResult, TraceGrid, TraceKind, TraceResult, TraceScore } from '../../engine/index';
 import { intFlag, parseFlags, requireFlag, UsageError } from '../args';
 import type { CliIO } from '../io';
 import { processIO } from '../io';
@@ -9,7 +9,7 @@ import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
 
 export const traceHelp = `locus trace [--model M] --prompt TEXT --subject TEXT [--kind hidden|mlp|attn|all] [--window W]
             [--samples N] [--noise s3|sF|<number>] [--noise-subjects FILE] [--seed S] [--target TEXT]
-            [--score first-token|sequence] [--html FILE] [--threads N] [--json]
+            [--score first-token|sequence] [--edit EDIT.json] [--html FILE] [--threads N] [--json]
 
 Causal Tracing (ROME's calculate_hidden_flow): corrupt the subject's token embeddings with Gaussian
 noise, then restore the clean state at each (token, layer) and measure how much of the answer's
@@ -24,6 +24,11 @@ probability comes back.
   --seed S              seed of the noise draws, numpy's RandomState (default 1)
   --target TEXT         trace this answer instead of the clean run's top token
   --score M             first-token (p of the answer's first token, as ROME; the default) or sequence
+  --edit EDIT.json      re-trace with an edit (the JSON of locus edit --json, for this model): trace the
+                        unedited model, then the edited one with the same noise draws, σ and answer (the
+                        unedited model's top token unless --target); the report is the edited model's,
+                        plus "original" { highScore, lowScore, grids } and "difference" { grids } =
+                        edited − original cell by cell, and "edit" { method, layers }
   --html FILE           also write a self-contained HTML report (heatmaps, tracing-effect chart)
 ${MODEL_FLAGS_HELP}
   --json                print JSON: { model, tokens, ids, subjectRange, answer, highScore, lowScore,
@@ -67,14 +72,47 @@ function readNoiseSubjects(file: string | undefined): string[] | undefined {
 // Values within rounding of 0 print as 0.000, not -0.000.
 const cell = (v: number): string => (Math.abs(v) < 5e-4 ? 0 : v).toFixed(3).padStart(6);
 
-/** The text report: header, one table per kind (tokens down, layers across, subject marked '*'), the tracing effect. */
-function printText(io: CliIO, m: ModelManifest, r: TraceResult, prompt: string): void {
+/** One grid: tokens down, layers across. */
+function printGrid(io: CliIO, grid: TraceGrid, labels: string[], w: number): void {
+  const L = grid.scores[0]?.length ?? 0;
+  io.out(`${'token'.padEnd(w)} ${Array.from({ length: L }, (_, l) => String(l).padStart(6)).join(' ')}`);
+  grid.scores.forEach((row, t) => io.out(`${labels[t].padEnd(w)} ${row.map(cell).join(' ')}`));
+}
+
+/** Token labels (subject marked '*') and their column width. */
+function tokenLabels(r: TraceResult): { labels: string[]; w: number } {
   const [b, e] = r.subjectRange;
   const labels = r.tokens.map((t, i) => {
     const s = JSON.stringify(t) + (i >= b && i < e ? '*' : '');
     return s.length > 24 ? s.slice(0, 23) + '…' : s;
   });
-  const w = Math.max(12, ...labels.map((s) => s.length));
+  return { labels, w: Math.max(12, ...labels.map((s) => s.length)) };
+}
+
+/** After the edited model's report: the original's grids and edited − original, per kind. */
+function printRetrace(io: CliIO, r: RetraceResult, file: string): void {
+  const { labels, w } = tokenLabels(r);
+  const answer = JSON.stringify(r.answer.token);
+  io.out('');
+  io.out(`edit     ${r.edit.method} at layer${r.edit.layers.length > 1 ? 's' : ''} ${r.edit.layers.join(', ')} (${file}); the tables above are the edited model's`);
+  io.out(`original high ${r.original.highScore.toFixed(4)} (clean)   low ${r.original.lowScore.toFixed(4)} (corrupted), same noise draws`);
+  for (const kind of ALL_KINDS) {
+    const o = r.original.grids[kind];
+    const d = r.difference.grids[kind];
+    if (!o || !d) continue;
+    io.out('');
+    io.out(`${kind}, original model: p(${answer})`);
+    printGrid(io, o, labels, w);
+    io.out('');
+    io.out(`${kind}, difference: edited − original`);
+    printGrid(io, d, labels, w);
+  }
+}
+
+/** The text report: header, one table per kind (tokens down, layers across, subject marked '*'), the tracing effect. */
+function printText(io: CliIO, m: ModelManifest, r: TraceResult, prompt: string): void {
+  const [b, e] = r.subjectRange;
+  const { labels, w } = tokenLabels(r);
   const answer = JSON.stringify(r.answer.token);
   io.out(`model    ${m.name} (${m.architecture}, ${m.n_layers} layers, d_model ${m.d_model})`);
   io.out(`prompt   ${JSON.stringify(prompt)}`);
@@ -85,11 +123,9 @@ function printText(io: CliIO, m: ModelManifest, r: TraceResult, prompt: string):
   for (const kind of ALL_KINDS) {
     const grid = r.grids[kind];
     if (!grid) continue;
-    const L = grid.scores[0]?.length ?? 0;
     io.out('');
     io.out(`${kind}: p(${answer}) with the ${kind === 'hidden' ? 'block output at that layer' : `${kind} outputs of ${grid.window} layers around that layer`} restored`);
-    io.out(`${'token'.padEnd(w)} ${Array.from({ length: L }, (_, l) => String(l).padStart(6)).join(' ')}`);
-    grid.scores.forEach((row, t) => io.out(`${labels[t].padEnd(w)} ${row.map(cell).join(' ')}`));
+    printGrid(io, grid, labels, w);
     io.out(`${'effect'.padEnd(w)} ${(r.tracingEffect[kind] ?? []).map(cell).join(' ')}   fractional, max over tokens`);
     io.out(`${'effect@last'.padEnd(w)} ${(r.tracingEffectLastSubject[kind] ?? []).map(cell).join(' ')}   at the last subject token`);
   }
@@ -103,7 +139,7 @@ export async function traceCommand(argv: string[], io: CliIO): Promise<void> {
     {
       ...MODEL_FLAGS, prompt: { type: 'string' }, subject: { type: 'string' }, kind: { type: 'string' }, window: { type: 'string' },
       samples: { type: 'string' }, noise: { type: 'string' }, 'noise-subjects': { type: 'string' }, seed: { type: 'string' },
-      target: { type: 'string' }, score: { type: 'string' }, html: { type: 'string' }, json: { type: 'boolean' },
+      target: { type: 'string' }, score: { type: 'string' }, edit: { type: 'string' }, html: { type: 'string' }, json: { type: 'boolean' },
     },
     'trace',
   );
@@ -124,6 +160,9 @@ export async function traceCommand(argv: string[], io: CliIO): Promise<void> {
   const target = str('target');
   if (target !== undefined && target.trim() === '') throw new UsageError('--target is empty');
   const noiseSubjects = readNoiseSubjects(str('noise-subjects'));
+  // The edit file is read and parsed now; it is checked against the model (fingerprint, shapes) once that loads.
+  const editFile = str('edit');
+  const editJson = editFile === undefined ? undefined : readJsonFile(editFile, '--edit');
   const html = str('html') === undefined ? undefined : path.resolve(str('html')!);
   if (html && !fs.existsSync(path.dirname(html))) throw new UsageError(`--html: the folder ${path.dirname(html)} does not exist`);
   if (html) checkFileTarget(html, '--html');
@@ -141,13 +180,12 @@ export async function traceCommand(argv: string[], io: CliIO): Promise<void> {
   try {
     // The report may not land in the model's folder (it would overwrite e.g. config.json).
     if (html) checkFileTarget(html, '--html', { modelDir: model.manifest.path });
-    let result: TraceResult;
+    const edit = editFile === undefined ? undefined : decodeEdit(editJson, model, `--edit ${editFile}`);
+    let result: TraceResult | RetraceResult;
     try {
-      result = await runCausalTrace(
-        model,
-        { prompt, subject, kinds, window, samples, seed, noise, noiseSubjects, target, score },
-        { signal: controller.signal, onProgress: ({ done, total }) => tty && process.stderr.write(`\rtracing: cells ${done}/${total}`) },
-      );
+      const req = { prompt, subject, kinds, window, samples, seed, noise, noiseSubjects, target, score };
+      const traceOpts = { signal: controller.signal, onProgress: ({ done, total }: { done: number; total: number }) => tty && process.stderr.write(`\rtracing: cells ${done}/${total}`) };
+      result = edit ? await retraceWithEdit(model, req, edit, traceOpts) : await runCausalTrace(model, req, traceOpts);
     } catch (e) {
       // Aborts surface from several layers with different wording; the user sees one word.
       if (controller.signal.aborted && isLocusError(e) && e.code === 'cancelled') throw new LocusError('cancelled', 'cancelled');
@@ -158,6 +196,7 @@ export async function traceCommand(argv: string[], io: CliIO): Promise<void> {
     if (html) writeTextAtomic(html, traceReportHtml(result, { model: model.manifest.name, prompt, subject }), '--html');
     if (values.json) return io.out(JSON.stringify({ model: model.manifest, ...result, ...(html ? { html } : {}) }, null, 2));
     printText(io, model.manifest, result, prompt);
+    if (edit) printRetrace(io, result as RetraceResult, editFile!);
     if (html) io.out(`report   ${html}`);
   } finally {
     process.off('SIGINT', onSigint);

@@ -85,7 +85,7 @@ export async function runCausalTrace(model: LoadedModel, req: TraceRequest, opts
   const P = enc.ids.length;
   const ctx = forwardContext(model);
 
-  const targetIds = req.target === undefined ? undefined : model.tokenizer.encodeContinuation(/^\s/.test(req.target) ? req.target : ' ' + req.target).ids;
+  const targetIds = req.targetIds !== undefined ? [...req.targetIds] : req.target === undefined ? undefined : model.tokenizer.encodeContinuation(/^\s/.test(req.target) ? req.target : ' ' + req.target).ids;
   if (targetIds && targetIds.length === 0) throw new LocusError('bad-input', 'the target is empty');
   // Sequence scoring teacher-forces the answer: the input is prompt + answer[:-1], scored at P−1 … P+n−2.
   const sites: ActName[] = ['blocks.0.resid_pre'];

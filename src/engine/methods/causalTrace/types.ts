@@ -21,6 +21,8 @@ export interface TraceRequest {
   readonly seed?: number;
   /** Trace this answer instead of the clean run's argmax. */
   readonly target?: string;
+  /** The answer as token ids (wins over `target`): a re-trace scores exactly the original run's answer. */
+  readonly targetIds?: readonly number[];
   readonly score?: TraceScore;
 }
 

@@ -1,0 +1,146 @@
+import { LocusError } from '../../errors';
+import type { LocusErrorCode } from '../../errors';
+import { readJsonFile } from '../../files/read';
+import type { LoadedModel } from '../../model/model';
+import type { ParamName } from '../../model/names';
+import { DIVERGED } from './edits';
+import type { Edit, ParamDelta } from './edits';
+
+/**
+ * An edit as JSON, so `locus trace --edit`, `locus assert --edits` and the panels can re-apply exactly
+ * what `locus edit --json` computed: every ΔW factor as base64 of its little-endian float32 bytes
+ * (lossless: the same floats come back), tagged with the model it was computed on. A ΔW only makes
+ * sense on the weights it was solved against, so decoding refuses another model.
+ */
+export const EDIT_FILE_FORMAT = 'locus-edit';
+export const EDIT_FILE_VERSION = 1;
+
+/** A float32 vector: its length and base64 of its little-endian bytes. */
+export interface EncodedFloats {
+  readonly length: number;
+  readonly float32le: string;
+}
+
+export type EncodedDelta =
+  | { readonly param: string; readonly kind: 'rank-one'; readonly u: EncodedFloats; readonly v: EncodedFloats }
+  | { readonly param: string; readonly kind: 'dense'; readonly shape: number[]; readonly delta: EncodedFloats };
+
+/** The `"edit"` field of `locus edit --json` (CONTRACTS.md: "carries what is needed to re-apply it"). */
+export interface EncodedEdit {
+  readonly format: typeof EDIT_FILE_FORMAT;
+  readonly version: number;
+  readonly model: { readonly name: string; readonly fingerprint: string };
+  readonly method: string;
+  readonly layers: number[];
+  readonly deltas: EncodedDelta[];
+}
+
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+function encodeFloats(a: Float32Array): EncodedFloats {
+  let bytes: Buffer;
+  if (littleEndian) bytes = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  else {
+    bytes = Buffer.alloc(a.byteLength);
+    for (let i = 0; i < a.length; i++) bytes.writeFloatLE(a[i], i * 4);
+  }
+  return { length: a.length, float32le: bytes.toString('base64') };
+}
+
+export function encodeEdit(edit: Edit, model: LoadedModel): EncodedEdit {
+  return {
+    format: EDIT_FILE_FORMAT,
+    version: EDIT_FILE_VERSION,
+    model: { name: model.manifest.name, fingerprint: model.manifest.fingerprint },
+    method: edit.method,
+    layers: [...edit.layers],
+    deltas: edit.deltas.map((d): EncodedDelta =>
+      d.kind === 'rank-one'
+        ? { param: d.param, kind: 'rank-one', u: encodeFloats(d.u), v: encodeFloats(d.v) }
+        : { param: d.param, kind: 'dense', shape: [...d.shape], delta: encodeFloats(d.delta) },
+    ),
+  };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const describe = (v: unknown): string => (Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v);
+
+function decodeFloats(v: unknown, where: string, bad: (msg: string, code?: LocusErrorCode) => LocusError): Float32Array {
+  if (!isObject(v) || typeof v.float32le !== 'string' || !Number.isInteger(v.length) || (v.length as number) < 0) {
+    throw bad(`${where} must be { "length": n, "float32le": "<base64>" }`);
+  }
+  // Buffer.from silently skips characters outside the alphabet; a damaged string must not decode to other floats.
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v.float32le)) throw bad(`${where}.float32le is not base64`);
+  const bytes = Buffer.from(v.float32le, 'base64');
+  const n = v.length as number;
+  if (bytes.length !== n * 4) throw bad(`${where} holds ${bytes.length} bytes; ${n} float32 values need ${n * 4}`);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = bytes.readFloatLE(i * 4);
+  for (let i = 0; i < n; i++) if (!Number.isFinite(out[i])) throw bad(`${where}[${i}] is ${out[i]}: ${DIVERGED}`, 'non-finite');
+  return out;
+}
+
+/**
+ * Reads an edit from parsed JSON: the whole output of `locus edit --json` (its `"edit"` field) or the
+ * encoded edit itself. Checks it against `model` — the fingerprint it was computed on, each parameter's
+ * existence and shape — so a ΔW is never added to weights it does not belong to. Every problem is one
+ * line naming `source`.
+ */
+export function decodeEdit(json: unknown, model: LoadedModel, source: string): Edit {
+  const bad = (msg: string, code: LocusErrorCode = 'bad-input'): LocusError => new LocusError(code, `${source}: ${msg}`);
+  if (!isObject(json)) throw bad(`must hold a JSON object (the output of locus edit --json), not ${describe(json)}`);
+  let e: Record<string, unknown> = json;
+  if (json.format !== EDIT_FILE_FORMAT) {
+    if (!isObject(json.edit)) {
+      const hint = Array.isArray(json.batches) ? ' (a sequential run: not yet supported here; give one edit)' : ' (write it with locus edit --json)';
+      throw bad(`holds no edit: expected an "edit" field from locus edit --json${hint}`);
+    }
+    e = json.edit;
+  }
+  if (e.format !== EDIT_FILE_FORMAT) throw bad(`the edit's "format" must be "${EDIT_FILE_FORMAT}"`);
+  if (e.version !== EDIT_FILE_VERSION) throw bad(`edit format version ${String(e.version)} is not supported (this Locus reads version ${EDIT_FILE_VERSION})`);
+  const m = e.model;
+  if (!isObject(m) || typeof m.fingerprint !== 'string' || typeof m.name !== 'string') throw bad('the edit lacks "model": { "name", "fingerprint" }');
+  if (m.fingerprint !== model.manifest.fingerprint) {
+    throw bad(`the edit was computed on ${m.name} (fingerprint ${m.fingerprint}), not on ${model.manifest.name} (${model.manifest.fingerprint}); give the model it was made for with --model`);
+  }
+  if (typeof e.method !== 'string') throw bad('the edit lacks "method"');
+  if (!Array.isArray(e.layers) || !e.layers.every((l) => Number.isInteger(l) && l >= 0 && l < model.config.n_layers)) {
+    throw bad(`the edit's "layers" must be layer numbers 0..${model.config.n_layers - 1}`);
+  }
+  if (!Array.isArray(e.deltas) || e.deltas.length === 0) throw bad('the edit has no "deltas"');
+  const deltas = e.deltas.map((d, i): ParamDelta => {
+    const where = `deltas[${i}]`;
+    if (!isObject(d) || typeof d.param !== 'string') throw bad(`${where} lacks "param"`);
+    const param = d.param as ParamName;
+    let shape: readonly number[];
+    try {
+      shape = model.param(param).shape;
+    } catch {
+      throw bad(`${where}: ${model.manifest.name} has no parameter ${JSON.stringify(d.param)}`);
+    }
+    if (d.kind === 'rank-one') {
+      const u = decodeFloats(d.u, `${where}.u`, bad);
+      const v = decodeFloats(d.v, `${where}.v`, bad);
+      if (shape.length !== 2 || shape[0] !== u.length || shape[1] !== v.length) {
+        throw bad(`${where}: u vᵀ is [${u.length}, ${v.length}] but ${param} is [${shape.join(', ')}]`);
+      }
+      return { param, kind: 'rank-one', u, v };
+    }
+    if (d.kind === 'dense') {
+      if (!Array.isArray(d.shape) || d.shape.join(',') !== shape.join(',')) {
+        throw bad(`${where}: ΔW shape [${Array.isArray(d.shape) ? d.shape.join(', ') : String(d.shape)}] is not ${param}'s [${shape.join(', ')}]`);
+      }
+      const delta = decodeFloats(d.delta, `${where}.delta`, bad);
+      if (delta.length !== shape.reduce((a, b) => a * b, 1)) throw bad(`${where}: ΔW has ${delta.length} values; ${param} has ${shape.reduce((a, b) => a * b, 1)}`);
+      return { param, kind: 'dense', shape: [...shape], delta };
+    }
+    throw bad(`${where}: "kind" must be "rank-one" or "dense"`);
+  });
+  return { method: e.method, layers: e.layers as number[], deltas };
+}
+
+/** Reads and decodes an edit file (`locus edit --json > EDIT.json`) for `model`. */
+export function readEditFile(file: string, model: LoadedModel, what = 'edit file'): Edit {
+  return decodeEdit(readJsonFile(file, what), model, `${what} ${file}`);
+}
