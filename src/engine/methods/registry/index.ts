@@ -11,6 +11,8 @@
  * name no method.
  */
 import { LocusError } from '../../errors';
+import { parseConfig } from '../../model/config';
+import type { ModelConfig } from '../../model/config';
 import { ALPHAEDIT_METHOD } from '../alphaedit/method';
 import { mergeHparams } from '../edit/hparamValues';
 import { FT_METHODS } from '../finetune/method';
@@ -68,5 +70,17 @@ export const forcingMethods = (): string[] => EDIT_METHOD_SPECS.filter((s) => s.
  * known key), without a model: the CLI calls it before loading one, so a typo costs no load time.
  */
 export function checkEditHparams(method: EditMethod, raw: Record<string, unknown>, source = 'hparams'): void {
-  mergeHparams({}, raw, methodSpec(method).schema, source);
+  const spec = methodSpec(method);
+  // Merged onto a full preset, so a schema's checks across keys (its `notes`) see every key, as runEdit's merge does.
+  mergeHparams(spec.preset(referenceConfig()).hparams, raw, spec.schema, source);
+}
+
+/**
+ * GPT-2 XL's config.json (openai-community/gpt2-xl), the model of ROME's and MEMIT's own hparams
+ * files: a file is checked against each method's preset for it before any model is loaded.
+ */
+let gpt2Xl: ModelConfig | undefined;
+function referenceConfig(): ModelConfig {
+  gpt2Xl ??= parseConfig({ model_type: 'gpt2', n_embd: 1600, n_head: 25, n_layer: 48, n_positions: 1024, n_ctx: 1024, vocab_size: 50257, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new' }, 'GPT-2 XL config.json');
+  return gpt2Xl;
 }
