@@ -131,6 +131,22 @@ describe('r-ROME parity: gpt2-facts-trained rrome_eiffel.json', () => {
     back.forEach((b, i) => assert.equal(b.sum, pre[i].sum, 'bit-identical after revert'));
   });
 
+  test('p-ROME (enable_prompt_keys): u = C⁻¹k_prompt normalized and the update divides by k_prompt·u', async () => {
+    const { hparams } = mergeRromeHparams(RROME_GPT2_XL, { ...ref.hparams, enable_prompt_keys: true, enable_random_prefix_keys: false, v_num_grad_steps: 1 });
+    const C = Float64Array.from(ref.stats.layers[0].mom2_moment.flat());
+    const p = (await computeRrome(model, ref.request.request, { hparams, contextTemplates: ref.context_templates, secondMoment: async () => C })).details[0];
+    assert.deepEqual(p.keysUsed, { u: 'prompt', update: 'prompt' });
+    assert.equal(p.updatePerTemplate, undefined);
+    assert.ok(relFrobenius(p.kStar, ref.edits[0].k_subject_in_prompt) <= 1e-4, 'u is read at the bare prompt');
+    assert.deepEqual(p.kUpdate, p.kPrompt);
+    assert.equal(p.dotKU, p.dotKPromptU);
+    // C u ∝ k_prompt: u is the normalized C⁻¹k_prompt.
+    const M = p.u.length;
+    const Cu = new Float64Array(M).map((_, a) => p.u.reduce((s, v, b) => s + C[a * M + b] * v, 0));
+    const scale = Cu.reduce((s, v, a) => s + v * p.kPrompt[a], 0) / p.kPrompt.reduce((s, v) => s + v * v, 0);
+    assert.ok(relFrobenius(Cu, p.kPrompt.map((v) => v * scale)) <= 1e-6, `C u vs k_prompt: ${relFrobenius(Cu, p.kPrompt.map((v) => v * scale))}`);
+  });
+
   test('hparams: the key flags are checked as the reference asserts them', () => {
     assert.throws(() => mergeRromeHparams(RROME_GPT2_XL, { enable_prompt_keys: true }), /exactly one of "enable_prompt_keys" and "enable_random_prefix_keys"/);
     assert.throws(() => mergeRromeHparams(RROME_GPT2_XL, { original_implementation: 'yes' }), /"original_implementation" must be true or false/);
