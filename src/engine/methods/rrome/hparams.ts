@@ -41,7 +41,8 @@ export const RROME_SPEC: MergeSpec = {
   rules: { ...ROME_SPEC.rules, original_implementation: bool, enable_random_prefix_keys: bool, enable_prompt_keys: bool },
   ignored: [...ROME_SPEC.ignored, { key: UNUSED, note: "rebuilding-rome's ROME never reads it" }],
   notes: (merged, _raw, source) => {
-    rromeKeys(merged as unknown as RromeHparams, source);
+    // Checked once both flags are known (a raw file checked without its preset may hold neither).
+    if (typeof merged['enable_prompt_keys'] === 'boolean' && typeof merged['enable_random_prefix_keys'] === 'boolean') rromeKeys(merged as unknown as RromeHparams, source);
     return [];
   },
 };
