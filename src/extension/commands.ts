@@ -23,6 +23,8 @@ export interface PanelOpeners {
   openCompare(args: { caseId?: number }): void;
   openStudy(dir: string): void;
   runStudy(): Promise<void>;
+  /** "Locus: Sequential Editing…" (a new run, or a saved one reopened). */
+  sequentialEditing(): Promise<void>;
 }
 
 export interface CommandDeps {
@@ -156,6 +158,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     'locus.openCompare': (arg?: number | { kind: string; record?: { case_id: number } }) =>
       d.panels.openCompare({ caseId: typeof arg === 'number' ? arg : arg?.record?.case_id }),
     'locus.runStudy': () => d.panels.runStudy(),
+    'locus.sequentialEditing': () => d.panels.sequentialEditing(),
     'locus.openStudy': async () => {
       const dir = await pickFolder('A study folder (manifest.json + results.jsonl)');
       if (dir) d.panels.openStudy(dir);

@@ -39,6 +39,8 @@ import type {
   TraceScore,
 } from './dto';
 
+import type { SequentialRunParams, SequentialRunResultDto } from './panels/sequential';
+
 /** A `$/progress` token (LSP ProgressToken). */
 export type ProgressToken = string | number;
 
@@ -226,6 +228,8 @@ export type EngineProtocol = {
   'dataset/load': [{ readonly path?: string } & WorkDoneParams, DatasetSummary];
   /** Client → worker: cancel every job, dispose the model, answer null, then exit the process. */
   'worker/shutdown': [EmptyParams, null];
+  /** Client → worker: run (or resume) a sequential editing run into `dir` on the file's weights; progress done/total = edits. */
+  'sequential/run': [SequentialRunParams, SequentialRunResultDto];
 };
 
 export type EngineMethod = keyof EngineProtocol;
@@ -250,6 +254,7 @@ export const EngineMethods = {
   studyRun: 'study/run',
   studyAnalyze: 'study/analyze',
   workerShutdown: 'worker/shutdown',
+  sequentialRun: 'sequential/run',
 } as const satisfies Record<string, EngineMethod>;
 
 /** Every method (the record's keys make the compiler check that none is missing or misspelled). */
@@ -270,4 +275,5 @@ export const ENGINE_METHODS: readonly EngineMethod[] = Object.keys({
   'study/run': 0,
   'study/analyze': 0,
   'worker/shutdown': 0,
+  'sequential/run': 0,
 } satisfies Record<EngineMethod, 0>) as EngineMethod[];

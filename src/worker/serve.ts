@@ -13,6 +13,7 @@ import { editHandlers } from './handlers/edit';
 import { generateHandlers } from './handlers/generate';
 import { modelHandlers } from './handlers/model';
 import { probeHandlers } from './handlers/probe';
+import { sequentialHandlers } from './handlers/sequential';
 import { studyHandlers } from './handlers/study';
 import { traceHandlers } from './handlers/trace';
 import { JobQueue } from './jobs';
@@ -57,6 +58,7 @@ export function serve(connection: MessageConnection, options: ServeOptions = {})
     ...datasetHandlers(state),
     ...generateHandlers(state),
     ...studyHandlers(state),
+    ...sequentialHandlers(state),
   };
 
   let disposed: Promise<void> | undefined;

@@ -4,6 +4,7 @@ import type { PanelOpeners } from '../commands';
 import { ComparePanel } from './comparePanel';
 import type { PanelContext } from './context';
 import { FactPanel } from './factPanel';
+import { sequentialEditingCommand } from './sequentialPanel';
 import { runStudyCommand, StudyPanel } from './studyPanel';
 
 export function panelOpeners(ctx: PanelContext): PanelOpeners & vscode.Disposable {
@@ -19,6 +20,7 @@ export function panelOpeners(ctx: PanelContext): PanelOpeners & vscode.Disposabl
     openCompare: (args) => void ComparePanel.show(ctx, args),
     openStudy: (dir) => void StudyPanel.show(ctx, dir),
     runStudy: () => runStudyCommand(ctx),
+    sequentialEditing: () => sequentialEditingCommand(ctx),
     dispose: () => {
       FactPanel.disposeAll();
       ComparePanel.disposeAll();

@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { ComparePanel } from './comparePanel';
 import type { PanelContext, PanelOrigin } from './context';
 import { FactPanel } from './factPanel';
+import { SequentialPanel } from './sequentialPanel';
 import { StudyPanel } from './studyPanel';
 
 export function originOf(state: unknown): PanelOrigin | undefined {
@@ -17,6 +18,7 @@ export function originOf(state: unknown): PanelOrigin | undefined {
   if (o.kind === 'fact' && o.ref && typeof o.ref === 'object') return o;
   if (o.kind === 'saved-run' && typeof o.file === 'string') return o;
   if (o.kind === 'study' && typeof o.dir === 'string') return o;
+  if (o.kind === 'sequential' && typeof o.dir === 'string') return o;
   if (o.kind === 'compare') return o;
   return undefined;
 }
@@ -28,6 +30,7 @@ function revive(ctx: PanelContext, panel: vscode.WebviewPanel, state: unknown): 
     if (origin.kind === 'fact') FactPanel.show(ctx, origin.ref, panel);
     else if (origin.kind === 'saved-run') FactPanel.showSavedRun(ctx, origin.file, panel);
     else if (origin.kind === 'study') StudyPanel.show(ctx, origin.dir, panel);
+    else if (origin.kind === 'sequential') SequentialPanel.show(ctx, origin.dir, undefined, panel);
     else ComparePanel.show(ctx, {}, panel);
   } catch (e) {
     ctx.log(`[restore] closing a ${panel.viewType} panel that cannot be restored: ${e instanceof Error ? e.message : String(e)}`);
@@ -36,7 +39,7 @@ function revive(ctx: PanelContext, panel: vscode.WebviewPanel, state: unknown): 
 }
 
 export function registerPanelSerializers(ctx: PanelContext): vscode.Disposable[] {
-  return [FactPanel.viewType, ComparePanel.viewType, StudyPanel.viewType].map((viewType) =>
+  return [FactPanel.viewType, ComparePanel.viewType, StudyPanel.viewType, SequentialPanel.viewType].map((viewType) =>
     vscode.window.registerWebviewPanelSerializer(viewType, { deserializeWebviewPanel: async (panel, state) => revive(ctx, panel, state) }),
   );
 }

@@ -6,6 +6,7 @@
  * predicted token, perplexity = exp of it. The embedded model was trained on WikiText-2 (its
  * MODEL_CARD.md), so for it this measures damage to text it knew, not generalisation.
  */
+import { LocusError } from '../../errors';
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
 import { logSoftmax } from '../../interp/topk';
@@ -19,15 +20,18 @@ const WINDOWS_PER_CALL = 4;
 
 /** The sample's token ids, windows of equal length (the last partial window dropped). */
 export function heldOutWindows(model: LoadedModel, tokens: number): number[][] {
-  const W = Math.min(MAX_WINDOW, model.config.n_ctx);
+  // Windows of the model's context (at most MAX_WINDOW), and at least one even when `tokens` is smaller.
+  const W = Math.min(MAX_WINDOW, model.config.n_ctx, Math.max(tokens, 2));
+  const want = Math.max(W, tokens - (tokens % W));
   const ids: number[] = [];
   for (const doc of defaultStatsCorpus().texts) {
     if (/^\s*=/.test(doc)) continue; // " = Heading = " lines
     ids.push(...model.tokenizer.encode(doc.trim()).ids);
-    if (ids.length >= tokens) break;
+    if (ids.length >= want) break;
   }
   const windows: number[][] = [];
-  for (let i = 0; i + W <= Math.min(ids.length, Math.max(tokens, W)); i += W) windows.push(ids.slice(i, i + W));
+  for (let i = 0; i + W <= Math.min(ids.length, want); i += W) windows.push(ids.slice(i, i + W));
+  if (windows.length === 0) throw new LocusError('not-found', `the WikiText-2 sample holds fewer than ${W} tokens for this tokenizer: no held-out perplexity`);
   return windows;
 }
 

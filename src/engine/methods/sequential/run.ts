@@ -9,7 +9,9 @@
  * with the same folder and spec re-applies the saved deltas (never recomputed) and continues after the
  * last completed batch, bit for bit as an uninterrupted run. The model is as before when this returns.
  */
+import * as path from 'node:path';
 import { LocusError } from '../../errors';
+import { writeJsonAtomic } from '../../files/write';
 import type { LoadedModel } from '../../model/model';
 import type { ParamName } from '../../model/names';
 import { EditReuse } from '../edit/editReuse';
@@ -27,7 +29,7 @@ import type { FolderLock } from '../study/lock';
 import { lockFolder } from '../study/lock';
 import { heldOutWindows } from './heldOut';
 import { frobeniusOf, measurePoint } from './measure';
-import { BatchWriter, readBatchDeltas, readBatches, readSequentialManifest, writeBatchDeltas, writeSequentialManifest } from './store';
+import { BatchWriter, readBatchDeltas, SEQ_START, readBatches, readSequentialManifest, writeBatchDeltas, writeSequentialManifest } from './store';
 import { loadSequenceState, pruneSequenceStates, saveSequenceState } from './sequenceState';
 import { prefillTemplates } from './templates';
 import type { BatchRecord, CurvePoint, SequentialProgress, SequentialSpec } from './types';
@@ -119,6 +121,8 @@ export async function runSequential(model: LoadedModel, spec: SequentialSpec, op
       await stack.apply(edit);
     };
     const curve: CurvePoint[] = [await measurePoint(model, inputs, 0, 0, opts.signal)];
+    // Saved for readers of the folder (the panel): the curves start at the unedited model.
+    if (opts.outDir !== undefined) writeJsonAtomic(path.join(opts.outDir, SEQ_START), curve[0], 'sequential run start point');
     const batches: BatchRecord[] = [];
     for (const rec of done) {
       report({ batch: rec.batch, edits: rec.requests.length, stage: `re-applying saved batch ${rec.batch + 1}` });

@@ -1,6 +1,7 @@
 /**
  * A sequential run on disk:
  *   manifest.json       { kind: "locus-sequential", model, spec } (atomic: temp, fsync, rename)
+ *   start.json          the curves' point of the unedited model (atomic)
  *   batches.jsonl       one BatchRecord per completed batch, appended and fsync'ed (a kill leaves at
  *                       most a partial last line, which readers ignore and the next writer cuts off)
  *   deltas/NNNNNN.f32   the batch's ΔW values as little-endian float32, written atomically BEFORE its
@@ -20,6 +21,7 @@ import type { BatchRecord, SequentialSpec, StoredDelta } from './types';
 
 export const SEQ_MANIFEST = 'manifest.json';
 export const SEQ_BATCHES = 'batches.jsonl';
+export const SEQ_START = 'start.json';
 const DELTAS = 'deltas';
 
 export interface SequentialManifest {
