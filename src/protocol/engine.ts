@@ -228,6 +228,12 @@ export type EngineProtocol = {
   'dataset/load': [{ readonly path?: string } & WorkDoneParams, DatasetSummary];
   /** Client → worker: cancel every job, dispose the model, answer null, then exit the process. */
   'worker/shutdown': [EmptyParams, null];
+  /**
+   * Client → worker: Causal Tracing of the model as it is (with the applied edits) and of the file's
+   * weights (the edits lifted, then put back as the same tensors), same draws, σ and answer; progress
+   * done/total over both grids. Refused when no edit is applied.
+   */
+  'trace/retrace': [TraceParams, RetraceResultDto];
   /** Client → worker: run (or resume) a sequential editing run into `dir` on the file's weights; progress done/total = edits. */
   'sequential/run': [SequentialRunParams, SequentialRunResultDto];
 };
@@ -254,6 +260,7 @@ export const EngineMethods = {
   studyRun: 'study/run',
   studyAnalyze: 'study/analyze',
   workerShutdown: 'worker/shutdown',
+  traceRetrace: 'trace/retrace',
   sequentialRun: 'sequential/run',
 } as const satisfies Record<string, EngineMethod>;
 
@@ -275,5 +282,17 @@ export const ENGINE_METHODS: readonly EngineMethod[] = Object.keys({
   'study/run': 0,
   'study/analyze': 0,
   'worker/shutdown': 0,
+  'trace/retrace': 0,
   'sequential/run': 0,
 } satisfies Record<EngineMethod, 0>) as EngineMethod[];
+
+/**
+ * `trace/retrace`'s answer (CONTRACTS.md, locus trace --edit): the top-level fields are the edited
+ * model's trace; `original` the file's weights under the same draws; `difference` edited − original per
+ * cell; `edit` the applied edits' methods and layers (a view marks those layers).
+ */
+export type RetraceResultDto = TraceResultDto & {
+  readonly original: { readonly highScore: number; readonly lowScore: number; readonly grids: TraceResultDto['grids'] };
+  readonly difference: { readonly grids: TraceResultDto['grids'] };
+  readonly edit: { readonly method: string; readonly layers: readonly number[] };
+};

@@ -1,7 +1,7 @@
-/** `trace/run`: Causal Tracing with cell-count progress and cancellation. */
+/** `trace/run`: Causal Tracing with cell-count progress and cancellation; `trace/retrace`: the same with and without the applied edits. */
 import type { NoiseRule, TraceKind, TraceRequest, TraceScore } from '../../engine/index';
-import { LocusError, runCausalTrace } from '../../engine/index';
-import type { TraceParams } from '../../protocol/engine';
+import { LocusError, retraceAppliedEdits, runCausalTrace } from '../../engine/index';
+import type { RetraceResultDto, TraceParams } from '../../protocol/engine';
 import type { TraceResultDto } from '../../protocol/dto';
 import type { HandlerTable, WorkerState } from '../state';
 import { check } from '../state';
@@ -43,7 +43,7 @@ function traceRequest(p: TraceParams): TraceRequest {
   };
 }
 
-export function traceHandlers(state: WorkerState): HandlerTable<'trace/run'> {
+export function traceHandlers(state: WorkerState): HandlerTable<'trace/run' | 'trace/retrace'> {
   return {
     'trace/run': async (p, ctx) => {
       const model = state.requireModel();
@@ -55,6 +55,21 @@ export function traceHandlers(state: WorkerState): HandlerTable<'trace/run'> {
       });
       // TraceResult is plain JSON already (grids are number[][]); the annotation checks it fits the DTO.
       const dto: TraceResultDto = result;
+      return dto;
+    },
+    'trace/retrace': async (p, ctx) => {
+      const model = state.requireModel();
+      const request = traceRequest(p);
+      const edits = [...state.applied.values()].map((a) => a.edit);
+      if (edits.length === 0) throw new LocusError('bad-input', 'no edit is applied: apply an edit first, then re-trace with it');
+      // The stack's edits are the model's overrides now (jobs run one at a time: no nested stack is open).
+      const applied = { method: [...new Set(edits.map((e) => e.method))].join(' + '), layers: [...new Set(edits.flatMap((e) => e.layers))].sort((a, b) => a - b) };
+      const result = await retraceAppliedEdits(model, request, applied, {
+        signal: ctx.signal,
+        maxRows: check.optInt(p.maxRows, 'maxRows', 1, MAX_ROWS),
+        onProgress: ({ done, total }) => ctx.progress({ done, total }),
+      });
+      const dto: RetraceResultDto = result;
       return dto;
     },
   };
