@@ -34,7 +34,7 @@ describe('locus edit (gpt2-facts-trained)', () => {
   test('ROME at layer 1 via the CLI reproduces the reference post-edit log-prob; JSON follows CONTRACTS.md; --save writes a reloadable model and leaves the source untouched', async () => {
     const before = sha(path.join(model, 'model.safetensors'));
     const save = path.join(tmp, 'edited');
-    const r = await run(['edit', ...common(), '--method', 'rome', '--layer', '1', '--context-templates', path.join(tmp, 'templates.json'), '--hparams', path.join(tmp, 'hparams.json'), '--json', '--save', save]);
+    const r = await run(['edit', ...common(), '--method', 'rome', '--layer', '1', '--context-templates', path.join(tmp, 'templates.json'), '--hparams', path.join(tmp, 'hparams.json'), '--json', '--save', save, '--force']);
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
     assert.equal(j.method, 'rome');

@@ -17,7 +17,7 @@ export const editHelp = `locus edit [--model M] --method ${EDIT_METHODS.join('|'
            (--case ID [--dataset FILE] | --request FILE)
            [--problem error-injection|tracing-reversal|fact-erasure|fact-amplification|fact-forcing]
            [--context-templates FILE] [--stats-corpus FILE] [--stats-dir DIR] [--hparams FILE] [--cache DIR]
-           [--seed N] [--editing-noise σ=0.1] [--first-prompt-only] [--save DIR] [--json]
+           [--seed N] [--editing-noise σ=0.1] [--first-prompt-only] [--save DIR [--force]] [--json]
 
        locus edit ... --requests FILE --sequential [--batch-size k]   (a sequence of edits: see "locus edit --sequential --help")
 
@@ -41,6 +41,8 @@ ${methodLines}
   --editing-noise σ    subject noise for Tracing Reversal's o_noise and Fact Forcing (default 0.1, at most ${MAX_EDITING_NOISE})
   --seed N             seed of the context-template sampler, 0 to ${MAX_EDIT_SEED} (default 0)
   --save DIR           a new or empty folder outside the model's; written atomically (a killed run leaves no model there)
+  --force              with --save: export the edit even when the pre-flight safety checks flag it (one warning line
+                       per flagged check on stderr; README "Edit safety"); without it a flagged edit is not saved
 ${MODEL_FLAGS_HELP}`;
 
 /** Whether `p` is a folder (any error reads as no: loading the model reports it properly). */
@@ -60,7 +62,7 @@ export async function editCommand(argv: string[], io: CliIO): Promise<void> {
     {
       ...MODEL_FLAGS, method: { type: 'string' }, layer: { type: 'string' }, case: { type: 'string' }, dataset: { type: 'string' }, request: { type: 'string' },
       problem: { type: 'string' }, 'context-templates': { type: 'string' }, 'stats-corpus': { type: 'string' }, 'stats-dir': { type: 'string' }, hparams: { type: 'string' }, cache: { type: 'string' },
-      seed: { type: 'string' }, 'editing-noise': { type: 'string' }, 'first-prompt-only': { type: 'boolean' }, save: { type: 'string' }, json: { type: 'boolean' },
+      seed: { type: 'string' }, 'editing-noise': { type: 'string' }, 'first-prompt-only': { type: 'boolean' }, save: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' },
     },
     'edit',
   );
@@ -117,6 +119,9 @@ export async function editCommand(argv: string[], io: CliIO): Promise<void> {
         editingNoise, seed, firstOnly: v['first-prompt-only'] === true, onProgress: progress,
       },
     );
+    // Pre-flight safety (README "Edit safety"): a warning per flagged check; a flagged edit is saved only with --force.
+    for (const c of result.safety.checks.filter((x) => x.flagged)) io.err(`warning: safety: ${c.name}${c.layer !== undefined ? ` (layer ${c.layer})` : c.param !== undefined ? ` (${c.param})` : ''} = ${c.value.toPrecision(3)}, ${c.flaggedWhen} the threshold ${c.threshold}: ${c.note}`);
+    if (save !== undefined && result.safety.flagged && v['force'] !== true) throw new LocusError('bad-input', 'the pre-flight safety checks flagged this edit (warnings above): --save refuses it; add --force to save it anyway');
     // runEdit leaves the model as it was; --save applies its edit (as data) for the export (the process ends after).
     if (save !== undefined) await new EditStack(model).apply(result.edit);
     if (save !== undefined) exportModel(model, save, { locus_edit: JSON.stringify({ method, layers: result.layers, problem }) }, { flag: '--save' });
