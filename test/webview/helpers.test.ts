@@ -214,7 +214,7 @@ describe('edit results', () => {
     const rewrite = compareRows(edit, better).find((r) => r.key === 'rewrite')!;
     assert.equal(Math.round(rewrite.diff * 1e6) / 1e6, 0.3);
     const rows = editCsv(edit);
-    assert.deepEqual(rows[1], ['metric', 'rewrite', null, 0.2072]);
+    assert.deepEqual(rows[1], ['metric', 'hase-normalized.rewrite', null, 0.2072]);
     assert.equal(rows.length, 1 + 6 + 6);
   });
 });

@@ -1,8 +1,12 @@
 /** Part (a): two saved edit runs side by side — what each edit was, its numbers (right − left), and its predictions after. */
-import type { EditResultDto } from '../../src/protocol/dto';
+import type { EditResultDto, MetricProtocolDto } from '../../src/protocol/dto';
 import type { EditRunChoice, EditSide } from '../../src/protocol/panels/compare';
 import { append, byId, clear, h } from '../shared/dom';
-import { compareRows, fixed3, prob } from '../shared/editData';
+import { availableProtocols, compareRows, fixed3, PROTOCOL_DESCRIPTIONS, prob } from '../shared/editData';
+import { protocolSelect } from '../shared/protocolScores';
+
+/** The protocol the comparison's scores are under; kept while the user picks other edits. */
+let protocol: MetricProtocolDto = 'hase-normalized';
 
 export function fillPickers(runs: readonly EditRunChoice[], left: string | undefined, right: string | undefined): void {
   for (const [id, chosen] of [['compare-left', left], ['compare-right', right]] as const) {
@@ -36,8 +40,15 @@ export function renderComparison(left: EditSide | undefined, right: EditSide | u
   const sides = [left, right];
   append(box, h('div', { class: 'grid-2' }, ...sides.map((s, i) => h('div', { 'data-side': i === 0 ? 'left' : 'right' }, s ? h('p', {}, h('strong', {}, describe(s)), h('br', {}), h('span', { class: 'muted' }, `${s.data.model?.name ?? 'model ?'} · edit ${s.data.edit.id} · ${new Date(s.created).toLocaleString()}`)) : h('p', { class: 'note' }, '—')))));
   if (left && right) {
-    const rows = compareRows(left.data.edit, right.data.edit);
-    append(box, h('table', { id: 'compare-table' },
+    // Only protocols both results have can be compared.
+    const shared = availableProtocols(left.data.edit).filter((p) => availableProtocols(right.data.edit).includes(p));
+    if (!shared.includes(protocol)) protocol = shared[0] ?? 'hase-normalized';
+    const rows = compareRows(left.data.edit, right.data.edit, protocol);
+    append(box,
+      protocolSelect('compare-protocol', shared, protocol, (p) => ((protocol = p), renderComparison(left, right))),
+      h('p', { class: 'note', id: 'compare-protocol-description' }, `Scores under ${protocol}: ${PROTOCOL_DESCRIPTIONS[protocol]}.`),
+    );
+    append(box, h('table', { id: 'compare-table', 'data-protocol': protocol },
       h('thead', {}, h('tr', {}, h('th', {}, 'metric'), h('th', { class: 'num' }, 'left'), h('th', { class: 'num' }, 'right'), h('th', { class: 'num' }, 'right − left'))),
       h('tbody', {}, ...rows.map((r) => h('tr', {},
         h('th', { scope: 'row' }, r.label),

@@ -12,6 +12,7 @@ import { fileSlug } from '../shared/csv';
 import { append, byId, clear, h } from '../shared/dom';
 import type { MetricRow } from '../shared/editData';
 import { editCsv, editMetricRows, fixed3, prob, romeMetricRows } from '../shared/editData';
+import { protocolScoresSection } from '../shared/protocolScores';
 import type { ExportPost } from '../shared/exporting';
 import { exportCsv } from '../shared/exporting';
 
@@ -167,6 +168,7 @@ export function renderEdit(e: (EditResultDto & SaveNote) | undefined, applied: r
       metricsTable('edit-metrics', 'Scores (Hase et al.; normalised by the pre-edit probabilities, so defined after the edit)', editMetricRows(e), true),
       metricsTable('edit-rome', 'ROME’s CounterFact metrics', romeMetricRows(e), false),
     ),
+    protocolScoresSection(e),
     predictionsTable(e) ?? h('p', { class: 'note' }, 'No predictions (the edit ran without details).'),
     gen
       ? h('div', { id: 'edit-generation' },
@@ -191,7 +193,8 @@ export function renderEdit(e: (EditResultDto & SaveNote) | undefined, applied: r
 export function setApplied(id: string | undefined, applied: readonly string[], busy: boolean): void {
   const button = document.getElementById('edit-revert') as HTMLButtonElement | null;
   const note = document.getElementById('edit-applied-note');
-  if (!button || !note || id === undefined) return;
+  // A held edit (flagged, not applied) has no id: its own message says so (safetySection).
+  if (!button || !note || id === undefined || id === '') return;
   const live = applied.includes(id);
   button.disabled = !live || busy;
   note.textContent = live ? 'applied to the loaded model' : 'not applied (reverted, or the worker was restarted)';
