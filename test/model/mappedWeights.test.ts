@@ -148,6 +148,13 @@ describe('mapped weights on files as users have them', () => {
     } finally {
       w.store.close();
     }
+    const allowed = loadWeights(bad, readConfig(bad), { lean: true, checkAtLoadBytes: 0, allowNonFinite: true });
+    try {
+      assert.ok(allowed.mapped!.unless(() => false).placeholder('blocks.1.mlp.W_in' as ParamName), '--allow-nonfinite: mapped anyway');
+      assert.match(allowed.warnings.join('\n'), /c_fc\.weight has 1 NaN\/Inf of 16,384; loaded anyway \(--allow-nonfinite\)/);
+    } finally {
+      allowed.store.close();
+    }
   });
 });
 
