@@ -139,6 +139,10 @@ uiTest('c. a ROME edit runs from the panel, reports its rewrite score, and appea
   await view.locator('#edit-method').selectOption('rome');
   await view.locator('#edit-run').click();
   await waitDone(view, 'edit-status', 5 * 60_000);
+  // Angola is its prompt's first token: the pre-flight safety checks hold this ROME edit (test/e2e/safety.test.ts); apply it anyway.
+  await view.locator('#edit-apply-anyway').click();
+  await view.locator('#edit-status[data-state="running"]').waitFor({ state: 'attached', timeout: 60_000 });
+  await waitDone(view, 'edit-status', 5 * 60_000);
   const rewrite = Number(await view.locator('table#edit-metrics td[data-metric="rewrite"][data-when="after"]').getAttribute('data-value'));
   assert.ok(Number.isFinite(rewrite), `rewrite after = ${rewrite}`);
   await view.locator('table#edit-metrics').scrollIntoViewIfNeeded();

@@ -175,7 +175,7 @@ channel.listen((m, receivedAt) => {
       view.edit = m.edit;
       view.applied = m.edit.stack.edits.map((e) => e.id);
       renderEdit(m.edit, view.applied, view.fact?.subject ?? 'fact', (msg) => channel.post(msg), revert);
-      finishJob(m.requestId, 'done', `Applied ${m.edit.id}; rewrite score ${m.edit.metrics.rewrite.toFixed(3)}.`);
+      finishJob(m.requestId, 'done', `${m.edit.applied === false ? 'Not applied: the pre-flight checks flagged it' : `Applied ${m.edit.id}`}; rewrite score ${m.edit.metrics.rewrite.toFixed(3)}.`);
       return timed('edit', receivedAt);
     case 'edit/applied':
       view.applied = m.applied;
