@@ -20,6 +20,7 @@ import type { EditFormState } from './edit';
 import { fillMethods } from './methods';
 import { fillLayers, formState, readForm, renderEdit, restoreForm, setApplied, setFormEnabled } from './edit';
 import { buildLayout } from './layout';
+import { RetraceSection } from './retrace';
 import { renderFact, renderTopK } from './summary';
 import { TraceSection } from './trace';
 
@@ -53,6 +54,7 @@ const status: Record<Exclude<JobKind, 'revert'>, JobStatus> = {
 /** A revert reports on the edit's status line (one thing happens to the edit at a time). */
 const statusOf = (kind: JobKind): JobStatus => status[kind === 'revert' ? 'edit' : kind];
 const traceSection = new TraceSection((m) => channel.post(m));
+const retraceSection = new RetraceSection((m) => channel.post(m));
 
 const traceTarget = byId<HTMLInputElement>('trace-target');
 const traceWindow = byId<HTMLInputElement>('trace-window');
@@ -65,6 +67,8 @@ function saveUi(): void {
 function refreshControls(): void {
   const idle = !view.blocked && !view.saved && view.fact !== null;
   byId<HTMLButtonElement>('trace-run').disabled = !idle || status.trace.running;
+  // Re-tracing compares the model with and without the applied edits: it needs one.
+  byId<HTMLButtonElement>('retrace-run').disabled = !idle || status.trace.running || view.applied.length === 0;
   for (const el of [traceTarget, traceWindow, traceSamples]) el.disabled = !idle;
   setFormEnabled(idle && view.fact!.canEdit, status.edit.running, view.fact, view.saved !== undefined);
   setApplied(view.edit?.id, view.saved ? [] : view.applied, status.edit.running);
@@ -85,15 +89,28 @@ function startProbe(): void {
   start('probe', 'Reading the next-token distribution…', (requestId) => channel.post({ type: 'probe/start', requestId }));
 }
 
-byId('trace-run').addEventListener('click', () => {
+/** The trace form's options, or undefined after showing why they are not valid. */
+function traceOptions(): { window?: number; samples?: number; target?: string } | undefined {
   const positive = (el: HTMLInputElement): number | undefined => (el.value.trim() === '' ? undefined : Number(el.value));
   const window = positive(traceWindow);
   const samples = positive(traceSamples);
   for (const [name, v] of [['Window', window], ['Samples', samples]] as const) {
-    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) return showError(`${name} must be a whole number ≥ 1`);
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) {
+      showError(`${name} must be a whole number ≥ 1`);
+      return undefined;
+    }
   }
-  const target = traceTarget.value === '' ? undefined : traceTarget.value;
-  start('trace', 'Tracing…', (requestId) => channel.post({ type: 'trace/start', requestId, options: { window, samples, target } }));
+  return { window, samples, target: traceTarget.value === '' ? undefined : traceTarget.value };
+}
+
+byId('trace-run').addEventListener('click', () => {
+  const options = traceOptions();
+  if (options) start('trace', 'Tracing…', (requestId) => channel.post({ type: 'trace/start', requestId, options }));
+});
+
+byId('retrace-run').addEventListener('click', () => {
+  const options = traceOptions();
+  if (options) start('trace', 'Re-tracing: the original model, then the edited one…', (requestId) => channel.post({ type: 'retrace/start', requestId, options }));
 });
 
 byId('edit-run').addEventListener('click', () => {
@@ -171,6 +188,10 @@ channel.listen((m, receivedAt) => {
       traceSection.render(m.trace, view.model, view.fact?.subject ?? 'trace');
       finishJob(m.requestId, 'done', `Traced ${m.trace.cells} cells in ${m.trace.seconds.toFixed(1)} s.`);
       return timed('trace', receivedAt);
+    case 'retrace/result':
+      retraceSection.render(m.retrace, view.model, view.fact?.subject ?? 'trace');
+      finishJob(m.requestId, 'done', `Re-traced ${2 * m.retrace.edited.cells} cells in ${m.retrace.edited.seconds.toFixed(1)} s.`);
+      return timed('retrace', receivedAt);
     case 'edit/result':
       view.edit = m.edit;
       view.applied = m.edit.stack.edits.map((e) => e.id);
@@ -195,7 +216,10 @@ channel.listen((m, receivedAt) => {
   }
 });
 
-onThemeChange(() => traceSection.redraw());
+onThemeChange(() => {
+  traceSection.redraw();
+  retraceSection.redraw();
+});
 warmUpCharts(themeColours());
 refreshControls();
 channel.ready();

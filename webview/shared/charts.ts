@@ -55,6 +55,29 @@ const colourBar = (ramp: readonly string[], lo: number, hi: number, caption: str
   },
 });
 
+/** A dashed frame around each marked layer's column (an edit's layers on a re-trace), labelled "edit" above it. */
+const layerMarks = (layers: readonly number[], colours: ThemeColours): Plugin => ({
+  id: 'locusLayerMarks',
+  afterDatasetsDraw: (chart) => {
+    const { ctx, chartArea, scales } = chart;
+    ctx.save();
+    ctx.strokeStyle = colours.foreground;
+    ctx.fillStyle = colours.foreground;
+    ctx.lineWidth = 2;
+    ctx.setLineDash([4, 3]);
+    ctx.font = `10px ${colours.font}`;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'bottom';
+    for (const l of layers) {
+      const x0 = scales.x.getPixelForValue(l - 0.5);
+      const x1 = scales.x.getPixelForValue(l + 0.5);
+      ctx.strokeRect(x0 + 1, chartArea.top + 1, x1 - x0 - 2, chartArea.bottom - chartArea.top - 2);
+      ctx.fillText('edit', (x0 + x1) / 2, chartArea.top - 1);
+    }
+    ctx.restore();
+  },
+});
+
 export interface HeatmapSpec {
   readonly grid: TraceGridWire;
   /** Row labels (subject tokens with '*'). */
@@ -67,6 +90,8 @@ export interface HeatmapSpec {
   /** The colour bar's caption, e.g. p(Seattle). */
   readonly caption: string;
   readonly colours: ThemeColours;
+  /** Layers to frame (a re-trace marks the edit's layers). */
+  readonly markLayers?: readonly number[];
 }
 
 /** Heatmap height for T tokens: ROME's rows are about 22 px; plus title and axis. */
@@ -137,7 +162,7 @@ export function heatmapChart(canvas: HTMLCanvasElement, spec: HeatmapSpec): Char
         },
       },
     },
-    plugins: [background(colours.background), colourBar(ramp, lo, hi, spec.caption, colours)],
+    plugins: [background(colours.background), colourBar(ramp, lo, hi, spec.caption, colours), ...(spec.markLayers?.length ? [layerMarks(spec.markLayers, colours)] : [])],
   });
 }
 

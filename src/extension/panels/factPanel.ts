@@ -12,7 +12,7 @@ import { errorMessage } from '../engineSession';
 import { ComparePanel } from './comparePanel';
 import type { FactRef, PanelContext } from './context';
 import { PanelHost } from './host';
-import { checkEditForm, checkTraceOptions, factFromPrompt, factFromRecord, factKey, modelSummary, packTrace } from './wire';
+import { checkEditForm, checkTraceOptions, factFromPrompt, factFromRecord, factKey, modelSummary, packRetrace, packTrace } from './wire';
 
 type Source = { readonly kind: 'live'; readonly ref: FactRef } | { readonly kind: 'saved'; readonly file: string; readonly created: string };
 type Running = { probe?: string; trace?: string; edit?: string; revert?: string };
@@ -87,6 +87,7 @@ export class FactPanel {
         'panel/ready': () => this.sendInit(),
         'probe/start': (m) => this.runProbe(m.requestId),
         'trace/start': (m) => this.runTrace(m.requestId, m.options),
+        'retrace/start': (m) => this.runRetrace(m.requestId, m.options),
         'edit/start': (m) => this.runEdit(m.requestId, m.form),
         'edit/revert': (m) => this.revert(m.requestId, m.id),
       },
@@ -219,6 +220,30 @@ export class FactPanel {
           this.trace = { dto, note };
           this.host.post({ type: 'trace/result', requestId, trace: { ...packTrace(dto), ...note } });
         },
+      ),
+    );
+  }
+
+  /** The fact traced with the applied edits and without them (the worker lifts and puts them back): shown, not saved as a run. */
+  private async runRetrace(requestId: string, raw: TraceOptions): Promise<void> {
+    const fact = this.liveFact(requestId);
+    if (!fact) return;
+    await this.track('trace', requestId, () =>
+      this.host.runJob(
+        requestId,
+        async (o) => {
+          const options = checkTraceOptions(raw, this.model?.n_layers ?? 1);
+          const target = options.target ?? fact.traceTarget;
+          return this.ctx.session.request('trace/retrace', {
+            prompt: fact.prompt,
+            subject: fact.subject,
+            kinds: TRACE_KIND_NAMES,
+            ...(options.window !== undefined ? { window: options.window } : {}),
+            ...(options.samples !== undefined ? { samples: options.samples } : {}),
+            ...(target !== undefined ? { target } : {}),
+          }, o);
+        },
+        (dto) => this.host.post({ type: 'retrace/result', requestId, retrace: packRetrace(dto) }),
       ),
     );
   }

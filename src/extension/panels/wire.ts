@@ -6,7 +6,8 @@
 import type { DatasetRecordDto, EditingProblem, EditMethod, ModelInfo, TraceKind, TraceResultDto } from '../../protocol/dto';
 import type { FactRef } from './context';
 import type { SweepFormValues } from '../../protocol/panels/compare';
-import type { EditFormValues, FactView, ModelSummary, TraceGridWire, TraceOptions, TraceView } from '../../protocol/panels/fact';
+import type { EditFormValues, FactView, ModelSummary, RetraceView, TraceGridWire, TraceOptions, TraceView } from '../../protocol/panels/fact';
+import type { RetraceResultDto } from '../../protocol/engine';
 import { EDITING_PROBLEM_NAMES, TRACE_KIND_NAMES } from '../../protocol/panels/fact';
 
 /** A panel key per fact: one Fact panel per dataset record or per (prompt, subject, target). */
@@ -150,4 +151,16 @@ export function safeFileName(name: string, ext: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
   const clean = base.replace(/[^\w.\- ]+/g, '-').replace(/^[.\s-]+/, '').slice(0, 80) || 'locus-export';
   return clean.toLowerCase().endsWith(`.${ext}`) ? clean : `${clean}.${ext}`;
+}
+
+/** A re-trace for the webview: the edited trace packed as a trace, the original's and the difference's grids packed alike. */
+export function packRetrace(r: RetraceResultDto): RetraceView {
+  const { original, difference, edit, ...edited } = r;
+  const pack = (grids: TraceResultDto['grids']): TraceGridWire[] => TRACE_KIND_NAMES.filter((k) => grids[k]).map((k) => packGrid(k, grids[k]!.window, grids[k]!.scores));
+  return {
+    edited: packTrace(edited),
+    original: { highScore: original.highScore, lowScore: original.lowScore, grids: pack(original.grids) },
+    difference: pack(difference.grids),
+    edit: { method: edit.method, layers: [...edit.layers] },
+  };
 }

@@ -98,6 +98,7 @@ export type FactToWebview = {
   'edit/result': { readonly requestId: string; readonly edit: EditResultDto & SaveNote };
   /** The applied-edit stack changed (a revert here or in the Edits view, a worker restart). */
   'edit/applied': { readonly applied: readonly string[] };
+  'retrace/result': { readonly requestId: string; readonly retrace: RetraceView };
 };
 
 /** Fact panel → host. */
@@ -107,6 +108,8 @@ export type FactFromWebview = {
   'edit/start': { readonly requestId: string; readonly form: EditFormValues };
   'edit/revert': { readonly requestId: string; readonly id: string };
   'render/timing': RenderTiming;
+  /** Trace the model with the applied edits and without them (same draws): original, edited, difference. */
+  'retrace/start': { readonly requestId: string; readonly options: TraceOptions };
 };
 
 /** Webview → host note: milliseconds from receiving data to the frame after the DOM and charts were updated. */
@@ -132,3 +135,15 @@ export interface SavedEditData {
 
 export const EDITING_PROBLEM_NAMES: readonly EditingProblem[] = ['error-injection', 'tracing-reversal', 'fact-erasure', 'fact-amplification', 'fact-forcing'];
 export const TRACE_KIND_NAMES: readonly TraceKind[] = ['hidden', 'mlp', 'attn'];
+
+/**
+ * A re-trace as the panel receives it (`trace/retrace`, locus trace --edit): the edited model's trace,
+ * the original's grids and scores (the file's weights, same noise draws and answer), edited − original
+ * per cell, and the applied edits' layers (marked on the maps).
+ */
+export interface RetraceView {
+  readonly edited: TraceView;
+  readonly original: { readonly highScore: number; readonly lowScore: number; readonly grids: readonly TraceGridWire[] };
+  readonly difference: readonly TraceGridWire[];
+  readonly edit: { readonly method: string; readonly layers: readonly number[] };
+}
