@@ -132,8 +132,6 @@ export async function runSequential(model: LoadedModel, spec: SequentialSpec, op
     }
     // What the method carries from batch to batch (AlphaEdit's P and key cache), as saved after the last completed batch.
     const sequence = (done.length > 0 ? loadSequenceState(opts.outDir!, done.length - 1) : undefined) ?? new Map<string, unknown>();
-    // runEdit's `sequence` (registry/spec.ts SequenceState), passed as a spread so this compiles before and after the registry lands.
-    const sequenceJob: object = { sequence };
     if (opts.outDir !== undefined) writer = new BatchWriter(opts.outDir);
     const tStart = Date.now();
     let cancelled = false;
@@ -155,7 +153,7 @@ export async function runSequential(model: LoadedModel, spec: SequentialSpec, op
       try {
         out = await runEdit(model, {
           method: spec.method, layer: spec.layer, cases: indices.map((i) => spec.cases[i]), problem: spec.problem, hparams: spec.hparams, seed: spec.seed,
-          cacheDir: opts.cacheDir, statsDir: opts.statsDir, statsCorpus: opts.statsCorpus, firstOnly: opts.firstOnly, signal: opts.signal, reuse, onProgress: stage, ...sequenceJob,
+          cacheDir: opts.cacheDir, statsDir: opts.statsDir, statsCorpus: opts.statsCorpus, firstOnly: opts.firstOnly, signal: opts.signal, reuse, onProgress: stage, sequence,
         });
         await applyEdit(out.edit);
         if ((b + 1) % spec.measureEvery === 0 || b === nBatches - 1) {
