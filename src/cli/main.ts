@@ -9,6 +9,7 @@ import { trainDefaultCommand, trainDefaultHelp } from './commands/trainDefault';
 import { modelsCommand, modelsHelp } from './commands/models';
 import { lensCommand, lensHelp } from './commands/lens';
 import { assertCommand, assertHelp } from './commands/assert';
+import { patchCommand, patchHelp } from './commands/patch';
 import type { CliIO } from './io';
 import { processIO } from './io';
 
@@ -27,6 +28,7 @@ const commands: Record<string, Command> = {
   study: { run: studyCommand, help: studyHelp, summary: 'the regression study: tracing vs. editing success per layer' },
   lens: { run: lensCommand, help: lensHelp, summary: 'logit lens: each layer\'s residual stream decoded to tokens' },
   assert: { run: assertCommand, help: assertHelp, summary: 'check a facts file against a model (exit 1 on a failure; JUnit XML for CI)', statusFromRun: true },
+  patch: { run: patchCommand, help: patchHelp, summary: 'activation patching with a counterfactual subject (same token length)' },
   'train-default-model': { run: trainDefaultCommand, help: trainDefaultHelp, summary: 'train the embedded default model (tokenizer + GPT-2)' },
 };
 

@@ -78,5 +78,5 @@ export { encodeEdit, decodeEdit, readEditFile, EDIT_FILE_FORMAT, EDIT_FILE_VERSI
 export type { EncodedEdit, EncodedDelta, EncodedFloats } from './methods/edit/editFile';
 export { retraceWithEdit, retraceAppliedEdits, gridDifference } from './methods/causalTrace/retrace';
 export type { RetraceResult } from './methods/causalTrace/retrace';
-export { runPatching, patchRuns, patchMetric, patchSite, headPatch, bothContributions, patchedLogits, rowsAt, chooseCounterfactual, alignedSpans, firstAnswerId, replaceSubject, headContributions, assertHeadsSupported, PATCH_KINDS } from './methods/patching/index';
-export type { PatchOptions, PatchRuns, SitePatch, PatchedRunOptions, Counterfactual, PatchKind, PatchDirection, PatchMetric, PatchRequest, PatchGrid, PatchResult } from './methods/patching/index';
+export { runPatching, patchRuns, patchMetric, patchSite, headPatch, bothContributions, patchedLogits, rowsAt, chooseCounterfactual, counterfactualFor, patchFactOf, alignedSpans, firstAnswerId, replaceSubject, headContributions, assertHeadsSupported, PATCH_KINDS } from './methods/patching/index';
+export type { PatchOptions, PatchRuns, SitePatch, PatchedRunOptions, Counterfactual, PatchFact, PatchKind, PatchDirection, PatchMetric, PatchRequest, PatchGrid, PatchResult } from './methods/patching/index';

@@ -4,8 +4,9 @@
  * token length in the subject's place, so every position lines up and patches are position-for-position.
  */
 import type { CounterFactRecord } from '../../data/counterfact';
-import { fillPrompt } from '../../data/counterfact';
 import { LocusError } from '../../errors';
+import { forward } from '../../interp/forward';
+import { forwardContext } from '../../interp/probe';
 import type { LoadedModel } from '../../model/model';
 
 export interface Counterfactual {
@@ -42,25 +43,54 @@ export function firstAnswerId(model: LoadedModel, text: string): number {
   return ids[0];
 }
 
+/** The fact a counterfactual is chosen for: a CounterFact template ("{} is located in"), its subject and true answer. */
+export interface PatchFact {
+  readonly template: string;
+  readonly subject: string;
+  readonly answer: string;
+  /** CounterFact's relation (e.g. P131); without it, records with the same template count as the same relation. */
+  readonly relationId?: string;
+  readonly caseId?: number;
+}
+
+/** The fact of a CounterFact record. */
+export const patchFactOf = (r: CounterFactRecord): PatchFact => ({ template: r.requested_rewrite.prompt, subject: r.requested_rewrite.subject, answer: r.requested_rewrite.target_true.str, relationId: r.requested_rewrite.relation_id, caseId: r.case_id });
+
 /**
- * A counterfactual for `record` from `records`: the first other record (file order) with the same
- * relation_id whose subject has the same token length in the record's prompt, a different subject and
- * a different first answer token (so the metric's clean − corrupted difference can be non-zero).
+ * A counterfactual for `fact` from `records`: the first other record (file order) of the same relation
+ * whose subject has the same token length in the fact's prompt, a different subject and a different
+ * first answer token (so the metric's clean − corrupted difference can be non-zero).
  */
-export function chooseCounterfactual(model: LoadedModel, record: CounterFactRecord, records: readonly CounterFactRecord[]): Counterfactual {
-  const rw = record.requested_rewrite;
-  const prompt = fillPrompt(record);
-  const answerId = firstAnswerId(model, rw.target_true.str);
+export function chooseCounterfactual(model: LoadedModel, fact: PatchFact, records: readonly CounterFactRecord[]): Counterfactual {
+  const prompt = fact.template.replace('{}', () => fact.subject);
+  const answerId = firstAnswerId(model, fact.answer);
+  const sameRelation = (o: CounterFactRecord['requested_rewrite']): boolean => (fact.relationId !== undefined ? o.relation_id === fact.relationId : o.prompt === fact.template);
   for (const other of records) {
     const o = other.requested_rewrite;
-    if (other.case_id === record.case_id || o.relation_id !== rw.relation_id || o.subject === rw.subject) continue;
+    if (other.case_id === fact.caseId || !sameRelation(o) || o.subject === fact.subject) continue;
     if (firstAnswerId(model, o.target_true.str) === answerId) continue;
     try {
-      alignedSpans(model, prompt, rw.subject, o.subject);
+      alignedSpans(model, prompt, fact.subject, o.subject);
     } catch {
       continue;
     }
     return { subject: o.subject, answer: o.target_true.str, caseId: other.case_id };
   }
-  throw new LocusError('not-found', `no record of relation ${rw.relation_id} has a subject of the same token length as "${rw.subject}" and another answer: pass --counterfactual SUBJECT`);
+  throw new LocusError('not-found', `no record of ${fact.relationId !== undefined ? `relation ${fact.relationId}` : `the template "${fact.template}"`} has a subject of the same token length as "${fact.subject}" and another answer: pass --counterfactual SUBJECT`);
+}
+
+/**
+ * The answer for a counterfactual subject the user gave: its record's target_true when `records` hold
+ * one with that subject, else the corrupted prompt's most probable next token other than the answer.
+ */
+export async function counterfactualFor(model: LoadedModel, fact: PatchFact, subject: string, records: readonly CounterFactRecord[]): Promise<Counterfactual> {
+  const prompt = fact.template.replace('{}', () => fact.subject);
+  const { corruptIds } = alignedSpans(model, prompt, fact.subject, subject);
+  const rec = records.find((r) => r.requested_rewrite.subject === subject);
+  if (rec) return { subject, answer: rec.requested_rewrite.target_true.str, caseId: rec.case_id };
+  const logits = (await forward(forwardContext(model), [corruptIds])).logits!.data; // [d_vocab]
+  const answerId = firstAnswerId(model, fact.answer);
+  let best = -1;
+  for (let i = 0; i < logits.length; i++) if (i !== answerId && (best < 0 || logits[i] > logits[best])) best = i;
+  return { subject, answer: model.tokenizer.decode([best]) };
 }
