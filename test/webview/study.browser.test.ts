@@ -124,7 +124,7 @@ describe('Study panel in headless Chromium', { skip }, () => {
     const csv = await waitPosted(page, 'export/save');
     assert.equal(csv.mime, 'text/csv');
     assert.equal(csv.suggestedName, 'tiny-study-r2.csv');
-    assert.match(String(csv.data), /^method,problem,metric,n,r2_layer,r2_layer_tracing,r2_gain,r2_tracing,p_value\r\nft,error-injection,rewrite,4,/);
+    assert.match(String(csv.data), /^method,problem,metric,protocol,n,r2_layer,r2_layer_tracing,r2_gain,r2_tracing,p_value\r\nft,error-injection,rewrite,hase-normalized,4,/);
     await page.click('#scatter-csv');
     const points = await waitPosted(page, 'export/save', 1);
     assert.equal(String(points.data).trim().split('\r\n').length, 1 + 8);

@@ -100,9 +100,9 @@ describe('study panel: webview helpers', () => {
   test('the R² table as CSV, every column in full precision, undefined cells empty', () => {
     assert.equal(
       csv(r2Csv(view.rows)),
-      'method,problem,metric,n,r2_layer,r2_layer_tracing,r2_gain,r2_tracing,p_value\r\n' +
-        'rome,error-injection,rewrite,4,0.25,0.3125,0.0625,0.01,0.00003\r\n' +
-        'rome,error-injection,paraphrase,4,,,,0,\r\n',
+      'method,problem,metric,protocol,n,r2_layer,r2_layer_tracing,r2_gain,r2_tracing,p_value\r\n' +
+        'rome,error-injection,rewrite,hase-normalized,4,0.25,0.3125,0.0625,0.01,0.00003\r\n' +
+        'rome,error-injection,paraphrase,hase-normalized,4,,,,0,\r\n',
     );
   });
 
@@ -110,12 +110,13 @@ describe('study panel: webview helpers', () => {
     const rows = perLayerCsv(view.perLayer);
     assert.deepEqual(rows[0].slice(0, 7), ['method', 'problem', 'layer', 'n', 'tracing_effect_mean', 'tracing_effect_lo', 'tracing_effect_hi']);
     assert.equal(rows[0].length, 4 + 5 * 3);
+    assert.deepEqual(rows[0].slice(7, 10), ['rewrite_hase_normalized_mean', 'rewrite_hase_normalized_lo', 'rewrite_hase_normalized_hi']);
     assert.deepEqual(rows[1].slice(0, 10), ['rome', 'error-injection', 0, 2, 0.5, 0.3, 0.7, 0.9, 0.8, 1.0]);
   });
 
   test('points CSV: float32 values written with the digits they hold', () => {
     const rows = pointsCsv(view.points);
-    assert.deepEqual(rows[0], ['case_id', 'method', 'problem', 'layer', 'tracing_effect', 'rewrite', 'paraphrase', 'neighborhood', 'overall']);
+    assert.deepEqual(rows[0], ['case_id', 'method', 'problem', 'layer', 'tracing_effect', 'rewrite_hase_normalized', 'paraphrase_hase_normalized', 'neighborhood_hase_normalized', 'overall_hase_normalized']);
     assert.deepEqual(rows[3], [9, 'rome', 'error-injection', 0, 0.6, 0.95, 0.2, 0.1, 0.4]);
     assert.ok(Number.isNaN(rows[2][6] as number));
     assert.match(csv(rows).split('\r\n')[2], /^7,rome,error-injection,1,0.2,0.55,,0.1,0.4$/);

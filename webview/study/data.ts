@@ -35,10 +35,17 @@ export function fmtP(v: number): string {
 
 export const fmtCell = (key: R2Column, v: number): string => (key === 'pValue' ? fmtP(v) : fmtR2(v));
 
+/**
+ * The study's scores are the seed paper's (`metrics` of each row, protocol hase-normalized; README
+ * "Which metric?"): CSV names and a column say so.
+ */
+const STUDY_PROTOCOL = 'hase-normalized';
+const withProtocol = (metric: string): string => `${metric}_${STUDY_PROTOCOL.replace(/-/g, '_')}`;
+
 export function r2Csv(rows: readonly R2RowView[]): CsvValue[][] {
   return [
-    ['method', 'problem', 'metric', 'n', 'r2_layer', 'r2_layer_tracing', 'r2_gain', 'r2_tracing', 'p_value'],
-    ...rows.map((r) => [r.method, r.problem, r.metric, r.n, r.r2Layer, r.r2LayerTracing, r.r2Gain, r.r2Tracing, r.pValue]),
+    ['method', 'problem', 'metric', 'protocol', 'n', 'r2_layer', 'r2_layer_tracing', 'r2_gain', 'r2_tracing', 'p_value'],
+    ...rows.map((r) => [r.method, r.problem, r.metric, STUDY_PROTOCOL, r.n, r.r2Layer, r.r2LayerTracing, r.r2Gain, r.r2Tracing, r.pValue]),
   ];
 }
 
@@ -46,7 +53,7 @@ export function perLayerCsv(perLayer: readonly LayerMeansView[]): CsvValue[][] {
   const keys = ['tracingEffect', ...STUDY_METRIC_NAMES] as const;
   const snake = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
   return [
-    ['method', 'problem', 'layer', 'n', ...keys.flatMap((k) => [`${snake(k)}_mean`, `${snake(k)}_lo`, `${snake(k)}_hi`])],
+    ['method', 'problem', 'layer', 'n', ...keys.map((k) => (k === 'tracingEffect' ? snake(k) : withProtocol(k))).flatMap((k) => [`${k}_mean`, `${k}_lo`, `${k}_hi`])],
     ...perLayer.map((p) => [p.method, p.problem, p.layer, p.n, ...keys.flatMap((k) => [p[k].mean, p[k].lo, p[k].hi])]),
   ];
 }
@@ -55,7 +62,7 @@ export function perLayerCsv(perLayer: readonly LayerMeansView[]): CsvValue[][] {
 const f32 = (v: number): number => (Number.isFinite(v) ? Number(v.toPrecision(7)) : NaN);
 
 export function pointsCsv(p: StudyPointColumns): CsvValue[][] {
-  const out: CsvValue[][] = [['case_id', 'method', 'problem', 'layer', 'tracing_effect', ...STUDY_METRIC_NAMES]];
+  const out: CsvValue[][] = [['case_id', 'method', 'problem', 'layer', 'tracing_effect', ...STUDY_METRIC_NAMES.map(withProtocol)]];
   for (let i = 0; i < p.count; i++) {
     out.push([p.caseId[i], p.methods[p.method[i]], p.problems[p.problem[i]], p.layer[i], f32(p.tracingEffect[i]), ...STUDY_METRIC_NAMES.map((m) => f32(p[m][i]))]);
   }
