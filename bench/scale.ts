@@ -5,6 +5,18 @@
  *   GPT-2 XL `locus probe`: peak RSS ≤ 1.3 × the weights file + 0.5 GB, wall ≤ 12 s;
  *   GPT-J 6B `locus probe` and a one-token trace row: peak RSS ≤ 16 GB.
  * Skipped, with the command that makes them, when the folders are absent.
+ *
+ * Where the GPT-2-XL probe's time went (session 8, 2 threads, `/usr/bin/time -v` + `node --cpu-prof`,
+ * machine shared, load average 8–18, so CPU seconds are the figure):
+ *   fed weights (d4ec77c): ~40 s CPU = 18–19 s user + 21–31 s kernel; 1.59 M minor faults (every byte
+ *     of the 6.2 GB read into fresh memory, ~13 µs a fault on this VM); of the samples: read 36 %,
+ *     NaN/Inf scan 20 %, ORT runs 17 %, splitting c_attn into Q/K/V 15 %, GC 5 %, 50 session creations 1 %.
+ *   mapped weights (model/mappedWeights.ts): 8.1–8.6 s CPU = ~5.7 s user + ~3 s kernel; 0.19 M faults
+ *     (ORT maps the file; the kernel maps 16 page-cache pages a fault); of the samples: ORT runs ~50 %
+ *     (first touch of the mapped pages, MatMul packing B per call), the NaN/Inf scan of the mapped
+ *     tensors read through one 16 MiB buffer + the 321 MB token table that interp/embed.ts reads whole
+ *     to gather 7 rows ~40 %, session creation ~4 %. An ORT ReduceSum check instead of the JavaScript
+ *     scan was measured slower (2.8 s vs 1.3 s CPU for 4.8 GB) and dropped.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
