@@ -44,6 +44,8 @@ describe('locus edit --sequential (embedded model)', () => {
     assert.equal(j.batches.length, 2);
     assert.deepEqual(j.batches.map((b: { requests: unknown[] }) => b.requests.length), [2, 1]);
     assert.deepEqual(j.batches[0].requests.map((q: { index: number }) => q.index), [0, 1]);
+    assert.equal(typeof j.batches[0].safety.flagged, 'boolean', 'each batch carries its pre-flight checks (CONTRACTS.md safety)');
+    assert.ok(j.batches[0].safety.checks.length > 0);
     assert.equal(j.curve.length, 3, 'the unedited model, then after each batch');
     assert.deepEqual(j.curve.map((p: { edits: number }) => p.edits), [0, 2, 3]);
     const single = JSON.parse((await run(['edit', ...common(), '--request', path.join(tmp, 'first2.json')])).out);

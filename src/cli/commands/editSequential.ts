@@ -96,13 +96,15 @@ export async function editSequentialCommand(argv: string[], io: CliIO): Promise<
     });
     if (tty) process.stderr.write('\r\x1b[K');
     if (v['json']) {
-      const batches = res.batches.map((b) => ({ batch: b.batch, layers: b.layers, deltas: b.deltas.map((d) => ({ param: d.param, frobenius: d.frobenius })), requests: b.requests, seconds: b.seconds }));
+      const batches = res.batches.map((b) => ({ batch: b.batch, layers: b.layers, deltas: b.deltas.map((d) => ({ param: d.param, frobenius: d.frobenius })), requests: b.requests, ...(b.safety ? { safety: b.safety } : {}), seconds: b.seconds }));
       io.out(JSON.stringify({ model: model.manifest, method, problem, batchSize, measureEvery, edits: cases.length, batches, curve: res.curve, resumed: res.resumed, cancelled: res.cancelled, seconds: res.seconds, notes: res.notes, ...(out === undefined ? {} : { out: path.resolve(out) }) }, null, 2));
     } else {
       for (const n of res.notes) io.err(`note: ${n}`);
       const done = res.batches.reduce((s, b) => s + b.requests.length, 0);
       io.out(`${method}, ${done}/${cases.length} requests in ${res.batches.length} batch${res.batches.length === 1 ? '' : 'es'} of ${batchSize} — ${problem} (${res.seconds.toFixed(1)} s${res.resumed ? `, ${res.resumed} batches resumed` : ''})`);
       io.out(formatCurveTable(res.curve));
+      const flagged = res.batches.filter((b) => b.safety?.flagged).map((b) => b.batch + 1);
+      if (flagged.length) io.err(`warning: the pre-flight safety checks flagged batch${flagged.length > 1 ? 'es' : ''} ${flagged.join(', ')} (applied anyway: see "safety" in --json)`);
       if (out !== undefined) io.out(`saved the run to ${path.resolve(out)}`);
     }
     if (res.cancelled) throw interrupted();

@@ -174,7 +174,7 @@ export async function runSequential(model: LoadedModel, spec: SequentialSpec, op
         ? out.edit.deltas.map((d) => ({ param: d.param, kind: d.kind, shape: d.kind === 'rank-one' ? [d.u.length, d.v.length] : [...d.shape], offset: 0, length: 0, frobenius: frobenius(d) }))
         : writeBatchDeltas(opts.outDir, b, out.edit);
       if (opts.outDir !== undefined && sequence.size > 0) saveSequenceState(opts.outDir, b, sequence, spec.method);
-      const rec: BatchRecord = { batch: b, requests: out.requests.map((r, i) => ({ index: indices[i], ...r })), layers: out.edit.layers, deltas: stored, seconds: (Date.now() - tb) / 1000, ...(point ? { point } : {}) };
+      const rec: BatchRecord = { batch: b, requests: out.requests.map((r, i) => ({ index: indices[i], ...r })), layers: out.edit.layers, deltas: stored, seconds: (Date.now() - tb) / 1000, safety: out.safety, ...(point ? { point } : {}) };
       writer?.append(rec);
       if (opts.outDir !== undefined) pruneSequenceStates(opts.outDir, b);
       batches.push(rec);

@@ -1,4 +1,5 @@
 import type { CaseOutcome, EditMethod } from '../edit/runEdit';
+import type { EditSafety } from '../edit/safety';
 import type { EditingProblem, FactCase } from '../problems/problems';
 import type { ParamName } from '../../model/names';
 
@@ -68,6 +69,11 @@ export interface BatchRecord {
   readonly layers: readonly number[];
   readonly deltas: readonly StoredDelta[];
   readonly seconds: number;
+  /**
+   * The batch's pre-flight checks (edit/safety.ts; CONTRACTS.md `safety`). A sequential run applies
+   * every batch, flagged or not: watching a model degrade is what it is for; the flags say where.
+   */
+  readonly safety?: EditSafety;
   /** Present when the curves were measured after this batch. */
   readonly point?: CurvePoint;
 }
