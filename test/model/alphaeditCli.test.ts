@@ -9,7 +9,7 @@ import { golden, tempDir } from '../helpers/paths';
  * `locus edit --method alphaedit` end to end on gpt2-facts-trained: one edit of alphaedit_two's batch with
  * the golden's hparams and templates reproduces the golden's ‖ΔW‖ (1e-4 relative) and post-edit
  * log-probs (1e-3; golden/README.md alphaedit_*.json), and a two-batch sequential run carries P and the
- * key cache from batch to batch (plumbing only: 5 z steps).
+ * key cache from batch to batch (plumbing only: 2 z steps).
  */
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -41,7 +41,7 @@ describe('locus edit --method alphaedit (gpt2-facts-trained)', () => {
     fs.writeFileSync(file('templates.json'), JSON.stringify(two.context_templates));
     fs.writeFileSync(file('two.json'), JSON.stringify(two.request.requests));
     fs.writeFileSync(file('seq.json'), JSON.stringify(seqRequest.batches.flat()));
-    fs.writeFileSync(file('quick.json'), JSON.stringify({ ...two.hparams, v_num_grad_steps: 5 }));
+    fs.writeFileSync(file('quick.json'), JSON.stringify({ ...two.hparams, v_num_grad_steps: 2 }));
     fs.writeFileSync(file('bad.json'), JSON.stringify({ L2: 0 }));
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -71,8 +71,8 @@ describe('locus edit --method alphaedit (gpt2-facts-trained)', () => {
     assert.ok(j.notes.some((n: string) => n.includes('null-space dimension') && n.includes('1: 200/256') && n.includes('2: 206/256')), j.notes.join('\n'));
   });
 
-  test('a sequence of two batches: each batch edits both layers (plumbing, 5 z steps)', async () => {
-    const r = await run(['edit', ...common(), '--requests', file('seq.json'), '--sequential', '--batch-size', '2', '--hparams', file('quick.json'), '--held-out-tokens', '64', '--measure-every', '2', '--json']);
+  test('a sequence of two batches: each batch edits both layers (plumbing, 2 z steps)', async () => {
+    const r = await run(['edit', ...common(), '--requests', file('seq.json'), '--sequential', '--batch-size', '2', '--hparams', file('quick.json'), '--held-out-tokens', '64', '--measure-every', '2', '--first-prompt-only', '--json']);
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out);
     assert.equal(j.batches.length, 2);
@@ -80,6 +80,8 @@ describe('locus edit --method alphaedit (gpt2-facts-trained)', () => {
       assert.deepEqual(b.deltas.map((d: { param: string }) => d.param), ['blocks.1.mlp.W_out', 'blocks.2.mlp.W_out']);
       for (const d of b.deltas) assert.ok(Number.isFinite(d.frobenius) && d.frobenius > 0, `‖ΔW‖ ${d.frobenius}`);
     }
+    // Batch 2 ran on the sequence bag batch 1 left (P kept, batch 1's keys in cache_c).
+    assert.ok(j.notes.some((n: string) => n.startsWith('AlphaEdit: batch 2 of this sequence')), j.notes.join('\n'));
   });
 
   test('L2 = 0 is refused before the model loads, in one line', async () => {

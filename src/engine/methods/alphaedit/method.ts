@@ -37,7 +37,9 @@ export const ALPHAEDIT_METHOD: EditMethodSpec<AlphaEditHparams> = {
     );
     ctx.sequence.set(STATE_KEY, res.state);
     const ranks = res.layers.map((l) => `${l.layer}: ${res.state.projections.get(l.layer)!.rank}/${l.keys[0].length}`).join(', ');
-    const notes = [`AlphaEdit null-space dimension per layer (nullspace_threshold ${ctx.hparams.nullspace_threshold}): ${ranks}`, ...res.notes];
+    const n = res.state.batches;
+    const sequence = n > 1 ? [`AlphaEdit: batch ${n} of this sequence (P from the unedited model, kept; cache_c holds the keys of batch${n > 2 ? `es 1–${n - 1}` : ' 1'})`] : [];
+    const notes = [`AlphaEdit null-space dimension per layer (nullspace_threshold ${ctx.hparams.nullspace_threshold}): ${ranks}`, ...res.notes, ...sequence];
     return { edit: res.edit, keys: new Map(res.layers.map((l) => [l.layer, l.keys])), notes };
   },
 };
