@@ -7,3 +7,5 @@ export type { Counterfactual, PatchFact } from './counterfactual';
 export { headContributions, assertHeadsSupported } from './heads';
 export { PATCH_KINDS } from './types';
 export type { PatchKind, PatchDirection, PatchMetric, PatchRequest, PatchGrid, PatchResult } from './types';
+export { studyPatchingEffect, STUDY_LOCALIZATIONS } from './studyEffect';
+export type { StudyLocalization, StudyPatchingEffect } from './studyEffect';

@@ -19,7 +19,8 @@ import type { StudyManifest, StudyProgress, StudyRow, StudyShard, StudySpec } fr
 import { rowKey, shardCases, studyRate } from './types';
 import type { FolderLock, LockHolder } from './lock';
 import { lockFolder } from './lock';
-import { studyMetricsByProtocol, studyMetricsOf, studyTracingEffect } from './sweep';
+import { STUDY_TRACE, studyMetricsByProtocol, studyMetricsOf, studyTracingEffect } from './sweep';
+import { STUDY_LOCALIZATIONS, studyPatchingEffect } from '../patching/studyEffect';
 import { resolveStatsCacheDir } from '../stats/cacheLocation';
 
 export interface StudyRunOptions {
@@ -78,6 +79,7 @@ function checkSpec(model: LoadedModel, spec: StudySpec, shard?: StudyShard): voi
   if (!Number.isSafeInteger(spec.seed) || spec.seed < 0 || spec.seed > MAX_STUDY_SEED) {
     throw new LocusError('bad-input', `seed ${spec.seed} must be an integer from 0 to ${MAX_STUDY_SEED} (a 32-bit NumPy RandomState seed)`);
   }
+  if (spec.localization !== undefined && !STUDY_LOCALIZATIONS.includes(spec.localization)) throw new LocusError('bad-input', `localization "${String(spec.localization)}" is not one of ${STUDY_LOCALIZATIONS.join(', ')}`);
   if (shard && !(Number.isInteger(shard.n) && shard.n >= 1 && Number.isInteger(shard.i) && shard.i >= 0 && shard.i < shard.n)) {
     throw new LocusError('bad-input', `shard ${shard.i}/${shard.n}: need 0 ≤ i < n`);
   }
@@ -90,12 +92,15 @@ function ensureManifest(model: LoadedModel, spec: StudySpec, opts: StudyRunOptio
     if (existing.model.fingerprint !== model.manifest.fingerprint) {
       throw new LocusError('bad-input', `${opts.outDir} holds a study of ${existing.model.name} (${existing.model.fingerprint}), not of ${model.manifest.name} (${model.manifest.fingerprint}); use another --out`);
     }
+    if ((existing.localization ?? 'noise') !== (spec.localization ?? 'noise')) {
+      throw new LocusError('bad-input', `${opts.outDir} holds a study with --localization ${existing.localization ?? 'noise'}; resume it with the same --localization or use another --out`);
+    }
     if (existing.shard?.i !== opts.shard?.i || existing.shard?.n !== opts.shard?.n) {
       throw new LocusError('bad-input', `${opts.outDir} holds shard ${existing.shard ? `${existing.shard.i}/${existing.shard.n}` : 'none'}; resume it with the same --shard`);
     }
     return;
   }
-  const manifest: StudyManifest = { kind: 'locus-study', format: 1, engineVersion: engineVersion(), model: model.manifest, spec, ...(opts.shard ? { shard: opts.shard } : {}), started: new Date().toISOString() };
+  const manifest: StudyManifest = { kind: 'locus-study', format: 1, engineVersion: engineVersion(), model: model.manifest, spec, ...(opts.shard ? { shard: opts.shard } : {}), localization: spec.localization ?? 'noise', started: new Date().toISOString() };
   writeJsonAtomic(path.join(opts.outDir, MANIFEST), manifest);
 }
 
@@ -143,7 +148,7 @@ async function runLocked(model: LoadedModel, spec: StudySpec, byId: ReadonlyMap<
       const rec = byId.get(id)!;
       const fact = factCaseOf(rec);
       report(`case ${id}: tracing`);
-      const trace = await studyTracingEffect(model, fact, opts.signal);
+      const trace = spec.localization === 'patching' ? await studyPatchingEffect(model, rec, [...byId.values()], STUDY_TRACE.window, opts.signal) : await studyTracingEffect(model, fact, opts.signal);
       const effect = trace.effect;
       const effectLast = trace.effectLastSubject;
       for (const u of todo) {

@@ -6,6 +6,7 @@ import type { ModelManifest } from '../../model/model';
 import type { EditingProblem } from '../problems/problems';
 import type { MetricProtocol } from '../problems/protocols';
 import type { EditMethod } from '../registry/index';
+import type { StudyLocalization } from '../patching/studyEffect';
 
 export interface StudySpec {
   /** CounterFact case_ids, in run order (a shard takes index % n == i of this list). */
@@ -19,6 +20,12 @@ export interface StudySpec {
   readonly dataset: string;
   /** Seed of the edit methods' sampling (ROME / MEMIT context templates). Tracing uses seed 1 as ROME. */
   readonly seed: number;
+  /**
+   * The localization variable (`--localization`): `noise` (default, absent in older studies) = Causal
+   * Tracing's fractional MLP effect; `patching` = the MLP activation-patching effect from a same-relation
+   * counterfactual (methods/patching/studyEffect.ts), stored in the same row fields.
+   */
+  readonly localization?: StudyLocalization;
 }
 
 export interface StudyShard {
@@ -34,6 +41,8 @@ export interface StudyManifest {
   readonly model: ModelManifest;
   readonly spec: StudySpec;
   readonly shard?: StudyShard;
+  /** The localization variable the rows hold (spec.localization; `noise` when the spec has none). */
+  readonly localization?: StudyLocalization;
   readonly started: string;
   /** Set by `mergeStudies`: the folders merged. */
   readonly mergedFrom?: readonly string[];
