@@ -1,8 +1,11 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { decodeEdit, encodeEdit, isLocusError, loadModel } from '../../src/engine/index';
+import { decodeEdit, encodeEdit, isLocusError, loadModel, readEditSource, SEQ_BATCHES } from '../../src/engine/index';
+import { writeBatchDeltas, writeSequentialManifest } from '../../src/engine/methods/sequential/store';
 import type { Edit, EncodedDelta, EncodedEdit, LoadedModel } from '../../src/engine/index';
-import { golden } from '../helpers/paths';
+import { golden, tempDir } from '../helpers/paths';
 
 /**
  * The edit file (editFile.ts): an Edit survives JSON bit for bit (every float32 pattern, denormals, -0
@@ -83,6 +86,31 @@ describe('edit file: encode / decode', () => {
         },
         what,
       );
+    }
+  });
+
+  test('a sequential run folder reads as its batches in order, exactly as stored; another model\'s run is refused', () => {
+    const dir = tempDir('locus-edit-run-');
+    try {
+      // The run's own store writes the folder (the layout locus edit --sequential --out leaves).
+      writeSequentialManifest(dir, { kind: 'locus-sequential', model: model.manifest, spec: { method: 'ft' } as never });
+      const lines = [rankOne, dense].map((e, i) => JSON.stringify({ batch: i, requests: [], layers: e.layers, deltas: writeBatchDeltas(dir, i, e), seconds: 0 }));
+      fs.writeFileSync(path.join(dir, SEQ_BATCHES), lines.join('\n') + '\n');
+      const run = readEditSource(dir, model, '--edit');
+      assert.equal(run.method, 'ft');
+      assert.deepEqual(run.layers, [1, 2]);
+      assert.equal(run.deltas.length, 2);
+      const [a, b] = run.deltas;
+      assert.ok(a.kind === 'rank-one' && rankOne.deltas[0].kind === 'rank-one');
+      assert.deepEqual(bits(a.u), bits(rankOne.deltas[0].u));
+      assert.ok(b.kind === 'dense' && dense.deltas[0].kind === 'dense');
+      assert.deepEqual(bits(b.delta), bits(dense.deltas[0].delta));
+
+      writeSequentialManifest(dir, { kind: 'locus-sequential', model: { ...model.manifest, name: 'other', fingerprint: 'feedface' }, spec: { method: 'ft' } as never });
+      assert.throws(() => readEditSource(dir, model, '--edit'), /^LocusError: --edit .*: the run was made on other \(fingerprint feedface\), not on gpt2-facts-trained/);
+      assert.throws(() => readEditSource(path.dirname(dir), model, '--edit'), /is a folder without manifest\.json/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,6 +1,7 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FactOutcome } from '../../engine/index';
-import { checkFacts, checkFileTarget, decodeEdit, EditStack, junitXml, parseFactsFile, readJsonFile, readTextFile, writeTextAtomic } from '../../engine/index';
+import { checkFacts, checkFileTarget, decodeEdit, EditStack, junitXml, parseFactsFile, readEditSource, readJsonFile, readTextFile, writeTextAtomic } from '../../engine/index';
 import { parseFlags, UsageError } from '../args';
 import type { CliIO } from '../io';
 import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
@@ -20,8 +21,8 @@ FILE holds JSON lines (blank lines and lines starting with # are skipped):
   protocol          first-token (default): the answer's first token after the prompt (as locus eval);
                     sequence: the whole answer teacher-forced — probability = product over its tokens,
                     rank = its worst token's rank (maxRank 1 = greedy decoding gives the answer)
-  --edits FILE...   apply these edits first, in order (each the JSON of locus edit --json, computed on
-                    this model: another model's edit is refused); repeat the flag for several
+  --edits FILE...   apply these edits first, in order (each the JSON of locus edit --json or a sequential
+                    run folder, made on this model: another model's edit is refused); repeat the flag
   --junit OUT.xml   also write a JUnit XML report (one testcase per line), atomically
 ${MODEL_FLAGS_HELP}
   --json            print JSON: { file, passed, failed, results: [{ line, prompt, expect, protocol, passed,
@@ -48,14 +49,17 @@ export async function assertCommand(argv: string[], io: CliIO): Promise<number> 
   const checks = parseFactsFile(readTextFile(file, 'facts file'), file);
   // Edit files are parsed now (a typo fails before the load) and checked against the model after it.
   const editFiles = (values.edits as string[] | undefined) ?? [];
-  const editJsons = editFiles.map((f) => readJsonFile(f, '--edits'));
+  // A folder is a sequential run (read after the load, against the model's fingerprint).
+  const editJsons = editFiles.map((f) => (isFolder(f) ? undefined : readJsonFile(f, '--edits')));
   const junit = values.junit as string | undefined;
   if (junit !== undefined) checkFileTarget(junit, '--junit');
   const model = await openModel(values, io);
   try {
     // Applied in the order given; the process ends afterwards, and the model's files are never written.
     const stack = new EditStack(model);
-    for (const [i, json] of editJsons.entries()) await stack.apply(decodeEdit(json, model, `--edits ${editFiles[i]}`));
+    for (const [i, json] of editJsons.entries()) {
+      await stack.apply(json !== undefined ? decodeEdit(json, model, `--edits ${editFiles[i]}`) : readEditSource(editFiles[i], model, '--edits'));
+    }
     const t0 = Date.now();
     const outcomes = await checkFacts(model, checks);
     const seconds = (Date.now() - t0) / 1000;
@@ -78,5 +82,14 @@ export async function assertCommand(argv: string[], io: CliIO): Promise<number> 
     return failed.length > 0 ? 1 : 0;
   } finally {
     await model.dispose();
+  }
+}
+
+/** Whether `p` is a folder (any error reads as no: reading it as a file then says why). */
+function isFolder(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkFileTarget, decodeEdit, isLocusError, LocusError, MAX_SEED, readJsonFile, readTextFile, retraceWithEdit, runCausalTrace, traceReportHtml, writeTextAtomic } from '../../engine/index';
+import { checkFileTarget, decodeEdit, isLocusError, LocusError, MAX_SEED, readEditSource, readJsonFile, readTextFile, retraceWithEdit, runCausalTrace, traceReportHtml, writeTextAtomic } from '../../engine/index';
 import type { ModelManifest, NoiseRule, RetraceResult, TraceGrid, TraceKind, TraceResult, TraceScore } from '../../engine/index';
 import { intFlag, parseFlags, requireFlag, UsageError } from '../args';
 import type { CliIO } from '../io';
@@ -24,7 +24,8 @@ probability comes back.
   --seed S              seed of the noise draws, numpy's RandomState (default 1)
   --target TEXT         trace this answer instead of the clean run's top token
   --score M             first-token (p of the answer's first token, as ROME; the default) or sequence
-  --edit EDIT.json      re-trace with an edit (the JSON of locus edit --json, for this model): trace the
+  --edit EDIT.json      re-trace with an edit (the JSON of locus edit --json, or a sequential run folder
+                        from locus edit --sequential --out DIR, made on this model): trace the
                         unedited model, then the edited one with the same noise draws, σ and answer (the
                         unedited model's top token unless --target); the report is the edited model's,
                         plus "original" { highScore, lowScore, grids } and "difference" { grids } =
@@ -162,7 +163,8 @@ export async function traceCommand(argv: string[], io: CliIO): Promise<void> {
   const noiseSubjects = readNoiseSubjects(str('noise-subjects'));
   // The edit file is read and parsed now; it is checked against the model (fingerprint, shapes) once that loads.
   const editFile = str('edit');
-  const editJson = editFile === undefined ? undefined : readJsonFile(editFile, '--edit');
+  // A folder is a sequential run (read after the load, against the model's fingerprint).
+  const editJson = editFile === undefined || isFolder(editFile) ? undefined : readJsonFile(editFile, '--edit');
   const html = str('html') === undefined ? undefined : path.resolve(str('html')!);
   if (html && !fs.existsSync(path.dirname(html))) throw new UsageError(`--html: the folder ${path.dirname(html)} does not exist`);
   if (html) checkFileTarget(html, '--html');
@@ -180,7 +182,7 @@ export async function traceCommand(argv: string[], io: CliIO): Promise<void> {
   try {
     // The report may not land in the model's folder (it would overwrite e.g. config.json).
     if (html) checkFileTarget(html, '--html', { modelDir: model.manifest.path });
-    const edit = editFile === undefined ? undefined : decodeEdit(editJson, model, `--edit ${editFile}`);
+    const edit = editFile === undefined ? undefined : editJson !== undefined ? decodeEdit(editJson, model, `--edit ${editFile}`) : readEditSource(editFile, model, '--edit');
     let result: TraceResult | RetraceResult;
     try {
       const req = { prompt, subject, kinds, window, samples, seed, noise, noiseSubjects, target, score };
@@ -201,5 +203,14 @@ export async function traceCommand(argv: string[], io: CliIO): Promise<void> {
   } finally {
     process.off('SIGINT', onSigint);
     await model.dispose();
+  }
+}
+
+/** Whether `p` is a folder (any error reads as no: reading it as a file then says why). */
+function isFolder(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { LocusError } from '../../errors';
 import type { LocusErrorCode } from '../../errors';
 import { readJsonFile } from '../../files/read';
@@ -5,6 +6,7 @@ import type { LoadedModel } from '../../model/model';
 import type { ParamName } from '../../model/names';
 import { DIVERGED } from './edits';
 import type { Edit, ParamDelta } from './edits';
+import { readBatchDeltas, readBatches, readSequentialManifest, SEQ_MANIFEST } from '../sequential/store';
 
 /**
  * An edit as JSON, so `locus trace --edit`, `locus assert --edits` and the panels can re-apply exactly
@@ -143,4 +145,45 @@ export function decodeEdit(json: unknown, model: LoadedModel, source: string): E
 /** Reads and decodes an edit file (`locus edit --json > EDIT.json`) for `model`. */
 export function readEditFile(file: string, model: LoadedModel, what = 'edit file'): Edit {
   return decodeEdit(readJsonFile(file, what), model, `${what} ${file}`);
+}
+
+/** Checks that a ΔW fits its parameter in `model` (a saved run's deltas were shaped by another process). */
+function checkDeltaFits(d: ParamDelta, model: LoadedModel, where: string, bad: (msg: string) => LocusError): void {
+  let shape: readonly number[];
+  try {
+    shape = model.param(d.param).shape;
+  } catch {
+    throw bad(`${where}: ${model.manifest.name} has no parameter ${JSON.stringify(d.param)}`);
+  }
+  const fits = d.kind === 'rank-one' ? shape.length === 2 && shape[0] === d.u.length && shape[1] === d.v.length : d.shape.join(',') === shape.join(',') && d.delta.length === shape.reduce((a, b) => a * b, 1);
+  if (!fits) throw bad(`${where}: the ΔW of ${d.param} does not fit its shape [${shape.join(', ')}]`);
+}
+
+/**
+ * An edit from `source`: an edit JSON (`locus edit --json`), or a sequential run folder (`locus edit
+ * --requests FILE --sequential --out DIR`), whose completed batches are applied in order as one edit
+ * (each batch's ΔW was computed on the weights the batches before it left, which is what applying them
+ * in order rebuilds). Either must have been made on `model` (its fingerprint).
+ */
+export function readEditSource(source: string, model: LoadedModel, what = 'edit file'): Edit {
+  if (!isDirectory(source)) return readEditFile(source, model, what);
+  const bad = (msg: string): LocusError => new LocusError('bad-input', `${what} ${source}: ${msg}`);
+  const manifest = readSequentialManifest(source);
+  if (!manifest) throw bad(`is a folder without ${SEQ_MANIFEST}: give an edit JSON (locus edit --json) or a sequential run folder`);
+  if (manifest.model.fingerprint !== model.manifest.fingerprint) {
+    throw bad(`the run was made on ${manifest.model.name} (fingerprint ${manifest.model.fingerprint}), not on ${model.manifest.name} (${model.manifest.fingerprint}); give the model it was made for with --model`);
+  }
+  const { batches } = readBatches(source);
+  if (batches.length === 0) throw bad('the run has no completed batch yet');
+  const deltas = batches.flatMap((b) => readBatchDeltas(source, b));
+  deltas.forEach((d, i) => checkDeltaFits(d, model, `delta ${i}`, bad));
+  return { method: manifest.spec.method, layers: [...new Set(batches.flatMap((b) => b.layers))].sort((a, b) => a - b), deltas };
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
