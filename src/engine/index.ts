@@ -80,3 +80,5 @@ export { retraceWithEdit, retraceAppliedEdits, gridDifference } from './methods/
 export type { RetraceResult } from './methods/causalTrace/retrace';
 export { runPatching, patchRuns, patchMetric, patchSite, headPatch, bothContributions, patchedLogits, rowsAt, chooseCounterfactual, counterfactualFor, patchFactOf, alignedSpans, firstAnswerId, replaceSubject, headContributions, assertHeadsSupported, PATCH_KINDS } from './methods/patching/index';
 export type { PatchOptions, PatchRuns, SitePatch, PatchedRunOptions, Counterfactual, PatchFact, PatchKind, PatchDirection, PatchMetric, PatchRequest, PatchGrid, PatchResult } from './methods/patching/index';
+export { studyPatchingEffect, STUDY_LOCALIZATIONS } from './methods/patching/index';
+export type { StudyLocalization, StudyPatchingEffect } from './methods/patching/index';

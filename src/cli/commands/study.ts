@@ -1,6 +1,6 @@
 import * as path from 'node:path';
-import type { EditingProblem, EditMethod, FolderLock, LayerSummary, RegressionRow, StudyProgress, StudyShard } from '../../engine/index';
-import { analyzeStudy, checkDirTarget, checkStatsDir, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, formatStudyRate, LocusError, loadCounterFact, lockStudy, MAX_STUDY_SEED, mergeStudies, parseCaseSpec, resolveStatsCacheDir, runStudy, selectCases, selectKnown } from '../../engine/index';
+import type { EditingProblem, EditMethod, FolderLock, StudyLocalization, LayerSummary, RegressionRow, StudyProgress, StudyShard } from '../../engine/index';
+import { analyzeStudy, checkDirTarget, checkStatsDir, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, formatStudyRate, LocusError, loadCounterFact, lockStudy, MAX_STUDY_SEED, mergeStudies, parseCaseSpec, resolveStatsCacheDir, runStudy, selectCases, selectKnown, STUDY_LOCALIZATIONS } from '../../engine/index';
 import { intFlag, parseFlags, UsageError } from '../args';
 import type { CliIO } from '../io';
 import { processIO } from '../io';
@@ -8,7 +8,7 @@ import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
 
 export const studyHelp = `locus study run --cases SPEC --methods ${EDIT_METHODS.join(',')} --layers all|LIST [--problems P,...]
                 [--out DIR] [--shard i/n] [--model M] [--dataset FILE] [--seed N]
-                [--stats-dir DIR] [--cache DIR] [--json]
+                [--stats-dir DIR] [--cache DIR] [--localization noise|patching] [--json]
 locus study merge DIR... --out DIR
 locus study analyze DIR [--json]
 
@@ -28,6 +28,9 @@ and reverted; one line per edit in DIR/results.jsonl, the model and spec in DIR/
                    machines with the same flags and their own --out; then "locus study merge"
   --stats-dir DIR  ROME/MEMIT's published statistics (DIR/wikipedia_stats/<module>_float32_mom2_<N>.npz),
                    used instead of computing C for the layers they have (as in locus edit)
+  --localization   the localization variable: noise (default; Causal Tracing, Gaussian noise on the
+                   subject) or patching (MLP activation patching, window 5, from a counterfactual subject
+                   of the same relation and token length: see "locus patch --help"); recorded in the manifest
   --cache DIR      statistics cache for rome/memit (default ~/.cache/locus/stats, or $XDG_CACHE_HOME/locus/stats)
 ${MODEL_FLAGS_HELP}
 merge: the union of study folders (identical duplicates kept once; different numbers are an error).
@@ -54,7 +57,7 @@ const fmt = (x: number, d = 3): string => (Number.isFinite(x) ? x.toFixed(d) : '
 async function runCmd(argv: string[], io: CliIO): Promise<void> {
   const { values } = parseFlags(argv, {
     cases: { type: 'string' }, methods: { type: 'string' }, layers: { type: 'string' }, problems: { type: 'string' }, out: { type: 'string' }, shard: { type: 'string' },
-    dataset: { type: 'string' }, seed: { type: 'string' }, cache: { type: 'string' }, 'stats-dir': { type: 'string' }, json: { type: 'boolean' }, ...MODEL_FLAGS,
+    dataset: { type: 'string' }, seed: { type: 'string' }, cache: { type: 'string' }, 'stats-dir': { type: 'string' }, json: { type: 'boolean' }, localization: { type: 'string' }, ...MODEL_FLAGS,
   }, 'study run');
   if (values.help) return io.out(studyHelp);
   const v = values as Record<string, string | boolean | undefined>;
@@ -67,6 +70,8 @@ async function runCmd(argv: string[], io: CliIO): Promise<void> {
   const shard = parseShard(v['shard'] as string | undefined);
   const spec = parseCaseSpec(list(v['cases'] as string | undefined, 'cases').join(','));
   const seed = intFlag(v['seed'] as string | undefined, 'seed', 0, 0, MAX_STUDY_SEED);
+  const localization = (v['localization'] ?? 'noise') as StudyLocalization;
+  if (!STUDY_LOCALIZATIONS.includes(localization)) throw new UsageError(`--localization must be one of ${STUDY_LOCALIZATIONS.join(', ')}`);
   const outFlag = v['out'] as string | undefined;
   if (outFlag !== undefined) checkDirTarget(outFlag, '--out');
   const statsDir = v['stats-dir'] as string | undefined;
@@ -99,7 +104,7 @@ async function runCmd(argv: string[], io: CliIO): Promise<void> {
       const rate = formatStudyRate(p);
       process.stderr.write(`\r\x1b[K${p.done}/${p.total}${rate === '' ? '' : ` (${rate})`} — ${p.stage}`);
     };
-    const summary = await runStudy(model, { cases: records.map((r) => r.case_id), methods, problems, layers, dataset, seed }, {
+    const summary = await runStudy(model, { cases: records.map((r) => r.case_id), methods, problems, layers, dataset, seed, ...(localization === 'patching' ? { localization } : {}) }, {
       outDir, shard, signal: controller.signal, onProgress: progress, cacheDir: resolveStatsCacheDir(v['cache'] as string | undefined), statsDir, outFlag: '--out', lock,
     });
     if (tty) process.stderr.write('\r\x1b[K');
