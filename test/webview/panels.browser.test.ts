@@ -66,7 +66,8 @@ describe('webview panels in headless Chromium', { skip }, () => {
     const fact = factFromRecord(record);
     probe = await run('probe/run', { prompt: fact.prompt, k: 10 });
     trace = await run('trace/run', { prompt: fact.prompt, subject: fact.subject, kinds: ['hidden', 'mlp', 'attn'] });
-    edit = await run('edit/run', { method: 'rome', caseIds: [CASE_ID], details: true });
+    // force: the case's subject is its prompt's first token, which the pre-flight safety checks flag for ROME (held otherwise).
+    edit = await run('edit/run', { method: 'rome', caseIds: [CASE_ID], details: true, force: true });
     await run('edit/revertAll', {});
     dir = tempDir('locus-webview-');
     browser = await launchChromium(dir);

@@ -163,7 +163,7 @@ export function renderEdit(e: (EditResultDto & SaveNote) | undefined, applied: r
   append(
     box,
     safetySection(e),
-    h('p', { class: 'row' }, 'Edit ', h('code', { id: 'edit-id' }, e.id || '(not applied)'), ` (${e.method.toUpperCase()}, layer${e.layers.length > 1 ? 's' : ''} ${e.layers.join(', ')}, ${e.problem}, target "${e.target}", ${e.seconds.toFixed(1)} s) `, revert, h('span', { id: 'edit-applied-note', class: 'muted' })),
+    h('p', { class: 'row' }, 'Edit ', h('code', { id: 'edit-id' }, e.applied === false ? '(not applied)' : e.id), ` (${e.method.toUpperCase()}, layer${e.layers.length > 1 ? 's' : ''} ${e.layers.join(', ')}, ${e.problem}, target "${e.target}", ${e.seconds.toFixed(1)} s) `, revert, h('span', { id: 'edit-applied-note', class: 'muted' })),
     h('div', { class: 'grid-2' },
       metricsTable('edit-metrics', 'Scores (Hase et al.; normalised by the pre-edit probabilities, so defined after the edit)', editMetricRows(e), true),
       metricsTable('edit-rome', 'ROME’s CounterFact metrics', romeMetricRows(e), false),
