@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadModel } from '../../src/engine/index';
 import type { LoadedModel } from '../../src/engine/index';
 import type { AlphaEditHparams, AlphaEditResult } from '../../src/engine/methods/alphaedit/index';
-import { ALPHAEDIT_GPT2_XL, computeAlphaEdit, mergeAlphaEditHparams } from '../../src/engine/methods/alphaedit/index';
+import { ALPHAEDIT_GPT2_XL, computeAlphaEdit, mergeAlphaEditHparams, projectCache } from '../../src/engine/methods/alphaedit/index';
 import { EditStack, frobenius } from '../../src/engine/methods/edit/edits';
 import { targetLogprobs } from '../../src/engine/methods/evaluate/logprobs';
 import type { RewriteRequest } from '../../src/engine/methods/rome/index';
@@ -120,6 +120,9 @@ function checkBatch(result: AlphaEditResult, want: GoldenBatch, name: string): v
     assert.ok(froErr <= 1e-4, `${name} layer ${w.layer} ‖ΔW‖ ${fro} vs ${w.delta_w_fro}`);
     assert.ok(Math.abs(cacheFro - w.cache_c_fro_after) <= 1e-3 * w.cache_c_fro_after, `${name} layer ${w.layer} ‖cache_c‖ ${cacheFro} vs ${w.cache_c_fro_after}`);
     assert.ok(got.nullSpaceResidual <= 1e-6, `ΔW leaves the null space: ${got.nullSpaceResidual}`);
+    const P = result.state.projections.get(w.layer)!.P;
+    const projected = relFrobenius(result.state.projectedCache.get(w.layer)!, projectCache(P, cacheC, 256));
+    assert.ok(projected <= 1e-12, `the kept P cache_c P is off the product by ${projected}`);
   });
 }
 

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { alphaEditDelta, nullSpaceProjection } from '../../src/engine/methods/alphaedit/index';
+import { addProjectedKeys, alphaEditDelta, nullSpaceProjection, projectCache } from '../../src/engine/methods/alphaedit/index';
 import { relFrobenius } from '../helpers/assertClose';
 
 /**
@@ -92,7 +92,10 @@ describe('AlphaEdit closed form', () => {
       const rhs = new Float64Array(M * D);
       for (let i = 0; i < M; i++) for (let d = 0; d < D; d++) for (let k = 0; k < M; k++) for (const [r, key] of keys.entries()) rhs[i * D + d] += P[i * M + k] * key[k] * resid[r][d];
       const want = luSolve(A, M, rhs, D);
-      const got = alphaEditDelta(P, cacheC, keys, resid, alpha);
+      const got = alphaEditDelta(P, projectCache(P, cacheC, M), keys, resid, alpha);
+      // The cache as the sequence keeps it: P cache_c P by rank-one updates, equal to the product.
+      const incremental = addProjectedKeys(P, addProjectedKeys(P, undefined, earlier.slice(0, 2)), earlier.slice(2));
+      assert.ok(relFrobenius(incremental, projectCache(P, cacheC, M)) < 1e-12, 'incremental P cache_c P');
       const err = relFrobenius(got, want);
       assert.ok(err < 1e-10, `relative difference ${err}`);
       // Without a cache the same holds (the first batch of a sequence).

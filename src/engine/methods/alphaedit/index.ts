@@ -10,7 +10,7 @@ import type { RewriteRequest } from '../rome/index';
 import type { AlphaEditHparams } from './hparams';
 import type { NullSpaceProjection } from './projection';
 import { nullSpaceProjectionShared } from './projection';
-import { addOuterProducts, alphaEditDelta, nullSpaceResidual } from './solve';
+import { addOuterProducts, addProjectedKeys, alphaEditDelta, nullSpaceResidual } from './solve';
 
 /**
  * What an AlphaEdit sequence carries from batch to batch (the reference's `P` and `cache_c`, both
@@ -23,6 +23,8 @@ export interface AlphaEditState {
   readonly projections: ReadonlyMap<number, NullSpaceProjection>;
   /** Absent for a layer until a batch has been edited (the reference's zeros). */
   readonly cacheC: ReadonlyMap<number, Float64Array>;
+  /** P cache_c P per layer, updated with each batch's projected keys (what the solve reads; solve.ts). */
+  readonly projectedCache: ReadonlyMap<number, Float64Array>;
   /** Number of batches folded into cacheC. */
   readonly batches: number;
 }
@@ -79,7 +81,7 @@ export async function createAlphaEditState(layers: readonly number[], threshold:
     const smallest = Math.min(...[...projections.values()].map((p) => p.singularValues[p.singularValues.length - 1]));
     throw new LocusError('bad-input', `no eigenvalue of C0 is below nullspace_threshold ${threshold} at layers ${layers.join(', ')} (smallest ${smallest.toExponential(3)}): AlphaEdit's update would be zero; raise nullspace_threshold`);
   }
-  return { layers: [...layers], threshold, projections, cacheC: new Map(), batches: 0 };
+  return { layers: [...layers], threshold, projections, cacheC: new Map(), projectedCache: new Map(), batches: 0 };
 }
 
 function validate(model: LoadedModel, requests: readonly RewriteRequest[], o: AlphaEditOptions, state: AlphaEditState | undefined): void {
@@ -145,6 +147,7 @@ export async function computeAlphaEdit(model: LoadedModel, requests: readonly Re
   const deltas: ParamDelta[] = [];
   const partial: Omit<AlphaEditLayerDetails, 'cacheKeys'>[] = [];
   const cacheC = new Map<number, Float64Array>();
+  const projectedCache = new Map<number, Float64Array>();
   const cacheKeys: Float64Array[][] = [];
   try {
     for (const [i, layer] of h.layers.entries()) {
@@ -153,7 +156,7 @@ export async function computeAlphaEdit(model: LoadedModel, requests: readonly Re
       const curZs = await currentZs(model, zLayer, requests, h.fact_token, o.signal);
       const resid = zs.map((z, r) => z.map((v, d) => (v - curZs[r][d]) / (h.layers.length - i))); // R [n × d_model]
       const P = state.projections.get(layer)!.P;
-      const deltaW = alphaEditDelta(P, state.cacheC.get(layer), keys, resid, h.L2); // [d_mlp, d_model]
+      const deltaW = alphaEditDelta(P, state.projectedCache.get(layer), keys, resid, h.L2); // [d_mlp, d_model]
       const param = `blocks.${layer}.mlp.W_out` as const;
       const shape = model.param(param).shape;
       if (shape.length !== 2 || shape[0] * shape[1] !== deltaW.length || shape[0] !== keys[0].length) {
@@ -172,13 +175,14 @@ export async function computeAlphaEdit(model: LoadedModel, requests: readonly Re
       cacheKeys.push(kPrime);
       const before = state.cacheC.get(layer);
       cacheC.set(layer, addOuterProducts(before ? Float64Array.from(before) : new Float64Array(kPrime[0].length ** 2), kPrime));
+      projectedCache.set(layer, addProjectedKeys(state.projections.get(layer)!.P, state.projectedCache.get(layer), kPrime));
     }
   } finally {
     await temp.revertAll();
   }
   const layers = partial.map((p, i) => ({ ...p, cacheKeys: cacheKeys[i] }));
   const notes = h.layers.filter((l) => state.projections.get(l)!.rank === 0).map((l) => `AlphaEdit layer ${l}: no eigenvalue of C0 is below nullspace_threshold ${h.nullspace_threshold}, so P = 0 and this layer is not changed`);
-  const next: AlphaEditState = { ...state, cacheC, batches: state.batches + 1 };
+  const next: AlphaEditState = { ...state, cacheC, projectedCache, batches: state.batches + 1 };
   return { edit: { method: 'alphaedit', layers: [...h.layers], deltas }, zs, zSteps, layers, notes, state: next };
 }
 
@@ -186,4 +190,4 @@ export { ALPHAEDIT_GPT2_XL, ALPHAEDIT_KEYS, mergeAlphaEditHparams } from './hpar
 export type { AlphaEditHparams } from './hparams';
 export { nullSpaceProjection, nullSpaceProjectionShared } from './projection';
 export type { NullSpaceProjection } from './projection';
-export { alphaEditDelta } from './solve';
+export { addProjectedKeys, alphaEditDelta, projectCache } from './solve';

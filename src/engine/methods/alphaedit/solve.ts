@@ -12,21 +12,16 @@ import { spdSolveColumns } from '../linalg';
  * by Cholesky in float64 [G: our algebra]: applying (I − P) to it gives α (I − P) ΔW = 0, so ΔW = P ΔW,
  * hence P M P ΔW = P M ΔW and ΔW solves the reference's system; P M P + α I is SPD for α > 0, so the
  * solution is the same unique one (P a symmetric projector; ours is one to float64 round-off).
+ * `projectedCache` is P cache_c P, kept up to date by rank-n updates (P is fixed for a sequence, so
+ * P (C + K′K′ᵀ) P = P C P + (P K′)(P K′)ᵀ): no d_mlp³ product per batch.
  */
-export function alphaEditDelta(P: Float64Array, cacheC: Float64Array | undefined, keys: readonly Float64Array[], resid: readonly Float64Array[], alpha: number): Float64Array {
+export function alphaEditDelta(P: Float64Array, projectedCache: Float64Array | undefined, keys: readonly Float64Array[], resid: readonly Float64Array[], alpha: number): Float64Array {
   const M = keys[0].length;
   const D = resid[0].length;
   if (P.length !== M * M) throw new LocusError('bad-input', `AlphaEdit's projection is ${Math.sqrt(P.length)}² but the layer's keys have ${M} entries`);
   if (!(alpha > 0)) throw new LocusError('bad-input', `AlphaEdit's L2 must be positive (got ${alpha})`);
   const PK = keys.map((k) => matVec(P, k, M)); // n × [d_mlp]: P k_i
-  const A = cacheC ? sandwich(P, cacheC, M) : new Float64Array(M * M); // P cache_c P [d_mlp, d_mlp]
-  for (const pk of PK) {
-    for (let a = 0; a < M; a++) {
-      const x = pk[a];
-      const row = a * M;
-      for (let b = 0; b < M; b++) A[row + b] += x * pk[b];
-    }
-  }
+  const A = addOuterProducts(projectedCache ? Float64Array.from(projectedCache) : new Float64Array(M * M), PK); // P (cache_c + K Kᵀ) P [d_mlp, d_mlp]
   for (let a = 0; a < M; a++) A[a * M + a] += alpha;
   const B = new Float64Array(M * D); // P K Rᵀ [d_mlp, d_model]
   PK.forEach((pk, i) => {
@@ -50,6 +45,12 @@ export function addOuterProducts(into: Float64Array, keys: readonly Float64Array
     }
   }
   return into;
+}
+
+/** P cache_c P + Σ (P k′)(P k′)ᵀ: the projected cache after a batch's keys K′ are added (a new array). */
+export function addProjectedKeys(P: Float64Array, projectedCache: Float64Array | undefined, keys: readonly Float64Array[]): Float64Array {
+  const M = keys[0].length;
+  return addOuterProducts(projectedCache ? Float64Array.from(projectedCache) : new Float64Array(M * M), keys.map((k) => matVec(P, k, M)));
 }
 
 /** ‖ΔW − P ΔW‖ / ‖ΔW‖ (the golden's `null_space_residual`): how far the update leaves the null space. */
@@ -79,8 +80,8 @@ function matVec(A: Float64Array, x: ArrayLike<number>, n: number): Float64Array 
   return y;
 }
 
-/** P C P for symmetric P, C [n, n] (row-major, i-k-j loops so the inner loop is contiguous). */
-function sandwich(P: Float64Array, C: Float64Array, n: number): Float64Array {
+/** P C P for symmetric P, C [n, n] (row-major, i-k-j loops so the inner loop is contiguous): the projected cache from scratch (tests, checks). */
+export function projectCache(P: Float64Array, C: Float64Array, n: number): Float64Array {
   const multiply = (X: Float64Array, Y: Float64Array): Float64Array => {
     const Z = new Float64Array(n * n);
     for (let i = 0; i < n; i++) {
