@@ -379,3 +379,7 @@ export interface EditScoresDto {
 export interface CaseOutcomeDto {
   readonly metricsByProtocol?: Readonly<Record<MetricProtocolDto, ProtocolScoresDto>>;
 }
+export interface SweepPointDto {
+  /** Every protocol's scores of this point's edit (null: not applicable); absent in sweeps saved before them. */
+  readonly metricsByProtocol?: Partial<Record<MetricProtocolDto, { readonly rewrite: number | null; readonly paraphrase: number | null; readonly neighborhood: number | null; readonly overall: number | null; readonly protocol?: MetricProtocolDto }>>;
+}

@@ -175,7 +175,7 @@ describe('layer sweeps', () => {
 
   test('CSV: one row per point with the tracing effect at its layer', () => {
     const rows = sweepCsv(sweep);
-    assert.deepEqual(rows[0], ['method', 'layer', 'edit_layers', 'rewrite', 'paraphrase', 'neighborhood', 'overall', 'tracing_effect', 'seconds']);
+    assert.deepEqual(rows[0], ['method', 'layer', 'edit_layers', 'rewrite_hase_normalized', 'paraphrase_hase_normalized', 'neighborhood_hase_normalized', 'overall_hase_normalized', 'tracing_effect', 'seconds']);
     assert.deepEqual(rows[3], ['ft', 1, '1', 0.6, null, 0.5, null, 0.4, 2]);
   });
 

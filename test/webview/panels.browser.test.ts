@@ -261,7 +261,7 @@ describe('webview panels in headless Chromium', { skip }, () => {
     await page.selectOption('#sweep-metric', 'overall');
     await page.click('#sweep-figure-csv');
     const csvMessage = await waitPosted(page, 'export/save');
-    assert.match(String(csvMessage.data), /^method,layer,edit_layers,rewrite,paraphrase,neighborhood,overall,tracing_effect,seconds\r\n/);
+    assert.match(String(csvMessage.data), /^method,layer,edit_layers,rewrite_hase_normalized,paraphrase_hase_normalized,neighborhood_hase_normalized,overall_hase_normalized,(rewrite_rome_probability,.*,overall_generation,)?tracing_effect,seconds\r\n/);
     await page.screenshot({ path: path.join(shots, 'compare.png'), fullPage: true });
     assert.deepEqual(pageErrors.get(page), []);
     await page.close();

@@ -1,8 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { EditResultDto } from '../../src/protocol/dto';
+import type { EditResultDto, SweepResultDto } from '../../src/protocol/dto';
 import { availableProtocols, compareRows, editCsv, protocolScoreRows, scoresUnder } from '../../webview/shared/editData';
 import { csv } from '../../webview/shared/csv';
+import { sweepCsv } from '../../webview/shared/sweepData';
 
 /** An edit result as the worker sends it (numbers from a ROME edit of the embedded model, case 8024 at layer 3; JSON nulls where a score does not apply). */
 const edit = {
@@ -51,5 +52,23 @@ describe('edit scores under named protocols (panels and CSV)', () => {
     assert.deepEqual(rows.find((r) => r[1] === 'generation.paraphrase'), ['metric', 'generation.paraphrase', null, 0.5]);
     assert.match(csv(rows), /\r\nmetric,token-accuracy\.neighborhood,,\r\n/);
     assert.equal(editCsv(old).filter((r) => /^[a-z-]+\.(rewrite|overall)$/.test(String(r[1]))).length, 2);
+  });
+});
+
+describe('sweep CSV columns carry the protocol', () => {
+  test('the paper scores, then every protocol all points have', () => {
+    const m = (v: number) => ({ rewrite: v, paraphrase: v, neighborhood: null, overall: v });
+    const by = (v: number) => ({ 'hase-normalized': m(v), 'rome-probability': m(1), 'token-accuracy': m(0.5), generation: m(0) });
+    const sweep = { subject: 'Google Patents', problem: 'error-injection', tracingEffect: [0.1, 0.2], points: [
+      { method: 'rome', layer: 0, editLayers: [0], metrics: m(0.9), metricsByProtocol: by(0.9), seconds: 1 },
+      { method: 'rome', layer: 1, editLayers: [1], metrics: m(0.4), metricsByProtocol: by(0.4), seconds: 2 },
+    ] } as unknown as SweepResultDto;
+    const rows = sweepCsv(sweep);
+    assert.equal(rows[0].length, 3 + 16 + 2);
+    assert.deepEqual(rows[0].slice(3, 8), ['rewrite_hase_normalized', 'paraphrase_hase_normalized', 'neighborhood_hase_normalized', 'overall_hase_normalized', 'rewrite_rome_probability']);
+    assert.equal(rows[0][18], 'overall_generation');
+    assert.deepEqual(rows[2].slice(3, 12), [0.4, 0.4, null, 0.4, 1, 1, null, 1, 0.5]);
+    const old = { ...sweep, points: sweep.points.map((p) => ({ ...p, metricsByProtocol: undefined })) } as unknown as SweepResultDto;
+    assert.equal(sweepCsv(old)[0].length, 3 + 4 + 2);
   });
 });

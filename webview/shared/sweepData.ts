@@ -1,5 +1,6 @@
 /** Shaping a layer sweep (SweepResultDto) for the Compare panel's chart, table and CSV (pure). */
-import type { EditMethod, SweepResultDto } from '../../src/protocol/dto';
+import type { EditMethod, MetricProtocolDto, SweepResultDto } from '../../src/protocol/dto';
+import { METRIC_PROTOCOL_NAMES } from '../../src/protocol/dto';
 import type { CsvValue } from './csv';
 
 export type SweepMetric = 'rewrite' | 'paraphrase' | 'neighborhood' | 'overall';
@@ -28,11 +29,19 @@ export function sweepSeries(s: SweepResultDto, metric: SweepMetric): Array<{ met
 /** The tracing effect at each of `layers` (null past its end). */
 export const effectAt = (s: SweepResultDto, layers: readonly number[]): Array<number | null> => layers.map((l) => s.tracingEffect[l] ?? null);
 
-/** CSV: one row per (method, layer) with every metric and the tracing effect at that layer. */
+/**
+ * CSV: one row per (method, layer) with every metric and the tracing effect at that layer. Score
+ * columns carry their protocol (`rewrite_hase_normalized`, …): the paper's scores (`metrics`), then
+ * every other protocol all points have (README "Which metric?").
+ */
 export function sweepCsv(s: SweepResultDto): CsvValue[][] {
-  const rows: CsvValue[][] = [['method', 'layer', 'edit_layers', ...SWEEP_METRICS, 'tracing_effect', 'seconds']];
-  for (const p of s.points) {
-    rows.push([p.method, p.layer, p.editLayers.join(' '), ...SWEEP_METRICS.map((m) => p.metrics[m]), s.tracingEffect[p.layer] ?? null, p.seconds]);
+  const others = METRIC_PROTOCOL_NAMES.filter((p) => p !== 'hase-normalized' && s.points.length > 0 && s.points.every((x) => x.metricsByProtocol?.[p]));
+  const protocols: MetricProtocolDto[] = ['hase-normalized', ...others];
+  const column = (m: SweepMetric, p: MetricProtocolDto): string => `${m}_${p.replace(/-/g, '_')}`;
+  const rows: CsvValue[][] = [['method', 'layer', 'edit_layers', ...protocols.flatMap((p) => SWEEP_METRICS.map((m) => column(m, p))), 'tracing_effect', 'seconds']];
+  for (const x of s.points) {
+    const scores = protocols.flatMap((p) => SWEEP_METRICS.map((m) => (p === 'hase-normalized' ? x.metrics[m] : (x.metricsByProtocol?.[p]?.[m] ?? null))));
+    rows.push([x.method, x.layer, x.editLayers.join(' '), ...scores, s.tracingEffect[x.layer] ?? null, x.seconds]);
   }
   return rows;
 }
