@@ -41,9 +41,6 @@ export const ALPHAEDIT_GPT2_XL: AlphaEditHparams = {
   L2: 10,
 };
 
-/** The keys AlphaEdit reads beyond the value optimisation's (for the registry's safety check and help). */
-export const ALPHAEDIT_KEYS = ['layers', 'nullspace_threshold', 'L2', 'v_num_grad_steps', 'v_lr', 'v_loss_layer', 'v_weight_decay', 'clamp_norm_factor', 'kl_factor', 'fact_token', 'mom2_n_samples'] as const;
-
 /** MEMIT's keys (AlphaEdit's z, keys and window are MEMIT's) plus the projection's and the solve's. */
 export const ALPHAEDIT_SPEC: MergeSpec = {
   rules: {

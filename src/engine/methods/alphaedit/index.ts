@@ -186,7 +186,7 @@ export async function computeAlphaEdit(model: LoadedModel, requests: readonly Re
   return { edit: { method: 'alphaedit', layers: [...h.layers], deltas }, zs, zSteps, layers, notes, state: next };
 }
 
-export { ALPHAEDIT_GPT2_XL, ALPHAEDIT_KEYS, mergeAlphaEditHparams } from './hparams';
+export { ALPHAEDIT_GPT2_XL, ALPHAEDIT_SPEC, mergeAlphaEditHparams } from './hparams';
 export type { AlphaEditHparams } from './hparams';
 export { nullSpaceProjection, nullSpaceProjectionShared } from './projection';
 export type { NullSpaceProjection } from './projection';
