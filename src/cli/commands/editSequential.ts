@@ -14,7 +14,7 @@ import type { CliIO } from '../io';
 import { processIO } from '../io';
 import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
 
-export const editSequentialHelp = `locus edit [--model M] --method rome|memit|ft|ft5 --requests FILE --sequential [--batch-size k=1]
+export const editSequentialHelp = `locus edit [--model M] --method ${EDIT_METHODS.join('|')} --requests FILE --sequential [--batch-size k=1]
            [--measure-every m=1] [--held-out-tokens N=${DEFAULT_HELD_OUT_TOKENS}] [--out DIR] [--layer L]
            [--problem P] [--hparams FILE] [--stats-corpus FILE] [--stats-dir DIR] [--cache DIR] [--seed N]
            [--first-prompt-only] [--json]
