@@ -7,6 +7,7 @@ import type { Edit } from './edits';
 import { probeCase, scoreCase } from './evaluateEdit';
 import type { CaseProbe } from './evaluateEdit';
 import type { EditScores, RomeSuccess } from '../problems/metrics';
+import type { MetricsByProtocol } from '../problems/protocols';
 import { buildProblem } from '../problems/problems';
 import type { EditingProblem, FactCase, ProblemSpec } from '../problems/problems';
 import { forcingMethods, listWords, methodSpec } from '../registry/index';
@@ -62,6 +63,8 @@ export interface CaseOutcome {
   readonly post: { targetNewLogprob: number; targetTrueLogprob: number };
   readonly metrics: EditScores;
   readonly romeMetrics: RomeSuccess;
+  /** The same edit under every named protocol (problems/protocols.ts; CONTRACTS.md). */
+  readonly metricsByProtocol: MetricsByProtocol;
   readonly target: string;
 }
 
@@ -87,6 +90,7 @@ const outcome = (pre: CaseProbe, post: CaseProbe, scored: ReturnType<typeof scor
   post: { targetNewLogprob: post.rewrite.target, targetTrueLogprob: post.rewrite.truth },
   metrics: scored.metrics,
   romeMetrics: scored.rome,
+  metricsByProtocol: scored.byProtocol,
   target,
 });
 
@@ -119,7 +123,7 @@ function checkLayers(h: { layers: readonly number[]; v_loss_layer?: number }, L:
  */
 function assertFiniteOutcome(post: CaseProbe, o: CaseOutcome, where: string): void {
   assertFiniteDeep(`the log-probs of ${where} after the edit`, post, undefined, DIVERGED);
-  assertFiniteDeep(`the edit's result for ${where}`, o, (p) => /^(metrics|romeMetrics)\./.test(p), DIVERGED);
+  assertFiniteDeep(`the edit's result for ${where}`, o, (p) => /^(metrics|romeMetrics|metricsByProtocol)\./.test(p), DIVERGED);
 }
 
 /**
