@@ -6,6 +6,7 @@
  * shaped folders from bench/makeBigModel.ts: `locus probe` and a trace row as processes, wall and peak RSS;
  * only when asked for by name), study (edits/hour of a 16-edit study on the embedded model; by name), sequential (N sequential edits per method, curves and a PNG plot; by name).
  */
+import { benchAttribution } from './attribution';
 import { benchForward } from './forward';
 import { benchDevice } from './device';
 import { benchEdit } from './edit';
@@ -18,7 +19,7 @@ import { benchTrace } from './trace';
 import { benchTrain } from './train';
 import { benchWorkerTrace } from './workerTrace';
 
-const targets: Record<string, (threads: number) => Promise<void>> = { forward: benchForward, train: benchTrain, trace: benchTrace, edit: benchEdit, quality: benchQuality, device: benchDevice, 'first-edit': benchFirstEdit, 'worker-trace': benchWorkerTrace, scale: benchScale, study: benchStudy, sequential: benchSequential };
+const targets: Record<string, (threads: number) => Promise<void>> = { forward: benchForward, train: benchTrain, trace: benchTrace, edit: benchEdit, quality: benchQuality, device: benchDevice, 'first-edit': benchFirstEdit, 'worker-trace': benchWorkerTrace, scale: benchScale, study: benchStudy, sequential: benchSequential, attribution: benchAttribution };
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
