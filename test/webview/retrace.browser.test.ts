@@ -3,7 +3,8 @@
  * real HTML shell, fed a real `trace/retrace` of the embedded model with a real applied edit (the
  * worker's handlers over in-memory streams; constrained fine-tuning, Angola → Europe, at layer 0): the
  * button is off until an edit is applied; the answer draws original, edited and difference heatmaps per
- * kind (nine canvases) with every cell also in a table; the edit layer is named. The screenshot of the
+ * kind (nine canvases) with every cell also in a table; the edit layer is named; fact/init brings it back
+ * after a reload. The screenshot of the
  * three maps goes to test-output/webview/retrace.png.
  */
 import * as assert from 'node:assert/strict';
@@ -98,6 +99,10 @@ describe('Fact panel: re-trace with the applied edit (headless Chromium)', { ski
     // The edit moved the last subject token's restored state at the edited layer: the difference is not all zero.
     assert.notEqual(retrace.difference.grids.hidden!.scores[t][0], 0);
     await page.locator('#retrace').screenshot({ path: path.join(shots, 'retrace.png') });
+
+    // A reloaded webview gets the re-trace back with the panel's state (fact/init), as the trace and the edit.
+    await send(page, { type: 'fact/init', fact, model: modelSummary(model), applied: [editId], running: {}, probe: { tokens: [], top: [] }, retrace: packRetrace(retrace) });
+    assert.equal(await page.locator('#retrace-heatmaps canvas').count(), 9, 'the re-trace is drawn again from fact/init');
     assert.deepEqual(pageErrors.get(page), []);
   });
 });

@@ -8,7 +8,7 @@
 import '../shared/base.css';
 import './fact.css';
 import type { EditResultDto, ProbeResultDto } from '../../src/protocol/dto';
-import type { FactFromWebview, FactToWebview, FactView, ModelSummary, SaveNote, TraceView } from '../../src/protocol/panels/fact';
+import type { FactFromWebview, FactToWebview, FactView, ModelSummary, RetraceView, SaveNote, TraceView } from '../../src/protocol/panels/fact';
 import type { HostToPanel } from '../../src/protocol/panels';
 import { byId, afterPaint } from '../shared/dom';
 import { clearError, showError } from '../shared/errors';
@@ -41,6 +41,7 @@ const view: {
   probe?: ProbeResultDto;
   trace?: TraceView & SaveNote;
   edit?: EditResultDto & SaveNote;
+  retrace?: RetraceView;
   applied: readonly string[];
 } = { fact: null, model: null, blocked: true, applied: [] };
 
@@ -134,12 +135,14 @@ function renderAll(): void {
   renderTopK(view.probe);
   if (view.trace && view.fact) traceSection.render(view.trace, view.model, view.fact.subject);
   else traceSection.clear();
+  if (view.retrace && view.fact) retraceSection.render(view.retrace, view.model, view.fact.subject);
+  else retraceSection.clear();
   renderEdit(view.edit, view.applied, view.fact?.subject ?? 'fact', (m) => channel.post(m), revert);
   refreshControls();
 }
 
 function onInit(m: Extract<HostToPanel<FactToWebview>, { type: 'fact/init' }>, receivedAt: number): void {
-  Object.assign(view, { fact: m.fact, model: m.model, saved: m.saved, blocked: m.error !== undefined, probe: m.probe, trace: m.trace, edit: m.edit, applied: m.applied });
+  Object.assign(view, { fact: m.fact, model: m.model, saved: m.saved, blocked: m.error !== undefined, probe: m.probe, trace: m.trace, edit: m.edit, applied: m.applied, retrace: m.retrace });
   fillMethods(m.model?.methods ?? []);
   fillLayers(m.model?.n_layers);
   const ui = channel.state<UiState>();
@@ -189,6 +192,7 @@ channel.listen((m, receivedAt) => {
       finishJob(m.requestId, 'done', `Traced ${m.trace.cells} cells in ${m.trace.seconds.toFixed(1)} s.`);
       return timed('trace', receivedAt);
     case 'retrace/result':
+      view.retrace = m.retrace;
       retraceSection.render(m.retrace, view.model, view.fact?.subject ?? 'trace');
       finishJob(m.requestId, 'done', `Re-traced ${2 * m.retrace.edited.cells} cells in ${m.retrace.edited.seconds.toFixed(1)} s.`);
       return timed('retrace', receivedAt);

@@ -8,6 +8,7 @@ import type * as vscode from 'vscode';
 import type { EditResultDto, ProbeResultDto, TraceResultDto } from '../../protocol/dto';
 import type { EditFormValues, FactFromWebview, FactToWebview, FactView, ModelSummary, SaveNote, SavedEditData, SavedTraceData, TraceOptions } from '../../protocol/panels/fact';
 import { TRACE_KIND_NAMES } from '../../protocol/panels/fact';
+import type { RetraceResultDto } from '../../protocol/engine';
 import { errorMessage } from '../engineSession';
 import { ComparePanel } from './comparePanel';
 import type { FactRef, PanelContext } from './context';
@@ -28,6 +29,7 @@ export class FactPanel {
   private probe?: ProbeResultDto;
   private trace?: { dto: TraceResultDto; note: SaveNote };
   private edit?: EditResultDto & SaveNote;
+  private retrace?: RetraceResultDto;
   private readonly running: Running = {};
   /** The fingerprint of the model that probe/trace/edit were computed on. */
   private resultsModel?: string;
@@ -97,6 +99,7 @@ export class FactPanel {
         this.probe = undefined;
         this.trace = undefined;
         this.edit = undefined;
+        this.retrace = undefined;
       },
     });
     // A saved run shows numbers from the past: the live stack and model are not its business.
@@ -111,6 +114,7 @@ export class FactPanel {
           this.probe = undefined;
           this.trace = undefined;
           this.edit = undefined;
+          this.retrace = undefined;
         }
         this.resultsModel = fingerprint ?? this.resultsModel;
         this.model = modelSummary(ctx.session.model);
@@ -163,6 +167,7 @@ export class FactPanel {
       ...(this.probe ? { probe: this.probe } : {}),
       ...(this.trace ? { trace: { ...packTrace(this.trace.dto), ...this.trace.note } } : {}),
       ...(this.edit ? { edit: this.edit } : {}),
+      ...(this.retrace ? { retrace: packRetrace(this.retrace) } : {}),
       applied: this.source.kind === 'live' ? this.applied() : [],
       running: { ...this.running },
     });
@@ -243,7 +248,10 @@ export class FactPanel {
             ...(target !== undefined ? { target } : {}),
           }, o);
         },
-        (dto) => this.host.post({ type: 'retrace/result', requestId, retrace: packRetrace(dto) }),
+        (dto) => {
+          this.retrace = dto;
+          this.host.post({ type: 'retrace/result', requestId, retrace: packRetrace(dto) });
+        },
       ),
     );
   }

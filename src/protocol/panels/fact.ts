@@ -88,6 +88,8 @@ export type FactToWebview = {
     readonly probe?: ProbeResultDto;
     readonly trace?: TraceView & SaveNote;
     readonly edit?: EditResultDto & SaveNote;
+    /** The last re-trace with the applied edits (shown again after a reload). */
+    readonly retrace?: RetraceView;
     /** Ids of the panel's edits still applied in the worker. */
     readonly applied: readonly string[];
     /** Jobs still running, so a reloaded webview can follow them. */
