@@ -51,7 +51,10 @@ export interface PatchResult {
   readonly clean: number;
   readonly corrupted: number;
   readonly grids: Partial<Record<PatchKind, PatchGrid>>;
-  /** Max over tokens of the effect per layer (the tracing effect's convention, unclipped). */
+  /**
+   * Max over tokens from the first subject token of the effect per layer (the tracing effect's
+   * convention, unclipped). When noising, important states are the low ones: read the grid's minima instead.
+   */
   readonly effectByLayer: Partial<Record<PatchKind, number[]>>;
   /** heads[t][l][h]: the effect of patching head h's output at (t, l). */
   readonly heads?: number[][][];
