@@ -32,17 +32,20 @@ async function correlations(model: LoadedModel, req: { prompt: string; subject: 
  * 10-token prompt — first preview (creates the all-sites objective session) and warm; acceptance:
  * warm ≤ 0.5 s. A random model's grid is noise (nothing is localized), so its r says little; the
  * informative r is on the trained golden gpt2-facts-trained (6 layers, d 64) with ROME's Eiffel request.
+ * LOCUS_BENCH_LAYERS=N runs N GPT-2-small blocks (peak memory: about 4.5 GB at 12 layers, the
+ * objective graph bakes a second copy of the weights).
  */
 export async function benchAttribution(threads: number): Promise<void> {
   const what = `${threads} thread${threads > 1 ? 's' : ''}`;
-  const model = fakeGpt2Small(threads);
+  const layers = Number(process.env.LOCUS_BENCH_LAYERS ?? 12);
+  const model = fakeGpt2Small(threads, layers);
   const req = { prompt: 'abcdefghij', subject: 'abc', target: 'b' };
   const first = await seconds(() => attributionPreview(model, { ...req, kinds: KINDS, window: 10 }));
   const warm = await seconds(() => attributionPreview(model, { ...req, kinds: KINDS, window: 10 }));
   const warm2 = await seconds(() => attributionPreview(model, { ...req, subject: 'cde', kinds: KINDS, window: 10 }));
   const exact = await seconds(() => runCausalTrace(model, { ...req, kinds: KINDS, window: 10, samples: 10 }));
   const exactWarm = await seconds(() => runCausalTrace(model, { ...req, kinds: KINDS, window: 10, samples: 10 }));
-  console.log(`attribution preview first (GPT-2 small random, 12 layers, 10 tokens, 3 kinds, W=10, ${what}): ${first.s.toFixed(3)} s`);
+  console.log(`attribution preview first (GPT-2 small random, ${layers} layers, 10 tokens, 3 kinds, W=10, ${what}): ${first.s.toFixed(3)} s`);
   console.log(`attribution preview warm  (subject at 0): ${warm.s.toFixed(3)} s (goal ≤ 0.5 s); subject at 2: ${warm2.s.toFixed(3)} s`);
   console.log(`exact grid (N=10) first ${exact.s.toFixed(2)} s, warm ${exactWarm.s.toFixed(2)} s — warm exact / warm preview: ${(exactWarm.s / warm.s).toFixed(1)}×`);
   console.log(`  Pearson r, random GPT-2 small (uninformative model): ${await correlations(model, req, exactWarm.value)}`);

@@ -82,3 +82,7 @@ export { runPatching, patchRuns, patchMetric, patchSite, headPatch, bothContribu
 export type { PatchOptions, PatchRuns, SitePatch, PatchedRunOptions, Counterfactual, PatchFact, PatchKind, PatchDirection, PatchMetric, PatchRequest, PatchGrid, PatchResult } from './methods/patching/index';
 export { studyPatchingEffect, STUDY_LOCALIZATIONS } from './methods/patching/index';
 export type { StudyLocalization, StudyPatchingEffect } from './methods/patching/index';
+export { attributionPreview, gridCorrelation } from './methods/causalTrace/attribution';
+export type { AttributionPreview, AttributionRequest, AttributionMetric } from './methods/causalTrace/attribution';
+export { answerGradients, prepareAttributionSession } from './methods/causalTrace/answerGradients';
+export type { AnswerGradients } from './methods/causalTrace/answerGradients';
