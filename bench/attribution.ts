@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { loadModel } from '../src/engine/index';
+import { prepareAttributionSession } from '../src/engine/methods/causalTrace/answerGradients';
 import { attributionPreview, gridCorrelation } from '../src/engine/methods/causalTrace/attribution';
 import type { AttributionMetric } from '../src/engine/methods/causalTrace/attribution';
 import { runCausalTrace } from '../src/engine/methods/causalTrace/trace';
@@ -40,12 +41,17 @@ export async function benchAttribution(threads: number): Promise<void> {
   const layers = Number(process.env.LOCUS_BENCH_LAYERS ?? 12);
   const model = fakeGpt2Small(threads, layers);
   const req = { prompt: 'abcdefghij', subject: 'abc', target: 'b' };
+  // The random weights are generated on first read: a real model reads them at load, so that is not timed.
+  for (let l = 0; l < layers; l++) model.sessions.graph(`block.${l}.lean`);
+  model.sessions.graph('unembed');
+  const session = await seconds(() => prepareAttributionSession(model));
   const first = await seconds(() => attributionPreview(model, { ...req, kinds: KINDS, window: 10 }));
   const warm = await seconds(() => attributionPreview(model, { ...req, kinds: KINDS, window: 10 }));
   const warm2 = await seconds(() => attributionPreview(model, { ...req, subject: 'cde', kinds: KINDS, window: 10 }));
   const exact = await seconds(() => runCausalTrace(model, { ...req, kinds: KINDS, window: 10, samples: 10 }));
   const exactWarm = await seconds(() => runCausalTrace(model, { ...req, kinds: KINDS, window: 10, samples: 10 }));
-  console.log(`attribution preview first (GPT-2 small random, ${layers} layers, 10 tokens, 3 kinds, W=10, ${what}): ${first.s.toFixed(3)} s`);
+  console.log(`attribution session (prepareAttributionSession, GPT-2 small random, ${layers} layers, ${what}): ${session.s.toFixed(2)} s`);
+  console.log(`attribution preview first (10 tokens, 3 kinds, W=10; creates the block and head sessions): ${first.s.toFixed(3)} s`);
   console.log(`attribution preview warm  (subject at 0): ${warm.s.toFixed(3)} s (goal ≤ 0.5 s); subject at 2: ${warm2.s.toFixed(3)} s`);
   console.log(`exact grid (N=10) first ${exact.s.toFixed(2)} s, warm ${exactWarm.s.toFixed(2)} s — warm exact / warm preview: ${(exactWarm.s / warm.s).toFixed(1)}×`);
   console.log(`  Pearson r, random GPT-2 small (uninformative model): ${await correlations(model, req, exactWarm.value)}`);
@@ -55,6 +61,6 @@ export async function benchAttribution(threads: number): Promise<void> {
   const eiffel = { prompt: 'The Eiffel Tower is located in the city of', subject: 'The Eiffel Tower' };
   const factsExact = await runCausalTrace(facts, { ...eiffel, kinds: KINDS, window: 10, samples: 10 });
   const factsPrev = await seconds(() => attributionPreview(facts, { ...eiffel, kinds: KINDS, window: 10 }));
-  console.log(`  Pearson r, gpt2-facts-trained Eiffel (${factsExact.ids.length} tokens; preview ${factsPrev.s.toFixed(3)} s, exact ${factsExact.seconds.toFixed(2)} s): ${await correlations(facts, eiffel, factsExact)}`);
+  console.log(`  Pearson r, gpt2-facts-trained Eiffel (${factsExact.ids.length} tokens; first preview ${factsPrev.s.toFixed(3)} s incl. its session, exact ${factsExact.seconds.toFixed(2)} s): ${await correlations(facts, eiffel, factsExact)}`);
   await facts.dispose();
 }
