@@ -14,7 +14,6 @@ import { LocusError } from '../../errors';
 import { writeJsonAtomic } from '../../files/write';
 import type { LoadedModel } from '../../model/model';
 import type { ParamName } from '../../model/names';
-import { EditReuse } from '../edit/editReuse';
 import { EditStack, frobenius } from '../edit/edits';
 import type { Edit } from '../edit/edits';
 import type { EditOutcome } from '../edit/runEdit';
@@ -31,7 +30,7 @@ import { heldOutWindows } from './heldOut';
 import { frobeniusOf, measurePoint } from './measure';
 import { BatchWriter, readBatchDeltas, SEQ_START, readBatches, readSequentialManifest, writeBatchDeltas, writeSequentialManifest } from './store';
 import { loadSequenceState, pruneSequenceStates, saveSequenceState } from './sequenceState';
-import { prefillTemplates } from './templates';
+import { sampleRunTemplates } from './templates';
 import type { BatchRecord, CurvePoint, SequentialProgress, SequentialSpec } from './types';
 
 export interface SequentialOptions {
@@ -111,8 +110,7 @@ export async function runSequential(model: LoadedModel, spec: SequentialSpec, op
       specs.push(s);
       pre.push(await probeCase(model, c, s, opts.signal));
     }
-    const reuse = new EditReuse();
-    await prefillTemplates(model, reuse, spec.method, spec.hparams, spec.seed ?? 0, opts.signal);
+    const contextTemplates = await sampleRunTemplates(model, spec.method, spec.hparams, spec.seed ?? 0, opts.signal);
     const windows = heldOutWindows(model, spec.heldOutTokens);
     const originalNorms = new Map<ParamName, number>();
     const inputs = { cases: spec.cases, specs, pre, windows, originalNorms, firstOnly: opts.firstOnly };
@@ -153,7 +151,7 @@ export async function runSequential(model: LoadedModel, spec: SequentialSpec, op
       try {
         out = await runEdit(model, {
           method: spec.method, layer: spec.layer, cases: indices.map((i) => spec.cases[i]), problem: spec.problem, hparams: spec.hparams, seed: spec.seed,
-          cacheDir: opts.cacheDir, statsDir: opts.statsDir, statsCorpus: opts.statsCorpus, firstOnly: opts.firstOnly, signal: opts.signal, reuse, onProgress: stage, sequence,
+          cacheDir: opts.cacheDir, statsDir: opts.statsDir, statsCorpus: opts.statsCorpus, firstOnly: opts.firstOnly, signal: opts.signal, contextTemplates, onProgress: stage, sequence,
         });
         await applyEdit(out.edit);
         if ((b + 1) % spec.measureEvery === 0 || b === nBatches - 1) {
