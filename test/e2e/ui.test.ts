@@ -381,6 +381,10 @@ uiTest('k. on the Llama model, a ROME edit at layer 1 runs from the panel and ra
   await view.locator('#edit-layer').selectOption('1');
   await view.locator('#edit-run').click();
   await waitDone(view, 'edit-status', 4 * 60_000);
+  // "The Space Needle" starts the prompt (after BOS): the pre-flight checks hold this ROME edit (as in c); apply it anyway.
+  await view.locator('#edit-apply-anyway').click();
+  await view.locator('#edit-status[data-state="running"]').waitFor({ state: 'attached', timeout: 60_000 });
+  await waitDone(view, 'edit-status', 4 * 60_000);
   const metric = async (key: string, when: 'before' | 'after') => Number(await view.locator(`table#edit-metrics td[data-metric="${key}"][data-when="${when}"]`).getAttribute('data-value'));
   // Before the edit: the golden forward pass's log-probabilities; after: the new target is more likely.
   const newBefore = await metric('logprob-new', 'before');
