@@ -1,7 +1,7 @@
 import type { MergeSpec } from '../edit/hparamValues';
 import { mergeHparams, num } from '../edit/hparamValues';
 import type { MemitHparams } from '../memit/hparams';
-import { MEMIT_SPEC } from '../memit/hparams';
+import { MEMIT_GPT2_XL, MEMIT_SPEC, randomLayerSelectionNote } from '../memit/hparams';
 
 /**
  * AlphaEdit's hyper-parameters with the reference's snake_case keys (jianghoucheng/AlphaEdit
@@ -22,24 +22,7 @@ export interface AlphaEditHparams extends MemitHparams {
  * 0.75, 20 z steps, v_weight_decay 0.5, nullspace_threshold 2e-2, L2 10. On small models L2 = 10 can leave
  * the edit inert (‖P k‖² ≪ 10: golden/README.md, alphaedit_*.json, where L2 = 1 is used).
  */
-export const ALPHAEDIT_GPT2_XL: AlphaEditHparams = {
-  layers: [13, 14, 15, 16, 17],
-  layer_selection: 'all',
-  fact_token: 'subject_last',
-  v_num_grad_steps: 20,
-  v_lr: 0.5,
-  v_loss_layer: 47,
-  v_weight_decay: 0.5,
-  clamp_norm_factor: 0.75,
-  kl_factor: 0.0625,
-  mom2_adjustment: true,
-  mom2_update_weight: 20000,
-  mom2_dataset: 'wikipedia',
-  mom2_n_samples: 100000,
-  mom2_dtype: 'float32',
-  nullspace_threshold: 2e-2,
-  L2: 10,
-};
+export const ALPHAEDIT_GPT2_XL: AlphaEditHparams = { ...MEMIT_GPT2_XL, layers: [...MEMIT_GPT2_XL.layers], nullspace_threshold: 2e-2, L2: 10 };
 
 /** MEMIT's keys (AlphaEdit's z, keys and window are MEMIT's) plus the projection's and the solve's. */
 export const ALPHAEDIT_SPEC: MergeSpec = {
@@ -50,7 +33,7 @@ export const ALPHAEDIT_SPEC: MergeSpec = {
     L2: num(true),
   },
   ignored: [...MEMIT_SPEC.ignored, { key: /^model_name$/, note: 'the model is the one loaded' }],
-  notes: (_h, raw, source) => (raw['layer_selection'] === 'random' ? [`${source}: layer_selection "random" has no effect (AlphaEdit edits every layer in "layers")`] : []),
+  notes: (_h, raw, source) => randomLayerSelectionNote('AlphaEdit', raw, source),
 };
 
 /**

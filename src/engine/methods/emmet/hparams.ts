@@ -2,7 +2,7 @@ import { LocusError } from '../../errors';
 import type { KeyRule, MergeSpec } from '../edit/hparamValues';
 import { bool, mergeHparams, num } from '../edit/hparamValues';
 import type { MemitHparams } from '../memit/hparams';
-import { MEMIT_SPEC } from '../memit/hparams';
+import { MEMIT_GPT2_XL, MEMIT_SPEC, randomLayerSelectionNote } from '../memit/hparams';
 
 /**
  * EMMET's hyper-parameters with the authors' snake_case keys (scalable-model-editing/unified-model-editing
@@ -22,20 +22,9 @@ export interface EmmetHparams extends MemitHparams {
 
 /** unified-model-editing hparams/EMMET/gpt2-xl.json (layer 17 of 48, λ 1000, μ 0.1). */
 export const EMMET_GPT2_XL: EmmetHparams = {
+  ...MEMIT_GPT2_XL,
   layers: [17],
-  layer_selection: 'all',
-  fact_token: 'subject_last',
-  v_num_grad_steps: 20,
-  v_lr: 0.5,
-  v_loss_layer: 47,
-  v_weight_decay: 0.5,
-  clamp_norm_factor: 0.75,
-  kl_factor: 0.0625,
-  mom2_adjustment: true,
   mom2_update_weight: 1000,
-  mom2_dataset: 'wikipedia',
-  mom2_n_samples: 100000,
-  mom2_dtype: 'float32',
   calculate_objective_value: false,
   update_norm_lambda: 0,
   emmet_lambda: 0.1,
@@ -58,7 +47,7 @@ export const EMMET_SPEC: MergeSpec = {
   rules: { ...MEMIT_SPEC.rules, emmet_lambda: num(false), update_norm_lambda: num(false), calculate_objective_value: bool, prob_cutoff: probCutoff },
   ignored: [...MEMIT_SPEC.ignored, { key: /^norm_control$/, note: "declared in EMMET's hparams, never read by its code" }],
   notes: (merged, raw, source) => [
-    ...(raw['layer_selection'] === 'random' ? [`${source}: layer_selection "random" has no effect (EMMET edits every layer in "layers")`] : []),
+    ...randomLayerSelectionNote('EMMET', raw, source),
     ...(merged['calculate_objective_value'] === true ? [`${source}: calculate_objective_value: the preservation and edit distances are not computed (the edit is unchanged)`] : []),
   ],
 };

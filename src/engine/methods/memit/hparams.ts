@@ -48,8 +48,13 @@ export const MEMIT_SPEC: MergeSpec = {
   // ROME's template key: MEMIT samples its own template groups.
   ignored: [...SHARED_IGNORED, { key: /^context_template_length_params$/, note: 'MEMIT samples its own context templates; --context-templates gives them' }],
   // The reference declares it but execute_memit never reads it: every layer in `layers` is edited.
-  notes: (_h, raw, source) => (raw['layer_selection'] === 'random' ? [`${source}: layer_selection "random" has no effect (MEMIT edits every layer in "layers")`] : []),
+  notes: (_h, raw, source) => randomLayerSelectionNote('MEMIT', raw, source),
 };
+
+/** The note for `layer_selection: "random"`, which MEMIT and the methods built on its layer loop declare but never read. */
+export function randomLayerSelectionNote(method: string, raw: Record<string, unknown>, source: string): string[] {
+  return raw['layer_selection'] === 'random' ? [`${source}: layer_selection "random" has no effect (${method} edits every layer in "layers")`] : [];
+}
 
 /**
  * Overrides `base` with a reference-style hparams object; returns notes for keys that do not apply.
