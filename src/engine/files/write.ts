@@ -10,11 +10,22 @@ import { fsError } from './read';
 
 /** Writes `text` to `file` atomically; a failure is a LocusError naming `what` and the file. */
 export function writeTextAtomic(file: string, text: string, what = 'file'): void {
+  writeAtomic(file, text, what, false);
+}
+
+/** Writes `bytes` to `file` atomically, creating its folder first; a failure is a LocusError naming `what` and the file. */
+export function writeBytesAtomic(file: string, bytes: Uint8Array, what = 'file'): void {
+  writeAtomic(file, bytes, what, true);
+}
+
+function writeAtomic(file: string, data: string | Uint8Array, what: string, mkdir: boolean): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
   try {
+    if (mkdir) fs.mkdirSync(path.dirname(file), { recursive: true });
     const fd = fs.openSync(tmp, 'w');
     try {
-      fs.writeFileSync(fd, text, 'utf8');
+      if (typeof data === 'string') fs.writeFileSync(fd, data, 'utf8');
+      else fs.writeFileSync(fd, data);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);

@@ -9,11 +9,11 @@
  * instance, a function) makes the state unsavable: the run then says resuming it is not supported.
  * Layout: 4-byte little-endian JSON length, the JSON tree (typed arrays as { $t, o, n } into the bytes), the bytes.
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocusError } from '../../errors';
 import { fsError } from '../../files/read';
+import { writeBytesAtomic } from '../../files/write';
 
 type Typed = Float64Array | Float32Array | Int32Array | Uint8Array;
 const TYPED: Record<string, new (b: ArrayBuffer) => Typed> = { Float64Array, Float32Array, Int32Array, Uint8Array };
@@ -72,21 +72,7 @@ export function saveSequenceState(dir: string, batch: number, state: ReadonlyMap
   const head = Buffer.alloc(4);
   head.writeUInt32LE(json.length);
   const file = stateFile(dir, batch);
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
-  try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeFileSync(fd, Buffer.concat([head, json, ...blobs]));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw fsError(e, file, 'sequence state');
-  }
+  writeBytesAtomic(file, Buffer.concat([head, json, ...blobs]), 'sequence state');
 }
 
 /** Drops the states of batches before `batch` (once `batch`'s line is written, they are never needed). */

@@ -8,12 +8,11 @@
  *                       line, so every line's deltas are on disk; resuming re-applies them bit for bit
  * Layout and atomicity follow the study's store (methods/study/store.ts).
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LocusError } from '../../errors';
 import { fsError, readJsonObject } from '../../files/read';
-import { writeJsonAtomic } from '../../files/write';
+import { writeBytesAtomic, writeJsonAtomic } from '../../files/write';
 import type { ModelManifest } from '../../model/model';
 import type { Edit, ParamDelta } from '../edit/edits';
 import { frobenius } from '../edit/edits';
@@ -88,21 +87,7 @@ export function writeBatchDeltas(dir: string, batch: number, edit: Edit): Stored
   }
   const bytes = Buffer.concat(parts.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
   const file = deltaFile(dir, batch);
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
-  try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeFileSync(fd, bytes);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw fsError(e, file, 'sequential deltas');
-  }
+  writeBytesAtomic(file, bytes, 'sequential deltas');
   return stored;
 }
 
