@@ -4,7 +4,7 @@ import type { Edit, ParamDelta } from '../edit/edits';
 import { EditStack, frobenius } from '../edit/edits';
 import type { TemplateGroups } from '../memit/computeKs';
 import { computeKs, currentZs } from '../memit/computeKs';
-import { computeZ } from '../memit/computeZ';
+import { requestZs } from '../memit/computeZ';
 import type { ValueStep } from '../rome/computeValue';
 import type { RewriteRequest } from '../rome/index';
 import type { AlphaEditHparams } from './hparams';
@@ -126,22 +126,7 @@ export async function computeAlphaEdit(model: LoadedModel, requests: readonly Re
     state = await createAlphaEditState(h.layers, h.nullspace_threshold, o.secondMoment);
   }
   const zLayer = h.layers[h.layers.length - 1];
-  const zs: Float64Array[] = [];
-  const zSteps: ValueStep[][] = [];
-  if (o.zs) {
-    zs.push(...o.zs.map((z) => Float64Array.from(z)));
-  } else {
-    for (const [i, r] of requests.entries()) {
-      o.onProgress?.(`request ${i + 1}/${requests.length}: z at layer ${zLayer}`);
-      // The reference prepends a space to target_new (apply_AlphaEdit_to_model, as MEMIT).
-      const target = r.target_new.str.startsWith(' ') ? r.target_new.str : ' ' + r.target_new.str;
-      const targetIds = model.tokenizer.encodeContinuation(target).ids;
-      if (targetIds.length === 0) throw new LocusError('bad-input', `request ${i + 1}: target_new is empty`);
-      const res = await computeZ(model, zLayer, r, targetIds, o.contextTemplates, h, o.signal, o.objective === 'erasure');
-      zs.push(res.z);
-      zSteps.push(res.steps);
-    }
-  }
+  const { zs, zSteps } = await requestZs(model, zLayer, requests, o);
 
   const temp = new EditStack(model);
   const deltas: ParamDelta[] = [];

@@ -11,6 +11,7 @@ import { lookupIndex } from '../rome/lookup';
 import type { SubjectPrompt, TemplateGroups } from './computeKs';
 import { fillTemplate } from './computeKs';
 import type { MemitHparams } from './hparams';
+import type { RewriteRequest } from '../rome/index';
 
 export interface ZResult {
   /** z = z_init + δ: the output of block z_layer the request's lookup token should produce. */
@@ -69,4 +70,33 @@ export async function computeZ(model: LoadedModel, layer: number, request: Subje
   const { delta, steps } = await optimizeDelta(D, { steps: h.v_num_grad_steps, lr: h.v_lr, weightDecay: h.v_weight_decay, clampNormFactor: h.clamp_norm_factor, initNorm: norm(zInit), signal }, (d) =>
     evaluateResidObjective(session, graph.outputs, feeds, resid, cut?.lookups ?? lookups, d));
   return { z: zInit.map((v, j) => v + delta[j]), zInit, steps };
+}
+
+/**
+ * z per request at `zLayer`, the first loop of MEMIT and of the methods built on it (AlphaEdit): the
+ * precomputed `o.zs` when given (copied), else computeZ with target_new led by a space (the references
+ * prepend one, as apply_memit_to_model does).
+ */
+export async function requestZs(
+  model: LoadedModel,
+  zLayer: number,
+  requests: readonly RewriteRequest[],
+  o: { readonly hparams: MemitHparams; readonly contextTemplates: TemplateGroups; readonly zs?: readonly Float64Array[]; readonly signal?: AbortSignal; readonly onProgress?: (stage: string) => void; readonly objective?: 'nll' | 'erasure' },
+): Promise<{ zs: Float64Array[]; zSteps: ValueStep[][] }> {
+  const zs: Float64Array[] = [];
+  const zSteps: ValueStep[][] = [];
+  if (o.zs) {
+    zs.push(...o.zs.map((z) => Float64Array.from(z)));
+  } else {
+    for (const [i, r] of requests.entries()) {
+      o.onProgress?.(`request ${i + 1}/${requests.length}: z at layer ${zLayer}`);
+      const target = r.target_new.str.startsWith(' ') ? r.target_new.str : ' ' + r.target_new.str;
+      const targetIds = model.tokenizer.encodeContinuation(target).ids;
+      if (targetIds.length === 0) throw new LocusError('bad-input', `request ${i + 1}: target_new is empty`);
+      const res = await computeZ(model, zLayer, r, targetIds, o.contextTemplates, o.hparams, o.signal, o.objective === 'erasure');
+      zs.push(res.z);
+      zSteps.push(res.steps);
+    }
+  }
+  return { zs, zSteps };
 }

@@ -7,7 +7,7 @@ import type { ValueStep } from '../rome/computeValue';
 import type { RewriteRequest } from '../rome/index';
 import type { TemplateGroups } from './computeKs';
 import { computeKs, currentZs } from './computeKs';
-import { computeZ } from './computeZ';
+import { requestZs } from './computeZ';
 import type { MemitHparams } from './hparams';
 
 export interface MemitOptions {
@@ -168,23 +168,8 @@ function validate(model: LoadedModel, requests: readonly RewriteRequest[], o: Me
 export async function computeMemit(model: LoadedModel, requests: readonly RewriteRequest[], o: MemitOptions): Promise<MemitResult> {
   validate(model, requests, o);
   const h = o.hparams;
-  const tok = model.tokenizer;
   const zLayer = h.layers[h.layers.length - 1];
-  const zs: Float64Array[] = [];
-  const zSteps: ValueStep[][] = [];
-  if (o.zs) {
-    zs.push(...o.zs.map((z) => Float64Array.from(z)));
-  } else {
-    for (const [i, r] of requests.entries()) {
-      o.onProgress?.(`request ${i + 1}/${requests.length}: z at layer ${zLayer}`);
-      const target = r.target_new.str.startsWith(' ') ? r.target_new.str : ' ' + r.target_new.str;
-      const targetIds = tok.encodeContinuation(target).ids;
-      if (targetIds.length === 0) throw new LocusError('bad-input', `request ${i + 1}: target_new is empty`);
-      const res = await computeZ(model, zLayer, r, targetIds, o.contextTemplates, h, o.signal, o.objective === 'erasure');
-      zs.push(res.z);
-      zSteps.push(res.steps);
-    }
-  }
+  const { zs, zSteps } = await requestZs(model, zLayer, requests, o);
   // C is read before any update: the reference loads it from its stats cache, computed on the unedited model.
   const covs = new Map<number, Float64Array | Float32Array>();
   for (const l of h.layers) covs.set(l, await o.secondMoment(l));
