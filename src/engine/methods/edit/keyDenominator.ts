@@ -25,6 +25,18 @@ export function keyDenominatorBySolve(C: Float64Array | Float32Array, kStar: Arr
   return { used: dot(x, kUsed), consistent: dot(x, kStar) };
 }
 
+/** uᵀC u for C [n × n] row-major, n = u.length (one product by C). */
+function quadraticForm(C: Float64Array | Float32Array, u: ArrayLike<number>): number {
+  const n = u.length;
+  let uCu = 0;
+  for (let i = 0; i < n; i++) {
+    let row = 0;
+    for (let j = 0; j < n; j++) row += C[i * n + j] * u[j];
+    uCu += u[i] * row;
+  }
+  return uCu;
+}
+
 /**
  * The same denominators from the update's own left vector u = C⁻¹k* / ‖C⁻¹k*‖ (ROME's compute_u), with
  * one product by C instead of a second O(d_mlp³) factorization (a ROME edit has factored C already).
@@ -33,13 +45,7 @@ export function keyDenominatorBySolve(C: Float64Array | Float32Array, kStar: Arr
  * enters it only at second order in C's large-eigenvalue directions.
  */
 export function keyDenominatorFromLeftVector(C: Float64Array | Float32Array, u: ArrayLike<number>, kStar: ArrayLike<number>, kUsed: ArrayLike<number>): KeyDenominator {
-  const n = u.length;
-  let uCu = 0;
-  for (let i = 0; i < n; i++) {
-    let row = 0;
-    for (let j = 0; j < n; j++) row += C[i * n + j] * u[j];
-    uCu += u[i] * row;
-  }
+  const uCu = quadraticForm(C, u);
   const uk = dot(u, kStar);
   const s = uk / uCu;
   return { used: s * dot(u, kUsed), consistent: s * uk };
@@ -54,13 +60,7 @@ export function keyDenominatorFromLeftVector(C: Float64Array | Float32Array, u: 
  * factor and a mismatched key. One product by C, no factorization.
  */
 export function whitenedDenominator(C: Float64Array | Float32Array, u: ArrayLike<number>, k: ArrayLike<number>): number {
-  const n = u.length;
-  let uCu = 0;
-  for (let i = 0; i < n; i++) {
-    let row = 0;
-    for (let j = 0; j < n; j++) row += C[i * n + j] * u[j];
-    uCu += u[i] * row;
-  }
+  const uCu = quadraticForm(C, u);
   const uk = dot(u, k);
   return (uk * Math.abs(uk)) / uCu;
 }
