@@ -1,14 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { EditingProblem, EditMethod, FactCase } from '../../engine/index';
+import type { FactCase } from '../../engine/index';
 import {
-  checkContextTemplates, checkDirTarget, checkEditHparams, checkFactCase, checkStatsDir, corpusFromTextFile, defaultDatasetPath, EDIT_METHODS, encodeEdit, editMethodList, EditStack, EDITING_PROBLEMS, exportModel, factCaseOf,
+  checkContextTemplates, checkDirTarget, checkEditHparams, checkFactCase, checkStatsDir, corpusFromTextFile, defaultDatasetPath, EDIT_METHODS, encodeEdit, editMethodList, EditStack, exportModel, factCaseOf,
   LocusError, loadCounterFact, MAX_EDITING_NOISE, MAX_EDIT_SEED, parseEditRequests, readJsonFile, readJsonObject, resolveStatsCacheDir, runEdit,
 } from '../../engine/index';
 import { intFlag, numberFlag, parseFlags, UsageError } from '../args';
 import type { CliIO } from '../io';
 import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
-import { editSequentialCommand } from './editSequential';
+import { editMethodAndProblem, editSequentialCommand } from './editSequential';
 
 /** One help line per editing method, from the engine's registry. */
 const methodLines = editMethodList().map((m) => `  ${m.id.padEnd(20)} ${m.label}: ${m.summary}`).join('\n');
@@ -70,10 +70,7 @@ export async function editCommand(argv: string[], io: CliIO): Promise<void> {
   const v = values as Record<string, string | boolean | undefined>;
   const str = (k: string): string | undefined => v[k] as string | undefined;
   // Every input is checked before the model loads: a typo costs a second, not a load and an edit.
-  const method = str('method') as EditMethod | undefined;
-  if (!method || !EDIT_METHODS.includes(method)) throw new UsageError(`--method must be one of ${EDIT_METHODS.join(', ')} (see "locus edit --help")`);
-  const problem = (str('problem') ?? 'error-injection') as EditingProblem;
-  if (!EDITING_PROBLEMS.includes(problem)) throw new UsageError(`--problem must be one of ${EDITING_PROBLEMS.join(', ')}`);
+  const { method, problem } = editMethodAndProblem(str);
   if ((v['case'] === undefined) === (v['request'] === undefined)) throw new UsageError('give exactly one of --case ID or --request FILE');
   let cases: FactCase[];
   const request = str('request');

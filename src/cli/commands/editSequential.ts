@@ -38,6 +38,15 @@ function readRequests(file: string): FactCase[] {
   return parseEditRequests(list, file);
 }
 
+/** `locus edit`'s --method and --problem (one edit or a sequence), checked. */
+export function editMethodAndProblem(str: (k: string) => string | undefined): { method: EditMethod; problem: EditingProblem } {
+  const method = str('method') as EditMethod | undefined;
+  if (!method || !EDIT_METHODS.includes(method)) throw new UsageError(`--method must be one of ${EDIT_METHODS.join(', ')} (see "locus edit --help")`);
+  const problem = (str('problem') ?? 'error-injection') as EditingProblem;
+  if (!EDITING_PROBLEMS.includes(problem)) throw new UsageError(`--problem must be one of ${EDITING_PROBLEMS.join(', ')}`);
+  return { method, problem };
+}
+
 export async function editSequentialCommand(argv: string[], io: CliIO): Promise<void> {
   const { values } = parseFlags(
     argv,
@@ -51,10 +60,7 @@ export async function editSequentialCommand(argv: string[], io: CliIO): Promise<
   if (values.help) return io.out(editSequentialHelp);
   const v = values as Record<string, string | boolean | undefined>;
   const str = (k: string): string | undefined => v[k] as string | undefined;
-  const method = str('method') as EditMethod | undefined;
-  if (!method || !EDIT_METHODS.includes(method)) throw new UsageError(`--method must be one of ${EDIT_METHODS.join(', ')} (see "locus edit --help")`);
-  const problem = (str('problem') ?? 'error-injection') as EditingProblem;
-  if (!EDITING_PROBLEMS.includes(problem)) throw new UsageError(`--problem must be one of ${EDITING_PROBLEMS.join(', ')}`);
+  const { method, problem } = editMethodAndProblem(str);
   if (v['sequential'] !== true) throw new UsageError('--requests FILE applies a sequence of edits: add --sequential (one edit of several requests: --request FILE)');
   const file = str('requests');
   if (file === undefined) throw new UsageError('--sequential needs --requests FILE (a JSON list of requests)');
