@@ -46,7 +46,7 @@ export { runStudy, STUDY_TRACE, mergeStudies, mergeRows, sortRows, analyzeStudy,
 export type { StudyRunOptions, StudyRunSummary, MergeSummary, StudyAnalysis, RegressionRow, LayerSummary, MeanCI, StudySpec, StudyShard, StudyManifest, StudyRow, StudyMetrics, StudyMetric, StudyProgress } from './methods/study/index';
 export { runSweep, studyTracingEffect, readStudy } from './methods/study/index';
 export type { SweepRequest, SweepOptions, SweepProgress, SweepPoint, SweepResult, StudyTracingEffect } from './methods/study/index';
-export { readJsonFile, readJsonObject, readTextFile } from './files/read';
+export { isFolder, readJsonFile, readJsonObject, readTextFile } from './files/read';
 export { checkDirTarget, checkFileTarget } from './files/writeTarget';
 export { lockStudy, dedupeSpec, MAX_STUDY_SEED, lockFolder, requireStudy, assertUniqueKeys, readResultsWithLength } from './methods/study/index';
 export { studyRate, formatStudyRate } from './methods/study/index';

@@ -1,7 +1,6 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FactOutcome } from '../../engine/index';
-import { checkFacts, checkFileTarget, decodeEdit, EditStack, junitXml, parseFactsFile, readEditSource, readJsonFile, readTextFile, writeTextAtomic } from '../../engine/index';
+import { checkFacts, checkFileTarget, decodeEdit, EditStack, isFolder, junitXml, parseFactsFile, readEditSource, readJsonFile, readTextFile, writeTextAtomic } from '../../engine/index';
 import { parseFlags, UsageError } from '../args';
 import type { CliIO } from '../io';
 import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
@@ -82,14 +81,5 @@ export async function assertCommand(argv: string[], io: CliIO): Promise<number> 
     return failed.length > 0 ? 1 : 0;
   } finally {
     await model.dispose();
-  }
-}
-
-/** Whether `p` is a folder (any error reads as no: reading it as a file then says why). */
-function isFolder(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
   }
 }

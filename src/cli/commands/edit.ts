@@ -1,8 +1,7 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FactCase } from '../../engine/index';
 import {
-  checkContextTemplates, checkDirTarget, checkEditHparams, checkFactCase, checkStatsDir, corpusFromTextFile, defaultDatasetPath, EDIT_METHODS, encodeEdit, editMethodList, EditStack, exportModel, factCaseOf,
+  checkContextTemplates, checkDirTarget, checkEditHparams, checkFactCase, checkStatsDir, corpusFromTextFile, defaultDatasetPath, EDIT_METHODS, encodeEdit, editMethodList, EditStack, exportModel, factCaseOf, isFolder,
   LocusError, loadCounterFact, MAX_EDITING_NOISE, MAX_EDIT_SEED, parseEditRequests, readJsonFile, readJsonObject, resolveStatsCacheDir, runEdit,
 } from '../../engine/index';
 import { intFlag, numberFlag, parseFlags, UsageError } from '../args';
@@ -44,15 +43,6 @@ ${methodLines}
   --force              with --save: export the edit even when the pre-flight safety checks flag it (one warning line
                        per flagged check on stderr; README "Edit safety"); without it a flagged edit is not saved
 ${MODEL_FLAGS_HELP}`;
-
-/** Whether `p` is a folder (any error reads as no: loading the model reports it properly). */
-function isFolder(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 export async function editCommand(argv: string[], io: CliIO): Promise<void> {
   // A sequence of edits (--requests FILE --sequential) is its own command with its own flags (editSequential.ts).

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkFileTarget, decodeEdit, isLocusError, LocusError, MAX_SEED, readEditSource, readJsonFile, readTextFile, retraceWithEdit, runCausalTrace, traceReportHtml, writeTextAtomic } from '../../engine/index';
+import { checkFileTarget, decodeEdit, isFolder, isLocusError, LocusError, MAX_SEED, readEditSource, readJsonFile, readTextFile, retraceWithEdit, runCausalTrace, traceReportHtml, writeTextAtomic } from '../../engine/index';
 import type { ModelManifest, NoiseRule, RetraceResult, TraceGrid, TraceKind, TraceResult, TraceScore } from '../../engine/index';
 import { intFlag, parseFlags, requireFlag, UsageError } from '../args';
 import type { CliIO } from '../io';
@@ -203,14 +203,5 @@ export async function traceCommand(argv: string[], io: CliIO): Promise<void> {
   } finally {
     process.off('SIGINT', onSigint);
     await model.dispose();
-  }
-}
-
-/** Whether `p` is a folder (any error reads as no: reading it as a file then says why). */
-function isFolder(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
   }
 }

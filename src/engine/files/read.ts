@@ -82,3 +82,12 @@ export function entryExists(p: string): boolean {
     return false;
   }
 }
+
+/** Whether `p` is a folder (any error reads as no: reading it as a file then says why). */
+export function isFolder(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}

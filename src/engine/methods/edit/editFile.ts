@@ -1,7 +1,6 @@
-import * as fs from 'node:fs';
 import { LocusError } from '../../errors';
 import type { LocusErrorCode } from '../../errors';
-import { readJsonFile } from '../../files/read';
+import { isFolder, readJsonFile } from '../../files/read';
 import type { LoadedModel } from '../../model/model';
 import type { ParamName } from '../../model/names';
 import { DIVERGED } from './edits';
@@ -166,7 +165,7 @@ function checkDeltaFits(d: ParamDelta, model: LoadedModel, where: string, bad: (
  * in order rebuilds). Either must have been made on `model` (its fingerprint).
  */
 export function readEditSource(source: string, model: LoadedModel, what = 'edit file'): Edit {
-  if (!isDirectory(source)) return readEditFile(source, model, what);
+  if (!isFolder(source)) return readEditFile(source, model, what);
   const bad = (msg: string): LocusError => new LocusError('bad-input', `${what} ${source}: ${msg}`);
   const manifest = readSequentialManifest(source);
   if (!manifest) throw bad(`is a folder without ${SEQ_MANIFEST}: give an edit JSON (locus edit --json) or a sequential run folder`);
@@ -178,12 +177,4 @@ export function readEditSource(source: string, model: LoadedModel, what = 'edit 
   const deltas = batches.flatMap((b) => readBatchDeltas(source, b));
   deltas.forEach((d, i) => checkDeltaFits(d, model, `delta ${i}`, bad));
   return { method: manifest.spec.method, layers: [...new Set(batches.flatMap((b) => b.layers))].sort((a, b) => a - b), deltas };
-}
-
-function isDirectory(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
 }
