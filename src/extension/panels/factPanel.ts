@@ -8,7 +8,7 @@ import type * as vscode from 'vscode';
 import type { EditResultDto, ProbeResultDto, TraceResultDto } from '../../protocol/dto';
 import type { EditFormValues, FactFromWebview, FactToWebview, FactView, ModelSummary, SaveNote, SavedEditData, SavedTraceData, TraceOptions } from '../../protocol/panels/fact';
 import { TRACE_KIND_NAMES } from '../../protocol/panels/fact';
-import type { RetraceResultDto } from '../../protocol/engine';
+import type { RetraceResultDto, TraceParams } from '../../protocol/engine';
 import { errorMessage } from '../engineSession';
 import { ComparePanel } from './comparePanel';
 import type { FactRef, PanelContext } from './context';
@@ -202,24 +202,27 @@ export class FactPanel {
     );
   }
 
+  /** The trace/run and trace/retrace parameters for `fact` with the webview's options, checked. */
+  private traceParams(fact: FactView, raw: TraceOptions): TraceParams {
+    const options = checkTraceOptions(raw, this.model?.n_layers ?? 1);
+    const target = options.target ?? fact.traceTarget;
+    return {
+      prompt: fact.prompt,
+      subject: fact.subject,
+      kinds: TRACE_KIND_NAMES,
+      ...(options.window !== undefined ? { window: options.window } : {}),
+      ...(options.samples !== undefined ? { samples: options.samples } : {}),
+      ...(target !== undefined ? { target } : {}),
+    };
+  }
+
   private async runTrace(requestId: string, raw: TraceOptions): Promise<void> {
     const fact = this.liveFact(requestId);
     if (!fact) return;
     await this.track('trace', requestId, () =>
       this.host.runJob(
         requestId,
-        async (o) => {
-          const options = checkTraceOptions(raw, this.model?.n_layers ?? 1);
-          const target = options.target ?? fact.traceTarget;
-          return this.ctx.session.request('trace/run', {
-            prompt: fact.prompt,
-            subject: fact.subject,
-            kinds: TRACE_KIND_NAMES,
-            ...(options.window !== undefined ? { window: options.window } : {}),
-            ...(options.samples !== undefined ? { samples: options.samples } : {}),
-            ...(target !== undefined ? { target } : {}),
-          }, o);
-        },
+        async (o) => this.ctx.session.request('trace/run', this.traceParams(fact, raw), o),
         (dto) => {
           const note = this.save('trace', `${fact.subject} trace`, { fact, model: this.model, trace: dto } satisfies SavedTraceData);
           this.trace = { dto, note };
@@ -236,18 +239,7 @@ export class FactPanel {
     await this.track('trace', requestId, () =>
       this.host.runJob(
         requestId,
-        async (o) => {
-          const options = checkTraceOptions(raw, this.model?.n_layers ?? 1);
-          const target = options.target ?? fact.traceTarget;
-          return this.ctx.session.request('trace/retrace', {
-            prompt: fact.prompt,
-            subject: fact.subject,
-            kinds: TRACE_KIND_NAMES,
-            ...(options.window !== undefined ? { window: options.window } : {}),
-            ...(options.samples !== undefined ? { samples: options.samples } : {}),
-            ...(target !== undefined ? { target } : {}),
-          }, o);
-        },
+        async (o) => this.ctx.session.request('trace/retrace', this.traceParams(fact, raw), o),
         (dto) => {
           this.retrace = dto;
           this.host.post({ type: 'retrace/result', requestId, retrace: packRetrace(dto) });
