@@ -2,7 +2,6 @@ import { LocusError } from '../../errors';
 import { assertFiniteDeep } from '../../files/finite';
 import { forward } from '../../interp/forward';
 import type { Intervention } from '../../interp/interventions';
-import { forwardContext } from '../../interp/probe';
 import { logSoftmax } from '../../interp/topk';
 import type { LoadedModel } from '../../model/model';
 import type { ActName } from '../../model/names';
@@ -10,6 +9,7 @@ import type { Tensor } from '../../tensor/tensor';
 import { answerGradients } from './answerGradients';
 import { windowLayers } from './cells';
 import { noiseDraws, noiseLevel } from './noise';
+import { tracePrompt } from './trace';
 import type { TraceGrid, TraceKind, TraceRequest, TraceScore } from './types';
 
 /**
@@ -83,14 +83,7 @@ export async function attributionPreview(model: LoadedModel, req: AttributionReq
   const metric = req.metric ?? 'prob';
   const scoreMode = req.score ?? 'first-token';
   if (!Number.isInteger(window) || window < 1) throw new LocusError('bad-input', `window must be a positive integer (got ${window})`);
-  if (req.prompt.length === 0) throw new LocusError('bad-input', 'the prompt is empty');
-  const enc = model.tokenizer.encode(req.prompt);
-  const [b, e] = model.tokenizer.findSpan(enc, req.prompt, req.subject);
-  const P = enc.ids.length;
-  const ctx = forwardContext(model);
-
-  const targetIds = req.targetIds !== undefined ? [...req.targetIds] : req.target === undefined ? undefined : model.tokenizer.encodeContinuation(/^\s/.test(req.target) ? req.target : ' ' + req.target).ids;
-  if (targetIds && targetIds.length === 0) throw new LocusError('bad-input', 'the target is empty');
+  const { enc, b, e, P, ctx, targetIds } = tracePrompt(model, req);
   const seqMode = scoreMode === 'sequence' && targetIds !== undefined && targetIds.length > 1;
   // Sequence scoring teacher-forces the answer (as the trace): input prompt + answer[:-1].
   const ids = seqMode ? [...enc.ids, ...targetIds.slice(0, -1)] : enc.ids;

@@ -58,6 +58,26 @@ export function traceMemoryBytes(S: number, T: number, cfg: LoadedModel['config'
   return 6 * S * T * 4 * (cfg.d_model * (3 * cfg.n_layers + 1) + 4 * cfg.d_model + cfg.d_vocab);
 }
 
+/**
+ * The prompt encoded with the subject's token span [b, e), its length P, a forward context, and the
+ * target's ids when one is given (`targetIds` as given, else `target` led by a space) — shared by the
+ * trace and its attribution preview.
+ */
+export function tracePrompt(
+  model: LoadedModel,
+  req: Pick<TraceRequest, 'prompt' | 'subject' | 'target' | 'targetIds'>,
+): { enc: ReturnType<LoadedModel['tokenizer']['encode']>; b: number; e: number; P: number; ctx: ReturnType<typeof forwardContext>; targetIds: number[] | undefined } {
+  if (req.prompt.length === 0) throw new LocusError('bad-input', 'the prompt is empty');
+  const enc = model.tokenizer.encode(req.prompt);
+  const [b, e] = model.tokenizer.findSpan(enc, req.prompt, req.subject);
+  const P = enc.ids.length;
+  const ctx = forwardContext(model);
+
+  const targetIds = req.targetIds !== undefined ? [...req.targetIds] : req.target === undefined ? undefined : model.tokenizer.encodeContinuation(/^\s/.test(req.target) ? req.target : ' ' + req.target).ids;
+  if (targetIds && targetIds.length === 0) throw new LocusError('bad-input', 'the target is empty');
+  return { enc, b, e, P, ctx, targetIds };
+}
+
 /** Refuses a sample count whose corrupted run would not fit in memory (before anything is allocated). */
 function assertTraceFits(S: number, T: number, cfg: LoadedModel['config']): void {
   const bytes = traceMemoryBytes(S, T, cfg);
@@ -79,14 +99,7 @@ export async function runCausalTrace(model: LoadedModel, req: TraceRequest, opts
   if (!Number.isInteger(S) || S < 1) throw new LocusError('bad-input', `samples must be a positive integer (got ${S})`);
   if (!Number.isInteger(window) || window < 1) throw new LocusError('bad-input', `window must be a positive integer (got ${window})`);
   if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) throw new LocusError('bad-input', `seed must be an integer from 0 to ${MAX_SEED} (NumPy's RandomState range; got ${seed})`);
-  if (req.prompt.length === 0) throw new LocusError('bad-input', 'the prompt is empty');
-  const enc = model.tokenizer.encode(req.prompt);
-  const [b, e] = model.tokenizer.findSpan(enc, req.prompt, req.subject);
-  const P = enc.ids.length;
-  const ctx = forwardContext(model);
-
-  const targetIds = req.targetIds !== undefined ? [...req.targetIds] : req.target === undefined ? undefined : model.tokenizer.encodeContinuation(/^\s/.test(req.target) ? req.target : ' ' + req.target).ids;
-  if (targetIds && targetIds.length === 0) throw new LocusError('bad-input', 'the target is empty');
+  const { enc, b, e, P, ctx, targetIds } = tracePrompt(model, req);
   // Sequence scoring teacher-forces the answer: the input is prompt + answer[:-1], scored at P−1 … P+n−2.
   const sites: ActName[] = ['blocks.0.resid_pre'];
   for (let l = 0; l < L; l++) sites.push(`blocks.${l}.resid_post`, `blocks.${l}.mlp.out`, `blocks.${l}.attn.out`);
