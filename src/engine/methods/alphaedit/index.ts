@@ -4,7 +4,7 @@ import type { Edit, ParamDelta } from '../edit/edits';
 import { EditStack, frobenius } from '../edit/edits';
 import type { TemplateGroups } from '../memit/computeKs';
 import { computeKs, currentZs } from '../memit/computeKs';
-import { requestZs } from '../memit/computeZ';
+import { checkRequestsAndLayers, checkTemplatesAndZs, requestZs } from '../memit/computeZ';
 import type { ValueStep } from '../rome/computeValue';
 import type { RewriteRequest } from '../rome/index';
 import type { AlphaEditHparams } from './hparams';
@@ -86,23 +86,8 @@ export async function createAlphaEditState(layers: readonly number[], threshold:
 
 function validate(model: LoadedModel, requests: readonly RewriteRequest[], o: AlphaEditOptions, state: AlphaEditState | undefined): void {
   const h = o.hparams;
-  const L = model.config.n_layers;
-  if (requests.length === 0) throw new LocusError('bad-input', 'AlphaEdit needs at least one request');
-  for (const r of requests) {
-    if (!r.prompt.includes('{}')) throw new LocusError('bad-input', `the request prompt "${r.prompt}" has no "{}" for the subject`);
-    if (r.subject.trim().length === 0) throw new LocusError('bad-input', 'a request has an empty subject');
-  }
-  if (h.layers.length === 0) throw new LocusError('bad-input', 'AlphaEdit needs at least one layer');
-  h.layers.forEach((l, i) => {
-    if (!Number.isInteger(l) || l < 0 || l >= L) throw new LocusError('bad-input', `layer ${l} is outside 0..${L - 1}`);
-    if (i > 0 && l <= h.layers[i - 1]) throw new LocusError('bad-input', `AlphaEdit layers must be strictly ascending (z is taken at the last): got ${h.layers.join(', ')}`);
-  });
-  // The reference shares MEMIT's compute_z / get_module_input_output_at_words, which raise on "last".
-  if (h.fact_token === 'last') throw new LocusError('bad-input', 'AlphaEdit does not support fact_token "last" (the reference raises on it)');
-  if (o.contextTemplates.length === 0 || o.contextTemplates.some((g) => g.length === 0 || g.some((t) => !t.includes('{}')))) {
-    throw new LocusError('bad-input', 'context templates must be non-empty groups of templates containing "{}"');
-  }
-  if (o.zs && o.zs.length !== requests.length) throw new LocusError('bad-input', `${o.zs.length} precomputed z for ${requests.length} requests`);
+  checkRequestsAndLayers(model, requests, h, 'AlphaEdit');
+  checkTemplatesAndZs(o, requests.length);
   if (state && (state.layers.join(',') !== h.layers.join(',') || state.threshold !== h.nullspace_threshold)) {
     throw new LocusError('bad-input', `this AlphaEdit sequence was started with layers ${state.layers.join(', ')} and nullspace_threshold ${state.threshold}; a batch cannot change them (got ${h.layers.join(', ')}, ${h.nullspace_threshold})`);
   }

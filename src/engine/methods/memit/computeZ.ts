@@ -100,3 +100,31 @@ export async function requestZs(
   }
   return { zs, zSteps };
 }
+
+/**
+ * The checks MEMIT and AlphaEdit make on a batch before anything runs: requests with a "{}" and a subject,
+ * layers strictly ascending inside the model, and no fact_token "last" (the references' compute_z /
+ * get_module_input_output_at_words raise on it: find_fact_lookup_idx's -1 points into a batch's padding).
+ */
+export function checkRequestsAndLayers(model: LoadedModel, requests: readonly SubjectPrompt[], h: MemitHparams, method: string): void {
+  const L = model.config.n_layers;
+  if (requests.length === 0) throw new LocusError('bad-input', `${method} needs at least one request`);
+  for (const r of requests) {
+    if (!r.prompt.includes('{}')) throw new LocusError('bad-input', `the request prompt "${r.prompt}" has no "{}" for the subject`);
+    if (r.subject.trim().length === 0) throw new LocusError('bad-input', 'a request has an empty subject');
+  }
+  if (h.layers.length === 0) throw new LocusError('bad-input', `${method} needs at least one layer`);
+  h.layers.forEach((l, i) => {
+    if (!Number.isInteger(l) || l < 0 || l >= L) throw new LocusError('bad-input', `layer ${l} is outside 0..${L - 1}`);
+    if (i > 0 && l <= h.layers[i - 1]) throw new LocusError('bad-input', `${method} layers must be strictly ascending (z is taken at the last): got ${h.layers.join(', ')}`);
+  });
+  if (h.fact_token === 'last') throw new LocusError('bad-input', `${method} does not support fact_token "last" (the reference raises on it)`);
+}
+
+/** The context templates are non-empty groups of templates with a "{}"; precomputed z's, when given, are one per request. */
+export function checkTemplatesAndZs(o: { readonly contextTemplates: TemplateGroups; readonly zs?: readonly Float64Array[] }, requests: number): void {
+  if (o.contextTemplates.length === 0 || o.contextTemplates.some((g) => g.length === 0 || g.some((t) => !t.includes('{}')))) {
+    throw new LocusError('bad-input', 'context templates must be non-empty groups of templates containing "{}"');
+  }
+  if (o.zs && o.zs.length !== requests) throw new LocusError('bad-input', `${o.zs.length} precomputed z for ${requests} requests`);
+}

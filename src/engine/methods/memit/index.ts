@@ -7,7 +7,7 @@ import type { ValueStep } from '../rome/computeValue';
 import type { RewriteRequest } from '../rome/index';
 import type { TemplateGroups } from './computeKs';
 import { computeKs, currentZs } from './computeKs';
-import { requestZs } from './computeZ';
+import { checkRequestsAndLayers, checkTemplatesAndZs, requestZs } from './computeZ';
 import type { MemitHparams } from './hparams';
 
 export interface MemitOptions {
@@ -137,24 +137,9 @@ function adjustedKeys(C: Float64Array | Float32Array, keys: readonly Float64Arra
 
 function validate(model: LoadedModel, requests: readonly RewriteRequest[], o: MemitOptions): void {
   const h = o.hparams;
-  const L = model.config.n_layers;
-  if (requests.length === 0) throw new LocusError('bad-input', 'MEMIT needs at least one request');
-  for (const r of requests) {
-    if (!r.prompt.includes('{}')) throw new LocusError('bad-input', `the request prompt "${r.prompt}" has no "{}" for the subject`);
-    if (r.subject.trim().length === 0) throw new LocusError('bad-input', 'a request has an empty subject');
-  }
-  if (h.layers.length === 0) throw new LocusError('bad-input', 'MEMIT needs at least one layer');
-  h.layers.forEach((l, i) => {
-    if (!Number.isInteger(l) || l < 0 || l >= L) throw new LocusError('bad-input', `layer ${l} is outside 0..${L - 1}`);
-    if (i > 0 && l <= h.layers[i - 1]) throw new LocusError('bad-input', `MEMIT layers must be strictly ascending (z is taken at the last): got ${h.layers.join(', ')}`);
-  });
-  // The reference's find_fact_lookup_idx returns -1 for "last", which points into the padding of a batch; get_module_input_output_at_words raises.
-  if (h.fact_token === 'last') throw new LocusError('bad-input', 'MEMIT does not support fact_token "last" (the reference raises on it)');
+  checkRequestsAndLayers(model, requests, h, 'MEMIT');
   if (!(h.mom2_update_weight > 0)) throw new LocusError('bad-input', 'mom2_update_weight must be positive');
-  if (o.contextTemplates.length === 0 || o.contextTemplates.some((g) => g.length === 0 || g.some((t) => !t.includes('{}')))) {
-    throw new LocusError('bad-input', 'context templates must be non-empty groups of templates containing "{}"');
-  }
-  if (o.zs && o.zs.length !== requests.length) throw new LocusError('bad-input', `${o.zs.length} precomputed z for ${requests.length} requests`);
+  checkTemplatesAndZs(o, requests.length);
 }
 
 /**
