@@ -4,7 +4,7 @@ import type { Edit, ParamDelta } from '../edit/edits';
 import { EditStack, frobenius } from '../edit/edits';
 import type { TemplateGroups } from '../memit/computeKs';
 import { computeKs, currentZs } from '../memit/computeKs';
-import { checkRequestsAndLayers, checkTemplatesAndZs, requestZs } from '../memit/computeZ';
+import { checkRequestsAndLayers, checkTemplatesAndZs, outProjectionDelta, requestZs } from '../memit/computeZ';
 import type { ValueStep } from '../rome/computeValue';
 import type { RewriteRequest } from '../rome/index';
 import type { AlphaEditHparams } from './hparams';
@@ -127,13 +127,8 @@ export async function computeAlphaEdit(model: LoadedModel, requests: readonly Re
       const resid = zs.map((z, r) => z.map((v, d) => (v - curZs[r][d]) / (h.layers.length - i))); // R [n × d_model]
       const P = state.projections.get(layer)!.P;
       const deltaW = alphaEditDelta(P, state.projectedCache.get(layer), keys, resid, h.L2); // [d_mlp, d_model]
-      const param = `blocks.${layer}.mlp.W_out` as const;
-      const shape = model.param(param).shape;
-      if (shape.length !== 2 || shape[0] * shape[1] !== deltaW.length || shape[0] !== keys[0].length) {
-        throw new LocusError('bad-input', `AlphaEdit's update (${keys[0].length}×${resid[0].length}) does not match ${param} [${shape.join(', ')}]`);
-      }
       // The reference adds the float32 upd_matrix to the float32 weight.
-      const delta: ParamDelta = { param, kind: 'dense', shape: [...shape], delta: Float32Array.from(deltaW) };
+      const delta = outProjectionDelta(model, layer, deltaW, keys[0].length, resid[0].length, 'AlphaEdit');
       deltas.push(delta);
       partial.push({ layer, keys, curZs, resid, deltaFrobenius: frobenius(delta), nullSpaceResidual: nullSpaceResidual(P, deltaW, keys[0].length) });
       await temp.apply({ method: 'alphaedit', layers: [layer], deltas: [delta] });

@@ -10,6 +10,7 @@ import type { ValueStep } from '../deltaOptimizer';
 import { lookupIndex } from '../rome/lookup';
 import type { SubjectPrompt, TemplateGroups } from './computeKs';
 import { fillTemplate } from './computeKs';
+import type { ParamDelta } from '../edit/edits';
 import type { MemitHparams } from './hparams';
 import type { RewriteRequest } from '../rome/index';
 
@@ -127,4 +128,17 @@ export function checkTemplatesAndZs(o: { readonly contextTemplates: TemplateGrou
     throw new LocusError('bad-input', 'context templates must be non-empty groups of templates containing "{}"');
   }
   if (o.zs && o.zs.length !== requests) throw new LocusError('bad-input', `${o.zs.length} precomputed z for ${requests} requests`);
+}
+
+/**
+ * A layer's ΔW [d_mlp, d_model] as a dense float32 delta on blocks.{layer}.mlp.W_out (rounded to float32
+ * once, as the references add a float32 update); a shape that does not fit the weight is a LocusError.
+ */
+export function outProjectionDelta(model: LoadedModel, layer: number, deltaW: Float64Array, keyDim: number, residDim: number, method: string): ParamDelta {
+  const param = `blocks.${layer}.mlp.W_out` as const;
+  const shape = model.param(param).shape;
+  if (shape.length !== 2 || shape[0] * shape[1] !== deltaW.length || shape[0] !== keyDim) {
+    throw new LocusError('bad-input', `${method}'s update (${keyDim}×${residDim}) does not match ${param} [${shape.join(', ')}]`);
+  }
+  return { param, kind: 'dense', shape: [...shape], delta: Float32Array.from(deltaW) };
 }

@@ -7,7 +7,7 @@ import type { ValueStep } from '../rome/computeValue';
 import type { RewriteRequest } from '../rome/index';
 import type { TemplateGroups } from './computeKs';
 import { computeKs, currentZs } from './computeKs';
-import { checkRequestsAndLayers, checkTemplatesAndZs, requestZs } from './computeZ';
+import { checkRequestsAndLayers, checkTemplatesAndZs, outProjectionDelta, requestZs } from './computeZ';
 import type { MemitHparams } from './hparams';
 
 export interface MemitOptions {
@@ -173,13 +173,8 @@ export async function computeMemit(model: LoadedModel, requests: readonly Rewrit
       // compute_ks returns one key per request, so the reference's repeat_interleave factor is 1.
       const resid = targets.map((t) => t.map((v) => v / (h.layers.length - i)));
       const { adjK, deltaW } = layerUpdate(covs.get(layer)!, keys, resid, layer);
-      const param = `blocks.${layer}.mlp.W_out` as const;
-      const shape = model.param(param).shape;
-      if (shape.length !== 2 || shape[0] * shape[1] !== deltaW.length || shape[0] !== keys[0].length) {
-        throw new LocusError('bad-input', `MEMIT's update (${keys[0].length}×${resid[0].length}) does not match ${param} [${shape.join(', ')}]`);
-      }
       // The reference adds upd.float(): ΔW is rounded to float32 once, then added in float32.
-      const delta: ParamDelta = { param, kind: 'dense', shape: [...shape], delta: Float32Array.from(deltaW) };
+      const delta = outProjectionDelta(model, layer, deltaW, keys[0].length, resid[0].length, 'MEMIT');
       deltas.push(delta);
       const zError = targets.reduce((s, t) => s + norm(t), 0) / targets.length;
       layers.push({ layer, keys, curZs, resid, zError, adjK, deltaFrobenius: frobenius(delta) });
