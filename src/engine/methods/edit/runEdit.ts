@@ -199,8 +199,16 @@ export async function runEdit(model: LoadedModel, job: EditJob): Promise<EditOut
   const h: LayeredHparams = { ...merged.hparams, ...(forcing ? method.forcingOverrides!(raw) : {}), layers: chosen.layers };
   checkLayers(h, L, src);
   const templates = await methodTemplates(model, method.templates, h, { given: job.contextTemplates, seed: job.seed ?? 0, reuse: job.reuse, signal: job.signal });
+  // The safety check below reads C at the layer a rank-one update just used: the last C read is kept
+  // (one array, so a multi-layer method never holds more than its own loop does) instead of reading it twice.
+  const readSecondMoment = stats(h.mom2_n_samples ?? DEFAULT_STATS_SAMPLES);
+  let lastRead: { layer: number; mom2: Promise<Float64Array> } | undefined;
+  const secondMoment = (layer: number): Promise<Float64Array> => {
+    if (lastRead?.layer !== layer) lastRead = { layer, mom2: readSecondMoment(layer) };
+    return lastRead.mom2;
+  };
   const computed = await method.compute(model, requests, {
-    hparams: h, templates: templates.list, templateGroups: templates.groups, secondMoment: stats(h.mom2_n_samples ?? DEFAULT_STATS_SAMPLES),
+    hparams: h, templates: templates.list, templateGroups: templates.groups, secondMoment,
     signal: job.signal, onProgress: job.onProgress, objective, subjectNoise: forcing ? noise : undefined, seed: job.seed ?? 0, reuse: job.reuse, sequence: job.sequence ?? new Map(),
   });
   notes.push(...(computed.notes ?? []));
@@ -208,7 +216,7 @@ export async function runEdit(model: LoadedModel, job: EditJob): Promise<EditOut
 
   assertFiniteEdit(edit);
   // Pre-flight safety (safety.ts): the computed edit and the keys its update used, before it is applied.
-  const safety = await assessSafety(model, { edit, requests, keys: computed.keys, secondMoment: stats(h.mom2_n_samples ?? DEFAULT_STATS_SAMPLES), reuse: job.reuse, signal: job.signal });
+  const safety = await assessSafety(model, { edit, requests, keys: computed.keys, secondMoment, reuse: job.reuse, signal: job.signal });
   const stack = new EditStack(model);
   await stack.apply(edit);
   job.onProgress?.('measuring after the edit');
