@@ -2,10 +2,10 @@ import { LocusError } from '../../errors';
 import type { LoadedModel } from '../../model/model';
 import type { Edit, ParamDelta } from '../edit/edits';
 import { EditStack, frobenius } from '../edit/edits';
-import type { TemplateGroups } from '../memit/computeKs';
 import { computeKs, currentZs } from '../memit/computeKs';
 import { checkRequestsAndLayers, checkTemplatesAndZs, outProjectionDelta, requestZs } from '../memit/computeZ';
 import type { ValueStep } from '../rome/computeValue';
+import type { MemitOptions } from '../memit/index';
 import type { RewriteRequest } from '../rome/index';
 import type { AlphaEditHparams } from './hparams';
 import type { NullSpaceProjection } from './projection';
@@ -29,19 +29,12 @@ export interface AlphaEditState {
   readonly batches: number;
 }
 
-export interface AlphaEditOptions {
-  readonly hparams: AlphaEditHparams;
-  /** MEMIT's nested context template groups (`[["{}"], [...prefixes]]`). */
-  readonly contextTemplates: TemplateGroups;
-  /** E[k kᵀ] at a layer on the UNEDITED model; read only when the state is created (the first batch). */
-  readonly secondMoment: (layer: number) => Promise<Float64Array | Float32Array>;
-  /** Precomputed z per request (the reference's v_star cache); skips the optimisation. */
-  readonly zs?: readonly Float64Array[];
-  readonly signal?: AbortSignal;
-  readonly onProgress?: (stage: string) => void;
-  /** 'erasure': z minimizes the target's probability (Fact Erasure, seed paper §3.4), as MEMIT's. */
-  readonly objective?: 'nll' | 'erasure';
-}
+/**
+ * MEMIT's options (templates, z cache, progress, objective) with AlphaEdit's hparams; C (`secondMoment`, on the
+ * UNEDITED model) is read only when the state is created (the first batch). MEMIT's `layerUpdate` does not
+ * apply: AlphaEdit's projected solve is its own.
+ */
+export type AlphaEditOptions = Omit<MemitOptions, 'hparams' | 'layerUpdate' | 'method'> & { readonly hparams: AlphaEditHparams };
 
 export interface AlphaEditLayerDetails {
   readonly layer: number;
