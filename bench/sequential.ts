@@ -5,10 +5,13 @@
  * MEMIT and AlphaEdit, those the engine has — each method on the same facts from the unedited model.
  * Prints the curves' table per method (edits so far vs mean rewrite / paraphrase / neighborhood of
  * all edits so far, WikiText-2 perplexity, largest ‖W‖_F growth) and plots them to
- * bench-output/sequential.png.
+ * bench-output/sequential/sequential-<N>.png.
  *
  * The default N (DEFAULT_EDITS) fits this shared 2-core machine in minutes; the issue's run is
  * `npm run bench -- sequential --edits 200 --measure-every 20` (time it: the table prints seconds per edit).
+ * Each method's curve is also saved to bench-output/sequential/<method>-<N>.json and the plot is drawn
+ * from every method saved for that N, so methods can run as separate processes (`--methods rome,rrome`
+ * and `--methods memit,alphaedit` on two cores) and the last to finish draws all of them.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,7 +22,24 @@ import type { PlotPanel } from './png';
 
 const WANTED = ['rome', 'rrome', 'memit', 'alphaedit'];
 export const DEFAULT_EDITS = 24;
-const OUT = path.join('bench-output', 'sequential.png');
+const OUT_DIR = path.join('bench-output', 'sequential');
+
+interface SavedCurve {
+  readonly method: string;
+  readonly edits: number;
+  readonly batchSize: number;
+  readonly curve: CurvePoint[];
+}
+
+/** Every method's curve saved for this N and batch size (this process's and earlier ones'), in WANTED order. */
+function savedCurves(edits: number, batchSize: number): Map<string, CurvePoint[]> {
+  const out = new Map<string, CurvePoint[]>();
+  const files = fs.existsSync(OUT_DIR) ? fs.readdirSync(OUT_DIR).filter((f) => f.endsWith(`-${edits}.json`)) : [];
+  const saved = files.map((f) => JSON.parse(fs.readFileSync(path.join(OUT_DIR, f), 'utf8')) as SavedCurve).filter((c) => c.edits === edits && c.batchSize === batchSize);
+  saved.sort((a, b) => WANTED.indexOf(a.method) - WANTED.indexOf(b.method));
+  for (const c of saved) out.set(c.method, c.curve);
+  return out;
+}
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,15 +60,17 @@ export async function benchSequential(threads: number): Promise<void> {
     const cases = records.map(factCaseOf);
     console.log(`# sequential: intra-op threads ${threads}; ${cases.length} known facts of the embedded model, Error Injection, batches of ${batchSize}, measured every ${measureEvery} batches`);
     if (missing.length) console.log(`not in this build's engine (skipped): ${missing.join(', ')}`);
-    const curves = new Map<string, CurvePoint[]>();
+    fs.mkdirSync(OUT_DIR, { recursive: true });
     for (const method of methods) {
       const t0 = Date.now();
       const res = await runSequential(model, { method, problem: 'error-injection', batchSize, measureEvery, cases, heldOutTokens: 2048 }, { cacheDir: resolveStatsCacheDir(undefined) });
       const editSeconds = res.batches.reduce((s, b) => s + b.seconds, 0) / cases.length;
       console.log(`\n## ${method}: ${((Date.now() - t0) / 1000).toFixed(0)} s in all, ${editSeconds.toFixed(1)} s per edit (edit + its measurements), layers ${[...new Set(res.batches.flatMap((b) => b.layers))].join(', ')}`);
       console.log(formatCurveTable(res.curve));
-      curves.set(method, res.curve);
+      const saved: SavedCurve = { method, edits: cases.length, batchSize, curve: res.curve };
+      fs.writeFileSync(path.join(OUT_DIR, `${method}-${cases.length}.json`), JSON.stringify(saved));
     }
+    const curves = savedCurves(cases.length, batchSize);
     const series = (f: (p: CurvePoint) => number | null | undefined): PlotPanel['series'] =>
       [...curves].map(([name, c]) => ({ name, points: c.map((p) => [p.edits, f(p) ?? NaN] as [number, number]).filter(([, y]) => Number.isFinite(y)) }));
     const png = linePlotsPng([
@@ -58,9 +80,9 @@ export async function benchSequential(threads: number): Promise<void> {
       { title: 'PERPLEXITY', series: series((p) => p.perplexity) },
       { title: 'MAX W GROWTH', series: series(maxGrowth) },
     ]);
-    fs.mkdirSync(path.dirname(OUT), { recursive: true });
-    fs.writeFileSync(OUT, png);
-    console.log(`\nplot: ${path.resolve(OUT)}`);
+    const out = path.join(OUT_DIR, `sequential-${cases.length}.png`);
+    fs.writeFileSync(out, png);
+    console.log(`\nplot of ${[...curves.keys()].join(', ')}: ${path.resolve(out)}`);
   } finally {
     await model.dispose();
   }
