@@ -63,7 +63,13 @@ export async function benchSequential(threads: number): Promise<void> {
     fs.mkdirSync(OUT_DIR, { recursive: true });
     for (const method of methods) {
       const t0 = Date.now();
-      const res = await runSequential(model, { method, problem: 'error-injection', batchSize, measureEvery, cases, heldOutTokens: 2048 }, { cacheDir: resolveStatsCacheDir(undefined) });
+      const res = await runSequential(model, { method, problem: 'error-injection', batchSize, measureEvery, cases, heldOutTokens: 2048 }, {
+        cacheDir: resolveStatsCacheDir(undefined),
+        // A line per finished batch on stderr: a 200-edit run takes hours, and its ETA is the method's own.
+        onProgress: (p) => {
+          if (p.stage.endsWith('done')) process.stderr.write(`${method} ${p.stage}${p.etaSeconds === undefined ? '' : `, ETA ${(p.etaSeconds / 60).toFixed(0)} min`}\n`);
+        },
+      });
       const editSeconds = res.batches.reduce((s, b) => s + b.seconds, 0) / cases.length;
       console.log(`\n## ${method}: ${((Date.now() - t0) / 1000).toFixed(0)} s in all, ${editSeconds.toFixed(1)} s per edit (edit + its measurements), layers ${[...new Set(res.batches.flatMap((b) => b.layers))].join(', ')}`);
       console.log(formatCurveTable(res.curve));
