@@ -40,6 +40,7 @@ import type {
 } from './dto';
 
 import type { SequentialRunParams, SequentialRunResultDto } from './panels/sequential';
+import type { LensParams, LensResultDto } from './panels/lens';
 
 /** A `$/progress` token (LSP ProgressToken). */
 export type ProgressToken = string | number;
@@ -236,6 +237,8 @@ export type EngineProtocol = {
   'trace/retrace': [TraceParams, RetraceResultDto];
   /** Client → worker: run (or resume) a sequential editing run into `dir` on the file's weights; progress done/total = edits. */
   'sequential/run': [SequentialRunParams, SequentialRunResultDto];
+  /** Client → worker: the logit lens of a prompt on the loaded (possibly edited) model; progress done/total = layers. */
+  'lens/run': [LensParams, LensResultDto];
 };
 
 export type EngineMethod = keyof EngineProtocol;
@@ -262,6 +265,7 @@ export const EngineMethods = {
   workerShutdown: 'worker/shutdown',
   traceRetrace: 'trace/retrace',
   sequentialRun: 'sequential/run',
+  lensRun: 'lens/run',
 } as const satisfies Record<string, EngineMethod>;
 
 /** Every method (the record's keys make the compiler check that none is missing or misspelled). */
@@ -284,6 +288,7 @@ export const ENGINE_METHODS: readonly EngineMethod[] = Object.keys({
   'worker/shutdown': 0,
   'trace/retrace': 0,
   'sequential/run': 0,
+  'lens/run': 0,
 } satisfies Record<EngineMethod, 0>) as EngineMethod[];
 
 /**

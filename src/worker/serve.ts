@@ -11,6 +11,7 @@ import { ENGINE_ERROR_CODES } from '../protocol/engine';
 import { datasetHandlers } from './handlers/dataset';
 import { editHandlers } from './handlers/edit';
 import { generateHandlers } from './handlers/generate';
+import { lensHandlers } from './handlers/lens';
 import { modelHandlers } from './handlers/model';
 import { probeHandlers } from './handlers/probe';
 import { sequentialHandlers } from './handlers/sequential';
@@ -59,6 +60,7 @@ export function serve(connection: MessageConnection, options: ServeOptions = {})
     ...generateHandlers(state),
     ...studyHandlers(state),
     ...sequentialHandlers(state),
+    ...lensHandlers(state),
   };
 
   let disposed: Promise<void> | undefined;

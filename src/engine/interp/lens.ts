@@ -48,6 +48,8 @@ export interface LensOptions {
   /** An answer to follow through the layers: its first token (a leading space added when missing, as trace's --target). */
   readonly answer?: string;
   readonly signal?: AbortSignal;
+  /** Called after each layer is decoded (the panel's progress on a deep model with a large vocabulary). */
+  readonly onProgress?: (p: { done: number; total: number }) => void;
 }
 
 /** The answer's first token id, encoded as a continuation after the prompt. */
@@ -95,6 +97,7 @@ export async function logitLens(model: LoadedModel, prompt: string, opts: LensOp
       positions.push({ top, answer: { id: answerId, token: text(answerId), logprob: lp[answerId], prob: Math.exp(lp[answerId]), rank: rankOf(lp, answerId) } });
     }
     layers.push({ layer: l, positions });
+    opts.onProgress?.({ done: l + 1, total: cfg.n_layers });
   }
   const answer = answerId === undefined ? undefined : { id: answerId, token: text(answerId), text: opts.answer! };
   return { tokens, ids, ...(answer ? { answer } : {}), layers };
