@@ -12,10 +12,20 @@
  * the graph multiplies by the fused matrix and slices the product (ORT's common-subexpression pass
  * merges the three identical products into one). Transposed parameters (nn.Linear layouts) stay fed
  * (fedWeights.ts).
+ *
+ * A truncated file (an interrupted download) is refused when it is opened: openSafetensors checks
+ * every tensor's data offsets against the file's size before anything is read or mapped (safetensors.ts
+ * parseEntry, 'bad-weights' naming the file, the tensor's end and the data section's size). Sessions are
+ * created lazily, long after that, so each stand-in handed to a graph checks the file's size again
+ * (checkFileSize). What cannot be prevented: a file truncated while ORT has it mapped. Its pages past
+ * the new end then raise SIGBUS in whatever reads them (the kernel, not us, decides; POSIX mmap), and
+ * the process dies: MAP_PRIVATE keeps our writes private, not the file's length. Replacing the file
+ * (a new inode: what downloaders and `git checkout` do) is harmless to an existing mapping.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { LocusError } from '../errors';
 import type { GraphSpec, NodeSpec, TensorValue } from '../graph/proto';
 import { rawBytes } from '../graph/proto';
 import type { ArchAdapter } from './arch/types';
@@ -52,6 +62,8 @@ export interface MappedSource {
 export class MappedWeights {
   private readonly refs = new Map<ParamName, { ref: MappedRef; shape: readonly number[]; stored: string }>();
   private readonly standIns = new WeakMap<ArrayBufferLike, MappedRef>();
+  /** Per mapped file (its name in `folder`), the end of the last byte any mapped parameter reads. */
+  private readonly fileEnds = new Map<string, number>();
 
   private constructor(
     readonly folder: string,
@@ -85,6 +97,7 @@ export class MappedWeights {
       } else if (tr.kind === 'range') ref = { kind: 'whole', ref: { ...whole, offset: span.offset + 4 * tr.start, length: 4 * tr.count } };
       else ref = { kind: 'whole', ref: whole };
       mapped.refs.set(spec.name, { ref, shape: spec.shape, stored });
+      mapped.fileEnds.set(whole.location, Math.max(mapped.fileEnds.get(whole.location) ?? 0, whole.offset + whole.length));
     }
     return mapped;
   }
@@ -105,10 +118,29 @@ export class MappedWeights {
   private placeholder(name: ParamName): Tensor | undefined {
     const m = this.refs.get(name);
     if (!m) return undefined;
+    this.checkFileSize(m.ref.kind === 'whole' ? m.ref.ref.location : m.ref.fused.location);
     this.checkFinite(m.stored);
     const data = new Float32Array(0);
     this.standIns.set(data.buffer, m.ref);
     return { shape: [...m.shape], data };
+  }
+
+  /**
+   * Refuses a mapped file that has become shorter than its header says since it was opened, before ORT
+   * maps it (reading a mapped page past the end of a file is SIGBUS, not an error). One stat per stand-in.
+   */
+  private checkFileSize(location: string): void {
+    const file = path.join(this.folder, location);
+    const expected = this.fileEnds.get(location) ?? 0;
+    let actual: number;
+    try {
+      actual = fs.statSync(file).size;
+    } catch (e) {
+      throw new LocusError('bad-weights', `${file} can no longer be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): it was moved or deleted after the model was loaded; load the model again`);
+    }
+    if (actual < expected) {
+      throw new LocusError('bad-weights', `${file} is ${actual} bytes but its header places tensor data up to byte ${expected}: the file was truncated after the model was loaded; load the model again (re-download it if it is incomplete)`);
+    }
   }
 }
 
