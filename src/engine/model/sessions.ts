@@ -32,6 +32,11 @@ export class SessionCache {
     private readonly feeder?: WeightFeeder,
   ) {}
 
+  /** Intra-op threads asked for (undefined: the runtime's default); the cost preview keys its measurements by them. */
+  get threads(): number | undefined {
+    return this.options.threads;
+  }
+
   get(key: SegmentKey): Promise<RuntimeSession> {
     let s = this.sessions.get(key);
     if (!s) {
