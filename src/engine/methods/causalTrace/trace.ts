@@ -1,7 +1,6 @@
 import { LocusError } from '../../errors';
 import { assertFiniteArray, assertFiniteDeep } from '../../files/finite';
 import { forward, forwardFrom } from '../../interp/forward';
-import { pastSlice, suffixBlock, suffixInputs, suffixPick } from '../../interp/suffix';
 import type { Intervention } from '../../interp/interventions';
 import { forwardContext } from '../../interp/probe';
 import { logSoftmax } from '../../interp/topk';
@@ -12,6 +11,8 @@ import { traceCells } from './cells';
 import type { Cell } from './cells';
 import { fractionalEffect, lastSubjectEffect } from './effect';
 import { noiseDraws, noiseLevel } from './noise';
+import { sweepToken } from './sweep';
+import type { SweepRuns } from './sweep';
 import type { TraceGrid, TraceKind, TraceProgress, TraceRequest, TraceResult } from './types';
 
 export interface TraceOptions {
@@ -19,14 +20,6 @@ export interface TraceOptions {
   readonly onProgress?: (p: TraceProgress) => void;
   /** At most this many rows (cells × samples) in one batch; larger batches amortize each block's weights. */
   readonly maxRows?: number;
-}
-
-const siteOf = (kind: TraceKind, layer: number): ActName => (kind === 'hidden' ? `blocks.${layer}.resid_post` : `blocks.${layer}.${kind}.out`);
-
-/** Row r's value at position t of a [batch, pos, d] tensor. */
-function cellValue(x: Tensor, row: number, t: number): Float32Array {
-  const [, pos, d] = x.shape;
-  return x.data.subarray((row * pos + t) * d, (row * pos + t + 1) * d);
 }
 
 /**
@@ -37,7 +30,8 @@ function cellValue(x: Tensor, row: number, t: number): Float32Array {
  *
  * Exact work-sharing (same numbers as running every cell from scratch): one clean and one corrupted
  * run serve every cell; each restored run starts at the first block it changes, from the corrupted
- * run's residual stream there; cells that start at the same block are batched; tokens before the
+ * run's residual stream there; cells that start at the same block are batched, and window cells share
+ * their rows until their restores differ (sweep.ts); tokens before the
  * subject are not run (causal attention: restoring them changes nothing, so they score the low score);
  * logits are computed only at the scored positions.
  */
@@ -149,75 +143,31 @@ export async function runCausalTrace(model: LoadedModel, req: TraceRequest, opts
   const corrupted = await forward(ctx, Array.from({ length: S }, () => ids), { interventions: [corruptIv], fetch: corruptSites, keysValues: true, signal: opts.signal, ...(seqMode ? { logits: 'none' } : {}) });
   const corruptLogits = seqMode ? (await forwardFrom(ctx, L, corrupted.acts.get(`blocks.${L - 1}.resid_post`)!, ids.map(() => T), logitOpts)).logits! : corrupted.logits!;
   const lowScore = await scoreRows(corruptLogits, 0, perRow);
-  const residIn = (f: number): Tensor => corrupted.acts.get(f === 0 ? 'blocks.0.resid_pre' : `blocks.${f - 1}.resid_post`)!;
 
   const cells = traceCells(kinds, b, P, L, window);
   const scores = new Map<Cell, number>();
-  const D = cfg.d_model;
-  const kvAt = (l: number) => corrupted.kv!.get(l)!;
   let done = 0;
   opts.onProgress?.({ done, total: cells.length });
-  // Token-major sweep: every cell restoring token t changes only positions ≥ t, so one batch per t
-  // runs positions t … T−1 against the corrupted run's cached keys/values of 0 … t−1, layer by layer;
-  // a cell's S rows join the batch at the first block its restore changes (its `start`), from the
-  // corrupted residual stream there. Each block therefore runs once per token over every cell that
-  // needs it — large GEMMs, and no layer below a cell's start is ever recomputed.
+  const runs: SweepRuns = {
+    T,
+    S,
+    clean: (site) => clean.acts.get(site)!,
+    residIn: (f) => corrupted.acts.get(f === 0 ? 'blocks.0.resid_pre' : `blocks.${f - 1}.resid_post`)!,
+    kv: (l) => corrupted.kv!.get(l)!,
+    scored,
+    answerIds,
+    signal: opts.signal,
+  };
+  // One sweep per token (sweep.ts); more cells than maxRows / S run as several sweeps.
   const maxCells = Math.max(1, Math.floor((opts.maxRows ?? 480) / S));
-  const chunks: Array<{ t: number; group: Cell[] }> = [];
   for (let t = b; t < P; t++) {
     const all = cells.filter((c) => c.t === t).sort((x, y) => x.start - y.start);
-    for (let i = 0; i < all.length; i += maxCells) chunks.push({ t, group: all.slice(i, i + maxCells) });
-  }
-  for (const { t, group } of chunks) {
-    const n = T - t;
-    const shared = suffixInputs(cfg, t, n);
-    const relScored = scored.map((p) => p - t);
-    const rowsOf = new Map<Cell, number>();
-    let X: Float32Array = new Float32Array(0);
-    let R = 0;
-    const join = (layer: number): void => {
-      const joining = group.filter((c) => c.start === layer);
-      if (joining.length === 0) return;
-      const base = residIn(layer);
-      const next = new Float32Array((R + joining.length * S) * n * D);
-      next.set(X);
-      for (const c of joining) {
-        rowsOf.set(c, R);
-        for (let r = 0; r < S; r++) next.set(base.data.subarray((r * T + t) * D, (r * T + T) * D), (R + r) * n * D);
-        if (c.kind === 'hidden') {
-          const v = cellValue(clean.acts.get(siteOf('hidden', c.layer))!, 0, t);
-          for (let r = 0; r < S; r++) next.set(v, (R + r) * n * D);
-        }
-        R += S;
-      }
-      X = next;
-    };
-    for (let l = 0; l < L; l++) {
-      if (opts.signal?.aborted) throw new LocusError('cancelled', 'trace cancelled');
-      join(l);
-      if (R === 0) continue;
-      const ivs: Intervention[] = [];
-      for (const [c, r0] of rowsOf) {
-        if (c.kind === 'hidden' || !c.restored.includes(l)) continue;
-        ivs.push({ kind: 'replace', site: siteOf(c.kind, l), rows: rowsS.map((r) => r0 + r), positions: [0], values: { shape: [1, 1, D], data: cellValue(clean.acts.get(siteOf(c.kind, l))!, 0, t) } });
-      }
-      const past = { k: pastSlice(kvAt(l).k, t, 1), v: pastSlice(kvAt(l).v, t, 1) };
-      X = (await suffixBlock(ctx, l, { shape: [R, n, D], data: X }, shared, past, ivs)).data;
+    for (let i = 0; i < all.length; i += maxCells) {
+      const group = all.slice(i, i + maxCells);
+      for (const [c, s] of await sweepToken(ctx, runs, t, group)) scores.set(c, s);
+      done += group.length;
+      opts.onProgress?.({ done, total: cells.length, cells: group.map((c) => ({ kind: c.kind, t: c.t, layer: c.layer, score: scores.get(c)! })) });
     }
-    join(L); // hidden restores of the last block's output go straight to the head
-    // p(answer) per row: first token, or the product over the answer's tokens at their positions.
-    const picked = await suffixPick(ctx, { shape: [R, n, D], data: X }, relScored, answerIds.slice(0, perRow));
-    for (const [c, r0] of rowsOf) {
-      let total = 0;
-      for (let r = r0; r < r0 + S; r++) {
-        let lp = 0;
-        for (let k = 0; k < perRow; k++) lp += picked.data[(r * perRow + k) * perRow + k];
-        total += Math.exp(lp);
-      }
-      scores.set(c, total / S);
-    }
-    done += group.length;
-    opts.onProgress?.({ done, total: cells.length });
   }
 
   const grids: Partial<Record<TraceKind, TraceGrid>> = {};
