@@ -12,7 +12,7 @@ import { loadOrComputeSecondMoment } from '../../src/engine/methods/stats/statsC
 import { defaultStatsCorpusFor } from '../../src/engine/methods/stats/modelCorpus';
 import { choleskyFactorShared, choleskySolve, dot } from '../../src/engine/methods/linalg';
 import { keyDenominatorBySolve, keyDenominatorFromLeftVector, whitenedDenominator } from '../../src/engine/methods/edit/keyDenominator';
-import { assessSafety, denominatorChecks, SAFETY_THRESHOLDS } from '../../src/engine/methods/edit/safety';
+import { assessSafety, denominatorChecks, SAFETY_THRESHOLDS, subjectPositionChecks } from '../../src/engine/methods/edit/safety';
 import type { Edit } from '../../src/engine/methods/edit/edits';
 import type { CounterFactRecord } from '../../src/engine/index';
 import { tempDir } from '../helpers/paths';
@@ -115,20 +115,43 @@ describe('pre-flight safety on the embedded model', () => {
     assert.equal(byName.get('subject-first-token')!.value, 4);
   });
 
-  test('a subject at the prompt\'s first token is flagged; the model is unchanged afterwards', async () => {
+  test('a first-token subject with normal numbers is reported, not flagged (it was, before the r-ROME analysis was measured)', async () => {
+    // CounterFact 20952, "{} is located in", Angola: measured with the preset, D/d_mlp 0.41, ‖ΔW‖/‖W‖ 0.46, canary +2.7 %.
     const rec = records.find((r) => r.requested_rewrite.prompt.startsWith('{} is located in'))!;
+    const res = await rome(rec);
+    const safety = await assessSafety(model, { edit: res.edit, requests: [rec.requested_rewrite], keys: keysOf(res.details[0]), secondMoment: async () => C });
+    const first = safety.checks.find((c) => c.name === 'subject-first-token')!;
+    assert.deepEqual({ value: first.value, threshold: first.threshold, flagged: first.flagged, request: first.request }, { value: 0, threshold: SAFETY_THRESHOLDS.subjectPrefixTokens, flagged: false, request: 0 });
+    assert.match(first.note, /first token .*reported, not flagged/);
+    assert.equal(safety.flagged, false, JSON.stringify(safety, null, 1));
+    const den = safety.checks.find((c) => c.name === 'update-denominator')!;
+    assert.ok(den.value > SAFETY_THRESHOLDS.firstTokenDenominator, `D/d_mlp ${den.value}`);
+    // The same position with a ‖ΔW‖ ratio past half its threshold is flagged (the other coinciding sign).
+    const [withLargeUpdate] = subjectPositionChecks(model, [rec.requested_rewrite], true, { denominatorByRequest: new Map([[0, den.value]]), deltaNormRatio: 0.6 });
+    assert.equal(withLargeUpdate.flagged, true);
+    assert.match(withLargeUpdate.note, /‖ΔW‖\/‖W‖ 0\.600 > 0\.5/);
+  });
+
+  test('a real disabling edit with a first-token subject is flagged by its denominator and its position; the model is unchanged afterwards', async () => {
+    // CounterFact 17674, "{}'s capital city is", Israel: the bare prompt's key nearly orthogonal to C⁻¹k*
+    // (D/d_mlp 0.036, measured; the preset's full edit: ‖ΔW‖/‖W‖ 1.30, canary perplexity +40 %).
+    const rec = records.find((r) => r.case_id === 17674)!;
+    assert.equal(rec.requested_rewrite.subject, 'Israel');
     const res = await rome(rec);
     const w = `blocks.${layer}.mlp.W_out` as const;
     const beforeW = Float32Array.from(model.param(w).data);
     const safety = await assessSafety(model, { edit: res.edit, requests: [rec.requested_rewrite], keys: keysOf(res.details[0]), secondMoment: async () => C });
     assert.equal(safety.flagged, true);
+    const den = safety.checks.find((c) => c.name === 'update-denominator')!;
+    assert.ok(den.flagged && Math.abs(den.value - 0.0364) < 2e-3, `D/d_mlp ${den.value}`);
     const first = safety.checks.find((c) => c.name === 'subject-first-token')!;
-    assert.deepEqual({ value: first.value, threshold: first.threshold, flagged: first.flagged, request: first.request }, { value: 0, threshold: SAFETY_THRESHOLDS.subjectPrefixTokens, flagged: true, request: 0 });
+    assert.deepEqual({ value: first.value, flagged: first.flagged, request: first.request }, { value: 0, flagged: true, request: 0 });
+    assert.match(first.note, /D\/d_mlp 0\.036\d < 0\.2/);
     assert.deepEqual(model.param(w).data, beforeW, 'the canary measurement reverted its temporary edit');
     // The same position with prefix-averaged update keys (r-ROME's fix) is reported, not flagged.
     const consistent = await assessSafety(model, { edit: { ...res.edit, method: 'rrome' }, requests: [rec.requested_rewrite], keys: keysOf(res.details[0]), secondMoment: async () => C });
     const again = consistent.checks.find((c) => c.name === 'subject-first-token')!;
-    assert.deepEqual([again.value, again.flagged, consistent.flagged], [0, false, false]);
+    assert.deepEqual([again.value, again.flagged], [0, false]);
   });
 
   test('a hand-made prompt key nearly orthogonal to C⁻¹k* (a disabling edit) is flagged by the denominator', async () => {
@@ -138,7 +161,7 @@ describe('pre-flight safety on the embedded model', () => {
     const x = choleskySolve(choleskyFactorShared(C, C.length ** 0.5), d.kStar.length, d.kStar);
     const along = (0.999 * dot(x, d.kPrompt)) / dot(x, x);
     const kUsed = d.kPrompt.map((v, i) => v - along * x[i]);
-    const [check] = await denominatorChecks(model, [{ layer, k: kUsed, u: d.u }], async () => C);
+    const [check] = await denominatorChecks(model, [{ layer, request: 0, k: kUsed, u: d.u }], async () => C);
     const exact = keyDenominatorBySolve(C, d.kStar, d.kPrompt);
     const expected = (exact.used / 1000) ** 2 / exact.consistent / model.config.d_mlp;
     assert.ok(Math.abs(check.value / expected - 1) < 1e-3, `${check.value} vs ${expected}`);

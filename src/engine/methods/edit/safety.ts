@@ -49,11 +49,20 @@ export interface EditSafety {
  *   to is no longer a small touch. Normal ROME edits on the embedded model (its preset: layer 0, 200 v
  *   steps, clamp 20; first 16 CounterFact records): 0.20–0.46; an update with a ten times smaller denominator lands above 1. Norm growth
  *   is the collapse mechanism in research/editors.md §2 item 3 (ENCORE, NAS).
- * - subjectPrefixTokens 1: a subject at the prompt's first token has no prefix; "The Fall of ROME"
- *   (arxiv 2406.11263) finds collapse cases concentrated there, because ROME's update then divides by
- *   the bare prompt's anomalous key; its fix (and r-ROME's) is prefixed keys in the update. So the check is
- *   flagged only when the update used the bare prompt's key (ROME's own code); with r-ROME, MEMIT or FT
- *   it is reported, not flagged (12 of the first 16 CounterFact prompts start with the subject).
+ * - subjectPrefixTokens 1, reported always, flagged only with another sign: a subject at the prompt's first
+ *   token has no prefix; "The Fall of ROME" (arxiv 2406.11263) finds collapse cases concentrated there,
+ *   because ROME's update then divides by the bare prompt's anomalous key (r-ROME's fix: prefixed keys).
+ *   The mechanism is the key mismatch, which the denominator measures (research/editors.md §1.2, §2.1), so
+ *   the position is a risk factor, not a sign: measured on the embedded model (ROME preset, 2026-12-07),
+ *   20 first-token vs 20 prefixed CounterFact edits: canary perplexity +1.1 % vs +0.9 % (median; max +9.6 %
+ *   vs +5.2 %), neighborhood 0.997 vs 0.998 (min 0.79 vs 0.87), ‖ΔW‖/‖W‖ 0.27 vs 0.20 (max 0.46 vs 0.40),
+ *   D/d_mlp 0.99 vs 1.07 (min 0.35 vs 0.74): none disabling, yet the position alone flagged all 20.
+ *   Over 150 of each, D/d_mlp fell below 0.1 once, for a first-token subject (case 17674, "{}'s capital city
+ *   is", Israel: 0.036, ‖ΔW‖/‖W‖ 1.30, canary +40 %: a real disabling edit, flagged by the denominator),
+ *   below 0.2 once more (first-token too), and never for a prefixed subject (min 0.41). So with the bare
+ *   prompt's key (ROME's own code) the position is flagged when it coincides with an update at least
+ *   half-way to a flag: D/d_mlp < firstTokenDenominator (0.2, twice updateDenominator) or ‖ΔW‖/‖W‖ >
+ *   firstTokenDeltaNormRatio (0.5, half deltaNormRatio); with r-ROME, MEMIT or FT it is reported only.
  * - canaryPerplexityIncrease 0.25: +25 % perplexity on the canary text. A collapsed model's perplexity
  *   grows by orders of magnitude (the Butterfly Effect, ACL'24 Findings, uses perplexity as the proxy);
  *   normal edits on the embedded model move it by −0.2 % to +5.3 % (measured, same 16; a tiny model edited at
@@ -64,11 +73,15 @@ export const SAFETY_THRESHOLDS = {
   deltaNormRatio: 1,
   subjectPrefixTokens: 1,
   canaryPerplexityIncrease: 0.25,
+  firstTokenDenominator: 0.2,
+  firstTokenDeltaNormRatio: 0.5,
 } as const;
 
 /** The key a rank-one key-value update (ROME, r-ROME) divided by at one layer, and the update's left vector. */
 export interface UpdateKey {
   readonly layer: number;
+  /** Index of the request (in file order) whose key this is. */
+  readonly request: number;
   /** The key the denominator dots with: ROME's bare prompt key, r-ROME's template mean k*. */
   readonly k: ArrayLike<number>;
   /** The update's left vector C⁻¹k* / ‖C⁻¹k*‖ (the rank-one ΔW's u). */
@@ -92,7 +105,7 @@ export function rankOneUpdateKeys(edit: Edit, keys: ReadonlyMap<number, readonly
     const rankOne = edit.deltas.filter((d) => d.param === `blocks.${layer}.mlp.W_out` && d.kind === 'rank-one');
     if (rankOne.length !== ks.length) continue;
     rankOne.forEach((d, i) => {
-      if (d.kind === 'rank-one') out.push({ layer, k: ks[i], u: d.u });
+      if (d.kind === 'rank-one') out.push({ layer, request: i, k: ks[i], u: d.u });
     });
   }
   return out;
@@ -109,6 +122,8 @@ export interface SafetyJob {
   readonly secondMoment?: (layer: number) => Promise<Float64Array | Float32Array>;
   /** Shares the canary's perplexity before the edit among edits of the same model state (a study). */
   readonly reuse?: EditReuse;
+  /** Score the canary text with the edit applied (default true); a study, which stores no safety, turns it off (its ~0.1 s per edit). */
+  readonly canary?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -146,23 +161,45 @@ export function deltaNormChecks(model: LoadedModel, edit: Edit): SafetyCheck[] {
   });
 }
 
+/** What else an edit shows that makes a first-token subject worth flagging (SAFETY_THRESHOLDS' note). */
+export interface FirstTokenSigns {
+  /** Per request, the smallest D/d_mlp of its rank-one updates (the update-denominator check's value). */
+  readonly denominatorByRequest: ReadonlyMap<number, number>;
+  /** The largest ‖ΔW‖/‖W‖ of the edit (the delta-norm-ratio checks' values). */
+  readonly deltaNormRatio: number;
+}
+
+/** The signs from the checks computed before (`keys` in the order denominatorChecks got them). */
+export function firstTokenSigns(keys: readonly UpdateKey[], denominators: readonly SafetyCheck[], deltaNorms: readonly SafetyCheck[]): FirstTokenSigns {
+  const denominatorByRequest = new Map<number, number>();
+  denominators.forEach((c, i) => denominatorByRequest.set(keys[i].request, Math.min(c.value, denominatorByRequest.get(keys[i].request) ?? Infinity)));
+  return { denominatorByRequest, deltaNormRatio: Math.max(0, ...deltaNorms.map((c) => c.value)) };
+}
+
 /**
- * Per request: how many tokens precede the subject (the tokenizer's BOS not counted); flagged at 0 only
- * when `barePromptKey` (the update divided by the bare prompt's key: SAFETY_THRESHOLDS' note).
+ * Per request: how many tokens precede the subject (the tokenizer's BOS not counted). At 0 it is flagged
+ * only when `barePromptKey` (the update divided by the bare prompt's key) and `signs` show an update at
+ * least half-way to a flag (SAFETY_THRESHOLDS' note: the position alone is a risk factor, not a sign).
  */
-export function subjectPositionChecks(model: LoadedModel, requests: SafetyJob['requests'], barePromptKey: boolean): SafetyCheck[] {
+export function subjectPositionChecks(model: LoadedModel, requests: SafetyJob['requests'], barePromptKey: boolean, signs: FirstTokenSigns): SafetyCheck[] {
   const tok = model.tokenizer;
+  const T = SAFETY_THRESHOLDS;
   return requests.map((r, i) => {
     const filled = r.prompt.replace('{}', () => r.subject);
     const [b] = tok.findSpan(tok.encode(filled), filled, r.subject, r.prompt.indexOf('{}'));
     const before = Math.max(0, b - tok.prefixIds.length);
-    const risky = before === 0 && barePromptKey;
-    const note = risky
-      ? 'the subject is the prompt\'s first token and the update divides by the bare prompt\'s key ("The Fall of ROME"); rrome uses prefixed keys'
-      : before === 0
-        ? 'the subject is the prompt\'s first token; this method\'s update uses prefix-averaged keys, so it is not flagged'
-        : `${before} token(s) before the subject`;
-    const c = check('subject-first-token', before, SAFETY_THRESHOLDS.subjectPrefixTokens, 'below', note, { request: i });
+    const D = signs.denominatorByRequest.get(i);
+    const sign =
+      D !== undefined && D < T.firstTokenDenominator ? `D/d_mlp ${fmt(D)} < ${T.firstTokenDenominator}`
+      : signs.deltaNormRatio > T.firstTokenDeltaNormRatio ? `‖ΔW‖/‖W‖ ${fmt(signs.deltaNormRatio)} > ${T.firstTokenDeltaNormRatio}`
+      : undefined;
+    const risky = before === 0 && barePromptKey && sign !== undefined;
+    const note =
+      before > 0 ? `${before} token(s) before the subject`
+      : risky ? `the subject is the prompt's first token, the update divides by the bare prompt's key ("The Fall of ROME") and ${sign}; rrome uses prefixed keys`
+      : barePromptKey ? 'the subject is the prompt\'s first token (a risk with the bare prompt\'s key, "The Fall of ROME"); reported, not flagged: the update\'s denominator and size are normal'
+      : 'the subject is the prompt\'s first token; this method\'s update uses prefix-averaged keys, so it is not flagged';
+    const c = check('subject-first-token', before, T.subjectPrefixTokens, 'below', note, { request: i });
     return risky || before > 0 ? c : { ...c, flagged: false };
   });
 }
@@ -185,11 +222,13 @@ export async function canaryCheck(model: LoadedModel, edit: Edit, reuse?: EditRe
 export async function assessSafety(model: LoadedModel, job: SafetyJob): Promise<EditSafety> {
   const checks: SafetyCheck[] = [];
   const updateKeys = job.keys ? rankOneUpdateKeys(job.edit, job.keys) : [];
-  if (job.secondMoment) checks.push(...(await denominatorChecks(model, updateKeys, job.secondMoment)));
-  checks.push(...deltaNormChecks(model, job.edit));
-  checks.push(...subjectPositionChecks(model, job.requests, updateKeys.length > 0 && BARE_PROMPT_KEY_METHODS.has(job.edit.method)));
+  const denominators = job.secondMoment ? await denominatorChecks(model, updateKeys, job.secondMoment) : [];
+  const deltaNorms = deltaNormChecks(model, job.edit);
+  checks.push(...denominators, ...deltaNorms);
+  const signs = firstTokenSigns(updateKeys, denominators, deltaNorms);
+  checks.push(...subjectPositionChecks(model, job.requests, updateKeys.length > 0 && BARE_PROMPT_KEY_METHODS.has(job.edit.method), signs));
   // A build without the bundled WikiText-2 (canary.ts) has no canary; the other checks still apply.
-  if (canaryAvailable()) checks.push(await canaryCheck(model, job.edit, job.reuse, job.signal));
+  if (job.canary !== false && canaryAvailable()) checks.push(await canaryCheck(model, job.edit, job.reuse, job.signal));
   return { flagged: checks.some((c) => c.flagged), checks };
 }
 
