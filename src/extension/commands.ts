@@ -25,6 +25,8 @@ export interface PanelOpeners {
   runStudy(): Promise<void>;
   /** "Locus: Sequential Editing…" (a new run, or a saved one reopened). */
   sequentialEditing(): Promise<void>;
+  /** "Locus: Logit Lens…": `{ prompt, answer? }` (the Fact panel, a script), or asks for a prompt. */
+  openLogitLens(arg?: unknown): Promise<void>;
 }
 
 export interface CommandDeps {
@@ -159,6 +161,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       d.panels.openCompare({ caseId: typeof arg === 'number' ? arg : arg?.record?.case_id }),
     'locus.runStudy': () => d.panels.runStudy(),
     'locus.sequentialEditing': () => d.panels.sequentialEditing(),
+    'locus.openLogitLens': (arg?: unknown) => d.panels.openLogitLens(arg),
     'locus.openStudy': async () => {
       const dir = await pickFolder('A study folder (manifest.json + results.jsonl)');
       if (dir) d.panels.openStudy(dir);

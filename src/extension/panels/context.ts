@@ -19,7 +19,8 @@ export type PanelOrigin =
   | { readonly kind: 'saved-run'; readonly file: string }
   | { readonly kind: 'compare' }
   | { readonly kind: 'study'; readonly dir: string }
-  | { readonly kind: 'sequential'; readonly dir: string };
+  | { readonly kind: 'sequential'; readonly dir: string }
+  | { readonly kind: 'lens'; readonly prompt: string; readonly answer?: string };
 
 /** What the Fact panel opens on: a dataset record, or a free prompt (Trace Selection) with its subject. */
 export type FactRef =

@@ -4,6 +4,7 @@ import type { PanelOpeners } from '../commands';
 import { ComparePanel } from './comparePanel';
 import type { PanelContext } from './context';
 import { FactPanel } from './factPanel';
+import { LensPanel, openLogitLensCommand } from './lensPanel';
 import { sequentialEditingCommand } from './sequentialPanel';
 import { runStudyCommand, StudyPanel } from './studyPanel';
 
@@ -21,9 +22,11 @@ export function panelOpeners(ctx: PanelContext): PanelOpeners & vscode.Disposabl
     openStudy: (dir) => void StudyPanel.show(ctx, dir),
     runStudy: () => runStudyCommand(ctx),
     sequentialEditing: () => sequentialEditingCommand(ctx),
+    openLogitLens: (arg) => openLogitLensCommand(ctx, arg),
     dispose: () => {
       FactPanel.disposeAll();
       ComparePanel.disposeAll();
+      LensPanel.disposeAll();
     },
   };
 }

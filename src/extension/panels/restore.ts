@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { ComparePanel } from './comparePanel';
 import type { PanelContext, PanelOrigin } from './context';
 import { FactPanel } from './factPanel';
+import { LensPanel } from './lensPanel';
 import { SequentialPanel } from './sequentialPanel';
 import { StudyPanel } from './studyPanel';
 
@@ -20,6 +21,7 @@ export function originOf(state: unknown): PanelOrigin | undefined {
   if (o.kind === 'study' && typeof o.dir === 'string') return o;
   if (o.kind === 'sequential' && typeof o.dir === 'string') return o;
   if (o.kind === 'compare') return o;
+  if (o.kind === 'lens' && typeof o.prompt === 'string') return o;
   return undefined;
 }
 
@@ -31,6 +33,7 @@ function revive(ctx: PanelContext, panel: vscode.WebviewPanel, state: unknown): 
     else if (origin.kind === 'saved-run') FactPanel.showSavedRun(ctx, origin.file, panel);
     else if (origin.kind === 'study') StudyPanel.show(ctx, origin.dir, panel);
     else if (origin.kind === 'sequential') SequentialPanel.show(ctx, origin.dir, undefined, panel);
+    else if (origin.kind === 'lens') LensPanel.show(ctx, { prompt: origin.prompt, ...(typeof origin.answer === 'string' ? { answer: origin.answer } : {}) }, panel);
     else ComparePanel.show(ctx, {}, panel);
   } catch (e) {
     ctx.log(`[restore] closing a ${panel.viewType} panel that cannot be restored: ${e instanceof Error ? e.message : String(e)}`);
@@ -39,7 +42,7 @@ function revive(ctx: PanelContext, panel: vscode.WebviewPanel, state: unknown): 
 }
 
 export function registerPanelSerializers(ctx: PanelContext): vscode.Disposable[] {
-  return [FactPanel.viewType, ComparePanel.viewType, StudyPanel.viewType, SequentialPanel.viewType].map((viewType) =>
+  return [FactPanel.viewType, ComparePanel.viewType, StudyPanel.viewType, SequentialPanel.viewType, LensPanel.viewType].map((viewType) =>
     vscode.window.registerWebviewPanelSerializer(viewType, { deserializeWebviewPanel: async (panel, state) => revive(ctx, panel, state) }),
   );
 }
