@@ -28,11 +28,17 @@ export async function benchStudy(threads: number): Promise<void> {
     const cacheDir = resolveStatsCacheDir(undefined);
     const spec = (cases: number[]): StudySpec => ({ cases, methods: METHODS, problems: ['error-injection'], layers: LAYERS, dataset, seed: 0 });
     await runStudy(model, spec(CASES.slice(0, 1)), { outDir: path.join(tmp, 'warm-up'), cacheDir });
+    const load = os.loadavg()[0];
+    const cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const s = await runStudy(model, spec(CASES), { outDir: path.join(tmp, 'study'), cacheDir });
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = process.cpuUsage(cpu0);
+    // On a shared machine wall time depends on the load; CPU seconds (user + system of this process, all its threads) less so.
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const perHour = (s.ran / seconds) * 3600;
-    console.log(`# study: intra-op threads ${threads}`);
+    console.log(`# study: intra-op threads ${threads}, load average ${load.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}`);
+    console.log(`study CPU: ${cpuSeconds.toFixed(1)} s (${((s.ran / cpuSeconds) * 3600).toFixed(0)} edits per CPU-hour)`);
     console.log(`study (embedded model, ${CASES.length} facts × ${METHODS.join(', ')} × layers ${LAYERS.join(', ')} = ${s.ran} edits, stats cached): ${seconds.toFixed(1)} s, ${perHour.toFixed(0)} edits/hour — ${(perHour / BASELINE_EDITS_PER_HOUR).toFixed(1)}× the ${BASELINE_EDITS_PER_HOUR} edits/hour before (goal ≥ 4×)`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

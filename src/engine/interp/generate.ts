@@ -5,8 +5,8 @@ import { encodePrompt, forwardContext } from './probe';
 import type { ForwardContext } from './forward';
 
 export interface GenerateOptions {
-  /** Total length in tokens, prompt included (ROME's generate_fast max_out_len). */
-  readonly maxLength: number;
+  /** Total length in tokens, prompt included (ROME's generate_fast max_out_len): one for every row, or each row's own. */
+  readonly maxLength: number | readonly number[];
   /** Sample among the k most probable tokens (ROME uses 5); 1 = greedy. */
   readonly topK: number;
   readonly seed: number;
@@ -14,21 +14,42 @@ export interface GenerateOptions {
 }
 
 /**
+ * The k largest entries' indices, largest first, ties in index order: the first k of a stable sort by
+ * value, descending, without sorting the whole vocabulary (a sort per row and token cost more than the
+ * forward pass on small models).
+ */
+export function topKIndices(row: ArrayLike<number>, k: number): number[] {
+  const top: number[] = [];
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (top.length === k && !(v > row[top[k - 1]])) continue;
+    // After every kept index whose value is ≥ v: equal values keep index order, as a stable sort's.
+    let at = top.length;
+    while (at > 0 && row[top[at - 1]] < v) at--;
+    top.splice(at, 0, i);
+    if (top.length > k) top.pop();
+  }
+  return top;
+}
+
+/**
  * Top-k sampling, one token at a time for a batch of prompts (no cache: the texts are short —
- * context templates and short completions). Deterministic for a seed. Returns each row's ids,
- * prompt included; a row stops at <|endoftext|>.
+ * context templates and short completions). Rows of different lengths share each step's forward pass
+ * (right-padded; each row's logits are read at its own last token). Deterministic for a seed. Returns
+ * each row's ids, prompt included; a row stops at its maximum length or at <|endoftext|>.
  */
 export async function generate(ctx: ForwardContext, prompts: readonly (readonly number[])[], o: GenerateOptions): Promise<number[][]> {
   const rand = seededRandom(o.seed);
   const rows = prompts.map((p) => [...p]);
   const done = rows.map(() => false);
   const V = ctx.config.d_vocab;
-  while (rows.some((r, i) => !done[i] && r.length < o.maxLength)) {
-    const active = rows.map((r, i) => i).filter((i) => !done[i] && rows[i].length < o.maxLength);
-    const { logits } = await forward(ctx, active.map((i) => rows[i]), { signal: o.signal });
+  const maxLength = (i: number): number => (typeof o.maxLength === 'number' ? o.maxLength : o.maxLength[i]);
+  while (rows.some((r, i) => !done[i] && r.length < maxLength(i))) {
+    const active = rows.map((r, i) => i).filter((i) => !done[i] && rows[i].length < maxLength(i));
+    const { logits } = await forward(ctx, active.map((i) => rows[i]), { signal: o.signal }); // [active, d_vocab]
     active.forEach((i, k) => {
       const row = logits!.data.subarray(k * V, (k + 1) * V);
-      const order = Array.from(row.keys()).sort((a, b) => row[b] - row[a]).slice(0, o.topK);
+      const order = topKIndices(row, o.topK);
       const max = row[order[0]];
       const w = order.map((id) => Math.exp(row[id] - max));
       const total = w.reduce((a, b) => a + b, 0);

@@ -56,6 +56,8 @@ export interface EditJob {
   readonly reuse?: EditReuse;
   /** State a method keeps across the batches of one sequential run (registry/spec.ts SequenceState); default a fresh one. */
   readonly sequence?: SequenceState;
+  /** Run the safety checks' canary perplexity (default true). A study turns it off: its rows store no safety, and the canary's forward passes with the edit applied cost more than the other checks together. */
+  readonly canary?: boolean;
 }
 
 export interface CaseOutcome {
@@ -216,7 +218,7 @@ export async function runEdit(model: LoadedModel, job: EditJob): Promise<EditOut
 
   assertFiniteEdit(edit);
   // Pre-flight safety (safety.ts): the computed edit and the keys its update used, before it is applied.
-  const safety = await assessSafety(model, { edit, requests, keys: computed.keys, secondMoment, reuse: job.reuse, signal: job.signal });
+  const safety = await assessSafety(model, { edit, requests, keys: computed.keys, secondMoment, reuse: job.reuse, signal: job.signal, canary: job.canary });
   const stack = new EditStack(model);
   await stack.apply(edit);
   job.onProgress?.('measuring after the edit');

@@ -18,19 +18,11 @@ export const GENERATION_EXTRA_TOKENS = 5;
 export async function greedyContinuations(model: LoadedModel, prompts: readonly string[], targetTokens: number, signal?: AbortSignal): Promise<string[]> {
   if (prompts.length === 0) return [];
   const ids = prompts.map((p) => model.tokenizer.encode(p).ids);
-  // generate() stops every row at the same total length: shorter prompts get the same number of new
-  // tokens by decoding each length group separately.
-  const out = new Array<string>(prompts.length);
-  const byLength = new Map<number, number[]>();
-  ids.forEach((r, i) => byLength.set(r.length, [...(byLength.get(r.length) ?? []), i]));
-  for (const [len, rows] of byLength) {
-    const got = await generate(forwardContext(model), rows.map((i) => ids[i]), { maxLength: Math.min(model.config.n_ctx, len + targetTokens + GENERATION_EXTRA_TOKENS), topK: 1, seed: 0, signal });
-    rows.forEach((i, k) => {
-      const added = got[k].slice(len).filter((id) => id !== model.config.eosTokenId);
-      out[i] = model.tokenizer.decode(added);
-    });
-  }
-  return out;
+  // Every row gets the same number of new tokens: one batch, each row with its own total length
+  // (generate() reads each row's logits at its own last token).
+  const maxLength = ids.map((r) => Math.min(model.config.n_ctx, r.length + targetTokens + GENERATION_EXTRA_TOKENS));
+  const got = await generate(forwardContext(model), ids, { maxLength, topK: 1, seed: 0, signal });
+  return got.map((row, i) => model.tokenizer.decode(row.slice(ids[i].length).filter((id) => id !== model.config.eosTokenId)));
 }
 
 /** Whether a continuation says the target (case-sensitive substring of the trimmed target). */

@@ -154,7 +154,7 @@ async function runLocked(model: LoadedModel, spec: StudySpec, byId: ReadonlyMap<
       for (const u of todo) {
         if (aborted()) break;
         report(`case ${id}: ${u.method} ${u.problem} layer ${u.layer}`);
-        const out = await runEdit(model, { method: u.method, layer: u.layer, cases: [fact], problem: u.problem, seed: spec.seed, cacheDir: resolveStatsCacheDir(opts.cacheDir), statsDir: opts.statsDir, signal: opts.signal, reuse });
+        const out = await runEdit(model, { method: u.method, layer: u.layer, cases: [fact], problem: u.problem, seed: spec.seed, cacheDir: resolveStatsCacheDir(opts.cacheDir), statsDir: opts.statsDir, signal: opts.signal, reuse, canary: false });
         const row: StudyRow = {
           ...u, editLayers: [...out.layers], tracingEffect: effect[u.layer], tracingEffectLastSubject: effectLast[u.layer],
           metrics: studyMetricsOf(out.metricsByProtocol['hase-normalized']), metricsByProtocol: studyMetricsByProtocol(out.metricsByProtocol),
