@@ -86,5 +86,5 @@ export { attributionPreview, gridCorrelation } from './methods/causalTrace/attri
 export type { AttributionPreview, AttributionRequest, AttributionMetric } from './methods/causalTrace/attribution';
 export { answerGradients, prepareAttributionSession } from './methods/causalTrace/answerGradients';
 export type { AnswerGradients } from './methods/causalTrace/answerGradients';
-export { traceWork, sweepWork, studyWork, estimateCost, formatSeconds, workText, measuredCost, recordCost, userCostFile, effectiveThreads } from './cost/index';
+export { traceWork, sweepWork, studyWork, estimateCost, formatSeconds, workText, measuredCost, recordCost, userCostFile, effectiveThreads, recordTraceCost, recordEditCosts, recordStudyCosts } from './cost/index';
 export type { Work, TraceWork, SweepWork, StudyWork, GridCount, CostEstimate, CostBasis, EstimateOptions, CostUnit, MeasuredCost } from './cost/index';

@@ -1,14 +1,15 @@
 import * as path from 'node:path';
 import type { EditingProblem, EditMethod, FolderLock, StudyLocalization, LayerSummary, RegressionRow, StudyProgress, StudyShard } from '../../engine/index';
-import { analyzeStudy, checkDirTarget, checkStatsDir, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, formatStudyRate, LocusError, loadCounterFact, lockStudy, MAX_STUDY_SEED, mergeStudies, parseCaseSpec, resolveStatsCacheDir, runStudy, selectCases, selectKnown, STUDY_LOCALIZATIONS } from '../../engine/index';
+import { analyzeStudy, checkDirTarget, checkStatsDir, defaultDatasetPath, EDIT_METHODS, EDITING_PROBLEMS, estimateCost, fillPrompt, formatStudyRate, LocusError, loadCounterFact, lockStudy, MAX_STUDY_SEED, mergeStudies, parseCaseSpec, readResults, recordStudyCosts, resolveStatsCacheDir, rowKey, runStudy, selectCases, selectKnown, STUDY_LOCALIZATIONS, studyWork } from '../../engine/index';
 import { intFlag, parseFlags, UsageError } from '../args';
+import { ESTIMATE_HELP, printEstimate } from '../estimate';
 import type { CliIO } from '../io';
 import { processIO } from '../io';
 import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
 
 export const studyHelp = `locus study run --cases SPEC --methods ${EDIT_METHODS.join(',')} --layers all|LIST [--problems P,...]
                 [--out DIR] [--shard i/n] [--model M] [--dataset FILE] [--seed N]
-                [--stats-dir DIR] [--cache DIR] [--localization noise|patching] [--json]
+                [--stats-dir DIR] [--cache DIR] [--localization noise|patching] [--estimate] [--json]
 locus study merge DIR... --out DIR
 locus study analyze DIR [--json]
 
@@ -32,6 +33,9 @@ and reverted; one line per edit in DIR/results.jsonl, the model and spec in DIR/
                    subject) or patching (MLP activation patching, window 5, from a counterfactual subject
                    of the same relation and token length: see "locus patch --help"); recorded in the manifest
   --cache DIR      statistics cache for rome/memit (default ~/.cache/locus/stats, or $XDG_CACHE_HOME/locus/stats)
+${ESTIMATE_HELP}
+                        (edits already in --out are not counted; known:N is counted as the dataset's
+                        first N cases, without the search for known facts)
 ${MODEL_FLAGS_HELP}
 merge: the union of study folders (identical duplicates kept once; different numbers are an error).
 analyze: per method × problem × metric, R² of the score on factor(layer), on layer + layer × tracing
@@ -57,7 +61,7 @@ const fmt = (x: number, d = 3): string => (Number.isFinite(x) ? x.toFixed(d) : '
 async function runCmd(argv: string[], io: CliIO): Promise<void> {
   const { values } = parseFlags(argv, {
     cases: { type: 'string' }, methods: { type: 'string' }, layers: { type: 'string' }, problems: { type: 'string' }, out: { type: 'string' }, shard: { type: 'string' },
-    dataset: { type: 'string' }, seed: { type: 'string' }, cache: { type: 'string' }, 'stats-dir': { type: 'string' }, json: { type: 'boolean' }, localization: { type: 'string' }, ...MODEL_FLAGS,
+    dataset: { type: 'string' }, seed: { type: 'string' }, cache: { type: 'string' }, 'stats-dir': { type: 'string' }, json: { type: 'boolean' }, localization: { type: 'string' }, estimate: { type: 'boolean' }, ...MODEL_FLAGS,
   }, 'study run');
   if (values.help) return io.out(studyHelp);
   const v = values as Record<string, string | boolean | undefined>;
@@ -91,6 +95,14 @@ async function runCmd(argv: string[], io: CliIO): Promise<void> {
     const L = model.config.n_layers;
     const layers = layersText.length === 1 && layersText[0] === 'all' ? Array.from({ length: L }, (_, l) => l) : [...new Set(layersText.map((s) => intFlag(s, 'layers', 0, 0, L - 1)))];
     const outDir = path.resolve(outFlag ?? path.join('.locus', 'runs', `${model.manifest.name}-${methods.join('-')}`.replace(/[^\w.-]+/g, '_')));
+    const studyLocalization = localization === 'patching' ? { localization } : {};
+    if (v['estimate']) {
+      const chosen = spec.kind === 'ids' ? selectCases(all, spec, dataset) : all.slice(0, spec.n);
+      const work = studyWork(model, { cases: chosen.map((r) => r.case_id), methods, problems, layers, ...studyLocalization }, chosen, { outDir, shard });
+      const est = await estimateCost(model, work, { calibrationPrompt: chosen[0] && fillPrompt(chosen[0]), signal: controller.signal });
+      const note = spec.kind === 'ids' ? est.note : `${est.note}; known:${spec.n} counted as the dataset's first ${spec.n} cases, without the search for known facts`;
+      return printEstimate(io, 'study', { ...est, note }, v['json'] === true);
+    }
     // Checked against the model's folder and locked before the (possibly slow) case selection.
     lock = lockStudy(model, outDir, '--out');
     if (lock.tookOver) io.err(`note: ${outDir} was locked by process ${lock.tookOver.pid} (started ${lock.tookOver.started}), which has ended; taking the folder over`);
@@ -104,10 +116,15 @@ async function runCmd(argv: string[], io: CliIO): Promise<void> {
       const rate = formatStudyRate(p);
       process.stderr.write(`\r\x1b[K${p.done}/${p.total}${rate === '' ? '' : ` (${rate})`} — ${p.stage}`);
     };
-    const summary = await runStudy(model, { cases: records.map((r) => r.case_id), methods, problems, layers, dataset, seed, ...(localization === 'patching' ? { localization } : {}) }, {
+    const studySpec = { cases: records.map((r) => r.case_id), methods, problems, layers, dataset, seed, ...studyLocalization };
+    // What this session will run, and what the folder held before it: after it, this machine's costs are recorded for the next --estimate.
+    const planned = studyWork(model, studySpec, records, { outDir, shard });
+    const before = new Set(readResults(outDir).map(rowKey));
+    const summary = await runStudy(model, studySpec, {
       outDir, shard, signal: controller.signal, onProgress: progress, cacheDir: resolveStatsCacheDir(v['cache'] as string | undefined), statsDir, outFlag: '--out', lock,
     });
     if (tty) process.stderr.write('\r\x1b[K');
+    if (!summary.cancelled) recordStudyCosts(model, planned, readResults(outDir).filter((r) => !before.has(rowKey(r))), (Date.now() - t0) / 1000);
     if (v['json']) io.out(JSON.stringify({ ...summary, seconds: (Date.now() - t0) / 1000 }, null, 2));
     else io.out(`${summary.cancelled ? 'stopped' : 'done'}: ${summary.resumed + summary.ran}/${summary.total} edits in ${summary.outDir} (${summary.ran} run now, ${summary.resumed} resumed)`);
     // Ctrl-C is not success: exit 130 like any interrupted command, once the finished rows are safe.

@@ -1,15 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkFileTarget, decodeEdit, isFolder, isLocusError, LocusError, MAX_SEED, readEditSource, readJsonFile, readTextFile, retraceWithEdit, runCausalTrace, traceReportHtml, writeTextAtomic } from '../../engine/index';
+import { checkFileTarget, decodeEdit, estimateCost, isFolder, isLocusError, LocusError, MAX_SEED, readEditSource, readJsonFile, readTextFile, recordTraceCost, retraceWithEdit, runCausalTrace, traceReportHtml, traceWork, writeTextAtomic } from '../../engine/index';
 import type { ModelManifest, NoiseRule, RetraceResult, TraceGrid, TraceKind, TraceResult, TraceScore } from '../../engine/index';
 import { intFlag, parseFlags, requireFlag, UsageError } from '../args';
+import { ESTIMATE_HELP, printEstimate } from '../estimate';
 import type { CliIO } from '../io';
 import { processIO } from '../io';
 import { MODEL_FLAGS, MODEL_FLAGS_HELP, openModel } from '../openModel';
 
 export const traceHelp = `locus trace [--model M] --prompt TEXT --subject TEXT [--kind hidden|mlp|attn|all] [--window W]
             [--samples N] [--noise s3|sF|<number>] [--noise-subjects FILE] [--seed S] [--target TEXT]
-            [--score first-token|sequence] [--edit EDIT.json] [--html FILE] [--threads N] [--json]
+            [--score first-token|sequence] [--edit EDIT.json] [--html FILE] [--threads N] [--estimate] [--json]
 
 Causal Tracing (ROME's calculate_hidden_flow): corrupt the subject's token embeddings with Gaussian
 noise, then restore the clean state at each (token, layer) and measure how much of the answer's
@@ -31,6 +32,7 @@ probability comes back.
                         plus "original" { highScore, lowScore, grids } and "difference" { grids } =
                         edited − original cell by cell, and "edit" { method, layers }
   --html FILE           also write a self-contained HTML report (heatmaps, tracing-effect chart)
+${ESTIMATE_HELP}
 ${MODEL_FLAGS_HELP}
   --json                print JSON: { model, tokens, ids, subjectRange, answer, highScore, lowScore,
                         noiseLevel, samples, seed, score, grids, tracingEffect,
@@ -140,7 +142,7 @@ export async function traceCommand(argv: string[], io: CliIO): Promise<void> {
     {
       ...MODEL_FLAGS, prompt: { type: 'string' }, subject: { type: 'string' }, kind: { type: 'string' }, window: { type: 'string' },
       samples: { type: 'string' }, noise: { type: 'string' }, 'noise-subjects': { type: 'string' }, seed: { type: 'string' },
-      target: { type: 'string' }, score: { type: 'string' }, edit: { type: 'string' }, html: { type: 'string' }, json: { type: 'boolean' },
+      target: { type: 'string' }, score: { type: 'string' }, edit: { type: 'string' }, html: { type: 'string' }, json: { type: 'boolean' }, estimate: { type: 'boolean' },
     },
     'trace',
   );
@@ -163,6 +165,7 @@ export async function traceCommand(argv: string[], io: CliIO): Promise<void> {
   const noiseSubjects = readNoiseSubjects(str('noise-subjects'));
   // The edit file is read and parsed now; it is checked against the model (fingerprint, shapes) once that loads.
   const editFile = str('edit');
+  if (values.estimate && editFile !== undefined) throw new UsageError('--estimate does not cover --edit yet (a re-trace runs the grid twice): estimate the grid without --edit');
   // A folder is a sequential run (read after the load, against the model's fingerprint).
   const editJson = editFile === undefined || isFolder(editFile) ? undefined : readJsonFile(editFile, '--edit');
   const html = str('html') === undefined ? undefined : path.resolve(str('html')!);
@@ -175,6 +178,13 @@ export async function traceCommand(argv: string[], io: CliIO): Promise<void> {
     if (tty) process.stderr.write('\r\x1b[K');
   };
   const model = await openModel(values, io);
+  if (values.estimate) {
+    try {
+      return printEstimate(io, 'trace grid', await estimateCost(model, traceWork(model, { prompt, subject, kinds, samples }), { calibrationPrompt: prompt }), values.json === true);
+    } finally {
+      await model.dispose();
+    }
+  }
   // Ctrl-C aborts the trace between batches; a second Ctrl-C (the listener is gone) kills at once.
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
@@ -188,6 +198,8 @@ export async function traceCommand(argv: string[], io: CliIO): Promise<void> {
       const req = { prompt, subject, kinds, window, samples, seed, noise, noiseSubjects, target, score };
       const traceOpts = { signal: controller.signal, onProgress: ({ done, total }: { done: number; total: number }) => tty && process.stderr.write(`\rtracing: cells ${done}/${total}`) };
       result = edit ? await retraceWithEdit(model, req, edit, traceOpts) : await runCausalTrace(model, req, traceOpts);
+      // This machine's cost per restored run, for the next --estimate (a re-trace's seconds cover two grids: not recorded).
+      if (!edit) recordTraceCost(model, result);
     } catch (e) {
       // Aborts surface from several layers with different wording; the user sees one word.
       if (controller.signal.aborted && isLocusError(e) && e.code === 'cancelled') throw new LocusError('cancelled', 'cancelled');

@@ -74,7 +74,7 @@ function unitsOf(work: Work): Array<[CostUnit, number]> {
     for (const m of work.methods) out.push([`edit:${m}`, work.layers]);
     return out;
   }
-  if (work.runs > 0) out.push(['restored-run', work.runs]);
+  if (work.runs > 0) out.push([work.localization === 'patching' ? 'patching-run' : 'restored-run', work.runs]);
   for (const [m, n] of Object.entries(work.edits) as Array<[EditMethod, number]>) if (n > 0) out.push([`edit:${m}`, n]);
   return out;
 }
@@ -120,7 +120,7 @@ export async function estimateCost(model: LoadedModel, work: Work, opts: Estimat
     }
     calibration ??= await calibrate(model, opts.calibrationPrompt ?? DEFAULT_CALIBRATION_PROMPT, opts.signal);
     calibrated = true;
-    const rows = unit === 'restored-run' ? RUN_ROWS : EDIT_ROWS[unit.slice('edit:'.length) as EditMethod] ?? 300;
+    const rows = unit === 'restored-run' || unit === 'patching-run' ? RUN_ROWS : EDIT_ROWS[unit.slice('edit:'.length) as EditMethod] ?? 300;
     seconds += calibration.perRow * rows * count;
   }
   const threads = effectiveThreads(model);

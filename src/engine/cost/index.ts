@@ -5,3 +5,4 @@ export { estimateCost, formatSeconds, workText } from './estimate';
 export type { CostEstimate, CostBasis, EstimateOptions } from './estimate';
 export { measuredCost, recordCost, userCostFile, effectiveThreads } from './store';
 export type { CostUnit, MeasuredCost } from './store';
+export { recordTraceCost, recordEditCosts, recordStudyCosts } from './record';

@@ -15,8 +15,8 @@ import type { LoadedModel } from '../model/model';
 import type { EditMethod } from '../methods/registry/index';
 import { userStatsCacheDir } from '../methods/stats/cacheLocation';
 
-/** What a unit is: one restored run (a noised copy or a patched prompt at one cell), or one edit of a method, measured and reverted. */
-export type CostUnit = 'restored-run' | `edit:${EditMethod}`;
+/** What a unit is: one restored run of a trace (a noised copy at one cell), one patched run (a study's patching localization), or one edit of a method, measured and reverted. */
+export type CostUnit = 'restored-run' | 'patching-run' | `edit:${EditMethod}`;
 
 export interface MeasuredCost {
   /** Seconds per unit, a running mean weighted towards recent runs. */
