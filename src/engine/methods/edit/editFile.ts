@@ -1,3 +1,4 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { LocusError } from '../../errors';
 import type { LocusErrorCode } from '../../errors';
 import { isFolder, readJsonFile } from '../../files/read';
@@ -48,7 +49,40 @@ function encodeFloats(a: Float32Array): EncodedFloats {
   return { length: a.length, float32le: bytes.toString('base64') };
 }
 
-export function encodeEdit(edit: Edit, model: LoadedModel): EncodedEdit {
+/** Characters of base64 for `n` float32 values (4 per 3 bytes, padded). */
+const base64Chars = (n: number): number => 4 * Math.ceil((4 * n) / 3);
+
+/** Characters the ΔW factors take in an edit JSON (the base64 strings; the rest is a few hundred characters). */
+export function encodedEditChars(edit: Edit): number {
+  return edit.deltas.reduce((sum, d) => sum + (d.kind === 'rank-one' ? base64Chars(d.u.length) + base64Chars(d.v.length) : base64Chars(d.delta.length)), 0);
+}
+
+/**
+ * Room left in the JSON string for everything but the ΔW (scores, safety, notes, indentation): a JSON
+ * edit is one string when written (JSON.stringify) and when read back (readJsonFile, JSON.parse).
+ */
+const JSON_MARGIN_CHARS = 16 * 2 ** 20;
+
+/**
+ * Refuses an edit whose JSON cannot be one JavaScript string: V8's limit (buffer.constants.MAX_STRING_LENGTH,
+ * 2²⁹ − 24 ≈ 512 MiB on 64-bit Node 20). Streaming it out piece by piece would write a file that Locus
+ * itself cannot read back (readJsonFile holds a file as one string), so the way out is a run folder, whose
+ * deltas are float32 files. Where that bites: dense ΔWs (FT, MEMIT, EMMET, AlphaEdit) on big layers: GPT-2 XL's
+ * W_out [6400, 1600] is 41 MB, 55 MB as base64, fine even over 5 layers (273 MB); GPT-J's [16384, 4096] is
+ * 268 MB, 358 MB as base64, so two layers pass the limit. Checked before anything is encoded.
+ */
+export function checkEditFitsJson(edit: Edit, limitChars: number = bufferConstants.MAX_STRING_LENGTH): void {
+  const chars = encodedEditChars(edit);
+  if (chars + JSON_MARGIN_CHARS <= limitChars) return;
+  const mb = (c: number): string => `${(c / 1e6).toFixed(0)} MB`;
+  throw new LocusError(
+    'bad-input',
+    `the edit's ΔW is ${mb(chars)} as base64 JSON, more than one JSON string can hold (${mb(limitChars)}): --json cannot carry it; save it as a run folder instead (the same requests with --requests FILE --sequential --batch-size <all of them> --out DIR: deltas as float32 files, which locus trace --edit and assert --edits read), or the edited model with --save DIR`,
+  );
+}
+
+export function encodeEdit(edit: Edit, model: LoadedModel, limitChars?: number): EncodedEdit {
+  checkEditFitsJson(edit, limitChars);
   return {
     format: EDIT_FILE_FORMAT,
     version: EDIT_FILE_VERSION,
