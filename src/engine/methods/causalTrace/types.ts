@@ -54,7 +54,17 @@ export interface TraceResult {
   readonly seconds: number;
 }
 
+/** One finished cell of a trace grid: `kind` restored at token `t`, layer `layer` (its window for mlp/attn). */
+export interface TraceCellScore {
+  readonly kind: TraceKind;
+  readonly t: number;
+  readonly layer: number;
+  readonly score: number;
+}
+
 export interface TraceProgress {
   readonly done: number;
   readonly total: number;
+  /** The cells finished since the previous report, with their final scores (a panel replaces its preview with them). */
+  readonly cells?: readonly TraceCellScore[];
 }
