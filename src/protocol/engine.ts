@@ -59,7 +59,26 @@ export interface JobProgress {
   /** Units done out of `total` (e.g. trace cells); `done` only increases within a job. */
   readonly done?: number;
   readonly total?: number;
+  /** `trace/run` with `preview`: the attribution preview (first report), then the cells finished since the last report. */
+  readonly trace?: TraceStreamDto;
 }
+
+/** A trace grid's streamed results (issue 19 item 4): the approximate grids first, then exact cells as they finish. */
+export interface TraceStreamDto {
+  readonly preview?: TracePreviewDto;
+  readonly cells?: readonly TraceCellDto[];
+}
+
+/** One finished cell: `kind` restored at token `t`, layer `layer` (its window for mlp/attn); `score` as in the final grid. */
+export interface TraceCellDto {
+  readonly kind: TraceKind;
+  readonly t: number;
+  readonly layer: number;
+  readonly score: number;
+}
+
+/** The attribution-patching estimate of the trace grid (engine's AttributionPreview): same shape as the trace's grids, `lowScore` from the first noise draw. */
+export type TracePreviewDto = Omit<TraceResultDto, 'samples' | 'tracingEffect' | 'tracingEffectLastSubject' | 'cells'> & { readonly metric: 'prob' | 'logprob'; readonly approximate: true };
 
 /** `data` of every error response from the worker. */
 export interface EngineErrorData {
@@ -114,6 +133,8 @@ export interface TraceParams extends WorkDoneParams {
   readonly score?: TraceScore;
   /** Batch rows per restored run; smaller means finer progress and quicker cancellation (default 160). */
   readonly maxRows?: number;
+  /** `trace/run`: send the attribution preview first and every finished cell in progress reports (JobProgress.trace). Default false. */
+  readonly preview?: boolean;
 }
 
 /** An edit job (the engine's EditJob): exactly one of `cases` or `caseIds`. */
