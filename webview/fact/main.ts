@@ -8,7 +8,7 @@
 import '../shared/base.css';
 import './fact.css';
 import type { EditResultDto, ProbeResultDto } from '../../src/protocol/dto';
-import type { FactFromWebview, FactToWebview, FactView, ModelSummary, RetraceView, SaveNote, TraceView } from '../../src/protocol/panels/fact';
+import type { FactFromWebview, FactToWebview, FactView, ModelSummary, RetraceView, SaveNote, TraceStreamView, TraceView } from '../../src/protocol/panels/fact';
 import type { HostToPanel } from '../../src/protocol/panels';
 import { byId, afterPaint } from '../shared/dom';
 import { clearError, showError } from '../shared/errors';
@@ -27,7 +27,7 @@ import { TraceSection } from './trace';
 type JobKind = 'probe' | 'trace' | 'edit' | 'revert';
 interface UiState {
   readonly edit?: EditFormState;
-  readonly trace?: { target?: string; window?: string; samples?: string };
+  readonly trace?: { target?: string; window?: string; samples?: string; preview?: boolean };
 }
 
 const channel = panelChannel<FactToWebview, FactFromWebview>();
@@ -60,9 +60,10 @@ const retraceSection = new RetraceSection((m) => channel.post(m));
 const traceTarget = byId<HTMLInputElement>('trace-target');
 const traceWindow = byId<HTMLInputElement>('trace-window');
 const traceSamples = byId<HTMLInputElement>('trace-samples');
+const tracePreview = byId<HTMLInputElement>('trace-preview');
 
 function saveUi(): void {
-  channel.saveState<UiState>({ edit: formState(), trace: { target: traceTarget.value, window: traceWindow.value, samples: traceSamples.value } });
+  channel.saveState<UiState>({ edit: formState(), trace: { target: traceTarget.value, window: traceWindow.value, samples: traceSamples.value, preview: tracePreview.checked } });
 }
 
 function refreshControls(): void {
@@ -70,7 +71,8 @@ function refreshControls(): void {
   byId<HTMLButtonElement>('trace-run').disabled = !idle || status.trace.running;
   // Re-tracing compares the model with and without the applied edits: it needs one.
   byId<HTMLButtonElement>('retrace-run').disabled = !idle || status.trace.running || view.applied.length === 0;
-  for (const el of [traceTarget, traceWindow, traceSamples]) el.disabled = !idle;
+  for (const el of [traceTarget, traceWindow, traceSamples, tracePreview]) el.disabled = !idle;
+  byId<HTMLButtonElement>('trace-lens').disabled = view.blocked || view.saved !== undefined || view.fact === null;
   setFormEnabled(idle && view.fact!.canEdit, status.edit.running, view.fact, view.saved !== undefined);
   setApplied(view.edit?.id, view.saved ? [] : view.applied, status.edit.running);
 }
@@ -91,7 +93,7 @@ function startProbe(): void {
 }
 
 /** The trace form's options, or undefined after showing why they are not valid. */
-function traceOptions(): { window?: number; samples?: number; target?: string } | undefined {
+function traceOptions(): { window?: number; samples?: number; target?: string; preview: boolean } | undefined {
   const positive = (el: HTMLInputElement): number | undefined => (el.value.trim() === '' ? undefined : Number(el.value));
   const window = positive(traceWindow);
   const samples = positive(traceSamples);
@@ -101,7 +103,7 @@ function traceOptions(): { window?: number; samples?: number; target?: string } 
       return undefined;
     }
   }
-  return { window, samples, target: traceTarget.value === '' ? undefined : traceTarget.value };
+  return { window, samples, target: traceTarget.value === '' ? undefined : traceTarget.value, preview: tracePreview.checked };
 }
 
 byId('trace-run').addEventListener('click', () => {
@@ -113,6 +115,8 @@ byId('retrace-run').addEventListener('click', () => {
   const options = traceOptions();
   if (options) start('trace', 'Re-tracing: the original model, then the edited one…', (requestId) => channel.post({ type: 'retrace/start', requestId, options }));
 });
+
+byId('trace-lens').addEventListener('click', () => channel.post({ type: 'lens/open' }));
 
 byId('edit-run').addEventListener('click', () => {
   let form;
@@ -128,13 +132,21 @@ function revert(id: string): void {
   start('revert', `Reverting ${id}…`, (requestId) => channel.post({ type: 'edit/revert', requestId, id }));
 }
 
-for (const id of ['edit-method', 'edit-problem', 'edit-layer', 'edit-hparams', 'trace-target', 'trace-window', 'trace-samples']) byId(id).addEventListener('change', saveUi);
+for (const id of ['edit-method', 'edit-problem', 'edit-layer', 'edit-hparams', 'trace-target', 'trace-window', 'trace-samples', 'trace-preview']) byId(id).addEventListener('change', saveUi);
 
-function renderAll(): void {
-  renderFact(view.fact, view.model, view.saved);
-  renderTopK(view.probe);
+/** The last exact trace, or nothing (also what a failed or cancelled trace's preview gives way to). */
+function renderTrace(): void {
   if (view.trace && view.fact) traceSection.render(view.trace, view.model, view.fact.subject);
   else traceSection.clear();
+}
+
+function renderAll(stream?: TraceStreamView): void {
+  renderFact(view.fact, view.model, view.saved);
+  renderTopK(view.probe);
+  if (stream && view.fact) {
+    traceSection.renderPreview(stream.requestId, stream.preview, view.model, view.fact.subject);
+    traceSection.applyCells(stream.requestId, stream.cells);
+  } else renderTrace();
   if (view.retrace && view.fact) retraceSection.render(view.retrace, view.model, view.fact.subject);
   else retraceSection.clear();
   renderEdit(view.edit, view.applied, view.fact?.subject ?? 'fact', (m) => channel.post(m), revert);
@@ -157,12 +169,14 @@ function onInit(m: Extract<HostToPanel<FactToWebview>, { type: 'fact/init' }>, r
   // A window kept from another model (e.g. 4 of GPT-2's 8 layers, now on a 3-layer Llama) would be refused.
   if (ui.trace?.window && (!m.model || Number(ui.trace.window) <= m.model.n_layers)) traceWindow.value = ui.trace.window;
   if (ui.trace?.samples) traceSamples.value = ui.trace.samples;
+  if (ui.trace?.preview !== undefined) tracePreview.checked = ui.trace.preview;
   for (const [kind, requestId] of Object.entries(m.running) as Array<[JobKind, string | undefined]>) {
     if (!requestId || statusOf(kind).requestId === requestId) continue;
     jobs.set(requestId, kind);
     statusOf(kind).start(requestId, 'Running…');
   }
-  renderAll();
+  // A trace still running after a reload comes back with its preview and the exact cells so far.
+  renderAll(m.traceStream && m.running.trace === m.traceStream.requestId ? m.traceStream : undefined);
   if (m.error) showError(m.error);
   else clearError();
   timed('init', receivedAt);
@@ -174,6 +188,8 @@ function finishJob(requestId: string, state: 'done' | 'error' | 'idle', text: st
   if (!kind) return;
   jobs.delete(requestId);
   if (statusOf(kind).requestId === requestId) statusOf(kind).finish(state, text);
+  // A preview whose trace failed or was cancelled gives way to the last exact trace.
+  if (traceSection.previewing === requestId) renderTrace();
   refreshControls();
 }
 
@@ -191,6 +207,11 @@ channel.listen((m, receivedAt) => {
       traceSection.render(m.trace, view.model, view.fact?.subject ?? 'trace');
       finishJob(m.requestId, 'done', `Traced ${m.trace.cells} cells in ${m.trace.seconds.toFixed(1)} s.`);
       return timed('trace', receivedAt);
+    case 'trace/preview':
+      if (jobs.get(m.requestId) === 'trace' && view.fact) traceSection.renderPreview(m.requestId, m.preview, view.model, view.fact.subject);
+      return timed('trace preview', receivedAt);
+    case 'trace/cells':
+      return traceSection.applyCells(m.requestId, m.cells);
     case 'retrace/result':
       view.retrace = m.retrace;
       retraceSection.render(m.retrace, view.model, view.fact?.subject ?? 'trace');

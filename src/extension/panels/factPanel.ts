@@ -4,19 +4,25 @@
  * progress and cancel, saves each result under .locus/runs/, and keeps the latest results while the
  * panel lives so a reloaded webview gets them back on `panel/ready`.
  */
-import type * as vscode from 'vscode';
+import * as vscode from 'vscode';
 import type { EditResultDto, ProbeResultDto, TraceResultDto } from '../../protocol/dto';
-import type { EditFormValues, FactFromWebview, FactToWebview, FactView, ModelSummary, SaveNote, SavedEditData, SavedTraceData, TraceOptions } from '../../protocol/panels/fact';
+import type { EditFormValues, FactFromWebview, FactToWebview, FactView, ModelSummary, SaveNote, SavedEditData, SavedTraceData, TraceOptions, TracePreviewView, TraceStreamView } from '../../protocol/panels/fact';
 import { TRACE_KIND_NAMES } from '../../protocol/panels/fact';
-import type { RetraceResultDto, TraceParams } from '../../protocol/engine';
+import type { RetraceResultDto, TraceCellDto, TraceParams, TracePreviewDto, TraceStreamDto } from '../../protocol/engine';
 import { errorMessage } from '../engineSession';
 import { ComparePanel } from './comparePanel';
 import type { FactRef, PanelContext } from './context';
 import { PanelHost } from './host';
-import { checkEditForm, checkTraceOptions, factFromPrompt, factFromRecord, factKey, modelSummary, packRetrace, packTrace } from './wire';
+import { checkEditForm, checkTraceOptions, factFromPrompt, factFromRecord, factKey, modelSummary, packGrid, packRetrace, packTrace } from './wire';
 
 type Source = { readonly kind: 'live'; readonly ref: FactRef } | { readonly kind: 'saved'; readonly file: string; readonly created: string };
 type Running = { probe?: string; trace?: string; edit?: string; revert?: string };
+
+/** The attribution preview packed for the wire as a trace is (grids as Float32Array, the answer as its text). */
+function packPreview(p: TracePreviewDto): TracePreviewView {
+  const { ids: _ids, answer, grids, ...rest } = p;
+  return { ...rest, answer: answer.token, grids: TRACE_KIND_NAMES.filter((k) => grids[k]).map((k) => packGrid(k, grids[k]!.window, grids[k]!.scores)) };
+}
 
 export class FactPanel {
   static readonly viewType = 'locus.fact';
@@ -30,6 +36,8 @@ export class FactPanel {
   private trace?: { dto: TraceResultDto; note: SaveNote };
   private edit?: EditResultDto & SaveNote;
   private retrace?: RetraceResultDto;
+  /** The running trace's attribution preview and the exact cells streamed since (a reloaded webview gets them back). */
+  private stream?: { readonly requestId: string; readonly preview: TracePreviewView; readonly cells: TraceCellDto[] };
   private readonly running: Running = {};
   /** The fingerprint of the model that probe/trace/edit were computed on. */
   private resultsModel?: string;
@@ -92,6 +100,7 @@ export class FactPanel {
         'retrace/start': (m) => this.runRetrace(m.requestId, m.options),
         'edit/start': (m) => this.runEdit(m.requestId, m.form),
         'edit/revert': (m) => this.revert(m.requestId, m.id),
+        'lens/open': () => this.openLens(),
       },
       onDidDispose: () => {
         FactPanel.open.delete(this.key);
@@ -168,6 +177,7 @@ export class FactPanel {
       ...(this.trace ? { trace: { ...packTrace(this.trace.dto), ...this.trace.note } } : {}),
       ...(this.edit ? { edit: this.edit } : {}),
       ...(this.retrace ? { retrace: packRetrace(this.retrace) } : {}),
+      ...(this.stream && this.running.trace === this.stream.requestId ? { traceStream: this.stream satisfies TraceStreamView } : {}),
       applied: this.source.kind === 'live' ? this.applied() : [],
       running: { ...this.running },
     });
@@ -219,10 +229,20 @@ export class FactPanel {
   private async runTrace(requestId: string, raw: TraceOptions): Promise<void> {
     const fact = this.liveFact(requestId);
     if (!fact) return;
+    // The panel's "Preview" checkbox (absent: on); checkTraceOptions keeps only the engine request's options.
+    const preview = (raw as { preview?: unknown } | null | undefined)?.preview !== false;
     await this.track('trace', requestId, () =>
       this.host.runJob(
         requestId,
-        async (o) => this.ctx.session.request('trace/run', this.traceParams(fact, raw), o),
+        async (o) =>
+          this.ctx.session.request('trace/run', { ...this.traceParams(fact, raw), ...(preview ? { preview: true } : {}) }, {
+            ...o,
+            // Streamed grids go to the webview whole; the host's runJob thins only the counts it forwards.
+            onProgress: (p) => {
+              this.streamTrace(requestId, p.trace);
+              o.onProgress?.(p);
+            },
+          }),
         (dto) => {
           const note = this.save('trace', `${fact.subject} trace`, { fact, model: this.model, trace: dto } satisfies SavedTraceData);
           this.trace = { dto, note };
@@ -230,6 +250,26 @@ export class FactPanel {
         },
       ),
     );
+    if (this.stream?.requestId === requestId) this.stream = undefined;
+  }
+
+  /** Forwards a trace's attribution preview and its exact cells as they arrive (issue 19 item 4). */
+  private streamTrace(requestId: string, s: TraceStreamDto | undefined): void {
+    if (s?.preview) {
+      this.stream = { requestId, preview: packPreview(s.preview), cells: [] };
+      this.host.post({ type: 'trace/preview', requestId, preview: this.stream.preview });
+    }
+    if (s?.cells && this.stream?.requestId === requestId) {
+      this.stream.cells.push(...s.cells);
+      this.host.post({ type: 'trace/cells', requestId, cells: s.cells });
+    }
+  }
+
+  /** The logit lens of the fact's prompt, scoring its true answer (or the traced / top-1 answer of a free prompt). */
+  private async openLens(): Promise<void> {
+    if (!this.fact) return;
+    const answer = this.fact.targetTrue ?? this.fact.traceTarget ?? this.trace?.dto.answer.token ?? this.probe?.top[0]?.token;
+    await vscode.commands.executeCommand('locus.openLogitLens', { prompt: this.fact.prompt, ...(answer !== undefined ? { answer } : {}) });
   }
 
   /** The fact traced with the applied edits and without them (the worker lifts and puts them back): shown, not saved as a run. */

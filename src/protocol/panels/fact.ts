@@ -5,6 +5,7 @@
  * never as nested JSON arrays. Saved runs (`.locus/runs/*.json`) hold the JSON DTOs instead.
  */
 import type { EditingProblem, EditMethod, EditMethodDto, EditResultDto, ProbeResultDto, TraceKind, TraceResultDto } from '../dto';
+import type { TraceCellDto, TracePreviewDto } from '../engine';
 
 /** The fact the panel is about, resolved by the host (a dataset record or a free prompt). */
 export interface FactView {
@@ -50,6 +51,22 @@ export type TraceView = Omit<TraceResultDto, 'ids' | 'answer' | 'grids'> & {
   readonly grids: readonly TraceGridWire[];
 };
 
+/**
+ * The attribution-patching estimate of a trace grid (issue 19 item 4) as the panel receives it: drawn at
+ * once, labelled approximate, and replaced cell by cell by the exact trace's `trace/cells`.
+ */
+export type TracePreviewView = Omit<TracePreviewDto, 'ids' | 'answer' | 'grids'> & {
+  readonly answer: string;
+  readonly grids: readonly TraceGridWire[];
+};
+
+/** A running trace's preview and the exact cells that replaced it so far (sent again in fact/init after a reload). */
+export interface TraceStreamView {
+  readonly requestId: string;
+  readonly preview: TracePreviewView;
+  readonly cells: readonly TraceCellDto[];
+}
+
 /** Where a result was saved, or why it was not (no workspace folder). */
 export interface SaveNote {
   readonly savedAs?: string;
@@ -73,6 +90,8 @@ export interface TraceOptions {
   readonly samples?: number;
   /** Trace this answer instead of the model's top-1. */
   readonly target?: string;
+  /** Draw the grid's attribution preview first, replaced cell by cell (the panel's checkbox; default true). */
+  readonly preview?: boolean;
 }
 
 /** Host → Fact panel. (Type aliases, not interfaces: a MessageMap needs an implicit index signature.) */
@@ -90,6 +109,8 @@ export type FactToWebview = {
     readonly edit?: EditResultDto & SaveNote;
     /** The last re-trace with the applied edits (shown again after a reload). */
     readonly retrace?: RetraceView;
+    /** The running trace's preview and its exact cells so far. */
+    readonly traceStream?: TraceStreamView;
     /** Ids of the panel's edits still applied in the worker. */
     readonly applied: readonly string[];
     /** Jobs still running, so a reloaded webview can follow them. */
@@ -97,6 +118,10 @@ export type FactToWebview = {
   };
   'probe/result': { readonly requestId: string; readonly probe: ProbeResultDto };
   'trace/result': { readonly requestId: string; readonly trace: TraceView & SaveNote };
+  /** The trace's attribution preview, before any exact cell (only when the options asked for it). */
+  'trace/preview': { readonly requestId: string; readonly preview: TracePreviewView };
+  /** Exact cells that finished since the last message: they replace the preview's. */
+  'trace/cells': { readonly requestId: string; readonly cells: readonly TraceCellDto[] };
   'edit/result': { readonly requestId: string; readonly edit: EditResultDto & SaveNote };
   /** The applied-edit stack changed (a revert here or in the Edits view, a worker restart). */
   'edit/applied': { readonly applied: readonly string[] };
@@ -112,6 +137,8 @@ export type FactFromWebview = {
   'render/timing': RenderTiming;
   /** Trace the model with the applied edits and without them (same draws): original, edited, difference. */
   'retrace/start': { readonly requestId: string; readonly options: TraceOptions };
+  /** Open the logit lens of the fact's prompt and answer (command locus.openLogitLens). */
+  'lens/open': Record<never, never>;
 };
 
 /** Webview → host note: milliseconds from receiving data to the frame after the DOM and charts were updated. */

@@ -1,10 +1,15 @@
-/** `trace/run`: Causal Tracing with cell-count progress and cancellation; `trace/retrace`: the same with and without the applied edits. */
-import type { NoiseRule, TraceKind, TraceRequest, TraceScore } from '../../engine/index';
-import { LocusError, retraceAppliedEdits, runCausalTrace } from '../../engine/index';
-import type { RetraceResultDto, TraceParams } from '../../protocol/engine';
+/**
+ * `trace/run`: Causal Tracing with cell-count progress and cancellation — with `preview`, the grid's
+ * attribution-patching estimate first and every finished cell in the progress reports (issue 19 item 4);
+ * `trace/retrace`: the same with and without the applied edits.
+ */
+import type { LoadedModel, TraceKind, TraceRequest, TraceScore, NoiseRule } from '../../engine/index';
+import { attributionPreview, isLocusError, LocusError, retraceAppliedEdits, runCausalTrace } from '../../engine/index';
+import type { RetraceResultDto, TraceParams, TracePreviewDto } from '../../protocol/engine';
 import type { TraceResultDto } from '../../protocol/dto';
+import type { JobContext } from '../jobs';
 import type { HandlerTable, WorkerState } from '../state';
-import { check } from '../state';
+import { check, workerWording } from '../state';
 
 const KINDS: readonly TraceKind[] = ['hidden', 'mlp', 'attn'];
 const SCORES: readonly TraceScore[] = ['first-token', 'sequence'];
@@ -43,15 +48,34 @@ function traceRequest(p: TraceParams): TraceRequest {
   };
 }
 
+/**
+ * The grid's attribution preview, sent as the first report (done 0): one clean and one corrupted forward
+ * and one backward, a fraction of a second once its session exists (the worker prepares it after a load).
+ * A preview that fails is no reason to withhold the exact grid: the report then says why there is none.
+ */
+async function sendPreview(model: LoadedModel, request: TraceRequest, ctx: JobContext): Promise<void> {
+  try {
+    const preview: TracePreviewDto = await attributionPreview(model, request, { signal: ctx.signal });
+    ctx.progress({ done: 0, trace: { preview } });
+  } catch (e) {
+    // The user's mistakes (a subject not in the prompt) and a cancel end the job, as the trace would.
+    if (ctx.signal.aborted || (isLocusError(e) && (e.code === 'cancelled' || e.code === 'bad-input'))) throw e;
+    ctx.progress({ done: 0, message: `Tracing (no preview: ${workerWording(e instanceof Error ? e.message : String(e))})…` });
+  }
+}
+
 export function traceHandlers(state: WorkerState): HandlerTable<'trace/run' | 'trace/retrace'> {
   return {
     'trace/run': async (p, ctx) => {
       const model = state.requireModel();
       const request = traceRequest(p);
+      const streamed = check.optBool(p.preview, 'preview') === true;
+      if (streamed) await sendPreview(model, request, ctx);
       const result = await runCausalTrace(model, request, {
         signal: ctx.signal,
         maxRows: check.optInt(p.maxRows, 'maxRows', 1, MAX_ROWS),
-        onProgress: ({ done, total }) => ctx.progress({ done, total }),
+        // With a preview on screen, each batch's exact cells replace it where they land.
+        onProgress: ({ done, total, cells }) => ctx.progress(streamed && cells ? { done, total, trace: { cells } } : { done, total }),
       });
       // TraceResult is plain JSON already (grids are number[][]); the annotation checks it fits the DTO.
       const dto: TraceResultDto = result;
