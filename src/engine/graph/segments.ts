@@ -29,23 +29,6 @@ const BP = ['batch', 'pos'] as const;
 /** Whether positions come from a learned table (GPT-2) rather than rotary embeddings in attention. */
 export const hasLearnedPositions = (cfg: ModelConfig): boolean => cfg.arch.rotary === undefined;
 
-/**
- * Token (and, with learned positions, position) embeddings: ids [batch, pos] → embed, pos_embed
- * [batch, pos, d_model]. `embed` is the raw table row (before Gemma's scale: graph/feeds.ts applies it).
- */
-export function buildEmbedGraph(cfg: ModelConfig, p: ParamGetter): GraphSpec {
-  const g = new GraphBuilder('embed');
-  const ids = g.input(INPUT.ids, BP, 'int64');
-  g.node('Gather', [g.weight('embed.W_E', p('embed.W_E')), ids], { axis: 0 }, act.embed);
-  g.output(act.embed, [...BP, cfg.d_model]);
-  if (hasLearnedPositions(cfg)) {
-    const positions = g.input(INPUT.positions, BP, 'int64');
-    g.node('Gather', [g.weight('pos_embed.W_pos', p('pos_embed.W_pos')), positions], { axis: 0 }, act.posEmbed);
-    g.output(act.posEmbed, [...BP, cfg.d_model]);
-  }
-  return g.build();
-}
-
 export interface BlockVariant {
   /** With hooks: inputs for patching attn.out / mlp.out, and (unless `past` without `activations`) every block activation as an output. */
   readonly full: boolean;
@@ -236,23 +219,10 @@ export function emitHead(g: GraphBuilder, cfg: ModelConfig, p: ParamGetter, x: s
 }
 
 /**
- * Final norm + unembedding + log-softmax on rows x [rows, d_model], returning only the
- * log-probabilities of the token ids `pick_ids` [k]: [rows, k]. Scoring a few answers over thousands
- * of rows (Causal Tracing) then moves k numbers per row out of ORT instead of d_vocab.
- */
-export function buildPickGraph(cfg: ModelConfig, p: ParamGetter): GraphSpec {
-  const g = new GraphBuilder('unembed.pick');
-  const x = g.input('final.in', ['rows', cfg.d_model]);
-  const logp = g.node('LogSoftmax', [emitHead(g, cfg, p, x)], { axis: -1 }); // [rows, d_vocab]
-  g.node('Gather', [logp, g.input('pick_ids', ['k'], 'int64')], { axis: 1 }, 'picked'); // [rows, k]
-  g.output('picked', ['rows', 'k']);
-  return g.build();
-}
-
-/**
  * Final norm + unembedding on selected rows only: x [rows, d_model] → ln_final.out [rows, d_model],
  * logits [rows, d_vocab], and `picked` [rows, k], the log-probabilities of the token ids `pick_ids` [k]
- * (as buildPickGraph). The engine gathers the rows it needs (usually each prompt's last token), so the
+ * (Causal Tracing scores a few answers over thousands of rows: k numbers per row leave ORT instead of
+ * d_vocab). The engine gathers the rows it needs (usually each prompt's last token), so the
  * d_model × d_vocab product is never paid for positions nobody reads. One graph serves both logits and
  * picked scores: a second head session would copy and prepack the d_vocab × d_model matrix again
  * (the largest in GPT-2); the log-softmax costs nothing measurable when only logits are fetched.

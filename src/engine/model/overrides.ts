@@ -4,11 +4,11 @@ import type { SegmentKey, SessionCache } from './sessions';
 import type { Tensor } from '../tensor/tensor';
 import { layerOf } from './names';
 
-/** The segments whose graphs bake in a parameter: its block, or the embedding / head. */
+/** The segments whose graphs bake in a parameter: its block, or the head. */
 export function segmentsReading(name: ParamName): (key: SegmentKey) => boolean {
   const m = /^blocks\.(\d+)\./.exec(name);
   if (m) return (key) => key.startsWith(`block.${m[1]}.`);
-  return (key) => key === 'embed' || key === 'unembed' || key === 'unembed.pick';
+  return (key) => key === 'unembed';
 }
 
 /**

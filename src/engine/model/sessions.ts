@@ -1,6 +1,6 @@
 import { encodeModel } from '../graph/proto';
 import type { GraphSpec } from '../graph/proto';
-import { BLOCK_VARIANTS, buildBlockGraph, buildEmbedGraph, buildPickGraph, buildUnembedGraph } from '../graph/segments';
+import { BLOCK_VARIANTS, buildBlockGraph, buildUnembedGraph } from '../graph/segments';
 import type { BlockVariantName, ParamGetter } from '../graph/segments';
 import { RuntimeSession } from '../runtime/ort';
 import type { RuntimeOptions } from '../runtime/ort';
@@ -10,8 +10,8 @@ import { externalizeWeights } from './fedWeights';
 import type { WeightFeeder } from './fedWeights';
 import { mapStandIns } from './mappedWeights';
 
-/** Which compiled segment: the embedding, a block in one of its variants (graph/segments.ts BLOCK_VARIANTS), the head. */
-export type SegmentKey = 'embed' | 'unembed' | 'unembed.pick' | `block.${number}.${BlockVariantName}`;
+/** Which compiled segment: a block in one of its variants (graph/segments.ts BLOCK_VARIANTS) or the head (token embeddings are gathered in JS: interp/embed.ts). */
+export type SegmentKey = 'unembed' | `block.${number}.${BlockVariantName}`;
 
 /**
  * Creates each segment's ORT session on first use and keeps it. Invariant: a cached session was
@@ -49,9 +49,7 @@ export class SessionCache {
   }
 
   graph(key: SegmentKey, params: ParamGetter = this.params): GraphSpec {
-    if (key === 'embed') return buildEmbedGraph(this.cfg, params);
     if (key === 'unembed') return buildUnembedGraph(this.cfg, params);
-    if (key === 'unembed.pick') return buildPickGraph(this.cfg, params);
     const [, layer, variant] = key.split('.');
     return buildBlockGraph(this.cfg, Number(layer), params, BLOCK_VARIANTS[variant as BlockVariantName]);
   }

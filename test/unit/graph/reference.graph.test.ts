@@ -108,18 +108,8 @@ for (const name of ['gpt2-tiny-trained', 'gptj-tiny-random']) {
       await compareSegment(model, `block.${l}.lean`, feeds, feeds, [`blocks.${l}.resid_post`]);
     });
 
-    test('embedding (Gather) and unembedding (Gemm) segments', async () => {
-      const ids = BigInt64Array.from([50256, 464, 3290, 0, 11, 13], BigInt);
-      const positions = BigInt64Array.from([0, 1, 2, 0, 1, 2], BigInt);
-      const ortFeeds: Record<string, Feed> = { [INPUT.ids]: { shape: [2, 3], ids } };
-      const refFeeds: Record<string, RefFeed> = { [INPUT.ids]: { shape: [2, 3], ints: ids } };
-      const fetch = ['embed'];
-      if (model.config.modelType === 'gpt2') {
-        ortFeeds[INPUT.positions] = { shape: [2, 3], ids: positions };
-        refFeeds[INPUT.positions] = { shape: [2, 3], ints: positions };
-        fetch.push('pos_embed');
-      }
-      await compareSegment(model, 'embed', ortFeeds, refFeeds, fetch);
+    // Token and position embeddings are gathered in JS (interp/embed.ts): no embedding segment.
+    test('unembedding (Gemm) segment', async () => {
       const x = gaussian([3, model.config.d_model], 7);
       const pick = BigInt64Array.from([13, 0, 464], BigInt);
       await compareSegment(model, 'unembed', { 'final.in': x, [INPUT.pick]: { shape: [3], ids: pick } }, { 'final.in': x, [INPUT.pick]: { shape: [3], ints: pick } }, ['ln_final.out', 'logits', 'picked']);
