@@ -31,7 +31,7 @@ export function buildLayout(root: HTMLElement): void {
       h('label', {}, '\u00a0', h('button', { id: 'lens-run', type: 'button' }, 'Run')),
     ),
     h('div', { id: 'lens-status' }),
-    h('p', { id: 'lens-summary', class: 'note' }),
+    h('p', { id: 'lens-summary', class: 'note' }, 'Loading the model…'),
     h('p', { id: 'lens-stale', class: 'note stale', hidden: true }),
     h('section', { id: 'lens-top-section', hidden: true },
       h('h2', {}, 'What each layer predicts'),

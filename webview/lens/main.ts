@@ -116,7 +116,10 @@ function onInit(m: Extract<HostToPanel<LensToWebview>, { type: 'lens/init' }>, r
   badge.hidden = !m.model;
   badge.textContent = m.model ? `${m.model.name} · ${m.model.n_layers} layers` : '';
   if (m.view) render(m.view, receivedAt);
-  else showPrompt(m.request.prompt);
+  else {
+    showPrompt(m.request.prompt);
+    byId('lens-summary').textContent = '';
+  }
   if (m.running) {
     if (status.requestId !== m.running) status.start(m.running, 'Decoding every layer…');
   } else if (m.error) {
