@@ -10,6 +10,7 @@ import type { Tensor } from '../tensor/tensor';
 import type { Intervention } from './interventions';
 import { applyInterventions, hookTensors, INTERVENABLE } from './interventions';
 import { embedTokens } from './embed';
+import type { TableRows } from '../model/mappedWeights';
 
 /** The unembed graph also scores picked ids (suffix.ts suffixPick); callers that want logits feed one id and ignore it. */
 export const NO_PICK: Feed = { shape: [1], ids: BigInt64Array.of(0n) };
@@ -38,6 +39,8 @@ export interface ForwardContext {
   readonly config: ModelConfig;
   readonly sessions: SessionCache;
   readonly padId: number;
+  /** Embedding rows read from the file (a lean model's mapped tables: interp/embed.ts). */
+  readonly tables?: TableRows;
 }
 
 function checkAborted(signal?: AbortSignal): void {
@@ -97,7 +100,7 @@ export async function forward(ctx: ForwardContext, batch: readonly (readonly num
   const B = batch.length;
   checkAborted(opts.signal);
   const learned = hasLearnedPositions(cfg);
-  const embedOut = embedTokens(sessions.params, ids, learned ? positions : undefined, B, pos);
+  const embedOut = embedTokens(sessions.params, ids, learned ? positions : undefined, B, pos, ctx.tables);
   const embed = applyInterventions(embedOut.embed, ivs.filter((iv) => iv.site === act.embed));
   const acts = new Map<ActName, Tensor>();
   if (fetch.has(act.embed)) acts.set(act.embed, embed);

@@ -35,5 +35,5 @@ export async function probe(model: LoadedModel, prompt: string, k = 10, signal?:
 }
 
 export function forwardContext(model: LoadedModel) {
-  return { config: model.config, sessions: model.sessions, padId: model.config.eosTokenId };
+  return { config: model.config, sessions: model.sessions, padId: model.config.eosTokenId, tables: model.tables };
 }

@@ -57,7 +57,18 @@ export interface MappedSource {
   placeholder(name: ParamName): Tensor | undefined;
   /** What a stand-in's bytes (`rawBytes(placeholder.data)`) stand for, else undefined. */
   external(raw: Uint8Array): MappedRef | undefined;
+  /** Rows of a mapped table read from the file alone (MappedWeights.table); undefined when it must be read whole. */
+  table?: TableRows;
 }
+
+/** A [rows, d] table whose rows can be read without the rest: `read(ids)` is float32 [ids.length × d]; ids must be in range. */
+export interface TableReader {
+  readonly shape: readonly [number, number];
+  read(ids: BigInt64Array): Float32Array;
+}
+
+/** The reader of parameter `name`, or undefined when it is not a mapped whole tensor (or an edit replaced it). */
+export type TableRows = (name: ParamName) => TableReader | undefined;
 
 export class MappedWeights {
   private readonly refs = new Map<ParamName, { ref: MappedRef; shape: readonly number[]; stored: string }>();
@@ -112,7 +123,40 @@ export class MappedWeights {
       folder: this.folder,
       placeholder: (name) => (skip(name) ? undefined : this.placeholder(name)),
       external: (raw) => this.standIns.get(raw.buffer),
+      table: (name) => (skip(name) ? undefined : this.table(name)),
     };
+  }
+
+  /**
+   * The token (or position) embedding rows a forward pass gathers (interp/embed.ts), read straight from
+   * the file: reading the whole table to copy a few rows held GPT-2 XL's 321 MB token table in memory
+   * for the rest of the process (LazyParams caches what it reads). The table is still checked for
+   * NaN/Inf once, chunk by chunk (checkFinite), as its mapped use in the unembedding is.
+   */
+  private table(name: ParamName): TableReader | undefined {
+    const m = this.refs.get(name);
+    if (!m || m.ref.kind !== 'whole' || m.shape.length !== 2) return undefined;
+    const { location, offset } = m.ref.ref;
+    const [rows, d] = m.shape;
+    return { shape: [rows, d], read: (ids) => this.readRows(location, offset, m.stored, d, ids) };
+  }
+
+  private readRows(location: string, offset: number, stored: string, d: number, ids: BigInt64Array): Float32Array {
+    this.checkFileSize(location);
+    this.checkFinite(stored);
+    const rowBytes = 4 * d;
+    const out = new Float32Array(ids.length * d); // [ids, d]
+    const fd = fs.openSync(path.join(this.folder, location), 'r');
+    try {
+      for (let i = 0; i < ids.length; i++) {
+        const into = new Uint8Array(out.buffer, i * rowBytes, rowBytes);
+        const n = fs.readSync(fd, into, 0, rowBytes, offset + Number(ids[i]) * rowBytes);
+        if (n !== rowBytes) throw new LocusError('bad-weights', `${path.join(this.folder, location)}: row ${ids[i]} of ${stored} ends past the end of the file: the file was truncated after the model was loaded; load the model again`);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    return out;
   }
 
   private placeholder(name: ParamName): Tensor | undefined {

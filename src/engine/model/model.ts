@@ -13,6 +13,7 @@ import { resolveModelFolder } from './locate';
 import { WeightFeeder } from './fedWeights';
 import type { HalfSource } from './fedWeights';
 import { widenHalf } from './safetensors';
+import type { TableRows } from './mappedWeights';
 import { ParamOverrides } from './overrides';
 import { SessionCache } from './sessions';
 import { loadTokenizer } from './tokenizer';
@@ -54,6 +55,8 @@ export interface LoadedModel {
    * pass over every parameter (an export) never holds the whole model twice; a no-op otherwise.
    */
   forget?(name: ParamName): void;
+  /** A lean model's mapped tables (embeddings) read a few rows from the file instead of the whole table (mappedWeights.ts). */
+  readonly tables?: TableRows;
   dispose(): Promise<void>;
 }
 
@@ -196,6 +199,7 @@ export async function loadModel(spec: string, options: LoadOptions = {}): Promis
     param,
     overrides,
     sessions,
+    tables: mapped?.table,
     forget: (name) => {
       if (weights.lean) weights.params.drop(name);
     },
