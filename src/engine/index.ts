@@ -88,3 +88,5 @@ export { answerGradients, prepareAttributionSession } from './methods/causalTrac
 export type { AnswerGradients } from './methods/causalTrace/answerGradients';
 export { traceWork, sweepWork, studyWork, estimateCost, formatSeconds, workText, measuredCost, recordCost, userCostFile, effectiveThreads, recordTraceCost, recordEditCosts, recordStudyCosts } from './cost/index';
 export type { Work, TraceWork, SweepWork, StudyWork, GridCount, CostEstimate, CostBasis, EstimateOptions, CostUnit, MeasuredCost } from './cost/index';
+export { prepareAttributionPreview, attributionSessionBytes } from './methods/causalTrace/attribution';
+export type { TraceCellScore } from './methods/causalTrace/types';
