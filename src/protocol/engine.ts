@@ -40,6 +40,7 @@ import type {
 } from './dto';
 
 import type { SequentialRunParams, SequentialRunResultDto } from './panels/sequential';
+import type { CostEstimateDto, CostEstimateParams } from './cost';
 import type { LensParams, LensResultDto } from './panels/lens';
 
 /** A `$/progress` token (LSP ProgressToken). */
@@ -203,6 +204,8 @@ export interface StudyRunParams extends WorkDoneParams {
   readonly seed?: number;
   readonly cacheDir?: string;
   readonly statsDir?: string;
+  /** The localization variable (`locus study run --localization`): noise (default) or patching. */
+  readonly localization?: 'noise' | 'patching';
 }
 
 export interface ExportResult {
@@ -260,6 +263,8 @@ export type EngineProtocol = {
   'sequential/run': [SequentialRunParams, SequentialRunResultDto];
   /** Client → worker: the logit lens of a prompt on the loaded (possibly edited) model; progress done/total = layers. */
   'lens/run': [LensParams, LensResultDto];
+  /** Client → worker: the work a trace grid, sweep or study would do and its estimated seconds on this machine; starts nothing. */
+  'cost/estimate': [CostEstimateParams, CostEstimateDto];
 };
 
 export type EngineMethod = keyof EngineProtocol;
@@ -287,6 +292,7 @@ export const EngineMethods = {
   traceRetrace: 'trace/retrace',
   sequentialRun: 'sequential/run',
   lensRun: 'lens/run',
+  costEstimate: 'cost/estimate',
 } as const satisfies Record<string, EngineMethod>;
 
 /** Every method (the record's keys make the compiler check that none is missing or misspelled). */
@@ -310,6 +316,7 @@ export const ENGINE_METHODS: readonly EngineMethod[] = Object.keys({
   'trace/retrace': 0,
   'sequential/run': 0,
   'lens/run': 0,
+  'cost/estimate': 0,
 } satisfies Record<EngineMethod, 0>) as EngineMethod[];
 
 /**

@@ -8,6 +8,7 @@ import { ResponseError } from 'vscode-jsonrpc';
 import { isLocusError, LocusError, oneLine } from '../engine/index';
 import type { EngineErrorData, EngineMethod, EngineParams, WorkDoneParams } from '../protocol/engine';
 import { ENGINE_ERROR_CODES } from '../protocol/engine';
+import { costHandlers } from './handlers/cost';
 import { datasetHandlers } from './handlers/dataset';
 import { editHandlers } from './handlers/edit';
 import { generateHandlers } from './handlers/generate';
@@ -60,6 +61,7 @@ export function serve(connection: MessageConnection, options: ServeOptions = {})
     ...generateHandlers(state),
     ...studyHandlers(state),
     ...sequentialHandlers(state),
+    ...costHandlers(state),
     ...lensHandlers(state),
   };
 
