@@ -56,6 +56,12 @@ export interface EditJob {
   readonly reuse?: EditReuse;
   /** State a method keeps across the batches of one sequential run (registry/spec.ts SequenceState); default a fresh one. */
   readonly sequence?: SequenceState;
+  /**
+   * Read C (key statistics) on the file's weights, not the model as edited: a sequential run's batches
+   * all use the unedited model's C, as the authors' sequential code computes it once (MEMIT's get_cov
+   * cache, AlphaEdit's P); without it every batch recomputes C at the layers after an edited one.
+   */
+  readonly secondMomentOnFileWeights?: boolean;
   /** Run the safety checks' canary perplexity (default true). A study turns it off: its rows store no safety, and the canary's forward passes with the edit applied cost more than the other checks together. */
   readonly canary?: boolean;
 }
@@ -184,7 +190,8 @@ export async function runEdit(model: LoadedModel, job: EditJob): Promise<EditOut
     const key = `mom2|${layer}|${sampleSize}|${path.resolve(job.cacheDir)}|${job.statsDir ?? ''}|${job.statsCorpus?.name ?? ''}`;
     const read = async (): Promise<{ mom2: Float64Array; notes: string[] }> => {
       const from = notes.length;
-      const m = await loadOrComputeSecondMoment(model, [layer], corpus, { cacheDir: path.resolve(job.cacheDir), statsDir: job.statsDir, sampleSize, signal: job.signal, log });
+      const load = (): ReturnType<typeof loadOrComputeSecondMoment> => loadOrComputeSecondMoment(model, [layer], corpus, { cacheDir: path.resolve(job.cacheDir), statsDir: job.statsDir, sampleSize, signal: job.signal, log });
+      const m = await (job.secondMomentOnFileWeights ? model.overrides.onFileWeights(load) : load());
       return { mom2: m.get(layer)!.mom2, notes: notes.slice(from) };
     };
     const got = await (job.reuse ? job.reuse.getLarge(key, 8 * model.config.d_mlp ** 2, read) : read());

@@ -152,6 +152,7 @@ export async function runSequential(model: LoadedModel, spec: SequentialSpec, op
         out = await runEdit(model, {
           method: spec.method, layer: spec.layer, cases: indices.map((i) => spec.cases[i]), problem: spec.problem, hparams: spec.hparams, seed: spec.seed,
           cacheDir: opts.cacheDir, statsDir: opts.statsDir, statsCorpus: opts.statsCorpus, firstOnly: opts.firstOnly, signal: opts.signal, contextTemplates, onProgress: stage, sequence,
+          secondMomentOnFileWeights: true,
         });
         await applyEdit(out.edit);
         if ((b + 1) % spec.measureEvery === 0 || b === nBatches - 1) {
