@@ -36,15 +36,67 @@ export interface SweepRuns {
 /**
  * S rows that run as one: every cell in `cells` has had the same input and the same restores so far,
  * so their runs are identical up to here (ROME's per-cell runs, shared: research/performance.md §4.3
- * item 5, "prefix trie across window cells").
+ * item 5, "prefix trie across window cells"). Groups are numbered in row order: group i is rows i·S … i·S+S−1.
  */
-interface RowGroup {
-  cells: Cell[];
-  r0: number;
-}
+type RowGroup = Cell[];
 
 /** What a cell restores at layer l inside the block: its kind's output there, or nothing. */
 const restoreAt = (c: Cell, l: number): TraceKind | 'none' => (c.kind !== 'hidden' && c.restored.includes(l) ? c.kind : 'none');
+
+/**
+ * The row groups of one token's sweep, without data: which groups join at a block, and which split
+ * off (a copy of an existing group's rows) before it. Shared by the sweep and the warm-up's batch shapes.
+ */
+export class SweepGroups {
+  readonly groups: RowGroup[] = [];
+
+  constructor(private readonly cells: readonly Cell[]) {}
+
+  /**
+   * The groups that join at block `layer` (L: the head). Hidden cells each replace position t with their
+   * own clean state; window cells all start from the corrupted stream (their restores, inside the
+   * block, split them).
+   */
+  join(layer: number): RowGroup[] {
+    const joining = this.cells.filter((c) => c.start === layer);
+    const windows = joining.filter((c) => c.kind !== 'hidden');
+    const fresh: RowGroup[] = [...joining.filter((c) => c.kind === 'hidden').map((c) => [c]), ...(windows.length ? [windows] : [])];
+    this.groups.push(...fresh);
+    return fresh;
+  }
+
+  /** Splits every group whose cells restore different things at layer l; returns each new group's source group. */
+  split(l: number): number[] {
+    const sources: number[] = [];
+    const count = this.groups.length;
+    for (let i = 0; i < count; i++) {
+      const parts = new Map<string, Cell[]>();
+      for (const c of this.groups[i]) parts.set(restoreAt(c, l), [...(parts.get(restoreAt(c, l)) ?? []), c]);
+      if (parts.size < 2) continue;
+      const [keep, ...rest] = [...parts.values()];
+      this.groups[i] = keep;
+      for (const cellsOff of rest) {
+        this.groups.push(cellsOff);
+        sources.push(i);
+      }
+    }
+    return sources;
+  }
+}
+
+/** The rows each block (and, last, the head) runs in one token's sweep of `cells` with S samples. */
+export function sweepRows(cells: readonly Cell[], nLayers: number, S: number): number[] {
+  const plan = new SweepGroups(cells);
+  const rows: number[] = [];
+  for (let l = 0; l < nLayers; l++) {
+    plan.join(l);
+    plan.split(l);
+    rows.push(plan.groups.length * S);
+  }
+  plan.join(nLayers);
+  rows.push(plan.groups.length * S);
+  return rows;
+}
 
 /**
  * Scores `cells` (all restoring token t) in one token-major sweep. Every cell restoring token t changes
@@ -66,64 +118,49 @@ export async function sweepToken(ctx: ForwardContext, runs: SweepRuns, t: number
   const rowFloats = S * n * D;
   const shared = suffixInputs(cfg, t, n);
   let X: Float32Array = new Float32Array(0); // [R, n, D]
-  const groups: RowGroup[] = [];
-  const rows = (): number => groups.length * S;
+  const plan = new SweepGroups(cells);
+  const rows = (): number => plan.groups.length * S;
 
   const join = (layer: number): void => {
-    const joining = cells.filter((c) => c.start === layer);
-    if (joining.length === 0) return;
-    // Hidden cells each replace position t with their own clean state; window cells all start from the
-    // corrupted stream (their restores, inside this block, split them by restoreAt).
-    const windows = joining.filter((c) => c.kind !== 'hidden');
-    const fresh: Cell[][] = [...joining.filter((c) => c.kind === 'hidden').map((c) => [c]), ...(windows.length ? [windows] : [])];
+    const r0 = rows();
+    const fresh = plan.join(layer);
+    if (fresh.length === 0) return;
     const base = runs.residIn(layer);
     const next = new Float32Array(X.length + fresh.length * rowFloats);
     next.set(X);
-    for (const members of fresh) {
-      const r0 = rows();
-      for (let r = 0; r < S; r++) next.set(base.data.subarray((r * T + t) * D, (r * T + T) * D), (r0 + r) * n * D);
+    fresh.forEach((members, i) => {
+      const g0 = r0 + i * S;
+      for (let r = 0; r < S; r++) next.set(base.data.subarray((r * T + t) * D, (r * T + T) * D), (g0 + r) * n * D);
       const c = members[0];
       if (c.kind === 'hidden') {
         const v = cellValue(runs.clean(siteOf('hidden', c.layer)), 0, t);
-        for (let r = 0; r < S; r++) next.set(v, (r0 + r) * n * D);
+        for (let r = 0; r < S; r++) next.set(v, (g0 + r) * n * D);
       }
-      groups.push({ cells: members, r0 });
-    }
+    });
     X = next;
   };
 
-  /** Splits every group whose cells restore different things at layer l; the split-off cells get a copy of the rows. */
+  /** Groups whose cells restore different things at layer l split: the new groups get a copy of their source's rows. */
   const split = (l: number): void => {
-    const copies: Array<{ from: number; cells: Cell[] }> = [];
-    for (const g of groups) {
-      const parts = new Map<string, Cell[]>();
-      for (const c of g.cells) parts.set(restoreAt(c, l), [...(parts.get(restoreAt(c, l)) ?? []), c]);
-      if (parts.size < 2) continue;
-      const [keep, ...rest] = [...parts.values()];
-      g.cells = keep;
-      for (const cellsOff of rest) copies.push({ from: g.r0, cells: cellsOff });
-    }
-    if (copies.length === 0) return;
-    const next = new Float32Array(X.length + copies.length * rowFloats);
+    const r0 = rows();
+    const sources = plan.split(l);
+    if (sources.length === 0) return;
+    const next = new Float32Array(X.length + sources.length * rowFloats);
     next.set(X);
-    for (const { from, cells: members } of copies) {
-      const r0 = rows();
-      next.copyWithin(r0 * n * D, from * n * D, from * n * D + rowFloats);
-      groups.push({ cells: members, r0 });
-    }
+    sources.forEach((from, i) => next.copyWithin((r0 + i * S) * n * D, from * rowFloats, (from + 1) * rowFloats));
     X = next;
   };
 
   for (let l = 0; l < L; l++) {
     if (runs.signal?.aborted) throw new LocusError('cancelled', 'trace cancelled');
     join(l);
-    if (groups.length === 0) continue;
+    if (plan.groups.length === 0) continue;
     split(l);
     const ivs: Intervention[] = [];
-    for (const g of groups) {
-      const kind = restoreAt(g.cells[0], l);
+    for (const [i, g] of plan.groups.entries()) {
+      const kind = restoreAt(g[0], l);
       if (kind === 'none') continue;
-      const rowsOf = Array.from({ length: S }, (_, r) => g.r0 + r);
+      const rowsOf = Array.from({ length: S }, (_, r) => i * S + r);
       ivs.push({ kind: 'replace', site: siteOf(kind, l), rows: rowsOf, positions: [0], values: { shape: [1, 1, D], data: cellValue(runs.clean(siteOf(kind, l)), 0, t) } });
     }
     const kv = runs.kv(l);
@@ -136,14 +173,14 @@ export async function sweepToken(ctx: ForwardContext, runs: SweepRuns, t: number
   const perRow = runs.scored.length;
   const picked = await suffixPick(ctx, { shape: [rows(), n, D], data: X }, runs.scored.map((p) => p - t), runs.answerIds.slice(0, perRow)); // [R, perRow, perRow]
   const scores = new Map<Cell, number>();
-  for (const g of groups) {
+  for (const [i, g] of plan.groups.entries()) {
     let total = 0;
-    for (let r = g.r0; r < g.r0 + S; r++) {
+    for (let r = i * S; r < (i + 1) * S; r++) {
       let lp = 0;
       for (let k = 0; k < perRow; k++) lp += picked.data[(r * perRow + k) * perRow + k];
       total += Math.exp(lp);
     }
-    for (const c of g.cells) scores.set(c, total / S);
+    for (const c of g) scores.set(c, total / S);
   }
   return scores;
 }
