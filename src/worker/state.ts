@@ -5,7 +5,7 @@
  * (src/worker/jobs.ts, one at a time) touch it.
  */
 import type { CounterFactRecord, Edit, LoadedModel } from '../engine/index';
-import { EditStack, editMethodList, LocusError, prepareTraceSessions } from '../engine/index';
+import { EditStack, editMethodList, LocusError, prepareAttributionPreview, prepareTraceSessions } from '../engine/index';
 import type { AppliedEditDto, EditStackDto, ModelInfo } from '../protocol/dto';
 import type { EngineMethod, EngineParams, EngineResult } from '../protocol/engine';
 import type { JobContext } from './jobs';
@@ -63,7 +63,7 @@ export class WorkerState {
     const ctl = new AbortController();
     // A failure here (e.g. out of memory for a session) is not the user's request: the trace that needs
     // the session creates it again and reports its own error.
-    this.preparing = { ctl, done: prepareTraceSessions(model, ctl.signal).catch(() => undefined) };
+    this.preparing = { ctl, done: prepareTraceSessions(model, ctl.signal).then(() => prepareAttributionPreview(model, ctl.signal)).catch(() => undefined) };
   }
 
   /** Resolves when the background session preparation of the loaded model has finished (tests). */

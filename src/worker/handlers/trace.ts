@@ -4,7 +4,7 @@
  * `trace/retrace`: the same with and without the applied edits.
  */
 import type { LoadedModel, TraceKind, TraceRequest, TraceScore, NoiseRule } from '../../engine/index';
-import { attributionPreview, isLocusError, LocusError, retraceAppliedEdits, runCausalTrace } from '../../engine/index';
+import { attributionPreview, attributionSessionBytes, isLocusError, LocusError, retraceAppliedEdits, runCausalTrace } from '../../engine/index';
 import type { RetraceResultDto, TraceParams, TracePreviewDto } from '../../protocol/engine';
 import type { TraceResultDto } from '../../protocol/dto';
 import type { JobContext } from '../jobs';
@@ -19,6 +19,8 @@ const SCORES: readonly TraceScore[] = ['first-token', 'sequence'];
  * memory, so a script's maxRows 1e9 is refused rather than tried.
  */
 const MAX_ROWS = 1000;
+/** No preview for a model whose gradient session would add more than this (about 430 M parameters: GPT-2 medium yes, large no). */
+const PREVIEW_MEMORY_LIMIT = 4 * 2 ** 30;
 
 /** `noise`: "sF" (F × the subjects' embedding std) or a number σ; the engine checks the value. */
 function noiseOf(v: unknown): NoiseRule | undefined {
@@ -54,6 +56,11 @@ function traceRequest(p: TraceParams): TraceRequest {
  * A preview that fails is no reason to withhold the exact grid: the report then says why there is none.
  */
 async function sendPreview(model: LoadedModel, request: TraceRequest, ctx: JobContext): Promise<void> {
+  const bytes = attributionSessionBytes(model);
+  if (bytes > PREVIEW_MEMORY_LIMIT) {
+    ctx.progress({ done: 0, message: `Tracing (no preview: its gradient session would need about ${(bytes / 2 ** 30).toFixed(1)} GiB more memory for this model)…` });
+    return;
+  }
   try {
     const preview: TracePreviewDto = await attributionPreview(model, request, { signal: ctx.signal });
     ctx.progress({ done: 0, trace: { preview } });

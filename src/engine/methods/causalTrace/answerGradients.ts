@@ -24,16 +24,31 @@ const ATTRIBUTION_KEY = 'objective.attribution.all-sites';
 
 const allSites = (nLayers: number): DeltaSite[] => Array.from({ length: nLayers }, (_, layer) => SITES.map((site) => ({ layer, site }))).flat();
 
-/** The objective graph's session for `model` (the one answerGradients runs), cached. */
-function attributionSession(model: LoadedModel): ReturnType<LoadedModel['sessions']['getCustom']> {
-  const spec = { fromLayer: 0, deltas: allSites(model.config.n_layers) };
-  return model.sessions.getCustom(ATTRIBUTION_KEY, (p) => buildObjectiveGraph(model.config, p, spec).spec);
+/** The objective graph's output names per model config (they depend on the shape of the model, never on its weights). */
+const outputNames = new WeakMap<LoadedModel['config'], readonly string[]>();
+
+/** The objective graph's session for `model` (the one answerGradients runs), cached, and its output names. */
+async function attributionSession(model: LoadedModel): Promise<{ session: Awaited<ReturnType<LoadedModel['sessions']['getCustom']>>; outputs: readonly string[] }> {
+  const cfg = model.config;
+  const spec = { fromLayer: 0, deltas: allSites(cfg.n_layers) };
+  const session = await model.sessions.getCustom(ATTRIBUTION_KEY, (p) => {
+    const graph = buildObjectiveGraph(cfg, p, spec);
+    outputNames.set(cfg, graph.outputs);
+    return graph.spec;
+  });
+  // Building the graph only for its names costs a GPT-2-small preview tens of ms of JS (bench attribution): once per config.
+  let outputs = outputNames.get(cfg);
+  if (!outputs) {
+    outputs = buildObjectiveGraph(cfg, (n) => model.param(n), spec).outputs;
+    outputNames.set(cfg, outputs);
+  }
+  return { session, outputs };
 }
 
 /**
- * Creates the attribution preview's session ahead of a request (a worker's idle time, as
- * prepareTraceSessions): ORT's creation of this forward + backward graph is the preview's cold cost
- * (measured on the GPT-2-small-shaped bench model, 2 cores: 8 s with 2 blocks, 14 s with 4), while a
+ * Creates the attribution preview's session ahead of a request (prepareAttributionPreview, in a worker's
+ * idle time): ORT's creation of this forward + backward graph is the preview's cold cost (measured on
+ * the GPT-2-small-shaped bench model, 12 layers, 2 cores under load: 7.8 s CPU, +1.25 GB RSS), while a
  * warm preview is a fraction of a second.
  */
 export async function prepareAttributionSession(model: LoadedModel): Promise<void> {
@@ -53,10 +68,8 @@ export async function answerGradients(model: LoadedModel, resid: Tensor, scored:
   if (rows !== 1) throw new Error(`answerGradients: one row expected, got ${rows}`);
   if (scored.length !== answerIds.length) throw new Error('answerGradients: one scored position per answer token');
   const deltas = allSites(cfg.n_layers);
-  const spec = { fromLayer: 0, deltas };
-  // Building the spec only views the weights; the session is created once and kept (the cache drops it when a baked-in weight changes).
-  const graph = buildObjectiveGraph(cfg, (n) => model.param(n), spec);
-  const session = await attributionSession(model);
+  // The session is created once and kept (the cache drops it when a baked-in weight changes).
+  const { session, outputs } = await attributionSession(model);
   if (signal?.aborted) throw new LocusError('cancelled', 'attribution cancelled');
   const n = scored.length;
   const feeds: Record<string, Feed> = {
@@ -72,7 +85,7 @@ export async function answerGradients(model: LoadedModel, resid: Tensor, scored:
     feeds[hookInput(d.layer, d.site, 'keep')] = keep;
     feeds[hookInput(d.layer, d.site, 'inject')] = zero;
   }
-  const res = await session.run(feeds, graph.outputs);
+  const res = await session.run(feeds, outputs);
   const grads = new Map<string, Float32Array>();
   for (const d of deltas) {
     const g = res[gradName(hookInput(d.layer, d.site, 'inject'))].data; // [1, pos, d_model] of ∂(−log p)

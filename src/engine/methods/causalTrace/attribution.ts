@@ -1,12 +1,13 @@
 import { LocusError } from '../../errors';
 import { assertFiniteDeep } from '../../files/finite';
 import { forward } from '../../interp/forward';
+import { forwardContext } from '../../interp/probe';
 import type { Intervention } from '../../interp/interventions';
 import { logSoftmax } from '../../interp/topk';
 import type { LoadedModel } from '../../model/model';
 import type { ActName } from '../../model/names';
 import type { Tensor } from '../../tensor/tensor';
-import { answerGradients } from './answerGradients';
+import { answerGradients, prepareAttributionSession } from './answerGradients';
 import { windowLayers } from './cells';
 import { noiseDraws, noiseLevel } from './noise';
 import { tracePrompt } from './trace';
@@ -45,12 +46,26 @@ export interface AttributionPreview {
   readonly seconds: number;
 }
 
+/**
+ * Resident memory the preview's gradient session adds, estimated: 10 bytes per parameter, measured on
+ * GPT-2 small (+1.25 GB RSS for 124 M float32 parameters, bench attribution) — the objective graph bakes
+ * in a copy of the weights and ORT's optimizer adds transposed ones for the backward.
+ */
+export const attributionSessionBytes = (model: LoadedModel): number => 10 * model.manifest.parameters;
+
+/** prepareAttributionPreview prepares nothing for a model whose gradient session would add more than this (GPT-2 small: 1.2 GB). */
+const PREPARE_MEMORY_LIMIT = 2 * 2 ** 30;
+
+/** Positions of the warm-up run (prepareAttributionPreview): longer than most trace prompts. */
+const WARM_POSITIONS = 16;
+
 const siteOf = (kind: TraceKind, layer: number): ActName => (kind === 'hidden' ? `blocks.${layer}.resid_post` : `blocks.${layer}.${kind}.out`);
 
-/** Σ_j (clean − corrupted)_j · grad_j at position t, all [pos, d] (row 0). */
-function dotAt(clean: Tensor, corrupted: Tensor, grad: Float32Array, t: number, D: number): number {
+/** Σ_j (clean − corrupted)_j · grad_j at position t: `run` is [2, pos, d] (row 0 clean, row 1 corrupted), `grad` [pos, d]. */
+function dotAt(run: Tensor, grad: Float32Array, t: number, T: number, D: number): number {
+  const corrupted = T * D;
   let s = 0;
-  for (let j = t * D; j < (t + 1) * D; j++) s += (clean.data[j] - corrupted.data[j]) * grad[j];
+  for (let j = t * D; j < (t + 1) * D; j++) s += (run.data[j] - run.data[corrupted + j]) * grad[j];
   return s;
 }
 
@@ -91,23 +106,25 @@ export async function attributionPreview(model: LoadedModel, req: AttributionReq
   if (T > cfg.n_ctx) throw new LocusError('bad-input', `prompt and answer have ${T} tokens; the context window is ${cfg.n_ctx}`);
   const sites: ActName[] = [];
   for (let l = 0; l < L; l++) sites.push(`blocks.${l}.resid_post`, `blocks.${l}.mlp.out`, `blocks.${l}.attn.out`);
+  const sigma = noiseLevel(model, req.noise ?? 's3', req.noiseSubjects ?? [req.subject]);
+  // The trace's first noised copy: RandomState(seed).randn(1, …) is the first row of randn(S, …).
+  const noise = noiseDraws(1, e - b, D, sigma, seed);
+  // Clean (row 0) and corrupted (row 1) in one batch: each block's session runs once for both.
+  const corruptIv: Intervention = { kind: 'add', site: 'embed', rows: [1], positions: Array.from({ length: e - b }, (_, i) => b + i), values: noise };
   // Logits at every position only when a sequence is scored; otherwise the last (P − 1) alone.
-  const clean = await forward(ctx, [ids], { fetch: sites, logits: seqMode ? 'all' : 'last', signal: opts.signal });
+  const both = await forward(ctx, [ids, ids], { interventions: [corruptIv], fetch: ['blocks.0.resid_pre', ...sites], logits: seqMode ? 'all' : 'last', signal: opts.signal });
   const V = cfg.d_vocab;
   const logpAt = (p: number): Float32Array => {
-    const row = seqMode ? p : 0;
-    return Float32Array.from(logSoftmax(clean.logits!.data.subarray(row * V, (row + 1) * V)));
+    const row = seqMode ? p : 0; // row 0's logits come first: [2, d_vocab], or [2, pos, d_vocab] for a sequence
+    return Float32Array.from(logSoftmax(both.logits!.data.subarray(row * V, (row + 1) * V)));
   };
   const answerIds = targetIds ? (seqMode ? targetIds : [targetIds[0]]) : [logpAt(P - 1).reduce((best, v, i, a) => (v > a[best] ? i : best), 0)];
   const scored = answerIds.map((_, k) => P - 1 + k);
   const highScore = Math.exp(scored.reduce((s, p, k) => s + logpAt(p)[answerIds[k]], 0));
 
-  const sigma = noiseLevel(model, req.noise ?? 's3', req.noiseSubjects ?? [req.subject]);
-  // The trace's first noised copy: RandomState(seed).randn(1, …) is the first row of randn(S, …).
-  const noise = noiseDraws(1, e - b, D, sigma, seed);
-  const corruptIv: Intervention = { kind: 'add', site: 'embed', rows: [0], positions: Array.from({ length: e - b }, (_, i) => b + i), values: noise };
-  const corrupted = await forward(ctx, [ids], { interventions: [corruptIv], fetch: ['blocks.0.resid_pre', ...sites], logits: 'none', signal: opts.signal });
-  const grads = await answerGradients(model, corrupted.acts.get('blocks.0.resid_pre')!, scored, answerIds, opts.signal);
+  const residPre = both.acts.get('blocks.0.resid_pre')!; // [2, T, D]
+  const corruptedResid = { shape: [1, T, D], data: residPre.data.subarray(T * D, 2 * T * D) }; // [1, T, D]
+  const grads = await answerGradients(model, corruptedResid, scored, answerIds, opts.signal);
   const lowLog = grads.logProb;
   const lowScore = Math.exp(lowLog);
 
@@ -119,7 +136,7 @@ export async function attributionPreview(model: LoadedModel, req: AttributionReq
     // Per-layer linear terms of ∂ log p at each token; a window sums them (tokens before the subject are not changed by the noise: 0).
     const term = (t: number, l: number): number => {
       const site = kind === 'attn' ? 'attn.out' : 'mlp.out'; // hidden: ∂/∂resid_post_l = ∂/∂mlp.out_l
-      return dotAt(clean.acts.get(siteOf(kind, l))!, corrupted.acts.get(siteOf(kind, l))!, grads.grad(site, l), t, D);
+      return dotAt(both.acts.get(siteOf(kind, l))!, grads.grad(site, l), t, T, D);
     };
     for (let t = b; t < P; t++) {
       const perLayer = Array.from({ length: L }, (_, l) => term(t, l));
@@ -146,6 +163,35 @@ export async function attributionPreview(model: LoadedModel, req: AttributionReq
     grids,
     seconds: (Date.now() - t0) / 1000,
   };
+}
+
+/**
+ * Makes the first preview as fast as a warm one (a worker's idle time after a load, beside
+ * prepareTraceSessions): creates the gradient session and runs the preview's two-row forward and its
+ * forward + backward once on a dummy prompt, so ORT's memory arenas have grown before a user waits.
+ * Measured on the GPT-2-small-shaped bench model: the first preview after the session alone took 1.8 s
+ * (cpu 0.37 s) against 0.4 s warm. A model whose session would add more than PREPARE_MEMORY_LIMIT is
+ * left alone: idle time should not double a large model's memory for a preview nobody asked for yet.
+ */
+export async function prepareAttributionPreview(model: LoadedModel, signal?: AbortSignal): Promise<void> {
+  const cfg = model.config;
+  if (attributionSessionBytes(model) > PREPARE_MEMORY_LIMIT) return;
+  // One native call at a time, yielding between them, so a request that arrives meanwhile waits for one (as prepareTraceSessions).
+  const check = async (): Promise<void> => {
+    if (signal?.aborted) throw new LocusError('cancelled', 'cancelled');
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  };
+  await check();
+  await prepareAttributionSession(model);
+  await check();
+  const T = Math.min(WARM_POSITIONS, cfg.n_ctx);
+  const sites: ActName[] = [];
+  for (let l = 0; l < cfg.n_layers; l++) sites.push(`blocks.${l}.resid_post`, `blocks.${l}.mlp.out`, `blocks.${l}.attn.out`);
+  const ids = new Array<number>(T).fill(0);
+  const both = await forward(forwardContext(model), [ids, ids], { fetch: ['blocks.0.resid_pre', ...sites], logits: 'last', signal });
+  const resid = both.acts.get('blocks.0.resid_pre')!;
+  await check();
+  await answerGradients(model, { shape: [1, T, cfg.d_model], data: resid.data.subarray(T * cfg.d_model) }, [T - 1], [0], signal);
 }
 
 /** Pearson's correlation of two grids' cells from token `from` on (the cells a trace runs); NaN when either is constant. */
