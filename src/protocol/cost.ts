@@ -27,6 +27,8 @@ export interface CostEstimateDto {
   /** The counted work: `kind` trace | sweep | study and its counts (src/engine/cost/work.ts). */
   readonly work: { readonly kind: 'trace' | 'sweep' | 'study' } & Readonly<Record<string, unknown>>;
   readonly seconds: number;
+  /** The seconds as the panels show them ("about 2 min"). */
+  readonly duration: string;
   readonly basis: 'measured' | 'calibrated';
   /** Where the number comes from ("estimate from a 0.2 s calibration run …"). */
   readonly note: string;

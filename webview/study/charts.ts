@@ -30,6 +30,8 @@ export interface CurvesSpec {
   readonly layers: readonly number[];
   readonly series: readonly BandSeries[];
   readonly tracing: BandSeries;
+  /** "tracing effect" or "patching effect" (the study's localization). */
+  readonly effectLabel: string;
   readonly metricLabel: string;
   readonly title: string;
   readonly colours: ThemeColours;
@@ -70,7 +72,7 @@ export function curvesChart(canvas: HTMLCanvasElement, spec: CurvesSpec): ChartT
       scales: {
         x: { grid, ticks: text, title: { display: true, text: 'central edit layer', ...text } },
         y: { grid, ticks: text, title: { display: true, text: `${spec.metricLabel} (mean, 95% CI)`, ...text } },
-        y1: { position: 'right', grid: { drawOnChartArea: false }, suggestedMin: 0, suggestedMax: 1, ticks: text, title: { display: true, text: 'tracing effect (mean, 95% CI)', ...text } },
+        y1: { position: 'right', grid: { drawOnChartArea: false }, suggestedMin: 0, suggestedMax: 1, ticks: text, title: { display: true, text: `${spec.effectLabel} (mean, 95% CI)`, ...text } },
       },
     },
     plugins: [background(colours.background)],
@@ -80,6 +82,7 @@ export function curvesChart(canvas: HTMLCanvasElement, spec: CurvesSpec): ChartT
 export interface ScatterSpec {
   readonly groups: ReadonlyArray<{ readonly layer: number; readonly points: ReadonlyArray<{ x: number; y: number }> }>;
   readonly nLayers: number;
+  readonly effectLabel: string;
   readonly metricLabel: string;
   readonly title: string;
   readonly colours: ThemeColours;
@@ -104,10 +107,10 @@ export function scatterChart(canvas: HTMLCanvasElement, spec: ScatterSpec): Char
         title: { display: true, text: spec.title, ...text },
         // Dozens of layers make a legend taller than the chart: the colours then run dark → light with the layer.
         legend: { display: spec.groups.length <= 16, labels: { ...text, boxWidth: 10 } },
-        tooltip: { callbacks: { label: (item) => `${item.dataset.label}: tracing ${fmtR2(item.parsed.x ?? NaN)}, score ${fmtR2(item.parsed.y ?? NaN)}` } },
+        tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${spec.effectLabel} ${fmtR2(item.parsed.x ?? NaN)}, score ${fmtR2(item.parsed.y ?? NaN)}` } },
       },
       scales: {
-        x: { type: 'linear', grid, ticks: text, suggestedMin: 0, suggestedMax: 1, title: { display: true, text: 'tracing effect at the edit layer', ...text } },
+        x: { type: 'linear', grid, ticks: text, suggestedMin: 0, suggestedMax: 1, title: { display: true, text: `${spec.effectLabel} at the edit layer`, ...text } },
         y: { type: 'linear', grid, ticks: text, title: { display: true, text: spec.metricLabel, ...text } },
       },
     },

@@ -147,6 +147,9 @@ export function layerColour(layer: number, nLayers: number): string {
   return rampColour(VIRIDIS, nLayers > 1 ? layer / (nLayers - 1) : 0);
 }
 
+/** What the rows' localization effect is called in the charts: the tracing effect, or the patching effect. */
+export const effectName = (s: Pick<StudySummary, 'localization'>): string => (s.localization === 'patching' ? 'patching effect' : 'tracing effect');
+
 /** The header's one-line description of the folder. */
 export function summaryLine(s: StudySummary): string {
   const parts = [
@@ -156,6 +159,7 @@ export function summaryLine(s: StudySummary): string {
     s.problems.join(', '),
     `layers ${s.layers.length > 6 ? `${s.layers[0]}–${s.layers[s.layers.length - 1]} (${s.layers.length})` : s.layers.join(', ')}`,
   ];
+  if (s.localization === 'patching') parts.push('localization: activation patching');
   if (s.shard) parts.push(`shard ${s.shard}`);
   if (s.merged) parts.push('merged');
   return parts.join(' · ');

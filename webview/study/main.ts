@@ -19,7 +19,7 @@ import { JobStatus } from '../shared/status';
 import { onThemeChange, themeColours } from '../shared/theme';
 import { newRequestId, panelChannel } from '../shared/vscodeApi';
 import { curvesChart, scatterChart } from './charts';
-import { groupsOf, METRIC_LABELS, metricCurves, perLayerCsv, pointsCsv, progressLine, r2Csv, scatterByLayer, stageOf, summaryLine, tracingCurve } from './data';
+import { effectName, groupsOf, METRIC_LABELS, metricCurves, perLayerCsv, pointsCsv, progressLine, r2Csv, scatterByLayer, stageOf, summaryLine, tracingCurve } from './data';
 import { buildLayout } from './layout';
 import { renderLayerTable, renderR2Table } from './tables';
 
@@ -77,12 +77,12 @@ function drawCharts(): void {
   const curves = metricCurves(view.perLayer, problem, metric);
   charts.curves = curvesChart(byId<HTMLCanvasElement>('curves'), {
     layers: curves.layers, series: curves.series, tracing: tracingCurve(view.points, problem, curves.layers),
-    metricLabel: METRIC_LABELS[metric], title: `${METRIC_LABELS[metric]} per layer — ${problem}`, colours,
+    effectLabel: effectName(view.summary), metricLabel: METRIC_LABELS[metric], title: `${METRIC_LABELS[metric]} per layer — ${problem}`, colours,
   });
   const nLayers = view.summary.nLayers ?? Math.max(0, ...view.summary.layers) + 1;
   charts.scatter = scatterChart(byId<HTMLCanvasElement>('scatter'), {
     groups: scatterByLayer(view.points, pick.method.value, problem, metric), nLayers,
-    metricLabel: METRIC_LABELS[metric], title: `${pick.method.value} · ${problem}: ${METRIC_LABELS[metric]} vs tracing effect`, colours,
+    effectLabel: effectName(view.summary), metricLabel: METRIC_LABELS[metric], title: `${pick.method.value} · ${problem}: ${METRIC_LABELS[metric]} vs ${effectName(view.summary)}`, colours,
   });
   renderLayerTable(view.perLayer, problem, metric);
 }

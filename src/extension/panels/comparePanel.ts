@@ -9,6 +9,7 @@ import type { CaseChoice, CompareFromWebview, CompareToWebview, EditRunChoice, E
 import type { ModelSummary, SavedEditData } from '../../protocol/panels/fact';
 import { errorMessage } from '../engineSession';
 import type { PanelContext } from './context';
+import { cancelledAtGate, costGate, withEstimate } from './costGate';
 import { PanelHost } from './host';
 import { checkSweepForm, factFromRecord, modelSummary } from './wire';
 
@@ -204,7 +205,9 @@ export class ComparePanel {
           const form = checkSweepForm(raw, model?.n_layers ?? 1, model?.methods?.map((m) => m.id));
           const record = this.ctx.session.dataset?.records.find((r) => r.case_id === form.caseId);
           if (!record) throw new Error(`The loaded dataset has no fact with case id ${form.caseId}`);
-          const sweep: SweepResultDto = await this.ctx.session.request('sweep/run', { caseId: form.caseId, methods: form.methods, problem: form.problem, ...(form.layers ? { layers: form.layers } : {}) }, o);
+          const gate = await costGate(this.ctx, 'layer sweep', { what: 'sweep', caseId: form.caseId, methods: form.methods, ...(form.layers ? { layers: form.layers } : {}) }, o);
+          if (gate === undefined) throw cancelledAtGate();
+          const sweep: SweepResultDto = await this.ctx.session.request('sweep/run', { caseId: form.caseId, methods: form.methods, problem: form.problem, ...(form.layers ? { layers: form.layers } : {}) }, withEstimate(o, gate));
           return { form, sweep, fact: factFromRecord(record), model: modelSummary(model) };
         },
         ({ form, sweep, fact, model }) => {

@@ -12,7 +12,8 @@ import type { LayerMeansView, R2RowView, StudyMetricName, StudyPointColumns, Stu
 /** The fields of a study manifest the panel uses (read defensively: it is a file on disk). */
 interface ManifestLike {
   readonly model?: { readonly name?: string; readonly n_layers?: number };
-  readonly spec?: { readonly cases?: number[]; readonly methods?: string[]; readonly problems?: string[]; readonly layers?: number[]; readonly seed?: number };
+  readonly spec?: { readonly cases?: number[]; readonly methods?: string[]; readonly problems?: string[]; readonly layers?: number[]; readonly seed?: number; readonly localization?: string };
+  readonly localization?: string;
   readonly shard?: { readonly i: number; readonly n: number };
   readonly started?: string;
   readonly mergedFrom?: readonly string[];
@@ -51,6 +52,9 @@ export function packPoints(points: StudyAnalysisDto['points']): StudyPointColumn
   return cols;
 }
 
+/** The manifest's localization (its own field, else the spec's); studies written before it are noise. */
+const localizationOf = (m: ManifestLike): 'noise' | 'patching' => ((m.localization ?? m.spec?.localization) === 'patching' ? 'patching' : 'noise');
+
 export function studySummary(dir: string, manifest: unknown, rows: number): StudySummary {
   const m = (manifest ?? {}) as ManifestLike;
   const spec = m.spec ?? {};
@@ -66,7 +70,7 @@ export function studySummary(dir: string, manifest: unknown, rows: number): Stud
     cases, methods, problems, layers,
     ...(m.started ? { started: m.started } : {}),
     ...(shard ? { shard, resumeNote: `This is shard ${shard}: resume it with the CLI (locus study run … --shard ${shard} --out ${dir}).` } : {}),
-    merged: (m.mergedFrom?.length ?? 0) > 0, rows, expected,
+    merged: (m.mergedFrom?.length ?? 0) > 0, rows, expected, localization: localizationOf(m),
   };
 }
 
@@ -94,6 +98,8 @@ export function resumeParams(dir: string, manifest: unknown): StudyRunParams {
   return {
     dir, cases: s.cases.join(','), methods: s.methods as EditMethod[], problems: s.problems as EditingProblem[], layers: [...s.layers],
     ...(s.seed !== undefined ? { seed: s.seed } : {}),
+    // A resumed study keeps its localization (the worker refuses a folder of the other one).
+    ...(localizationOf(m) === 'patching' ? { localization: 'patching' as const } : {}),
   };
 }
 

@@ -8,12 +8,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { EditMethodDto, StudyRunResultDto } from '../../protocol/dto';
+import type { CostEstimateParams } from '../../protocol/cost';
 import type { JobProgress, StudyRunParams } from '../../protocol/engine';
 import type { StudyFromWebview, StudyToWebview, StudyView } from '../../protocol/panels/study';
 import { errorMessage } from '../engineSession';
 import type { RequestOptions } from '../workerClient';
 import { EngineError } from '../workerClient';
 import type { PanelContext } from './context';
+import { cancelledAtGate, costGate, withEstimate } from './costGate';
 import { PanelHost } from './host';
 import { checkCasesText, checkStudyName, defaultStudyName, parseLayersText, resumeParams, studyView } from './studyData';
 
@@ -21,6 +23,11 @@ const readManifest = (dir: string): unknown => {
   const file = path.join(dir, 'manifest.json');
   return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as unknown) : undefined;
 };
+
+/** The estimate's request for a study run: the same folder, cases, methods, problems, layers and localization. */
+const studyCostParams = (p: StudyRunParams): CostEstimateParams => ({
+  what: 'study', dir: p.dir, cases: p.cases, methods: p.methods, ...(p.problems ? { problems: p.problems } : {}), ...(p.layers ? { layers: p.layers } : {}), ...(p.localization ? { localization: p.localization } : {}),
+});
 
 const isCancelled = (e: unknown): boolean => e instanceof EngineError && e.code === 'cancelled';
 
@@ -105,8 +112,10 @@ export class StudyPanel {
     try {
       const work = async (o: RequestOptions): Promise<StudyView> => {
         const params = resumeParams(this.dir, readManifest(this.dir));
+        const gate = await costGate(this.ctx, 'study', studyCostParams(params), o);
+        if (gate === undefined) throw cancelledAtGate();
         try {
-          const r = await this.ctx.session.request('study/run', params, o);
+          const r = await this.ctx.session.request('study/run', params, withEstimate(o, gate));
           this.ctx.log(`[study] ${this.dir}: ${r.rows}/${r.total} edits (${r.added} new) in ${r.seconds.toFixed(1)} s`);
         } catch (e) {
           // A stopped run still wrote what it finished: show it, then report the stop.
@@ -137,7 +146,11 @@ const PROBLEM_ITEMS: ReadonlyArray<vscode.QuickPickItem & { id: string }> = [
   { id: 'fact-amplification', label: 'Fact Amplification' },
   { id: 'fact-forcing', label: 'Fact Forcing', description: 'ROME, FT only' },
 ];
-const STEPS = 5;
+const LOCALIZATION_ITEMS: ReadonlyArray<vscode.QuickPickItem & { id: 'noise' | 'patching' }> = [
+  { id: 'noise', label: 'Causal Tracing (Gaussian noise)', description: 'the seed paper\'s tracing effect', picked: true },
+  { id: 'patching', label: 'Activation patching', description: 'MLP patching from a same-relation counterfactual subject (each case needs one of its token length)' },
+];
+const STEPS = 6;
 
 /** Asks name, cases, methods, problems, layers; an existing study's name resumes it with its own settings. */
 async function askStudyInputs(ctx: PanelContext, root: string): Promise<StudyInputs | undefined> {
@@ -175,9 +188,14 @@ async function askStudyInputs(ctx: PanelContext, root: string): Promise<StudyInp
   });
   if (layersText === undefined) return undefined;
   const layers = parseLayersText(layersText, nLayers);
+  const localization = await vscode.window.showQuickPick(LOCALIZATION_ITEMS, { title: title(6), placeHolder: 'Localization: the effect each edit layer is regressed on', ignoreFocusOut: true });
+  if (localization === undefined) return undefined;
   return {
     name: name.trim(),
-    params: { dir, cases: cases.trim(), methods: methods.map((m) => m.id) as StudyRunParams['methods'], problems: problems.map((p) => p.id) as NonNullable<StudyRunParams['problems']>, ...(layers ? { layers } : {}) },
+    params: {
+      dir, cases: cases.trim(), methods: methods.map((m) => m.id) as StudyRunParams['methods'], problems: problems.map((p) => p.id) as NonNullable<StudyRunParams['problems']>, ...(layers ? { layers } : {}),
+      ...(localization.id === 'patching' ? { localization: 'patching' as const } : {}),
+    },
   };
 }
 
@@ -215,9 +233,11 @@ export async function runStudyCommand(ctx: PanelContext): Promise<void> {
   if (!inputs) return;
   const { name, params } = inputs;
   ctx.log(`[study] ${name}: ${JSON.stringify(params)}`);
+  const gate = await costGate(ctx, 'study', studyCostParams(params));
+  if (gate === undefined) return;
   let result: StudyRunResultDto;
   try {
-    result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Locus: study ${name}`, cancellable: true }, (progress, token) =>
+    result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Locus: study ${name}${gate ? ` (${gate})` : ''}`, cancellable: true }, (progress, token) =>
       ctx.session.request('study/run', params, { token, onProgress: progressReporter(progress) }),
     );
   } catch (e) {

@@ -53,6 +53,11 @@ export interface StudySummary {
   /** Rows in results.jsonl, and rows the spec asks for (fewer: a partial study). */
   readonly rows: number;
   readonly expected: number;
+  /**
+   * The localization variable the rows' effect holds (manifest.localization; `noise` for older studies):
+   * Causal Tracing's Gaussian noise, or MLP activation patching from a counterfactual (issue 19 item 2).
+   */
+  readonly localization: 'noise' | 'patching';
   /** Set when Resume is not offered for a partial study (a shard resumes with the CLI's --shard). */
   readonly resumeNote?: string;
 }

@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import type { CostEstimate, TraceKind, Work } from '../../engine/index';
-import { estimateCost, fillPrompt, LocusError, parseCaseSpec, selectCases, STUDY_LOCALIZATIONS, studyWork, sweepWork, traceWork } from '../../engine/index';
+import { estimateCost, fillPrompt, formatSeconds, LocusError, parseCaseSpec, selectCases, STUDY_LOCALIZATIONS, studyWork, sweepWork, traceWork } from '../../engine/index';
 import type { CostEstimateDto, CostEstimateParams } from '../../protocol/cost';
 import type { HandlerTable, WorkerState } from '../state';
 import { check } from '../state';
@@ -14,7 +14,7 @@ import { layersOf, methodsOf, problemsOf, studyDataset, sweepFact } from './stud
 
 const KINDS: readonly TraceKind[] = ['hidden', 'mlp', 'attn'];
 
-const toDto = (e: CostEstimate): CostEstimateDto => ({ work: e.work as unknown as CostEstimateDto['work'], seconds: e.seconds, basis: e.basis, note: e.note, text: e.text });
+const toDto = (e: CostEstimate): CostEstimateDto => ({ work: e.work as unknown as CostEstimateDto['work'], seconds: e.seconds, duration: formatSeconds(e.seconds), basis: e.basis, note: e.note, text: e.text });
 
 export function costHandlers(state: WorkerState): HandlerTable<'cost/estimate'> {
   return {
