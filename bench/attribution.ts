@@ -111,7 +111,11 @@ export async function benchAttribution(threads: number): Promise<void> {
   const warmCpu = median(warm.map((t) => t.cpu));
   console.log(`  preview first (sessions prepared) ${fmt(first)}; warm median of 5 ${warmWall.toFixed(3)} s (cpu ${warmCpu.toFixed(3)} s; min ${Math.min(...warm.map((t) => t.wall)).toFixed(3)} s); subject at 2 ${fmt(other)}`);
   console.log(`  where a warm preview's time goes: ${await phases(model, req)}`);
-  console.log(`  within ${GOAL_SECONDS} s: ${first.wall <= GOAL_SECONDS && warmWall <= GOAL_SECONDS ? 'yes' : 'no'} (first ${first.wall.toFixed(3)} s, warm ${warmWall.toFixed(3)} s wall); peak RSS ${gb(peakRss())}`);
+  // Wall time is the acceptance; on a shared machine it stretches with the load, so CPU time and the load average go beside it.
+  console.log(
+    `  within ${GOAL_SECONDS} s: ${first.wall <= GOAL_SECONDS && warmWall <= GOAL_SECONDS ? 'yes' : 'no'} (wall: first ${first.wall.toFixed(3)} s, warm ${warmWall.toFixed(3)} s; ` +
+      `cpu: first ${first.cpu.toFixed(3)} s, warm ${warmCpu.toFixed(3)} s; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores); peak RSS ${gb(peakRss())}`,
+  );
   if (withExact) {
     const exact = await timed(() => runCausalTrace(model, { ...req, kinds: KINDS, window: 10, samples: 10 }));
     console.log(`  exact grid (N=10, prepared sessions) ${fmt(exact)} — exact / warm preview: ${(exact.wall / warmWall).toFixed(0)}× wall`);
