@@ -41,6 +41,12 @@ export interface ObjectiveSpec {
    * learned positions and one key/value head per query head only (no rotary tables, no grouped scores).
    */
   readonly past?: boolean;
+  /**
+   * Also output each scored row's term: `nll_rows` [n] = wᵢ · log pᵢ(targetᵢ) and (with `kl`) `kl_rows`
+   * [m] = wᵢ · KLᵢ, so that independent objectives batched in one graph (several facts' v*, each its own
+   * δ and rows) read their own loss; the gradient of the sum is each one's own at its rows.
+   */
+  readonly perRow?: boolean;
 }
 
 export const OBJECTIVE_INPUT = {
@@ -87,21 +93,26 @@ export function buildObjectiveGraph(cfg: ModelConfig, p: ParamGetter, o: Objecti
     return emitHead(g, cfg, p, picked); // [n, d_vocab]
   };
   const split = o.kl || o.erase;
-  const nll = nllLoss(g, head(g.input(OBJECTIVE_INPUT.rows, ['n'], 'int64')), g.input(OBJECTIVE_INPUT.targets, ['n'], 'int64'), g.input(OBJECTIVE_INPUT.weights, ['n']), split ? 'nll' : 'loss');
+  const nll = nllLoss(g, head(g.input(OBJECTIVE_INPUT.rows, ['n'], 'int64')), g.input(OBJECTIVE_INPUT.targets, ['n'], 'int64'), g.input(OBJECTIVE_INPUT.weights, ['n']), split ? 'nll' : 'loss', o.perRow ? 'nll_rows' : undefined);
   const fit = o.erase ? g.node('Exp', [g.node('Neg', [nll])]) : nll;
   let loss = fit;
   if (o.kl) {
-    const kl = klLoss(g, head(g.input(OBJECTIVE_INPUT.klRows, ['m'], 'int64')), g.input(OBJECTIVE_INPUT.klRef, ['m', cfg.d_vocab]), g.input(OBJECTIVE_INPUT.klWeights, ['m']));
+    const kl = klLoss(g, head(g.input(OBJECTIVE_INPUT.klRows, ['m'], 'int64')), g.input(OBJECTIVE_INPUT.klRef, ['m', cfg.d_vocab]), g.input(OBJECTIVE_INPUT.klWeights, ['m']), 'kl', o.perRow ? 'kl_rows' : undefined);
     loss = g.node('Add', [fit, kl], undefined, 'loss');
     g.output('kl', []);
   } else if (o.erase) {
     loss = g.alias(fit, 'loss');
   }
   if (split) g.output('nll', []);
+  if (o.perRow) {
+    g.output('nll_rows', ['n']);
+    if (o.kl) g.output('kl_rows', ['m']);
+  }
   g.output(loss, []);
   // Invariant: the order of `wrt` (deltas, weights, then the residual input) is the order of the gradient outputs.
   const wrt = [...deltas.map((d) => hookInput(d.layer, d.site, 'inject')), ...trainable, ...(o.gradResid ? [OBJECTIVE_INPUT.resid] : [])];
   appendGradients(g, loss, wrt);
   for (const w of wrt) g.output(gradName(w), trainable.has(w) ? p(w as ParamName).shape : ['batch', 'pos', cfg.d_model]);
-  return { spec: g.build(), wrt, outputs: [loss, ...(split ? ['nll'] : []), ...(o.kl ? ['kl'] : []), ...wrt.map(gradName)] };
+  const perRow = o.perRow ? ['nll_rows', ...(o.kl ? ['kl_rows'] : [])] : [];
+  return { spec: g.build(), wrt, outputs: [loss, ...(split ? ['nll'] : []), ...(o.kl ? ['kl'] : []), ...perRow, ...wrt.map(gradName)] };
 }

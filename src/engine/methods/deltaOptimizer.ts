@@ -43,27 +43,63 @@ export interface DeltaLoop {
  * (torch's norm gradient at δ = 0 is 0, hence no decay gradient on the first step.)
  */
 export async function optimizeDelta(d: number, o: DeltaLoop, evaluate: (delta: Float32Array) => Promise<DeltaEvaluation>): Promise<{ delta: Float32Array; steps: ValueStep[] }> {
-  const delta = new Float32Array(d);
-  const params = new Map([['delta', delta]]);
-  const adam = newAdamState();
-  const maxNorm = o.clampNormFactor * o.initNorm;
-  const steps: ValueStep[] = [];
+  const run = newDeltaRun(d);
   for (let it = 0; it < o.steps; it++) {
     if (o.signal?.aborted) throw new LocusError('cancelled', 'edit cancelled');
-    const ev = await evaluate(delta);
-    const dn = norm(delta);
-    const wd = o.weightDecay * (dn / (o.initNorm * o.initNorm));
-    const loss = ev.objective + wd;
-    // avgProb: exp(−mean NLL) (ROME prints the mean over prompts of exp(−per-prompt NLL); close, for logs only).
-    steps.push({ loss, nll: ev.nll, kl: ev.kl, weightDecay: wd, avgProb: Math.exp(-ev.nll) });
-    if (loss < 5e-2 || it === o.steps - 1) break;
-    const g = ev.grad;
-    if (dn > 0) for (let j = 0; j < d; j++) g[j] += (o.weightDecay * delta[j]) / (dn * o.initNorm * o.initNorm);
-    adamStep(params, new Map([['delta', g]]), adam, { lr: o.lr });
-    const after = norm(delta);
-    if (after > maxNorm) for (let j = 0; j < d; j++) delta[j] *= maxNorm / after;
+    if (deltaStep(run, o, it, await evaluate(run.delta))) break;
   }
-  return { delta, steps };
+  return { delta: run.delta, steps: run.steps };
+}
+
+/**
+ * optimizeDelta for several independent objectives in lockstep (a study's facts at one layer, issue 17
+ * item 4): each has its own δ, Adam state, loop settings and early stop; `evaluate` gets the ones still
+ * running (indices into `loops`, with their δs) and answers each one's evaluation, so one batched graph
+ * can serve them all. Every objective takes exactly the steps optimizeDelta would (the same deltaStep).
+ */
+export async function optimizeDeltasLockstep(d: number, loops: readonly DeltaLoop[], evaluate: (active: readonly number[], deltas: readonly Float32Array[]) => Promise<DeltaEvaluation[]>): Promise<Array<{ delta: Float32Array; steps: ValueStep[] }>> {
+  const runs = loops.map(() => newDeltaRun(d));
+  const done = loops.map((o) => o.steps <= 0);
+  for (let it = 0; done.some((x) => !x); it++) {
+    if (loops.some((o) => o.signal?.aborted)) throw new LocusError('cancelled', 'edit cancelled');
+    const active = loops.map((_, i) => i).filter((i) => !done[i]);
+    const evs = await evaluate(active, active.map((i) => runs[i].delta));
+    active.forEach((i, k) => {
+      done[i] = deltaStep(runs[i], loops[i], it, evs[k]) || it + 1 >= loops[i].steps;
+    });
+  }
+  return runs.map((r) => ({ delta: r.delta, steps: r.steps }));
+}
+
+interface DeltaRun {
+  readonly delta: Float32Array;
+  readonly params: Map<string, Float32Array>;
+  readonly adam: ReturnType<typeof newAdamState>;
+  readonly steps: ValueStep[];
+}
+
+const newDeltaRun = (d: number): DeltaRun => {
+  const delta = new Float32Array(d);
+  return { delta, params: new Map([['delta', delta]]), adam: newAdamState(), steps: [] };
+};
+
+/** Iteration `it` of the loop given the objective at the current δ: records the step; true when the loop stops here. */
+function deltaStep(run: DeltaRun, o: DeltaLoop, it: number, ev: DeltaEvaluation): boolean {
+  const { delta } = run;
+  const d = delta.length;
+  const maxNorm = o.clampNormFactor * o.initNorm;
+  const dn = norm(delta);
+  const wd = o.weightDecay * (dn / (o.initNorm * o.initNorm));
+  const loss = ev.objective + wd;
+  // avgProb: exp(−mean NLL) (ROME prints the mean over prompts of exp(−per-prompt NLL); close, for logs only).
+  run.steps.push({ loss, nll: ev.nll, kl: ev.kl, weightDecay: wd, avgProb: Math.exp(-ev.nll) });
+  if (loss < 5e-2 || it === o.steps - 1) return true;
+  const g = ev.grad;
+  if (dn > 0) for (let j = 0; j < d; j++) g[j] += (o.weightDecay * delta[j]) / (dn * o.initNorm * o.initNorm);
+  adamStep(run.params, new Map([['delta', g]]), run.adam, { lr: o.lr });
+  const after = norm(delta);
+  if (after > maxNorm) for (let j = 0; j < d; j++) delta[j] *= maxNorm / after;
+  return false;
 }
 
 /** The session key of the objective graph that starts at blocks.{fromLayer}.resid_pre with ∂/∂resid (ROME's v* and MEMIT's z share it). */

@@ -139,12 +139,31 @@ function assertFiniteOutcome(post: CaseProbe, o: CaseOutcome, where: string): vo
  * measure again, and revert. The measurement's stack nests on whatever is applied (edits.ts), so the
  * model is bit for bit as before afterwards, the caller's applied edits included.
  */
-export async function runEdit(model: LoadedModel, job: EditJob): Promise<EditOutcome> {
-  const t0 = Date.now();
+/** What an edit is before any optimisation: its method, each case's problem, the merged hparams and the context templates. */
+export interface EditPlan {
+  readonly method: ReturnType<typeof methodSpec>;
+  readonly specs: readonly ProblemSpec[];
+  /** Fact Forcing: the subject is noised (σ `noise`) on every forward pass while editing. */
+  readonly forcing: boolean;
+  readonly noise: number;
+  readonly objective: 'nll' | 'erasure';
+  /** The preset merged with the job's hparams and Fact Forcing's overrides, with the job's layers. */
+  readonly h: LayeredHparams;
+  readonly templates: Awaited<ReturnType<typeof methodTemplates>>;
+  /** The plan's notes (preset source, layer choice, hparams), in runEdit's order. */
+  readonly notes: readonly string[];
+}
+
+const caseKey = (job: EditJob, c: FactCase): string => `${JSON.stringify(c)}|${job.problem}|${job.editingNoise ?? 0.1}`;
+
+/**
+ * Everything runEdit decides before it measures or optimises (with job.reuse, shared as runEdit shares
+ * it): a study plans its edits ahead to compute several facts' v* in lockstep (study/lockstep.ts).
+ */
+export async function planEdit(model: LoadedModel, job: EditJob): Promise<EditPlan> {
   checkJob(job);
   const method = methodSpec(job.method);
   const src = job.hparamsSource ?? 'hparams';
-  const L = model.config.n_layers;
   const raw = job.hparams ?? {};
   const preset = method.preset(model.config);
   const merged = mergeHparams<LayeredHparams>(preset.hparams, raw, method.schema, src);
@@ -154,21 +173,39 @@ export async function runEdit(model: LoadedModel, job: EditJob): Promise<EditOut
   if (method.usesKeyStatistics(merged.hparams)) {
     checkDirTarget(job.cacheDir, 'the statistics cache (--cache)', { modelDir: model.manifest.path });
   }
-  const notes: string[] = [];
   const noise = job.editingNoise ?? 0.1;
   const specs: ProblemSpec[] = [];
-  const caseKey = (c: FactCase): string => `${JSON.stringify(c)}|${job.problem}|${noise}`;
-  for (const c of job.cases) specs.push(await reused(job.reuse, `problem|${caseKey(c)}`, () => buildProblem(model, c, job.problem, noise)));
+  for (const c of job.cases) specs.push(await reused(job.reuse, `problem|${caseKey(job, c)}`, () => buildProblem(model, c, job.problem, noise)));
   const forcing = specs.some((s) => s.noisedSubject);
   if (forcing && !method.forcingOverrides) {
     throw new LocusError('bad-input', `fact-forcing is available with ${listWords(forcingMethods())} in this build, not yet with ${method.id}`);
   }
+  const objective = specs[0].erase ? ('erasure' as const) : ('nll' as const);
+  const chosen = method.editLayers({ layer: job.layer, raw, merged: merged.hparams, config: model.config });
+  const notes = [`${method.hparamsName} defaults: ${preset.source}`, ...(chosen.notes ?? []), ...merged.notes];
+  // Fact Forcing's overrides (the seed paper's), then the job's layers.
+  const h: LayeredHparams = { ...merged.hparams, ...(forcing ? method.forcingOverrides!(raw) : {}), layers: chosen.layers };
+  checkLayers(h, model.config.n_layers, src);
+  const templates = await methodTemplates(model, method.templates, h, { given: job.contextTemplates, seed: job.seed ?? 0, reuse: job.reuse, signal: job.signal });
+  return { method, specs, forcing, noise, objective, h, templates, notes };
+}
+
+/**
+ * One edit end to end: build each case's problem, measure, compute the edit (as data), apply it,
+ * measure again, and revert. The measurement's stack nests on whatever is applied (edits.ts), so the
+ * model is bit for bit as before afterwards, the caller's applied edits included.
+ */
+export async function runEdit(model: LoadedModel, job: EditJob): Promise<EditOutcome> {
+  const t0 = Date.now();
+  const plan = await planEdit(model, job);
+  const { method, specs, forcing, noise, objective, h, templates } = plan;
   job.onProgress?.('measuring before the edit');
   const pre: CaseProbe[] = [];
-  for (let i = 0; i < job.cases.length; i++) pre.push(await reused(job.reuse, `pre|${caseKey(job.cases[i])}`, () => probeCase(model, job.cases[i], specs[i], job.signal)));
+  for (let i = 0; i < job.cases.length; i++) pre.push(await reused(job.reuse, `pre|${caseKey(job, job.cases[i])}`, () => probeCase(model, job.cases[i], specs[i], job.signal)));
   // Before any optimisation: a model that already yields NaN (weights loaded with allowNonFinite) is not an edit that diverged.
   pre.forEach((p, i) => assertFiniteDeep(`the log-probs of request ${i} before the edit`, p, undefined, 'the model itself produces NaN or Inf; check its weights (loaded with --allow-nonfinite?)'));
 
+  const notes: string[] = [];
   let defaultCorpus: StatsCorpus | undefined;
   const corpus = (): StatsCorpus => {
     if (job.statsCorpus) return job.statsCorpus;
@@ -199,15 +236,7 @@ export async function runEdit(model: LoadedModel, job: EditJob): Promise<EditOut
     return got.mom2;
   };
   const requests = specs.map((s) => s.request);
-  const objective = specs[0].erase ? ('erasure' as const) : ('nll' as const);
-
-  notes.push(`${method.hparamsName} defaults: ${preset.source}`);
-  const chosen = method.editLayers({ layer: job.layer, raw, merged: merged.hparams, config: model.config });
-  notes.push(...(chosen.notes ?? []), ...merged.notes);
-  // Fact Forcing's overrides (the seed paper's), then the job's layers.
-  const h: LayeredHparams = { ...merged.hparams, ...(forcing ? method.forcingOverrides!(raw) : {}), layers: chosen.layers };
-  checkLayers(h, L, src);
-  const templates = await methodTemplates(model, method.templates, h, { given: job.contextTemplates, seed: job.seed ?? 0, reuse: job.reuse, signal: job.signal });
+  notes.push(...plan.notes);
   // The safety check below reads C at the layer a rank-one update just used: the last C read is kept
   // (one array, so a multi-layer method never holds more than its own loop does) instead of reading it twice.
   const readSecondMoment = stats(h.mom2_n_samples ?? DEFAULT_STATS_SAMPLES);

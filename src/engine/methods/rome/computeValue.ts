@@ -6,12 +6,32 @@ import type { Feed } from '../../runtime/ort';
 import { norm } from '../linalg';
 import { evaluateResidObjective, optimizeDelta, residObjectiveKey, rewriteObjectiveFeeds } from '../deltaOptimizer';
 import type { SubjectNoiser } from '../subjectNoise';
+import type { EditReuse } from '../edit/editReuse';
 import type { ValueStep } from '../deltaOptimizer';
 import type { RomeHparams } from './hparams';
 import { lookupIndex } from './lookup';
 import { suffixInputs, suffixObjectiveFits } from '../suffixObjective';
 
 export type { ValueStep } from '../deltaOptimizer';
+
+/**
+ * The key under which an EditReuse keeps a v* of the unedited model: everything computeValueStar reads
+ * besides the weights (the hparams it uses, not the others: v_loss_layer and the statistics do not enter v*).
+ */
+export const valueStarKey = (layer: number, prompt: string, subject: string, targetIds: readonly number[], templates: readonly string[], h: RomeHparams, erase: boolean): string =>
+  `vstar|${JSON.stringify([layer, prompt, subject, targetIds, templates, h.fact_token, h.v_num_grad_steps, h.v_lr, h.v_weight_decay, h.clamp_norm_factor, h.kl_factor, erase])}`;
+
+/**
+ * v*'s rows (kmeng01/rome compute_v): each context template around the prompt followed by the target's
+ * first n−1 tokens, then the KL prompt "{} is a"; and each row's lookup token.
+ */
+export function valueStarRows(model: LoadedModel, prompt: string, subject: string, targetIds: readonly number[], templates: readonly string[], factToken: RomeHparams['fact_token']): { rows: number[][]; lookups: number[] } {
+  const tok = model.tokenizer;
+  const suffix = tok.decode(targetIds.slice(0, -1));
+  const rewriting = templates.map((t) => t.replace('{}', prompt) + suffix);
+  const all = [...rewriting, '{} is a'];
+  return { rows: all.map((p) => tok.encode(p.replace('{}', subject)).ids), lookups: all.map((p) => lookupIndex(tok, p, subject, factToken)) };
+}
 
 export interface ValueResult {
   /** v* = v_init + δ: the MLP output the fact's lookup token should produce. */
@@ -30,15 +50,12 @@ export interface ValueResult {
  * loss < 0.05, and the last iteration only evaluated. One ORT graph gives the loss and ∂/∂δ.
  * Fact Erasure (`erase`) replaces the NLL term by exp(−NLL), the target's probability, as the seed paper's code.
  */
-export async function computeValueStar(model: LoadedModel, layer: number, prompt: string, subject: string, targetIds: readonly number[], templates: readonly string[], h: RomeHparams, signal?: AbortSignal, erase = false, noiser?: SubjectNoiser): Promise<ValueResult> {
+export async function computeValueStar(model: LoadedModel, layer: number, prompt: string, subject: string, targetIds: readonly number[], templates: readonly string[], h: RomeHparams, signal?: AbortSignal, erase = false, noiser?: SubjectNoiser, reuse?: EditReuse): Promise<ValueResult> {
+  // A study computes several facts' v* in lockstep ahead of their edits (valueStars.ts) and leaves them here; noised runs are never shared.
+  if (reuse && !noiser) return reuse.get(valueStarKey(layer, prompt, subject, targetIds, templates, h, erase), () => computeValueStar(model, layer, prompt, subject, targetIds, templates, h, signal, erase));
   const cfg = model.config;
-  const tok = model.tokenizer;
   const D = cfg.d_model;
-  const suffix = tok.decode(targetIds.slice(0, -1));
-  const rewriting = templates.map((t) => t.replace('{}', prompt) + suffix);
-  const all = [...rewriting, '{} is a'];
-  const rows = all.map((p) => tok.encode(p.replace('{}', subject)).ids);
-  const lookups = all.map((p) => lookupIndex(tok, p, subject, h.fact_token));
+  const { rows, lookups } = valueStarRows(model, prompt, subject, targetIds, templates, h.fact_token);
   const B = rows.length;
   const ctx = forwardContext(model);
 

@@ -2,6 +2,7 @@ import { LocusError } from '../../errors';
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
 import type { LoadedModel } from '../../model/model';
+import type { LocusTokenizer } from '../../model/tokenizer';
 import type { Edit, ParamDelta } from '../edit/edits';
 import { EditStack } from '../edit/edits';
 import { dot } from '../linalg';
@@ -12,6 +13,7 @@ import type { ValueStep } from './computeValue';
 import type { RomeHparams } from './hparams';
 import { lookupIndex } from './lookup';
 import { SubjectNoiser } from '../subjectNoise';
+import type { EditReuse } from '../edit/editReuse';
 
 /** A CounterFact-style rewrite: `prompt` holds "{}" where the subject goes. */
 export interface RewriteRequest {
@@ -40,6 +42,11 @@ export interface RomeOptions {
   readonly keys?: RomeKeyChoice;
   /** The Edit's method id (default 'rome'). */
   readonly method?: string;
+  /**
+   * Shares v* with other edits of the same unedited model (a study: valueStars.ts computes several facts'
+   * v* in lockstep). Used for a one-layer edit only: a later layer's v* is computed on the earlier layers' update.
+   */
+  readonly reuse?: EditReuse;
 }
 
 export interface RomeKeyChoice {
@@ -83,6 +90,12 @@ export interface RomeResult {
   readonly details: RomeLayerDetails[];
 }
 
+/** The target's token ids as ROME scores them: target_new with a leading space. */
+export function romeTargetIds(tok: LocusTokenizer, request: RewriteRequest): number[] {
+  const target = request.target_new.str.startsWith(' ') ? request.target_new.str : ' ' + request.target_new.str;
+  return tok.encodeContinuation(target).ids;
+}
+
 /**
  * ROME (Meng et al. 2022; kmeng01/rome execute_rome): for each layer, ΔW_out = u vᵀ with
  * u = C⁻¹k* normalized and v = (v* − W k) / (k·u) at the prompt's lookup token. Returns the edit as data;
@@ -95,8 +108,7 @@ export async function computeRome(model: LoadedModel, request: RewriteRequest, o
   if (!request.prompt.includes('{}')) throw new LocusError('bad-input', `the request prompt "${request.prompt}" has no "{}" for the subject`);
   if (request.subject.trim().length === 0) throw new LocusError('bad-input', 'the request has an empty subject');
   for (const l of h.layers) if (l < 0 || l >= model.config.n_layers) throw new LocusError('bad-input', `layer ${l} is outside 0..${model.config.n_layers - 1}`);
-  const target = request.target_new.str.startsWith(' ') ? request.target_new.str : ' ' + request.target_new.str;
-  const targetIds = tok.encodeContinuation(target).ids;
+  const targetIds = romeTargetIds(tok, request);
   if (targetIds.length === 0) throw new LocusError('bad-input', 'target_new is empty');
   const keys = o.keys ?? ROME_KEYS;
   const method = o.method ?? 'rome';
@@ -116,7 +128,7 @@ export async function computeRome(model: LoadedModel, request: RewriteRequest, o
       if (h.mom2_adjustment && !C) throw new LocusError('bad-input', 'ROME with mom2_adjustment needs second-moment statistics');
       const u = leftVector(kStar, C);
       o.onProgress?.(`layer ${layer}: value`);
-      const value = await computeValueStar(model, layer, request.prompt, request.subject, targetIds, o.contextTemplates, h, o.signal, o.objective === 'erasure', noiser);
+      const value = await computeValueStar(model, layer, request.prompt, request.subject, targetIds, o.contextTemplates, h, o.signal, o.objective === 'erasure', noiser, h.layers.length === 1 ? o.reuse : undefined);
       // k and W k at the prompt itself (ROME's get_module_input_output_at_word).
       const idx = lookupIndex(tok, request.prompt, request.subject, h.fact_token);
       const ids = tok.encode(request.prompt.replace('{}', request.subject)).ids;

@@ -27,8 +27,9 @@ export const ROME_METHOD: EditMethodSpec<RomeHparams> = {
     const deltas: ParamDelta[] = [];
     const keys = new Map<number, Float64Array[]>();
     try {
+      // v* is shared (ctx.reuse) only for a single request: later requests' are computed on the earlier ones' updates.
       for (const r of requests) {
-        const res = await computeRome(model, r, { hparams: ctx.hparams, contextTemplates: ctx.templates, secondMoment: ctx.secondMoment, signal: ctx.signal, onProgress: ctx.onProgress, objective: ctx.objective, subjectNoise: ctx.subjectNoise });
+        const res = await computeRome(model, r, { hparams: ctx.hparams, contextTemplates: ctx.templates, secondMoment: ctx.secondMoment, signal: ctx.signal, onProgress: ctx.onProgress, objective: ctx.objective, subjectNoise: ctx.subjectNoise, reuse: requests.length === 1 ? ctx.reuse : undefined });
         assertFiniteEdit(res.edit);
         deltas.push(...res.edit.deltas);
         for (const d of res.details) keys.set(d.layer, [...(keys.get(d.layer) ?? []), d.kUpdate]);

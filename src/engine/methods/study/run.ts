@@ -12,6 +12,10 @@ import type { LoadedModel } from '../../model/model';
 import type { CounterFactRecord } from '../../data/counterfact';
 import { loadCounterFact } from '../../data/counterfact';
 import { runEdit } from '../edit/runEdit';
+import type { EditJob } from '../edit/runEdit';
+import type { EditMethod } from '../registry/index';
+import type { EditingProblem, FactCase } from '../problems/problems';
+import { LOCKSTEP_CASES, prefetchStudyValueStars } from './lockstep';
 import { EditReuse } from '../edit/editReuse';
 import { factCaseOf } from '../problems/problems';
 import { engineVersion, MANIFEST, readManifest, readResults, ResultWriter, writeJsonAtomic } from './store';
@@ -139,10 +143,20 @@ async function runLocked(model: LoadedModel, spec: StudySpec, byId: ReadonlyMap<
   const reuse = new EditReuse();
   const aborted = (): boolean => opts.signal?.aborted === true;
   const writer = new ResultWriter(opts.outDir);
+  const jobOf = (u: { method: EditMethod; problem: EditingProblem; layer: number }, fact: FactCase): EditJob => ({
+    method: u.method, layer: u.layer, cases: [fact], problem: u.problem, seed: spec.seed, cacheDir: resolveStatsCacheDir(opts.cacheDir), statsDir: opts.statsDir, signal: opts.signal, reuse, canary: false,
+  });
+  const todoOf = (id: number) => units(id).filter((u) => !done.has(rowKey(u)));
   try {
     report('starting');
-    for (const id of mine) {
-      const todo = units(id).filter((u) => !done.has(rowKey(u)));
+    for (const [k, id] of mine.entries()) {
+      // Every LOCKSTEP_CASES cases: their ROME edits' v* in lockstep, ahead of the edits that use them (lockstep.ts).
+      if (k % LOCKSTEP_CASES === 0 && !aborted()) {
+        const ahead = mine.slice(k, k + LOCKSTEP_CASES).flatMap((c) => todoOf(c).map((u) => jobOf(u, factCaseOf(byId.get(c)!))));
+        if (ahead.some((j) => j.method === 'rome')) report(`cases ${mine[k]}…: ROME v* in lockstep`);
+        await prefetchStudyValueStars(model, ahead, reuse, opts.signal);
+      }
+      const todo = todoOf(id);
       if (todo.length === 0) continue;
       if (aborted()) break;
       const rec = byId.get(id)!;
@@ -154,7 +168,7 @@ async function runLocked(model: LoadedModel, spec: StudySpec, byId: ReadonlyMap<
       for (const u of todo) {
         if (aborted()) break;
         report(`case ${id}: ${u.method} ${u.problem} layer ${u.layer}`);
-        const out = await runEdit(model, { method: u.method, layer: u.layer, cases: [fact], problem: u.problem, seed: spec.seed, cacheDir: resolveStatsCacheDir(opts.cacheDir), statsDir: opts.statsDir, signal: opts.signal, reuse, canary: false });
+        const out = await runEdit(model, jobOf(u, fact));
         const row: StudyRow = {
           ...u, editLayers: [...out.layers], tracingEffect: effect[u.layer], tracingEffectLastSubject: effectLast[u.layer],
           metrics: studyMetricsOf(out.metricsByProtocol['hase-normalized']), metricsByProtocol: studyMetricsByProtocol(out.metricsByProtocol),
