@@ -35,7 +35,7 @@ describe('worker cost/estimate and study localization (embedded model)', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('trace: the counted cells are the cells trace/run then runs; nothing measured yet calibrates', async () => {
+  test('trace: the counted cells are the cells trace/run then runs; nothing measured yet calibrates, a finished trace/run is measured', async () => {
     const est = await send('cost/estimate', { what: 'trace', prompt, subject, kinds: ['mlp'], samples: 2 });
     assert.equal(est.basis, 'calibrated');
     assert.match(est.note, /calibration run/);
@@ -44,6 +44,10 @@ describe('worker cost/estimate and study localization (embedded model)', () => {
     assert.equal(est.work['cells'], r.cells);
     assert.equal(est.work['runs'], r.cells * 2);
     assert.match(est.text, new RegExp(`= ${r.cells} cells × 2 samples = ${r.cells * 2} runs`));
+    // trace/run recorded its cost: the next estimate is measured, and priced from it.
+    const warm = await send('cost/estimate', { what: 'trace', prompt, subject, kinds: ['mlp'], samples: 2 });
+    assert.equal(warm.basis, 'measured');
+    assert.ok(Math.abs(warm.seconds - r.seconds) <= 1e-9 * r.seconds + 1e-12, `${warm.seconds} vs ${r.seconds}`);
   });
 
   test('sweep: methods × layers edits', async () => {

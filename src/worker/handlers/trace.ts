@@ -4,7 +4,7 @@
  * `trace/retrace`: the same with and without the applied edits.
  */
 import type { LoadedModel, TraceKind, TraceRequest, TraceScore, NoiseRule } from '../../engine/index';
-import { attributionPreview, attributionSessionBytes, isLocusError, LocusError, retraceAppliedEdits, runCausalTrace } from '../../engine/index';
+import { attributionPreview, attributionSessionBytes, isLocusError, LocusError, recordTraceCost, retraceAppliedEdits, runCausalTrace } from '../../engine/index';
 import type { RetraceResultDto, TraceParams, TracePreviewDto } from '../../protocol/engine';
 import type { TraceResultDto } from '../../protocol/dto';
 import type { JobContext } from '../jobs';
@@ -84,6 +84,8 @@ export function traceHandlers(state: WorkerState): HandlerTable<'trace/run' | 't
         // With a preview on screen, each batch's exact cells replace it where they land.
         onProgress: ({ done, total, cells }) => ctx.progress(streamed && cells ? { done, total, trace: { cells } } : { done, total }),
       });
+      // This machine's cost per restored run, for the next cost/estimate (issue 19 item 5).
+      recordTraceCost(model, result);
       // TraceResult is plain JSON already (grids are number[][]); the annotation checks it fits the DTO.
       const dto: TraceResultDto = result;
       return dto;
