@@ -42,12 +42,16 @@ function deviceFlag(value: string | undefined): Device | undefined {
   return device;
 }
 
-/** Opens `--model` (default: the embedded model) with the shared flags; prints load warnings to stderr. */
-export async function openModel(values: Record<string, unknown>, io: CliIO): Promise<LoadedModel> {
+/**
+ * Opens `--model` (default: the embedded model) with the shared flags; prints load warnings to stderr.
+ * `lean`: the command's choice of lean weights (LoadOptions.lean; default the engine's size rule).
+ */
+export async function openModel(values: Record<string, unknown>, io: CliIO, lean?: LoadOptions['lean']): Promise<LoadedModel> {
   const options: LoadOptions = {
     threads: threadsFlag(values['threads'] as string | undefined, io),
     allowNonFinite: values['allow-nonfinite'] === true,
     device: deviceFlag(values['device'] as string | undefined),
+    lean,
   };
   const spec = values['model'] as string | undefined;
   if (spec !== undefined && spec.trim() === '') throw new UsageError('--model is empty: give a Hugging Face model folder, org/name from the Hugging Face cache, or "default" for the embedded model');
