@@ -35,26 +35,27 @@ interface LiveGrid {
   hi: number;
 }
 
-/** The hatch over an estimated cell: its colour at 45 % with grey diagonal strokes (cached per colour). */
+/** The hatch over an estimated cell: its colour at 45 % with thin grey diagonal strokes (cached per colour). */
 const hatches = new Map<string, CanvasPattern | string>();
+const HATCH = 10;
 function hatched(colour: string): CanvasPattern | string {
   let pattern = hatches.get(colour);
   if (pattern === undefined) {
     const tile = document.createElement('canvas');
-    tile.width = tile.height = 8;
+    tile.width = tile.height = HATCH;
     const c = tile.getContext('2d');
     if (c) {
       c.globalAlpha = 0.45;
       c.fillStyle = colour;
-      c.fillRect(0, 0, 8, 8);
+      c.fillRect(0, 0, HATCH, HATCH);
       c.globalAlpha = 1;
       // A mid grey stroke reads on the ramps' near-white low end and on light and dark themes alike.
-      c.strokeStyle = 'rgba(127, 127, 127, 0.7)';
-      c.lineWidth = 1.5;
+      c.strokeStyle = 'rgba(127, 127, 127, 0.45)';
+      c.lineWidth = 1;
       c.beginPath();
-      for (const o of [-8, 0, 8]) {
-        c.moveTo(o, 8);
-        c.lineTo(o + 8, 0);
+      for (const o of [-HATCH, 0, HATCH]) {
+        c.moveTo(o, HATCH);
+        c.lineTo(o + HATCH, 0);
       }
       c.stroke();
     }
