@@ -70,11 +70,11 @@ function unitsOf(work: Work): Array<[CostUnit, number]> {
   const out: Array<[CostUnit, number]> = [];
   if (work.kind === 'trace') return [['restored-run', work.runs]];
   if (work.kind === 'sweep') {
-    out.push(['restored-run', work.trace.runs]);
+    out.push(['study-trace-run', work.trace.runs]);
     for (const m of work.methods) out.push([`edit:${m}`, work.layers]);
     return out;
   }
-  if (work.runs > 0) out.push([work.localization === 'patching' ? 'patching-run' : 'restored-run', work.runs]);
+  if (work.runs > 0) out.push([work.localization === 'patching' ? 'patching-run' : 'study-trace-run', work.runs]);
   for (const [m, n] of Object.entries(work.edits) as Array<[EditMethod, number]>) if (n > 0) out.push([`edit:${m}`, n]);
   return out;
 }
@@ -112,7 +112,8 @@ export async function estimateCost(model: LoadedModel, work: Work, opts: Estimat
   let calibrated = false;
   let runs = 0;
   for (const [unit, count] of unitsOf(work)) {
-    const m = measuredCost(model, unit, file);
+    // A localization not yet measured in a study is priced as a trace grid's run, when one was measured.
+    const m = measuredCost(model, unit, file) ?? (unit === 'study-trace-run' || unit === 'patching-run' ? measuredCost(model, 'restored-run', file) : undefined);
     if (m) {
       seconds += m.seconds * count;
       runs = Math.max(runs, m.runs);
@@ -120,7 +121,7 @@ export async function estimateCost(model: LoadedModel, work: Work, opts: Estimat
     }
     calibration ??= await calibrate(model, opts.calibrationPrompt ?? DEFAULT_CALIBRATION_PROMPT, opts.signal);
     calibrated = true;
-    const rows = unit === 'restored-run' || unit === 'patching-run' ? RUN_ROWS : EDIT_ROWS[unit.slice('edit:'.length) as EditMethod] ?? 300;
+    const rows = !unit.startsWith('edit:') ? RUN_ROWS : EDIT_ROWS[unit.slice('edit:'.length) as EditMethod] ?? 300;
     seconds += calibration.perRow * rows * count;
   }
   const threads = effectiveThreads(model);

@@ -35,5 +35,5 @@ export function recordEditCosts(model: LoadedModel, edits: ReadonlyArray<{ reado
 export function recordStudyCosts(model: LoadedModel, planned: StudyWork, added: ReadonlyArray<{ readonly method: EditMethod; readonly seconds: number }>, wallSeconds: number, file = userCostFile()): void {
   const editSeconds = recordEditCosts(model, added, file);
   const localizing = wallSeconds - editSeconds;
-  if (planned.runs > 0 && localizing > 0) recordCost(model, planned.localization === 'patching' ? 'patching-run' : 'restored-run', localizing, planned.runs, file);
+  if (planned.runs > 0 && localizing > 0) recordCost(model, planned.localization === 'patching' ? 'patching-run' : 'study-trace-run', localizing, planned.runs, file);
 }

@@ -15,8 +15,12 @@ import type { LoadedModel } from '../model/model';
 import type { EditMethod } from '../methods/registry/index';
 import { userStatsCacheDir } from '../methods/stats/cacheLocation';
 
-/** What a unit is: one restored run of a trace (a noised copy at one cell), one patched run (a study's patching localization), or one edit of a method, measured and reverted. */
-export type CostUnit = 'restored-run' | 'patching-run' | `edit:${EditMethod}`;
+/**
+ * What a unit is: one restored run of a trace grid (a noised copy at one cell); one run of a study's
+ * or sweep's localization (its noise trace, or its patching), priced apart because it is recorded as the
+ * session's time the edits did not take (warm-up included); or one edit of a method, measured and reverted.
+ */
+export type CostUnit = 'restored-run' | 'study-trace-run' | 'patching-run' | `edit:${EditMethod}`;
 
 export interface MeasuredCost {
   /** Seconds per unit, a running mean weighted towards recent runs. */

@@ -103,7 +103,7 @@ export function studyHandlers(state: WorkerState): HandlerTable<'sweep/run' | 's
       );
       // This machine's costs for the next estimate: each method's edits, and the trace (the time the edits did not take).
       const editSeconds = recordEditCosts(model, result.points);
-      recordCost(model, 'restored-run', result.seconds - editSeconds, planned.trace.runs);
+      recordCost(model, 'study-trace-run', result.seconds - editSeconds, planned.trace.runs);
       const dto: SweepResultDto = {
         ...(p.caseId === undefined ? {} : { caseId: p.caseId }),
         subject: result.subject, problem: result.problem, tracingEffect: result.tracingEffect, points: result.points,
