@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { prepareTraceSessions } from '../src/engine/methods/causalTrace/prepare';
 import { runCausalTrace } from '../src/engine/methods/causalTrace/trace';
 import type { TraceKind } from '../src/engine/methods/causalTrace/types';
@@ -62,6 +63,10 @@ export async function benchTrace(threads: number): Promise<void> {
   const prepared = await timed(() => runCausalTrace(model, request('abc')));
   await model.dispose();
 
+  // glibc's transparent huge pages for malloc (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, read at process start) cut the
+  // page faults of fresh ORT arenas and session weights: say which way this run went.
+  const hugePages = /glibc\.malloc\.hugetlb=1/.test(process.env.GLIBC_TUNABLES ?? '') ? 'on' : 'off';
+  console.log(`# trace grid, glibc.malloc.hugetlb ${hugePages}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const rome = (t: Timed): string => (layers === 12 ? ` — ${(ROME_SECONDS / t.wall).toFixed(1)}× ROME's ${ROME_SECONDS} s` : '');
   console.log(`trace grid first    (subject at 0, ${what}): ${fmt(first)}${rome(first)}`);
   console.log(`trace grid warm     (subject at 0): ${fmt(warm)}${rome(warm)}`);

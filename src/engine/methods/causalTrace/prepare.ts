@@ -6,6 +6,7 @@ import type { SegmentKey } from '../../model/sessions';
 import type { Tensor } from '../../tensor/tensor';
 import { traceCells } from './cells';
 import { sweepRows } from './sweep';
+import { traceRunning } from './trace';
 
 /** The sessions a trace grid runs: each block's hooked variant (clean, corrupted and restored runs) and the head. */
 export function traceSessionKeys(nLayers: number): SegmentKey[] {
@@ -70,8 +71,11 @@ export async function prepareTraceSessions(model: LoadedModel, signal?: AbortSig
   const shared = suffixInputs(cfg, 0, positions);
   for (let l = 0; l < cfg.n_layers; l++) {
     await check();
+    // A grid that started meanwhile grows the arenas itself: the warm-up would only compete with it.
+    if (traceRunning(model)) return;
     await suffixBlock(ctx, l, zeros(rows[l]), shared, { k: emptyPast, v: emptyPast }, []);
   }
   await check();
+  if (traceRunning(model)) return;
   await suffixPick(ctx, zeros(rows[cfg.n_layers]), [positions - 1], [0]);
 }

@@ -81,7 +81,24 @@ function assertTraceFits(S: number, T: number, cfg: LoadedModel['config']): void
   }
 }
 
+/** Grids running per model: a worker's warm-up (prepare.ts) steps aside for them instead of competing for the one core. */
+const running = new WeakMap<LoadedModel, number>();
+
+/** Whether a trace grid is running on `model` now. */
+export function traceRunning(model: LoadedModel): boolean {
+  return (running.get(model) ?? 0) > 0;
+}
+
 export async function runCausalTrace(model: LoadedModel, req: TraceRequest, opts: TraceOptions = {}): Promise<TraceResult> {
+  running.set(model, (running.get(model) ?? 0) + 1);
+  try {
+    return await traceGrid(model, req, opts);
+  } finally {
+    running.set(model, running.get(model)! - 1);
+  }
+}
+
+async function traceGrid(model: LoadedModel, req: TraceRequest, opts: TraceOptions): Promise<TraceResult> {
   const t0 = Date.now();
   const cfg = model.config;
   const L = cfg.n_layers;
