@@ -30,10 +30,29 @@ const factors = new WeakMap<Float64Array | Float32Array, Float64Array>();
 export function choleskyFactorShared(C: Float64Array | Float32Array, n: number): Float64Array {
   let L = factors.get(C);
   if (!L) {
-    L = choleskyFactor(C, n);
+    const store = factorStores.get(C);
+    L = store?.load();
+    if (!L) {
+      L = choleskyFactor(C, n);
+      store?.save(L);
+    }
     factors.set(C, L);
   }
   return L;
+}
+
+/**
+ * Where C's factor may already be kept across processes (the statistics cache: stats/factorFile.ts). A
+ * factor of GPT-2 small's C (d_mlp 3072) takes ~9 s of CPU here, more than the rest of an edit.
+ */
+export interface FactorStore {
+  /** The factor of exactly this C (as choleskyFactor returns it), or undefined. */
+  load(): Float64Array | undefined;
+  save(L: Float64Array): void;
+}
+const factorStores = new WeakMap<Float64Array | Float32Array, FactorStore>();
+export function attachFactorStore(C: Float64Array | Float32Array, store: FactorStore): void {
+  factorStores.set(C, store);
 }
 
 /** x = C⁻¹ b given C's Cholesky factor L (C = L Lᵀ). */

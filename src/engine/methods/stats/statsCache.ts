@@ -18,6 +18,9 @@
  * the same bits. Writes are atomic (temp file + rename), tensor first, sidecar last; a sidecar that
  * does not match its tensor (a crash between the two) reads as a miss.
  *
+ * Beside an entry (always in the writable cache): C's float64 Cholesky factor (factorFile.ts), for C of
+ * d_mlp ≥ 1024, written by the first edit that factors it and read by later processes instead of factoring.
+ *
  * Before the cache: ROME/MEMIT's published statistics (`statsDir`, publishedStats.ts), used as they
  * are for every layer they have a file for. After it, read only: the same layout inside the model's
  * folder (`stats/`, shipped with the embedded model) and the old per-workspace cache (cacheLocation.ts).
@@ -37,6 +40,7 @@ import { isInside } from '../../files/writeTarget';
 import { readOnlyStatsDirs } from './cacheLocation';
 import type { PublishedMoment } from './publishedStats';
 import { findPublishedStats, readPublishedStats } from './publishedStats';
+import { attachFactorFile } from './factorFile';
 
 const FORMAT = 'locus-mom2/1';
 const TENSOR = 'mom2';
@@ -141,11 +145,21 @@ function readCached(base: string, expected: Expected): SecondMoment {
     const data = store.read(TENSOR).data;
     const sha = crypto.createHash('sha256').update(bytesOf(data)).digest('hex');
     if (sha !== side.tensorSha256) throw new Error('the tensor does not match the sidecar (sha256 differs)');
-    return { count: side.count, dim: d, mom2: Float64Array.from(data) };
+    return tensorSha(side.tensorSha256, { count: side.count, dim: d, mom2: Float64Array.from(data) });
   } finally {
     store.close();
   }
 }
+
+/** The sha256 of the float32 tensor each C array was read from or written as: names C in its factor's file (factorFile.ts). */
+const tensorShas = new WeakMap<Float64Array, string>();
+function tensorSha<T extends SecondMoment>(sha: string, m: T): T {
+  tensorShas.set(m.mom2, sha);
+  return m;
+}
+
+/** A cache entry's factor file: always under the writable cache, wherever C itself was read (shipped statistics are read-only). */
+const factorFileOf = (cacheBase: string): string => `${cacheBase}.cholesky.safetensors`;
 
 function writeCached(base: string, expected: Expected, stat: SecondMoment, f32: Float32Array): void {
   fs.mkdirSync(path.dirname(base), { recursive: true });
@@ -247,6 +261,8 @@ export async function loadOrComputeSecondMoment(
     }
     if (m) found.set(l, m);
     else missing.push(l);
+    const tensorSha256 = m && tensorShas.get(m.mom2);
+    if (m && tensorSha256) attachFactorFile(m.mom2, m.dim, factorFileOf(entries.get(l)!.base), tensorSha256);
   }
   if (missing.length > 0) {
     opts.log?.(`computing statistics for layer${missing.length > 1 ? 's' : ''} ${missing.join(', ')} over ${settings.documents.length} documents of ${corpus.name}`);
@@ -262,7 +278,9 @@ export async function loadOrComputeSecondMoment(
       } catch (e) {
         opts.log?.(`warning: could not write the statistics cache ${base}.safetensors (${fsErrorMessage(e, opts.cacheDir, 'cache folder')}); they were computed in memory and will be recomputed next time`);
       }
-      found.set(l, remember(`${base}.safetensors`, { count: stat.count, dim: stat.dim, mom2: Float64Array.from(f32) }));
+      const m = remember(`${base}.safetensors`, { count: stat.count, dim: stat.dim, mom2: Float64Array.from(f32) });
+      attachFactorFile(m.mom2, m.dim, factorFileOf(base), crypto.createHash('sha256').update(bytesOf(f32)).digest('hex'));
+      found.set(l, m);
     }
   }
   return new Map(layers.map((l) => [l, found.get(l)!]));
