@@ -6,6 +6,7 @@
  * site makes one call to `costGate`; Cancel means nothing starts and nothing is reported as an error.
  */
 import type { CostEstimateDto, CostEstimateParams } from '../../protocol/cost';
+import type { TraceParams } from '../../protocol/engine';
 import type { RequestOptions } from '../workerClient';
 import { EngineError } from '../workerClient';
 import type { PanelContext } from './context';
@@ -84,3 +85,8 @@ export function withEstimate(options: RequestOptions, progress: string): Request
   const report = options.onProgress;
   return { ...options, onProgress: (p) => report({ ...p, message: p.message ? `${p.message} · estimated ${progress}` : `estimated ${progress}` }) };
 }
+
+/** The estimate's request for a trace grid: the same prompt, subject, kinds and samples as `trace/run`. */
+export const traceCostParams = (p: TraceParams): CostEstimateParams => ({
+  what: 'trace', prompt: p.prompt, subject: p.subject, ...(p.kinds ? { kinds: p.kinds } : {}), ...(p.samples !== undefined ? { samples: p.samples } : {}),
+});

@@ -12,6 +12,7 @@ import type { RetraceResultDto, TraceCellDto, TraceParams, TracePreviewDto, Trac
 import { errorMessage } from '../engineSession';
 import { ComparePanel } from './comparePanel';
 import type { FactRef, PanelContext } from './context';
+import { cancelledAtGate, costGate, traceCostParams, withEstimate } from './costGate';
 import { PanelHost } from './host';
 import { checkEditForm, checkTraceOptions, factFromPrompt, factFromRecord, factKey, modelSummary, packGrid, packRetrace, packTrace } from './wire';
 
@@ -234,15 +235,21 @@ export class FactPanel {
     await this.track('trace', requestId, () =>
       this.host.runJob(
         requestId,
-        async (o) =>
-          this.ctx.session.request('trace/run', { ...this.traceParams(fact, raw), ...(preview ? { preview: true } : {}) }, {
+        async (o) => {
+          // The cost preview (issue 19 item 5): above locus.confirmCostAboveSeconds the user confirms first.
+          const params = this.traceParams(fact, raw);
+          const gate = await costGate(this.ctx, 'trace grid', traceCostParams(params), o);
+          if (gate === undefined) throw cancelledAtGate();
+          const counted = withEstimate(o, gate);
+          return this.ctx.session.request('trace/run', { ...params, ...(preview ? { preview: true } : {}) }, {
             ...o,
             // Streamed grids go to the webview whole; the host's runJob thins only the counts it forwards.
             onProgress: (p) => {
               this.streamTrace(requestId, p.trace);
-              o.onProgress?.(p);
+              counted.onProgress?.(p);
             },
-          }),
+          });
+        },
         (dto) => {
           const note = this.save('trace', `${fact.subject} trace`, { fact, model: this.model, trace: dto } satisfies SavedTraceData);
           this.trace = { dto, note };
