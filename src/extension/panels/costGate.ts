@@ -5,6 +5,7 @@
  * modal; below it, start at once with the estimate shown in the progress ("about 12 s"). Each start
  * site makes one call to `costGate`; Cancel means nothing starts and nothing is reported as an error.
  */
+import type * as VSCode from 'vscode';
 import type { CostEstimateDto, CostEstimateParams } from '../../protocol/cost';
 import type { TraceParams } from '../../protocol/engine';
 import type { RequestOptions } from '../workerClient';
@@ -57,8 +58,13 @@ export async function passCostGate(label: string, deps: CostGateDeps): Promise<C
  * request reports the same problem where the user expects it.
  */
 export async function costGate(ctx: PanelContext, label: string, params: CostEstimateParams, options: RequestOptions = {}): Promise<string | undefined> {
-  // Loaded on call, so the logic above is testable under plain Node.
-  const vscode = await import('vscode');
+  // Loaded on call, so the logic above is testable under plain Node (where there is no gate: the work starts).
+  let vscode: typeof VSCode;
+  try {
+    vscode = await import('vscode');
+  } catch {
+    return '';
+  }
   const thresholdSeconds = vscode.workspace.getConfiguration('locus').get<number>(COST_SETTING, DEFAULT_CONFIRM_ABOVE_SECONDS);
   try {
     const out = await passCostGate(label, {
