@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- sequential [--edits N] [--batch-size k] [--measure-every m] [--methods a,b]`
+ * `npm run bench -- sequential [--edits N] [--batch-size k] [--measure-every m] [--methods a,b] [--run-dir DIR]`
  * (issue 18 item 4): N sequential Error Injection edits of known facts of the embedded model (the
  * bundled CounterFact sample, facts the model gets right, in file order) per method — ROME, r-ROME,
  * MEMIT and AlphaEdit, those the engine has — each method on the same facts from the unedited model.
@@ -51,6 +51,7 @@ export async function benchSequential(threads: number): Promise<void> {
   const batchSize = Number(flag('batch-size') ?? 1);
   const measureEvery = Number(flag('measure-every') ?? Math.max(1, Math.round(edits / batchSize / 6)));
   const wanted = flag('methods')?.split(',') ?? WANTED;
+  const runDir = flag('run-dir');
   const known = EDIT_METHODS as readonly string[];
   const methods = wanted.filter((m) => known.includes(m)) as EditMethod[];
   const missing = wanted.filter((m) => !known.includes(m));
@@ -65,6 +66,8 @@ export async function benchSequential(threads: number): Promise<void> {
       const t0 = Date.now();
       const res = await runSequential(model, { method, problem: 'error-injection', batchSize, measureEvery, cases, heldOutTokens: 2048 }, {
         cacheDir: resolveStatsCacheDir(undefined),
+        // --run-dir DIR: each method's run is saved as it goes (DIR/<method>-<N>) and the same command continues it after a kill.
+        ...(runDir === undefined ? {} : { outDir: path.join(runDir, `${method}-${cases.length}`) }),
         // A line per finished batch on stderr: a 200-edit run takes hours, and its ETA is the method's own.
         onProgress: (p) => {
           if (p.stage.endsWith('done')) process.stderr.write(`${method} ${p.stage}${p.etaSeconds === undefined ? '' : `, ETA ${(p.etaSeconds / 60).toFixed(0)} min`}\n`);
