@@ -5,8 +5,7 @@ import { computeRome } from '../src/engine/methods/rome/index';
 import { ROME_GPT2_XL } from '../src/engine/methods/rome/hparams';
 import { CLI, describeRun, failureTail, runCli } from './cliProcess';
 import { fakeGpt2Small } from './fakeModel';
-import { BIG_MODELS_DIR, writeBigModel } from './makeBigModel';
-import type { BigModelSpec } from './makeBigModel';
+import { gpt2SmallSpec, writeBigModel } from './makeBigModel';
 
 /** ROME's apply_rome_to_model for this edit on this machine (stats cached; research/performance.md). Goal: ≥ 4× that. */
 const REFERENCE_S = 45.8;
@@ -37,41 +36,6 @@ export async function benchEdit(threads: number): Promise<void> {
   console.log(`ROME edit (GPT-2-small shape, layer 5, ${templates.length} templates, ${r.details[0].steps.length} value steps, stats cached): ${s.toFixed(2)} s — ${(REFERENCE_S / s).toFixed(1)}× the reference's ${REFERENCE_S} s`);
   await model.dispose();
   await benchEditProcess(threads);
-}
-
-/** GPT-2 small's HF layout (GPT2LMHeadModel names, lm_head tied), random weights as bench/makeBigModel.ts writes them. */
-function gpt2SmallSpec(dir = BIG_MODELS_DIR): BigModelSpec {
-  const D = 768;
-  const L = 12;
-  const M = 4 * D;
-  const tensors: BigModelSpec['tensors'] = [
-    { name: 'wte.weight', shape: [50257, D], init: 0.02 },
-    { name: 'wpe.weight', shape: [1024, D], init: 0.01 },
-  ];
-  for (let l = 0; l < L; l++) {
-    const h = `h.${l}`;
-    tensors.push(
-      { name: `${h}.ln_1.weight`, shape: [D], init: 'one' },
-      { name: `${h}.ln_1.bias`, shape: [D], init: 'zero' },
-      { name: `${h}.attn.c_attn.weight`, shape: [D, 3 * D], init: 0.02 },
-      { name: `${h}.attn.c_attn.bias`, shape: [3 * D], init: 0.01 },
-      { name: `${h}.attn.c_proj.weight`, shape: [D, D], init: 0.02 / Math.sqrt(2 * L) },
-      { name: `${h}.attn.c_proj.bias`, shape: [D], init: 0.01 },
-      { name: `${h}.ln_2.weight`, shape: [D], init: 'one' },
-      { name: `${h}.ln_2.bias`, shape: [D], init: 'zero' },
-      { name: `${h}.mlp.c_fc.weight`, shape: [D, M], init: 0.02 },
-      { name: `${h}.mlp.c_fc.bias`, shape: [M], init: 0.01 },
-      { name: `${h}.mlp.c_proj.weight`, shape: [M, D], init: 0.02 / Math.sqrt(2 * L) },
-      { name: `${h}.mlp.c_proj.bias`, shape: [D], init: 0.01 },
-    );
-  }
-  tensors.push({ name: 'ln_f.weight', shape: [D], init: 'one' }, { name: 'ln_f.bias', shape: [D], init: 'zero' });
-  const config = {
-    architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', activation_function: 'gelu_new', n_embd: D, n_head: 12, n_layer: L,
-    n_positions: 1024, n_ctx: 1024, n_inner: null, vocab_size: 50257, layer_norm_epsilon: 1e-5, bos_token_id: 50256, eos_token_id: 50256,
-    tie_word_embeddings: true, torch_dtype: 'float32',
-  };
-  return { folder: path.join(dir, 'gpt2-small-random'), dtype: 'F32', config, tensors };
 }
 
 /** Any folder with GPT-2's vocab.json and merges.txt. */

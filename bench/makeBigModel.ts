@@ -28,10 +28,20 @@ export interface BigModelSpec {
   readonly tensors: TensorPlan[];
 }
 
-/** HF GPT2LMHeadModel's names as the official gpt2-xl checkpoint stores them (no `transformer.` prefix, lm_head tied). */
-export function gpt2XlSpec(dir = BIG_MODELS_DIR): BigModelSpec {
-  const D = 1600;
-  const L = 48;
+/** A GPT-2-family shape: width, depth, heads and the folder name under BIG_MODELS_DIR. */
+interface Gpt2Shape {
+  readonly d: number;
+  readonly layers: number;
+  readonly heads: number;
+  readonly name: string;
+}
+
+/**
+ * HF GPT2LMHeadModel's names as the official checkpoints store them (no `transformer.` prefix, lm_head
+ * tied), random weights with GPT-2's initialisation scales (c_proj scaled by 1/√(2L)).
+ */
+export function gpt2Spec(shape: Gpt2Shape, dir = BIG_MODELS_DIR): BigModelSpec {
+  const { d: D, layers: L } = shape;
   const V = 50257;
   const P = 1024;
   const M = 4 * D;
@@ -58,12 +68,18 @@ export function gpt2XlSpec(dir = BIG_MODELS_DIR): BigModelSpec {
   }
   tensors.push({ name: 'ln_f.weight', shape: [D], init: 'one' }, { name: 'ln_f.bias', shape: [D], init: 'zero' });
   const config = {
-    architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', activation_function: 'gelu_new', n_embd: D, n_head: 25, n_layer: L,
+    architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', activation_function: 'gelu_new', n_embd: D, n_head: shape.heads, n_layer: L,
     n_positions: P, n_ctx: P, n_inner: null, vocab_size: V, layer_norm_epsilon: 1e-5, bos_token_id: 50256, eos_token_id: 50256,
     tie_word_embeddings: true, torch_dtype: 'float32',
   };
-  return { folder: path.join(dir, 'gpt2-xl-random'), dtype: 'F32', config, tensors };
+  return { folder: path.join(dir, shape.name), dtype: 'F32', config, tensors };
 }
+
+/** GPT-2 XL's shape (1.5B parameters, 6.2 GB in float32). */
+export const gpt2XlSpec = (dir = BIG_MODELS_DIR): BigModelSpec => gpt2Spec({ d: 1600, layers: 48, heads: 25, name: 'gpt2-xl-random' }, dir);
+
+/** GPT-2 small's shape (124M parameters, 0.5 GB). */
+export const gpt2SmallSpec = (dir = BIG_MODELS_DIR): BigModelSpec => gpt2Spec({ d: 768, layers: 12, heads: 12, name: 'gpt2-small-random' }, dir);
 
 /** HF GPTJForCausalLM's names (EleutherAI/gpt-j-6b): nn.Linear weights [out, in], no attention biases, untied lm_head with bias. */
 export function gptj6bSpec(dir = BIG_MODELS_DIR): BigModelSpec {
