@@ -23,9 +23,11 @@ const LAYERS = [1, 3];
 const BASELINE_EDITS_PER_HOUR = 455;
 /**
  * The same code's CPU seconds (user + system, 1 intra-op thread) for the 16 edits, measured 2026-12-07
- * 21:55 UTC at load average 13 (a wall figure means little then): 68.5 s, i.e. 841 edits per CPU-hour.
+ * 22:40 UTC at load average 7, interleaved with the new code: 56.7 s, i.e. 1016 edits per CPU-hour (wall
+ * 58.3 s, 987 edits/hour; the new code: 29.7 s CPU, 30.8 s wall, 1868 edits/hour). The wall baseline above
+ * (2 threads, an earlier day) is not the same conditions: this one is the fair ratio.
  */
-const BASELINE_EDITS_PER_CPU_HOUR = 841;
+const BASELINE_EDITS_PER_CPU_HOUR = 1016;
 export async function benchStudy(threads: number): Promise<void> {
   const model = await loadModel('default', { threads });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'locus-bench-study-'));
