@@ -193,7 +193,7 @@ export class TraceSection {
       (g.chart.data.datasets[0] as { backgroundColor: unknown }).backgroundColor = (c: ScriptableContext<'matrix'>) => {
         const p = c.raw as MatrixDataPoint & { v: number };
         const colour = rampColour(ramp, normalise(p.v, g.lo, g.hi));
-        return g.approx[p.y * g.grid.layers + p.x] === 1 ? hatched(colour) : colour;
+        return g.approx[Number(p.y) * g.grid.layers + Number(p.x)] === 1 ? hatched(colour) : colour;
       };
       g.chart.update('none');
     }
