@@ -240,8 +240,10 @@ export function loadWeights(folder: string, cfg: ModelConfig, options: WeightOpt
     warnings.push(...(unused.length > LISTED + 1 ? [...unused.slice(0, LISTED), `… and ${fmt(unused.length - LISTED)} more unused tensors`] : unused));
     // Not for mapped weights: ORT maps them from the file and the engine reads few of them, so reading
     // all at load would only copy the model into fresh memory (GPT-2 small: 1.4 s of CPU in `locus edit`);
-    // they are checked as each is first used (checkInPlace), with the same error.
-    const mapping = lean && (options.map ?? true) && !holdsHalf(raw);
+    // they are checked as each is first used (checkInPlace), with the same error. With allowNonFinite
+    // they are checked at load all the same: its warning belongs to the load's warnings (a tensor found
+    // at first use would only warn into a list the caller has already printed).
+    const mapping = lean && (options.map ?? true) && !holdsHalf(raw) && options.allowNonFinite !== true;
     if (!mapping && raw.totalBytes <= (options.checkAtLoadBytes ?? CHECK_AT_LOAD_BYTES)) {
       // Materializes every parameter now (cached in `params`, so nothing is read twice).
       store.collect = true;
