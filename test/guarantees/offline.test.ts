@@ -54,7 +54,7 @@ describe('offline: no telemetry, no stray files, no network', () => {
     assert.equal(process.env.ORT_DISABLE_TELEMETRY, '1');
   });
 
-  test('probe, trace and an edit with --save in a fresh HOME/TMPDIR write only the workspace and the output folder', async () => {
+  test('probe, trace and an edit with --save in a fresh HOME/TMPDIR write only the workspace, the output folder and Locus\'s own cost record', async () => {
     const { home, tmp, work, env } = freshEnv(fs.mkdtempSync(path.join(root, 'a-')));
     const systemTmpBefore = new Set(matDebugLogs('/tmp'));
     const runs = [
@@ -66,7 +66,9 @@ describe('offline: no telemetry, no stray files, no network', () => {
       const r = await runCli(argv, { cwd: work, env });
       assert.equal(r.code, 0, `${argv[0]}: ${r.stderr}`);
     }
-    assert.deepEqual(listTree(home), [], 'HOME stays empty (no ~/.cache/Microsoft/DeveloperTools/.onnxruntime)');
+    // The one file in HOME is Locus's documented user-level cache: the trace's measured cost per run for
+    // the next cost preview (README "Cost preview"); nothing of onnxruntime's (~/.cache/Microsoft/…).
+    assert.deepEqual(listTree(home), ['.cache', '.cache/locus', '.cache/locus/cost.json'], 'HOME holds only Locus\'s cost record (no ~/.cache/Microsoft/DeveloperTools/.onnxruntime)');
     assert.deepEqual(listTree(tmp), [], 'TMPDIR stays empty (no mat-debug-<pid>.log, no .ses)');
     assert.deepEqual(matDebugLogs('/tmp').filter((n) => !systemTmpBefore.has(n)), [], 'no new /tmp/mat-debug-* either');
     const written = listTree(work).filter((p) => !p.includes(path.sep));
