@@ -381,7 +381,7 @@ uiTest('k. on the Llama model, a ROME edit at layer 1 runs from the panel and ra
   await view.locator('#edit-layer').selectOption('1');
   await view.locator('#edit-run').click();
   await waitDone(view, 'edit-status', 4 * 60_000);
-  // "The Space Needle" starts the prompt (after BOS): the pre-flight checks hold this ROME edit (as in c); apply it anyway.
+  // On the Llama golden this ROME edit is a real disabling one: the pre-flight checks hold it (update denominator, ‖ΔW‖ ratio and canary, measured through the CLI), so it is applied anyway.
   await view.locator('#edit-apply-anyway').click();
   await view.locator('#edit-status[data-state="running"]').waitFor({ state: 'attached', timeout: 60_000 });
   await waitDone(view, 'edit-status', 4 * 60_000);
