@@ -25,8 +25,8 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const ti = args.indexOf('--threads');
   const threadCounts = ti >= 0 ? [Number(args[ti + 1])] : [1, 2];
-  // Flags with a value (--threads N; sequential's --edits N, --batch-size k, --measure-every m, --methods a,b) are not target names.
-  const valued = ['--threads', '--edits', '--batch-size', '--measure-every', '--methods'];
+  // Flags with a value (--threads N; sequential's --edits N, --batch-size k, --measure-every m, --methods a,b, --run-dir DIR) are not target names.
+  const valued = ['--threads', '--edits', '--batch-size', '--measure-every', '--methods', '--run-dir'];
   const names = args.filter((a, i) => !a.startsWith('--') && !valued.includes(args[i - 1]));
   // `quality` needs the embedded model and takes minutes, `device` a GPU, `scale` 18 GB of generated folders, `study` minutes: only when asked for by name.
   for (const n of names.length ? names : ['forward', 'train', 'trace', 'edit']) {
