@@ -126,7 +126,7 @@ export async function estimateCost(model: LoadedModel, work: Work, opts: Estimat
   }
   const threads = effectiveThreads(model);
   const note = calibrated
-    ? `estimate from a ${calibration!.seconds.toFixed(1)} s calibration run (nothing measured yet for ${model.manifest.name} with ${plural(threads, 'thread')} on this machine)`
+    ? `estimate from a ${calibration!.seconds < 0.95 ? calibration!.seconds.toPrecision(2) : calibration!.seconds.toFixed(1)} s calibration run (nothing measured yet for ${model.manifest.name} with ${plural(threads, 'thread')} on this machine)`
     : `measured on this machine (${model.manifest.name}, ${plural(threads, 'thread')}${runs > 0 ? `, ${plural(runs, 'earlier run')}` : ''})`;
   return { work, seconds, basis: calibrated ? 'calibrated' : 'measured', note, text: workText(work) };
 }
