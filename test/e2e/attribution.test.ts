@@ -41,7 +41,19 @@ test('the trace grid is previewed (approximate, hatched), replaced by the exact 
     // 400 noised copies: the exact grid takes long enough on the embedded model to see the preview.
     await view.locator('#trace-samples').fill('400');
     await view.locator('#trace-run').click();
-    await view.locator('#trace-approx:not([hidden])').waitFor({ state: 'attached', timeout: 120_000 });
+    // 400 samples may price the grid above locus.confirmCostAboveSeconds (30 s; a calibrated estimate on a
+    // quiet machine says ~64 s): the cost preview's modal then asks first, and Start runs the grid.
+    const startButton = p.locator('.monaco-dialog-box .monaco-button', { hasText: /^Start$/ });
+    const approx = view.locator('#trace-approx:not([hidden])');
+    const asked = await Promise.race([
+      startButton.waitFor({ state: 'visible', timeout: 120_000 }).then(() => true),
+      approx.waitFor({ state: 'attached', timeout: 120_000 }).then(() => false),
+    ]);
+    if (asked) {
+      assert.match((await p.locator('.monaco-dialog-box').textContent()) ?? '', /This trace grid: 3 kinds × 8 layers × \d+ tokens = \d+ cells × 400 samples/);
+      await startButton.click();
+    }
+    await approx.waitFor({ state: 'attached', timeout: 120_000 });
     assert.match((await view.locator('#trace-approx').textContent()) ?? '', /approximate \(attribution patching\)/);
     assert.equal(await view.locator('#trace-heatmaps canvas').count(), 3);
     assert.ok((await view.locator('table[data-grid] td.approx').count()) > 0, 'estimated cells are marked');
