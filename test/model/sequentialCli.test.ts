@@ -49,8 +49,18 @@ describe('locus edit --sequential (embedded model)', () => {
     assert.equal(j.curve.length, 3, 'the unedited model, then after each batch');
     assert.deepEqual(j.curve.map((p: { edits: number }) => p.edits), [0, 2, 3]);
     const single = JSON.parse((await run(['edit', ...common(), '--request', path.join(tmp, 'first2.json')])).out);
-    assert.deepEqual(j.batches[0].deltas, single.deltas, 'batch 0 is an edit of the unedited model');
-    assert.equal(j.batches[0].requests[1].post.targetNewLogprob, single.requests[1].post.targetNewLogprob);
+    // Batch 0 is an edit of the unedited model. A single `locus edit` loads lean (weights fed to ORT,
+    // MatMul not pre-packed: another summation order), a sequential run does not, hence 1e-6 relative
+    // rather than bit for bit (measured 1.4e-7).
+    assert.deepEqual(j.batches[0].deltas.map((d: { param: string }) => d.param), single.deltas.map((d: { param: string }) => d.param));
+    j.batches[0].deltas.forEach((d: { frobenius: number }, i: number) => {
+      const want = (single.deltas[i] as { frobenius: number }).frobenius;
+      assert.ok(Math.abs(d.frobenius - want) <= 1e-6 * want, `batch 0 delta ${i}: ‖ΔW‖ ${d.frobenius} vs a single edit's ${want}`);
+    });
+    // The same edit's log-prob after it, to the same summation-order difference (measured 5.4e-6).
+    const post = j.batches[0].requests[1].post.targetNewLogprob as number;
+    const singlePost = single.requests[1].post.targetNewLogprob as number;
+    assert.ok(Math.abs(post - singlePost) <= 1e-4, `post log-prob ${post} vs a single edit's ${singlePost}`);
 
     const t = await run(['edit', '--method', 'rome', '--hparams', path.join(tmp, 'hparams.json'), '--requests', path.join(tmp, 'requests.json'), '--sequential', '--batch-size', '3', '--held-out-tokens', '256']);
     assert.equal(t.code, 0, t.err);

@@ -58,8 +58,8 @@ export interface EditJob {
   readonly sequence?: SequenceState;
   /**
    * Read C (key statistics) on the file's weights, not the model as edited: a sequential run's batches
-   * all use the unedited model's C, as the authors' sequential code computes it once (MEMIT's get_cov
-   * cache, AlphaEdit's P); without it every batch recomputes C at the layers after an edited one.
+   * all use the unedited model's C, as the authors' sequential code computes it once (a covariance
+   * cache, a null-space projection); without it every batch recomputes C at the layers after an edited one.
    */
   readonly secondMomentOnFileWeights?: boolean;
   /** Run the safety checks' canary perplexity (default true). A study turns it off: its rows store no safety, and the canary's forward passes with the edit applied cost more than the other checks together. */
