@@ -18,6 +18,7 @@ import { benchStudy } from './study';
 import { benchTrace } from './trace';
 import { benchTrain } from './train';
 import { benchWorkerTrace } from './workerTrace';
+import { respawnWithMallocTunables, shouldRespawn } from '../src/cli/respawn';
 
 const targets: Record<string, (threads: number) => Promise<void>> = { forward: benchForward, train: benchTrain, trace: benchTrace, edit: benchEdit, quality: benchQuality, device: benchDevice, 'first-edit': benchFirstEdit, 'worker-trace': benchWorkerTrace, scale: benchScale, study: benchStudy, sequential: benchSequential, attribution: benchAttribution };
 
@@ -36,7 +37,13 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+// Measured as the product runs: with the malloc settings the CLI and the worker start with (protocol/mallocTuning.ts);
+// the CLI processes a benchmark starts inherit them (no restart of their own, so their pid and peak RSS are the real ones).
+if (shouldRespawn()) {
+  respawnWithMallocTunables().then((code) => (process.exitCode = code));
+} else {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -12,6 +12,7 @@ import { assertCommand, assertHelp } from './commands/assert';
 import { patchCommand, patchHelp } from './commands/patch';
 import type { CliIO } from './io';
 import { processIO } from './io';
+import { respawnWithMallocTunables, shouldRespawn, watchParent } from './respawn';
 
 /**
  * `statusFromRun`: the command's result is its exit status (locus assert: 1 when a fact fails). Other
@@ -70,7 +71,17 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  // On Linux the command runs in a child started with the malloc settings (respawn.ts); help needs none.
+  const argv = process.argv.slice(2);
+  const quick = argv.length === 0 || argv.some((a) => a === '--help' || a === '-h' || a === 'help');
+  if (!quick && shouldRespawn()) {
+    respawnWithMallocTunables().then((code) => {
+      process.exitCode = code;
+    });
+  } else {
+    watchParent();
+    main(argv).then((code) => {
+      process.exitCode = code;
+    });
+  }
 }

@@ -15,6 +15,7 @@ import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from 'vsc
 import type { EngineErrorCode, ModelInfo } from '../protocol/dto';
 import type { EngineErrorData, EngineMethod, EngineParams, EngineResult, JobProgress, LoadParams } from '../protocol/engine';
 import { ENGINE_ERROR_CODES } from '../protocol/engine';
+import { withMallocTunables } from '../protocol/mallocTuning';
 
 /** vscode.CancellationToken and vscode-jsonrpc's both fit. */
 export interface CancellationLike {
@@ -238,7 +239,8 @@ export class WorkerClient {
     const child = fork(o.workerPath, [], {
       execArgv: [...(o.execArgv ?? [])],
       // In VS Code the fork runs Electron's binary: make it behave as Node.
-      env: { ...(o.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
+      // With glibc's malloc settings for the engine (protocol/mallocTuning.ts: ~20× fewer page faults, a trace grid ~1.7× faster).
+      env: { ...withMallocTunables(o.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
       cwd: o.cwd,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

@@ -69,7 +69,9 @@ test('a second clean export is byte for byte the reference (the comparison below
  */
 function killDuringWrite(target: string, afterWriteMs: number, onSpawn: (pid: number) => void): Promise<CliRun> {
   let poll: NodeJS.Timeout | undefined;
+  // The partial folder is named by the writing process's pid: one process, not the CLI's malloc-settings restart (src/cli/respawn.ts).
   return runCli(save(target), {
+    env: { ...process.env, LOCUS_MALLOC_TUNING: '0' },
     onSpawn: (pid) => {
       onSpawn(pid);
       poll = setInterval(() => {

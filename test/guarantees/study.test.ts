@@ -66,6 +66,12 @@ async function waitFor(cond: () => boolean, what: string, ms = 60_000): Promise<
   }
 }
 
+/** A live process's parent pid (proc(5) stat field 4). */
+function parentOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
 /** The pid of a process that has ended. */
 const deadPid = (): number => Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString());
 
@@ -77,8 +83,11 @@ test('two concurrent runs on one --out: the second is refused naming the first o
   const first = run(study(whole, 'all'), { onSpawn: (pid) => (firstPid = pid) });
   // Start the second writer once the first holds the lock (its study runs ~5 s longer than the second needs to load).
   await waitFor(() => fs.existsSync(path.join(whole, '.lock')), 'the first run to lock the folder');
+  // The writer is the CLI process started, or on Linux the one it restarted itself as (src/cli/respawn.ts): its parent is the started one.
+  const holder = (JSON.parse(fs.readFileSync(path.join(whole, '.lock'), 'utf8')) as { pid: number }).pid;
+  assert.ok(holder === firstPid || parentOf(holder) === firstPid, `lock holder ${holder} is the first run (${firstPid})`);
   const second = await run(study(whole, 'all'));
-  checkRun({ exit: 2, message: new RegExp(`--out .*whole is being written by process ${firstPid} \\(started [^)]+\\); wait for it or stop it`) }, second);
+  checkRun({ exit: 2, message: new RegExp(`--out .*whole is being written by process ${holder} \\(started [^)]+\\); wait for it or stop it`) }, second);
   checkRun({ exit: 0 }, await first);
   const keys = keysOf(whole);
   assert.equal(keys.length, 8);
