@@ -24,6 +24,12 @@ export interface ForwardOptions {
   readonly signal?: AbortSignal;
   /** Return every layer's attention keys and values (for later suffix runs). */
   readonly keysValues?: boolean;
+  /**
+   * Each row's own positions whose logits are returned (rows are right-padded), concatenated in row
+   * order: [Σ positions, d_vocab]. Overrides `logits`: scoring reads a few positions per row, and the
+   * head over the whole vocabulary at every position cost more than the blocks (issue 17).
+   */
+  readonly logitsAt?: readonly (readonly number[])[];
 }
 
 export interface ForwardResult {
@@ -164,17 +170,23 @@ export async function forwardFrom(ctx: ForwardContext, fromLayer: number, resid:
     keep(postName, resid);
   }
 
-  const mode = opts.logitPositions ? 'positions' : (opts.logits ?? 'last');
+  const mode = opts.logitsAt ? 'cells' : opts.logitPositions ? 'positions' : (opts.logits ?? 'last');
   if (mode === 'none' && !fetch.has(act.lnFinal)) return { lengths, acts, kv };
   checkAborted(opts.signal);
   const cells: [number, number][] = [];
   for (let b = 0; b < B; b++) {
     if (mode === 'last' || mode === 'none') cells.push([b, lengths[b] - 1]);
     else if (mode === 'positions') for (const t of opts.logitPositions!) cells.push([b, t]);
+    else if (mode === 'cells') {
+      for (const t of opts.logitsAt![b] ?? []) {
+        if (!(t >= 0 && t < lengths[b])) throw new LocusError('bad-input', `row ${b} has ${lengths[b]} tokens: no logits at position ${t}`);
+        cells.push([b, t]);
+      }
+    }
     else for (let t = 0; t < pos; t++) cells.push([b, t]);
   }
   const head = await (await sessions.get('unembed')).run({ 'final.in': gatherRows(resid, cells), [INPUT.pick]: NO_PICK }, [act.lnFinal, act.logits]);
-  const rowsShape = mode === 'last' || mode === 'none' ? [B] : [B, cells.length / B];
+  const rowsShape = mode === 'last' || mode === 'none' ? [B] : mode === 'cells' ? [cells.length] : [B, cells.length / B];
   if (fetch.has(act.lnFinal)) acts.set(act.lnFinal, { shape: [...rowsShape, cfg.d_model], data: head[act.lnFinal].data });
   const logits = mode === 'none' ? undefined : { shape: [...rowsShape, cfg.d_vocab], data: head[act.logits].data };
   return { lengths, acts, logits, kv };

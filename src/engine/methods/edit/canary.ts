@@ -1,8 +1,8 @@
 import { LocusError } from '../../errors';
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
-import { logSoftmax } from '../../interp/topk';
 import type { LoadedModel } from '../../model/model';
+import { logitsRow, logSumExp } from '../evaluate/rowScores';
 import { defaultStatsCorpus } from '../stats/corpus';
 
 /** Tokens of canary text scored (issue 18 item 5: "a small canary text", ~200 tokens: one forward pass per chunk). */
@@ -59,9 +59,12 @@ export async function canaryPerplexity(model: LoadedModel, signal?: AbortSignal)
   for (let start = 0; start < ids.length - 1; start += span) {
     const chunk = ids.slice(start, start + span);
     if (chunk.length < 2) break;
-    const { logits } = await forward(forwardContext(model), [chunk], { logits: 'all', signal }); // [1, pos, d_vocab]
+    // The last position predicts nothing scored: the head runs on the others only.
+    const logitsAt = [Array.from({ length: chunk.length - 1 }, (_, t) => t)];
+    const { logits } = await forward(forwardContext(model), [chunk], { logitsAt, signal }); // [pos − 1, d_vocab]
     for (let t = 0; t + 1 < chunk.length; t++) {
-      nll -= logSoftmax(logits!.data.subarray(t * V, (t + 1) * V))[chunk[t + 1]];
+      const row = logitsRow(logits!.data, t, V);
+      nll -= row[chunk[t + 1]] - logSumExp(row);
       n++;
     }
   }

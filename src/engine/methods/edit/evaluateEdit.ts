@@ -2,8 +2,8 @@ import type { LoadedModel } from '../../model/model';
 import { forward } from '../../interp/forward';
 import type { Intervention } from '../../interp/interventions';
 import { forwardContext } from '../../interp/probe';
-import { logSoftmax } from '../../interp/topk';
 import { noiseDraws } from '../causalTrace/noise';
+import { argmaxOf, logitsRow, logSumExp } from '../evaluate/rowScores';
 import { greedyContinuations } from '../problems/generationCheck';
 import type { EditScores, RomeSuccess } from '../problems/metrics';
 import { editScores, romeSuccess } from '../problems/metrics';
@@ -38,10 +38,11 @@ async function noisedLogprobs(model: LoadedModel, pairs: ReadonlyArray<{ prompt:
       const [b, e] = tok.findSpan(enc, prompt, subject);
       interventions.push({ kind: 'add', site: 'embed', positions: Array.from({ length: e - b }, (_, k) => b + k), values: noiseDraws(1, e - b, model.config.d_model, sigma, 1) });
     }
-    const { logits } = await forward(forwardContext(model), [ids], { logits: 'all', interventions, signal }); // [1, pos, d_vocab]
-    const rows = t.map((_, k) => logits!.data.subarray((enc.ids.length - 1 + k) * V, (enc.ids.length + k) * V));
-    const lps = t.map((id, k) => logSoftmax(rows[k])[id]);
-    const argmaxIds = rows.map((row) => row.reduce((best, v, i) => (v > row[best] ? i : best), 0));
+    const logitsAt = [t.map((_, k) => enc.ids.length - 1 + k)];
+    const { logits } = await forward(forwardContext(model), [ids], { logitsAt, interventions, signal }); // [targets, d_vocab]
+    const rows = t.map((_, k) => logitsRow(logits!.data, k, V));
+    const lps = t.map((id, k) => rows[k][id] - logSumExp(rows[k]));
+    const argmaxIds = rows.map(argmaxOf);
     out.push({ sum: lps.reduce((a, x) => a + x, 0), tokenLogprobs: lps, targetIds: t, argmaxIds });
   }
   return out;

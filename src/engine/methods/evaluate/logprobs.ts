@@ -1,7 +1,7 @@
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
-import { logSoftmax } from '../../interp/topk';
 import type { LoadedModel } from '../../model/model';
+import { argmaxOf, logitsRow, logSumExp } from './rowScores';
 
 export interface TargetLogprob {
   readonly tokenLogprobs: number[];
@@ -28,16 +28,17 @@ export async function targetLogprobs(model: LoadedModel, pairs: ReadonlyArray<{ 
       const t = tok.encodeContinuation(/^\s/.test(target) ? target : ' ' + target).ids;
       return { p, t, ids: [...p, ...t.slice(0, -1)] };
     });
-    const { logits } = await forward(forwardContext(model), chunk.map((c) => c.ids), { logits: 'all', signal });
-    const T = Math.max(...chunk.map((c) => c.ids.length));
-    chunk.forEach((c, b) => {
-      const lps = c.t.map((id, k) => logSoftmax(logits!.data.subarray((b * T + c.p.length - 1 + k) * V, (b * T + c.p.length + k) * V))[id]);
-      const first = logits!.data.subarray((b * T + c.p.length - 1) * V, (b * T + c.p.length) * V);
-      let argmax = 0;
-      for (let v = 1; v < V; v++) if (first[v] > first[argmax]) argmax = v;
-      const firstLogprobs = logSoftmax(first);
-      out.push({ tokenLogprobs: lps, sum: lps.reduce((a, x) => a + x, 0), firstProb: Math.exp(lps[0]), argmax, argmaxProb: Math.exp(firstLogprobs[argmax]) });
-    });
+    // The head only where a target token is predicted: row b's positions p−1 … p+t−2.
+    const logitsAt = chunk.map((c) => c.t.map((_, k) => c.p.length - 1 + k));
+    const { logits } = await forward(forwardContext(model), chunk.map((c) => c.ids), { logitsAt, signal }); // [Σ targets, d_vocab]
+    let r = 0;
+    for (const c of chunk) {
+      const rows = c.t.map(() => logitsRow(logits!.data, r++, V)); // [d_vocab] each
+      const lse = rows.map(logSumExp);
+      const lps = c.t.map((id, k) => rows[k][id] - lse[k]);
+      const argmax = argmaxOf(rows[0]);
+      out.push({ tokenLogprobs: lps, sum: lps.reduce((a, x) => a + x, 0), firstProb: Math.exp(lps[0]), argmax, argmaxProb: Math.exp(rows[0][argmax] - lse[0]) });
+    }
   }
   return out;
 }

@@ -7,8 +7,8 @@
  */
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
-import { logSoftmax } from '../../interp/topk';
 import type { LoadedModel } from '../../model/model';
+import { argmaxOf, logitsRow, logSumExp } from '../evaluate/rowScores';
 
 export interface TeacherForced {
   /** log p(target token k | prompt, target tokens < k). */
@@ -19,12 +19,6 @@ export interface TeacherForced {
   /** The most probable token at each target position, given the gold prefix. */
   readonly argmaxIds: number[];
 }
-
-const argmaxOf = (row: ArrayLike<number>): number => {
-  let best = 0;
-  for (let v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
-  return best;
-};
 
 /** Fraction of target tokens that are the argmax given the gold prefix (EasyEdit's rewrite_acc for one prompt). */
 export function tokenAccuracy(t: Pick<TeacherForced, 'targetIds' | 'argmaxIds'>): number {
@@ -53,13 +47,15 @@ export async function teacherForced(model: LoadedModel, pairs: ReadonlyArray<{ p
       const t = tok.encodeContinuation(/^\s/.test(target) ? target : ' ' + target).ids;
       return { p, t, ids: [...p, ...t.slice(0, -1)] };
     });
-    const { logits } = await forward(forwardContext(model), chunk.map((c) => c.ids), { logits: 'all', signal }); // [batch, pos, d_vocab]
-    const T = Math.max(...chunk.map((c) => c.ids.length));
-    chunk.forEach((c, b) => {
-      const rows = c.t.map((_, k) => logits!.data.subarray((b * T + c.p.length - 1 + k) * V, (b * T + c.p.length + k) * V)); // [d_vocab] each
-      const lps = c.t.map((id, k) => logSoftmax(rows[k])[id]);
+    // The head only where a target token is predicted: row b's positions p−1 … p+t−2.
+    const logitsAt = chunk.map((c) => c.t.map((_, k) => c.p.length - 1 + k));
+    const { logits } = await forward(forwardContext(model), chunk.map((c) => c.ids), { logitsAt, signal }); // [Σ targets, d_vocab]
+    let r = 0;
+    for (const c of chunk) {
+      const rows = c.t.map(() => logitsRow(logits!.data, r++, V)); // [d_vocab] each
+      const lps = c.t.map((id, k) => rows[k][id] - logSumExp(rows[k]));
       out.push({ tokenLogprobs: lps, sum: lps.reduce((a, x) => a + x, 0), targetIds: c.t, argmaxIds: rows.map(argmaxOf) });
-    });
+    }
   }
   return out;
 }
