@@ -39,7 +39,7 @@ export async function benchEdit(threads: number): Promise<void> {
 }
 
 /** Any folder with GPT-2's vocab.json and merges.txt. */
-const GPT2_TOKENIZER_FROM = '/work/shared/golden/gpt2-tiny-trained';
+export const GPT2_TOKENIZER_FROM = '/work/shared/golden/gpt2-tiny-trained';
 
 /**
  * ROME's "{}" and 10 + 10 templates of about 5 and 10 GPT-2 tokens (context_template_length_params

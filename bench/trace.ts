@@ -3,7 +3,11 @@ import { prepareTraceSessions } from '../src/engine/methods/causalTrace/prepare'
 import { runCausalTrace } from '../src/engine/methods/causalTrace/trace';
 import type { TraceKind } from '../src/engine/methods/causalTrace/types';
 import type { LoadedModel } from '../src/engine/model/model';
+import * as fs from 'node:fs';
+import { CLI, describeRun, failureTail, runCli } from './cliProcess';
 import { fakeGpt2Small } from './fakeModel';
+import { GPT2_TOKENIZER_FROM } from './edit';
+import { gpt2SmallSpec, writeBigModel } from './makeBigModel';
 
 /** ROME's PyTorch code on this grid, on this machine (research/performance.md); the goal is ≥ 15× that. */
 const ROME_SECONDS = 185;
@@ -73,4 +77,28 @@ export async function benchTrace(threads: number): Promise<void> {
   console.log(`trace grid warm     (subject at 2): ${fmt(warm2)}${rome(warm2)}`);
   console.log(`trace grid prepared (subject at 0, after prepareTraceSessions ${fmt(prepare)}): ${fmt(prepared)}`);
   console.log(`trace first / warm: ${(first.wall / warm.wall).toFixed(2)}× wall, ${(first.cpu / warm.cpu).toFixed(2)}× cpu; prepared / warm: ${(prepared.wall / warm.wall).toFixed(2)}× wall, ${(prepared.cpu / warm.cpu).toFixed(2)}× cpu (goal ≤ 1.25×)`);
+  if (layers === 12) await benchTraceProcess(threads);
+}
+
+/**
+ * `locus trace` as a process (issue 17: ≥ 15× ROME's code on this grid): a GPT-2-small-shaped folder
+ * (bench/makeBigModel.ts, random weights, GPT-2's tokenizer), ROME's example prompt of 10 tokens with
+ * the subject at position 0 ("The Space Needle" = tokens 0–3), the default grid (3 kinds, W = 10,
+ * N = 10). Everything is timed: module load, model load, sessions, the grid, JSON output.
+ */
+async function benchTraceProcess(threads: number): Promise<void> {
+  if (!fs.existsSync(CLI)) {
+    console.log(`trace as a process: skipped, ${CLI} is missing (node esbuild.js cli)`);
+    return;
+  }
+  const spec = gpt2SmallSpec();
+  if (!fs.existsSync(`${spec.folder}/model.safetensors`)) writeBigModel(spec, GPT2_TOKENIZER_FROM);
+  const args = ['trace', '--model', spec.folder, '--prompt', 'The Space Needle is located in the city of', '--subject', 'The Space Needle', '--threads', String(threads), '--json'];
+  const r = await runCli(args);
+  if (r.status !== 0) {
+    console.log(`locus trace as a process: FAILED (exit ${r.status}): ${failureTail(r)}`);
+    return;
+  }
+  const tokens = (JSON.parse(r.stdout) as { tokens: string[] }).tokens.length;
+  console.log(`locus trace as a process (GPT-2-small shape, ${tokens} tokens, subject at 0, 3 kinds, W=10, N=10, ${threads} thread${threads > 1 ? 's' : ''}): ${describeRun(r)} — ${(ROME_SECONDS / r.wall).toFixed(1)}× ROME's ${ROME_SECONDS} s (goal ≥ 15×, ≤ ${(ROME_SECONDS / 15).toFixed(1)} s)`);
 }
