@@ -1,5 +1,6 @@
 import { seededRandom } from '../train/rng';
 import type { LoadedModel } from '../model/model';
+import { IncrementalDecoder } from './decode';
 import { forward } from './forward';
 import { encodePrompt, forwardContext } from './probe';
 import type { ForwardContext } from './forward';
@@ -33,40 +34,54 @@ export function topKIndices(row: ArrayLike<number>, k: number): number[] {
 }
 
 /**
- * Top-k sampling, one token at a time for a batch of prompts (no cache: the texts are short —
- * context templates and short completions). Rows of different lengths share each step's forward pass
- * (right-padded; each row's logits are read at its own last token). Deterministic for a seed. Returns
- * each row's ids, prompt included; a row stops at its maximum length or at <|endoftext|>.
+ * Top-k sampling, one token at a time for a batch of prompts. Rows of different lengths share each
+ * step (each row's logits are read at its own last token). Deterministic for a seed: each step draws
+ * once per unfinished row, in row order. Returns each row's ids, prompt included; a row stops at its
+ * maximum length or at <|endoftext|>. Decodes incrementally with a key/value cache (interp/decode.ts);
+ * `cache: false` re-runs every row's whole prefix at each step instead (the reference the cache is
+ * tested against: the same tokens up to float error).
  */
-export async function generate(ctx: ForwardContext, prompts: readonly (readonly number[])[], o: GenerateOptions): Promise<number[][]> {
+export async function generate(ctx: ForwardContext, prompts: readonly (readonly number[])[], o: GenerateOptions & { readonly cache?: boolean }): Promise<number[][]> {
   const rand = seededRandom(o.seed);
   const rows = prompts.map((p) => [...p]);
   const done = rows.map(() => false);
   const V = ctx.config.d_vocab;
   const maxLength = (i: number): number => (typeof o.maxLength === 'number' ? o.maxLength : o.maxLength[i]);
-  while (rows.some((r, i) => !done[i] && r.length < maxLength(i))) {
-    const active = rows.map((r, i) => i).filter((i) => !done[i] && rows[i].length < maxLength(i));
-    const { logits } = await forward(ctx, active.map((i) => rows[i]), { signal: o.signal }); // [active, d_vocab]
+  const unfinished = (): number[] => rows.map((r, i) => i).filter((i) => !done[i] && rows[i].length < maxLength(i));
+  let active = unfinished();
+  if (active.length === 0) return rows;
+  // Decoder row k holds prompt active[k] (the rows unfinished at the start: no other row ever resumes).
+  const slot = new Map(active.map((i, k) => [i, k]));
+  const decoder = o.cache === false ? undefined : IncrementalDecoder.create(ctx, active.map((i) => Math.max(rows[i].length, maxLength(i))));
+  let logits = decoder
+    ? await decoder.extend(active.map((_, k) => k), active.map((i) => rows[i]), o.signal)
+    : (await forward(ctx, active.map((i) => rows[i]), { signal: o.signal })).logits!; // [active, d_vocab]
+  for (;;) {
     active.forEach((i, k) => {
-      const row = logits!.data.subarray(k * V, (k + 1) * V);
-      const order = topKIndices(row, o.topK);
-      const max = row[order[0]];
-      const w = order.map((id) => Math.exp(row[id] - max));
-      const total = w.reduce((a, b) => a + b, 0);
-      let x = rand() * total;
-      let pick = order[order.length - 1];
-      for (let j = 0; j < order.length; j++) {
-        x -= w[j];
-        if (x <= 0) {
-          pick = order[j];
-          break;
-        }
-      }
+      const pick = sampleTopK(logits.data.subarray(k * V, (k + 1) * V), o.topK, rand);
       rows[i].push(pick);
       if (pick === ctx.padId) done[i] = true;
     });
+    active = unfinished();
+    if (active.length === 0) return rows;
+    logits = decoder
+      ? await decoder.extend(active.map((i) => slot.get(i)!), active.map((i) => [rows[i][rows[i].length - 1]]), o.signal)
+      : (await forward(ctx, active.map((i) => rows[i]), { signal: o.signal })).logits!;
   }
-  return rows;
+}
+
+/** One draw among the k most probable entries of a logits row, weighted by exp(logit − max) (one `rand()` per call). */
+function sampleTopK(row: Float32Array, k: number, rand: () => number): number {
+  const order = topKIndices(row, k);
+  const max = row[order[0]];
+  const w = order.map((id) => Math.exp(row[id] - max));
+  const total = w.reduce((a, b) => a + b, 0);
+  let x = rand() * total;
+  for (let j = 0; j < order.length; j++) {
+    x -= w[j];
+    if (x <= 0) return order[j];
+  }
+  return order[order.length - 1];
 }
 
 /** A prompt's continuation as text (the prompt excluded), for the panels' before/after generations. */
