@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadModel } from '../../src/engine/index';
 import type { LoadedModel } from '../../src/engine/index';
-import { IncrementalDecoder, planWindows } from '../../src/engine/interp/decode';
+import { IncrementalDecoder } from '../../src/engine/interp/decode';
 import { forward } from '../../src/engine/interp/forward';
 import { generate } from '../../src/engine/interp/generate';
 import { forwardContext } from '../../src/engine/interp/probe';
@@ -43,7 +43,8 @@ for (const name of ['default', 'gpt2-facts-trained', 'llama-tiny-random']) {
     test(`each step's logits equal a full forward pass at the row's last token (${LOGIT_TOL})`, async () => {
       const ctx = forwardContext(model);
       const rows = prompts.map((p) => [...p]);
-      const decoder = IncrementalDecoder.create(ctx, rows.map((r) => r.length + 4));
+      const decoder = new IncrementalDecoder(ctx);
+      rows.forEach(() => decoder.addRow());
       // Prompts in two calls (rows 0–1, then rows 2–3 with row 0's first extra token): the cache takes several tokens per row too.
       const a = await decoder.extend([0, 1], [rows[0], rows[1]]);
       rows[0].push(11);
@@ -70,17 +71,24 @@ for (const name of ['default', 'gpt2-facts-trained', 'llama-tiny-random']) {
       }
       assert.ok(worst <= LOGIT_TOL, `max |Δ logit| ${worst}`);
     });
+
+    test(`forked rows share their parent's prefix; logits at every appended token equal a full forward pass (${LOGIT_TOL})`, async () => {
+      const ctx = forwardContext(model);
+      const decoder = new IncrementalDecoder(ctx);
+      const parents = prompts.map(() => decoder.addRow());
+      await decoder.extend(parents, prompts);
+      // Two forks of prompt 1 (teacher forcing two targets) and one of prompt 3 cut after its second token.
+      const forks = [decoder.addRow(parents[1]), decoder.addRow(parents[1]), decoder.addRow(parents[3], 2)];
+      const tails = [[262, 3139], [4881], [50, 51, 52]];
+      const got = await decoder.extend(forks, tails, { all: true }); // [6, d_vocab]
+      const full = [[...prompts[1], ...tails[0]], [...prompts[1], ...tails[1]], [...prompts[3].slice(0, 2), ...tails[2]]];
+      const ref = (await forward(ctx, full, { logitsAt: full.map((r, i) => tails[i].map((_, j) => r.length - tails[i].length + j)) })).logits!;
+      assert.deepEqual(got.shape, ref.shape);
+      let worst = 0;
+      for (let i = 0; i < ref.data.length; i++) worst = Math.max(worst, Math.abs(ref.data[i] - got.data[i]));
+      assert.ok(worst <= LOGIT_TOL, `max |Δ logit| ${worst}`);
+      assert.deepEqual(decoder.tokens(forks[2]), full[2]);
+    });
   });
 }
 
-describe('planWindows', () => {
-  test('free runs: one run per cached length; costly runs: one padded run; in between, runs of similar lengths', () => {
-    const cached = [5, 19, 15, 9, 4, 12, 5];
-    const length = cached.map((c) => c + 1);
-    const plan = (cost: number) => planWindows(cached, length, cost).map((w) => ({ rows: [...w.members].sort((x, y) => x - y), t0: w.t0, n: w.n }));
-    assert.deepEqual(plan(0), [{ rows: [4], t0: 4, n: 1 }, { rows: [0, 6], t0: 5, n: 1 }, { rows: [3], t0: 9, n: 1 }, { rows: [5], t0: 12, n: 1 }, { rows: [2], t0: 15, n: 1 }, { rows: [1], t0: 19, n: 1 }]);
-    assert.deepEqual(plan(1000), [{ rows: [0, 1, 2, 3, 4, 5, 6], t0: 4, n: 16 }]);
-    // Cost 8: {4,5,5} (3 rows × 2) + {9,12} (2 × 4) + {15,19} (2 × 5) + 3 runs = 48, the least (ties: fewer runs).
-    assert.deepEqual(plan(8), [{ rows: [0, 4, 6], t0: 4, n: 2 }, { rows: [3, 5], t0: 9, n: 4 }, { rows: [1, 2], t0: 15, n: 5 }]);
-  });
-});

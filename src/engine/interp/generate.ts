@@ -4,6 +4,7 @@ import { IncrementalDecoder } from './decode';
 import { forward } from './forward';
 import { encodePrompt, forwardContext } from './probe';
 import type { ForwardContext } from './forward';
+import type { Tensor } from '../tensor/tensor';
 
 export interface GenerateOptions {
   /** Total length in tokens, prompt included (ROME's generate_fast max_out_len): one for every row, or each row's own. */
@@ -42,31 +43,50 @@ export function topKIndices(row: ArrayLike<number>, k: number): number[] {
  * tested against: the same tokens up to float error).
  */
 export async function generate(ctx: ForwardContext, prompts: readonly (readonly number[])[], o: GenerateOptions & { readonly cache?: boolean }): Promise<number[][]> {
+  if (o.cache === false) {
+    return sampleRows(ctx, prompts, o, async (active, rows) => (await forward(ctx, active.map((i) => rows[i]), { signal: o.signal })).logits!.data); // [active, d_vocab]
+  }
+  const decoder = new IncrementalDecoder(ctx);
+  return continueRows(decoder, prompts.map(() => decoder.addRow()), prompts, o);
+}
+
+/**
+ * `generate` on rows of a decoder: row `rowIds[i]` holds a prefix of `prompts[i]` (its tokens are
+ * computed once). `first`: when the decoder already holds every prompt, the logits after each
+ * ([prompts, d_vocab], from the call that computed them), so the first step runs nothing.
+ */
+export async function continueRows(decoder: IncrementalDecoder, rowIds: readonly number[], prompts: readonly (readonly number[])[], o: GenerateOptions, first?: Tensor): Promise<number[][]> {
+  const V = first?.shape[1] ?? 0;
+  let pending = first;
+  return sampleRows(decoder.context, prompts, o, async (active, rows) => {
+    if (pending) {
+      const given = pending.data;
+      pending = undefined;
+      const out = new Float32Array(active.length * V);
+      active.forEach((i, k) => out.set(given.subarray(i * V, (i + 1) * V), k * V));
+      return out;
+    }
+    const fresh = active.map((i) => rows[i].slice(decoder.tokens(rowIds[i]).length));
+    return (await decoder.extend(active.map((i) => rowIds[i]), fresh, { signal: o.signal })).data; // [active, d_vocab]
+  });
+}
+
+/** The sampling loop: `logitsOf(active, rows)` gives the logits after each active row's last token, [active, d_vocab]. */
+async function sampleRows(ctx: ForwardContext, prompts: readonly (readonly number[])[], o: GenerateOptions, logitsOf: (active: number[], rows: number[][]) => Promise<Float32Array>): Promise<number[][]> {
   const rand = seededRandom(o.seed);
   const rows = prompts.map((p) => [...p]);
   const done = rows.map(() => false);
   const V = ctx.config.d_vocab;
   const maxLength = (i: number): number => (typeof o.maxLength === 'number' ? o.maxLength : o.maxLength[i]);
-  const unfinished = (): number[] => rows.map((r, i) => i).filter((i) => !done[i] && rows[i].length < maxLength(i));
-  let active = unfinished();
-  if (active.length === 0) return rows;
-  // Decoder row k holds prompt active[k] (the rows unfinished at the start: no other row ever resumes).
-  const slot = new Map(active.map((i, k) => [i, k]));
-  const decoder = o.cache === false ? undefined : IncrementalDecoder.create(ctx, active.map((i) => Math.max(rows[i].length, maxLength(i))));
-  let logits = decoder
-    ? await decoder.extend(active.map((_, k) => k), active.map((i) => rows[i]), o.signal)
-    : (await forward(ctx, active.map((i) => rows[i]), { signal: o.signal })).logits!; // [active, d_vocab]
   for (;;) {
+    const active = rows.map((r, i) => i).filter((i) => !done[i] && rows[i].length < maxLength(i));
+    if (active.length === 0) return rows;
+    const logits = await logitsOf(active, rows);
     active.forEach((i, k) => {
-      const pick = sampleTopK(logits.data.subarray(k * V, (k + 1) * V), o.topK, rand);
+      const pick = sampleTopK(logits.subarray(k * V, (k + 1) * V), o.topK, rand);
       rows[i].push(pick);
       if (pick === ctx.padId) done[i] = true;
     });
-    active = unfinished();
-    if (active.length === 0) return rows;
-    logits = decoder
-      ? await decoder.extend(active.map((i) => slot.get(i)!), active.map((i) => [rows[i][rows[i].length - 1]]), o.signal)
-      : (await forward(ctx, active.map((i) => rows[i]), { signal: o.signal })).logits!;
   }
 }
 
