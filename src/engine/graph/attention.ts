@@ -54,25 +54,28 @@ export function causalSelfAttention(
   rotary?: Rotary,
   out?: string,
   cache?: KvCache,
+  queryTail?: QueryTail,
 ): string {
   const { n_heads, d_head } = shape;
   const n_kv = shape.n_kv_heads ?? n_heads;
   const groups = n_heads / n_kv;
   const split = (v: string, h: number): string => g.node('Reshape', [v, g.int64([0, 0, h, d_head])]); // [batch, pos, h, d_head]
-  let q = split(linear(g, x, w.W_Q, w.b_Q), n_heads);
+  // Queries only for the last positions (keys and values for all): a tail's rows of x, mask and rotary tables.
+  const tail = (v: string, axis: number): string => (queryTail ? queryTail.slice(v, axis) : v);
+  let q = split(linear(g, tail(x, 1), w.W_Q, w.b_Q), n_heads); // [batch, tail, n_heads, d_head]
   let k = split(linear(g, x, w.W_K, w.b_K), n_kv); // [batch, pos, n_kv, d_head]
   const v = split(linear(g, x, w.W_V, w.b_V), n_kv);
   // Qwen3Attention: q_norm / k_norm over head_dim on the projected heads, before rotary.
   if (w.qNorm) q = rmsNorm(g, q, w.qNorm, shape.layerNormEps ?? 1e-6);
   if (w.kNorm) k = rmsNorm(g, k, w.kNorm, shape.layerNormEps ?? 1e-6);
   if (rotary) {
-    const rope = (t: string): string =>
+    const rope = (t: string, cos: string, sin: string): string =>
       g.node('Add', [
-        g.node('Mul', [t, rotary.cos]),
-        g.node('Mul', [g.node('MatMul', [t, rotary.rotate]), rotary.sin]),
+        g.node('Mul', [t, cos]),
+        g.node('Mul', [g.node('MatMul', [t, rotary.rotate]), sin]),
       ]);
-    q = rope(q);
-    k = rope(k);
+    q = rope(q, tail(rotary.cos, 0), tail(rotary.sin, 0));
+    k = rope(k, rotary.cos, rotary.sin);
   }
   const qh = g.node('Transpose', [q], { perm: [0, 2, 1, 3] }); // [batch, n_heads, pos, d_head]
   let kt: string;
@@ -92,7 +95,7 @@ export function causalSelfAttention(
   let z: string;
   if (groups === 1) {
     const scores = g.node('Mul', [g.node('MatMul', [qh, kt]), scale]); // [batch, n_heads, pos, past + pos]
-    const probs = g.node('Softmax', [g.node('Add', [scores, mask])], { axis: -1 });
+    const probs = g.node('Softmax', [g.node('Add', [scores, tail(mask, 0)])], { axis: -1 });
     z = g.node('MatMul', [probs, vh]); // [batch, n_heads, pos, d_head]
   } else {
     // Grouped queries: heads j·g … j·g+g−1 are one [g, …] block of kv head j; the matmuls broadcast the
@@ -101,7 +104,7 @@ export function causalSelfAttention(
     const k5 = g.node('Unsqueeze', [kt, g.int64([2])]); // [batch, n_kv, 1, d_head, past + pos]
     const v5 = g.node('Unsqueeze', [vh, g.int64([2])]); // [batch, n_kv, 1, past + pos, d_head]
     const scores = g.node('Mul', [g.node('MatMul', [q5, k5]), scale]); // [batch, n_kv, g, pos, past + pos]
-    const probs = g.node('Softmax', [g.node('Add', [scores, mask])], { axis: -1 });
+    const probs = g.node('Softmax', [g.node('Add', [scores, tail(mask, 0)])], { axis: -1 });
     z = g.node('Reshape', [g.node('MatMul', [probs, v5]), g.int64([0, n_heads, -1, d_head])]); // [batch, n_heads, pos, d_head]
   }
   const merged = g.node('Reshape', [g.node('Transpose', [z], { perm: [0, 2, 1, 3] }), g.int64([0, 0, n_heads * d_head])]); // [batch, pos, n_heads·d_head]
@@ -118,6 +121,15 @@ export interface KvCache {
   readonly vOut?: string;
   readonly pastK?: string;
   readonly pastV?: string;
+}
+
+/**
+ * Attention whose queries (and so whose output) cover only the last positions of the call: `slice(v,
+ * axis)` cuts a tensor to them along `axis` (graph/segments.ts: a block's last-layer variant, where
+ * only the scored positions' outputs are read but every position's keys and values are).
+ */
+export interface QueryTail {
+  readonly slice: (value: string, axis: number) => string;
 }
 
 /** The additive mask for queries at positions past … past+pos−1 over keys 0 … past+pos−1: [pos, past + pos]. */

@@ -5,7 +5,7 @@ import type { Tensor } from '../tensor/tensor';
 import { GraphBuilder } from './builder';
 import type { GraphSpec } from './proto';
 import { causalSelfAttention, rotateEveryTwoMatrix, rotateHalfMatrix } from './attention';
-import type { AttentionWeights, Rotary } from './attention';
+import type { AttentionWeights, QueryTail, Rotary } from './attention';
 import { isGated } from '../model/arch/features';
 import { geluErf, geluTanh, silu } from '../ops/activations';
 import { linear } from '../ops/matmul';
@@ -38,6 +38,12 @@ export interface BlockVariant {
   readonly past?: boolean;
   /** With `past`, still output every activation (the engine's hooked variant; objectives that only need resid_post leave it off). */
   readonly activations?: boolean;
+  /**
+   * Compute the block's output only for the last positions (input `tail.start` = −count): keys and values
+   * for every position, everything after them (queries, W_O, the MLP, hooks) for the tail. resid_post is
+   * [batch, count, d_model]. Causal Tracing's last block: only the scored positions reach the head.
+   */
+  readonly tail?: boolean;
 }
 
 /**
@@ -54,12 +60,15 @@ export interface BlockVariant {
 export const BLOCK_VARIANTS = {
   lean: { full: false },
   hooked: { full: true, kvOut: true, past: true, activations: true },
+  tail: { full: true, past: true, tail: true },
 } as const satisfies Record<string, BlockVariant>;
 export type BlockVariantName = keyof typeof BLOCK_VARIANTS;
 
 export const kvName = (l: number, which: 'k' | 'v'): string => `blocks.${l}.attn.${which}`;
 export const pastInput = (l: number, which: 'k' | 'v'): string => `past.blocks.${l}.${which}`;
 export const PAST_REPEAT = 'past.repeat';
+/** The tail variant's input: minus the number of last positions computed, int64 [1]. */
+export const TAIL_START = 'tail.start';
 
 /** Names of the activations a block graph exposes (full variant), in execution order. */
 export function blockActivations(cfg: ModelConfig, l: number): ActName[] {
@@ -75,11 +84,19 @@ export function blockActivations(cfg: ModelConfig, l: number): ActName[] {
   }
 }
 
-function hooked(g: GraphBuilder, cfg: ModelConfig, l: number, site: HookSite, raw: string, name: ActName, full: boolean): string {
+function hooked(g: GraphBuilder, cfg: ModelConfig, l: number, site: HookSite, raw: string, name: ActName, full: boolean, tail?: QueryTail): string {
   if (!full) return raw;
-  const keep = g.input(hookInput(l, site, 'keep'), [...BP, 1]);
-  const inject = g.input(hookInput(l, site, 'inject'), [...BP, cfg.d_model]);
-  return g.node('Add', [g.node('Mul', [raw, keep]), inject], undefined, name);
+  // The hooks come for every position of the call; a tail block applies those of its positions.
+  const cut = (v: string): string => (tail ? tail.slice(v, 1) : v);
+  const keep = cut(g.input(hookInput(l, site, 'keep'), [...BP, 1]));
+  const inject = cut(g.input(hookInput(l, site, 'inject'), [...BP, cfg.d_model]));
+  return g.node('Add', [g.node('Mul', [raw, keep]), inject], undefined, tail ? undefined : name);
+}
+
+/** Slices a value to the last −`start` entries along an axis (`start` an int64 [1] input). */
+function queryTail(g: GraphBuilder, start: string): QueryTail {
+  const end = g.int64([2 ** 31 - 1]); // past any sequence: Slice clamps it
+  return { slice: (v, axis) => g.node('Slice', [v, start, end, g.int64([axis])]) };
 }
 
 /**
@@ -93,7 +110,7 @@ export function buildBlockGraph(cfg: ModelConfig, l: number, p: ParamGetter, var
   const inputs = blockInputs(g, cfg);
   emitBlock(g, cfg, l, p, variant, pre, inputs);
   const outs = variant.full && (!variant.past || variant.activations) ? blockActivations(cfg, l) : [act.resid(l, 'resid_post')];
-  for (const o of outs) g.output(o, [...BP, o.endsWith('mlp.pre') || o.endsWith('mlp.post') ? cfg.d_mlp : cfg.d_model]);
+  for (const o of outs) g.output(o, ['batch', variant.tail ? 'tail' : 'pos', o.endsWith('mlp.pre') || o.endsWith('mlp.post') ? cfg.d_mlp : cfg.d_model]);
   if (variant.kvOut) for (const w of ['k', 'v'] as const) g.output(kvName(l, w), ['batch', cfg.n_kv_heads, 'pos', cfg.d_head]);
   return g.build();
 }
@@ -179,6 +196,9 @@ export function emitBlock(g: GraphBuilder, cfg: ModelConfig, l: number, p: Param
     ...(a.qkNorm ? { qNorm: w(`${b}.attn.q_norm.w`), kNorm: w(`${b}.attn.k_norm.w`) } : {}),
   };
   const named = (n: ActName): string | undefined => (full && (!variant.past || variant.activations) ? n : undefined);
+  const tail = variant.tail ? queryTail(g, g.input(TAIL_START, [1], 'int64')) : undefined;
+  // The residual stream of the positions this call outputs: all, or the tail's.
+  const own = (v: string): string => (tail ? tail.slice(v, 1) : v);
   const ln1 = emitNorm(g, cfg, p, pre, `${b}.ln1`, named(act.ln1(l)));
   const kvShape = ['rows0', cfg.n_kv_heads, 'past', cfg.d_head];
   const cache = {
@@ -192,18 +212,18 @@ export function emitBlock(g: GraphBuilder, cfg: ModelConfig, l: number, p: Param
         }
       : {}),
   };
-  const attnRaw = causalSelfAttention(g, ln1, attnW, cfg, inputs.mask, inputs.rotary, undefined, variant.kvOut || variant.past ? cache : undefined);
-  const attn = hooked(g, cfg, l, 'attn.out', attnRaw, act.attnOut(l), full);
+  const attnRaw = causalSelfAttention(g, ln1, attnW, cfg, inputs.mask, inputs.rotary, undefined, variant.kvOut || variant.past ? cache : undefined, tail);
+  const attn = hooked(g, cfg, l, 'attn.out', attnRaw, act.attnOut(l), full, tail);
   const post = act.resid(l, 'resid_post');
   if (a.residual === 'sequential') {
-    const mid = g.node('Add', [pre, attn], undefined, named(act.resid(l, 'resid_mid')));
+    const mid = g.node('Add', [own(pre), attn], undefined, named(act.resid(l, 'resid_mid')));
     const mlpIn = emitNorm(g, cfg, p, mid, `${b}.ln2`, named(act.ln2(l)));
-    const mlp = hooked(g, cfg, l, 'mlp.out', emitMlp(g, cfg, l, w, mlpIn, named), act.mlp(l, 'out'), full);
+    const mlp = hooked(g, cfg, l, 'mlp.out', emitMlp(g, cfg, l, w, mlpIn, named), act.mlp(l, 'out'), full, tail);
     return g.node('Add', [mid, mlp], undefined, post);
   }
-  const mlpIn = a.residual === 'parallel' ? emitNorm(g, cfg, p, pre, `${b}.ln2`, named(act.ln2(l))) : ln1;
-  const mlp = hooked(g, cfg, l, 'mlp.out', emitMlp(g, cfg, l, w, mlpIn, named), act.mlp(l, 'out'), full);
-  return g.node('Add', [g.node('Add', [attn, mlp]), pre], undefined, post);
+  const mlpIn = a.residual === 'parallel' ? emitNorm(g, cfg, p, own(pre), `${b}.ln2`, named(act.ln2(l))) : own(ln1);
+  const mlp = hooked(g, cfg, l, 'mlp.out', emitMlp(g, cfg, l, w, mlpIn, named), act.mlp(l, 'out'), full, tail);
+  return g.node('Add', [g.node('Add', [attn, mlp]), own(pre)], undefined, post);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { LocusError } from '../errors';
 import { blockFeeds } from '../graph/feeds';
-import { HOOK_SITES, hookInput, INPUT, PAST_REPEAT, pastInput, PICKED } from '../graph/segments';
+import { HOOK_SITES, hookInput, INPUT, PAST_REPEAT, pastInput, PICKED, TAIL_START } from '../graph/segments';
 import { act } from '../model/names';
 import type { Feed } from '../runtime/ort';
 import type { Tensor } from '../tensor/tensor';
@@ -18,9 +18,11 @@ export function suffixInputs(cfg: ForwardContext['config'], t0: number, n: numbe
  * One block on positions t0 … t0+n−1 of `resid` [batch, n, d_model], attending to `past` keys/values
  * [rows0, n_kv_heads, t0, d_head] of the earlier positions, where batch = copies × rows0 and row
  * c·rows0 + r uses past row r (the graph tiles them). `interventions` have positions relative to t0
- * and act at this block's attn.out / mlp.out. Returns resid_post [batch, n, d_model].
+ * and act at this block's attn.out / mlp.out. Returns resid_post [batch, n, d_model], or with `tail`
+ * (< n) only its last `tail` positions, [batch, tail, d_model] (the block's tail variant: the same
+ * keys and values, no work for outputs nobody reads).
  */
-export async function suffixBlock(ctx: ForwardContext, l: number, resid: Tensor, shared: Record<string, Feed>, past: { k: Tensor; v: Tensor }, interventions: readonly Intervention[]): Promise<Tensor> {
+export async function suffixBlock(ctx: ForwardContext, l: number, resid: Tensor, shared: Record<string, Feed>, past: { k: Tensor; v: Tensor }, interventions: readonly Intervention[], tail?: number): Promise<Tensor> {
   const [B, n, D] = resid.shape;
   const pre = act.resid(l, 'resid_pre');
   const copies = B / past.k.shape[0];
@@ -37,6 +39,10 @@ export async function suffixBlock(ctx: ForwardContext, l: number, resid: Tensor,
     feeds[hookInput(l, site, 'inject')] = h.inject;
   }
   const post = act.resid(l, 'resid_post');
+  if (tail !== undefined && tail < n) {
+    feeds[TAIL_START] = { shape: [1], ids: BigInt64Array.of(BigInt(-tail)) };
+    return (await (await ctx.sessions.get(`block.${l}.tail`)).run(feeds, [post]))[post];
+  }
   // t0 = 0 feeds an empty past: the same floats as a block without past inputs (graph/segments.ts BLOCK_VARIANTS).
   return (await (await ctx.sessions.get(`block.${l}.hooked`)).run(feeds, [post]))[post];
 }

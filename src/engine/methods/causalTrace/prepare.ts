@@ -8,11 +8,11 @@ import { traceCells } from './cells';
 import { sweepRows } from './sweep';
 import { traceRunning } from './trace';
 
-/** The sessions a trace grid runs: each block's hooked variant (clean, corrupted and restored runs) and the head. */
+/** The sessions a trace grid runs: each block's hooked variant (clean, corrupted and restored runs), the last block's tail variant (sweep.ts) and the head. */
 export function traceSessionKeys(nLayers: number): SegmentKey[] {
   const keys: SegmentKey[] = [];
   for (let l = 0; l < nLayers; l++) keys.push(`block.${l}.hooked`);
-  keys.push('unembed');
+  keys.push(`block.${nLayers - 1}.tail`, 'unembed');
   return keys;
 }
 
@@ -75,6 +75,9 @@ export async function prepareTraceSessions(model: LoadedModel, signal?: AbortSig
     if (traceRunning(model)) return;
     await suffixBlock(ctx, l, zeros(rows[l]), shared, { k: emptyPast, v: emptyPast }, []);
   }
+  await check();
+  if (traceRunning(model)) return;
+  await suffixBlock(ctx, cfg.n_layers - 1, zeros(rows[cfg.n_layers - 1]), shared, { k: emptyPast, v: emptyPast }, [], 1);
   await check();
   if (traceRunning(model)) return;
   await suffixPick(ctx, zeros(rows[cfg.n_layers]), [positions - 1], [0]);

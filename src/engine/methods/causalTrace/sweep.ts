@@ -115,9 +115,14 @@ export async function sweepToken(ctx: ForwardContext, runs: SweepRuns, t: number
   const L = cfg.n_layers;
   const D = cfg.d_model;
   const n = T - t;
-  const rowFloats = S * n * D;
+  // Only the scored positions reach the head: the last block computes its output for the tail of
+  // positions from the first scored one on (its keys and values still cover every position).
+  const tail = T - Math.min(...runs.scored);
   const shared = suffixInputs(cfg, t, n);
-  let X: Float32Array = new Float32Array(0); // [R, n, D]
+  // The rows hold positions p0 … T−1: t … T−1, then the tail's after the last block.
+  let p0 = t;
+  let rowFloats = S * n * D;
+  let X: Float32Array = new Float32Array(0); // [R, T − p0, D]
   const plan = new SweepGroups(cells);
   const rows = (): number => plan.groups.length * S;
 
@@ -126,15 +131,17 @@ export async function sweepToken(ctx: ForwardContext, runs: SweepRuns, t: number
     const fresh = plan.join(layer);
     if (fresh.length === 0) return;
     const base = runs.residIn(layer);
+    const width = T - p0;
     const next = new Float32Array(X.length + fresh.length * rowFloats);
     next.set(X);
     fresh.forEach((members, i) => {
       const g0 = r0 + i * S;
-      for (let r = 0; r < S; r++) next.set(base.data.subarray((r * T + t) * D, (r * T + T) * D), (g0 + r) * n * D);
+      for (let r = 0; r < S; r++) next.set(base.data.subarray((r * T + p0) * D, (r * T + T) * D), (g0 + r) * width * D);
       const c = members[0];
-      if (c.kind === 'hidden') {
+      // A hidden restore at position t; after the last block a position before the tail reaches nothing.
+      if (c.kind === 'hidden' && t >= p0) {
         const v = cellValue(runs.clean(siteOf('hidden', c.layer)), 0, t);
-        for (let r = 0; r < S; r++) next.set(v, (g0 + r) * n * D);
+        for (let r = 0; r < S; r++) next.set(v, ((g0 + r) * width + t - p0) * D);
       }
     });
     X = next;
@@ -165,13 +172,18 @@ export async function sweepToken(ctx: ForwardContext, runs: SweepRuns, t: number
     }
     const kv = runs.kv(l);
     const past = { k: pastSlice(kv.k, t, 1), v: pastSlice(kv.v, t, 1) };
-    X = (await suffixBlock(ctx, l, { shape: [rows(), n, D], data: X }, shared, past, ivs)).data; // [R, n, D]
+    const last = l === L - 1 && tail < n;
+    X = (await suffixBlock(ctx, l, { shape: [rows(), n, D], data: X }, shared, past, ivs, last ? tail : undefined)).data; // [R, n, D]; the last: [R, tail, D]
+    if (last) {
+      p0 = T - tail;
+      rowFloats = S * tail * D;
+    }
   }
   join(L); // hidden restores of the last block's output go straight to the head
 
   // p(answer) per row: first token, or the product over the answer's tokens at their positions.
   const perRow = runs.scored.length;
-  const picked = await suffixPick(ctx, { shape: [rows(), n, D], data: X }, runs.scored.map((p) => p - t), runs.answerIds.slice(0, perRow)); // [R, perRow, perRow]
+  const picked = await suffixPick(ctx, { shape: [rows(), T - p0, D], data: X }, runs.scored.map((p) => p - p0), runs.answerIds.slice(0, perRow)); // [R, perRow, perRow]
   const scores = new Map<Cell, number>();
   for (const [i, g] of plan.groups.entries()) {
     let total = 0;
