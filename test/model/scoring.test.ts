@@ -7,6 +7,8 @@ import { forwardContext } from '../../src/engine/interp/probe';
 import { logSoftmax } from '../../src/engine/interp/topk';
 import { canaryIds, canaryPerplexity } from '../../src/engine/methods/edit/canary';
 import { targetLogprobs } from '../../src/engine/methods/evaluate/logprobs';
+import { promptScores } from '../../src/engine/methods/evaluate/promptScores';
+import { greedyContinuations } from '../../src/engine/methods/problems/generationCheck';
 import { teacherForced } from '../../src/engine/methods/problems/tokenAccuracy';
 import { golden } from '../helpers/paths';
 
@@ -72,6 +74,21 @@ describe('teacher-forced scoring at the read positions only (gpt2-facts-trained)
     const ref = Math.exp(nll / n);
     const got = await canaryPerplexity(model);
     assert.ok(Math.abs(got - ref) <= 1e-6 * ref, `${got} vs ${ref}`);
+  });
+
+  test(`promptScores (one cache per case): teacherForced's log-probs within ${LOGPROB_TOL}, its argmax, greedyContinuations' texts`, async () => {
+    const prompts = PAIRS.map((p) => p.prompt);
+    const targets = [' Paris', 'English language', 'x'];
+    const got = await promptScores(model, prompts, targets, { continuations: true });
+    const ref = await teacherForced(model, prompts.flatMap((prompt) => targets.map((target) => ({ prompt, target }))));
+    let worst = 0;
+    got.scores.flat().forEach((s, i) => {
+      assert.deepEqual(s.targetIds, ref[i].targetIds);
+      assert.deepEqual(s.argmaxIds, ref[i].argmaxIds);
+      s.tokenLogprobs.forEach((x, k) => (worst = Math.max(worst, Math.abs(x - ref[i].tokenLogprobs[k]))));
+    });
+    assert.ok(worst <= LOGPROB_TOL, `max |Δ log-prob| ${worst}`);
+    assert.deepEqual(got.continuations, await greedyContinuations(model, prompts, ref[0].targetIds.length));
   });
 
   test('logitsAt refuses a position outside its row', async () => {

@@ -3,14 +3,13 @@ import { forward } from '../../interp/forward';
 import type { Intervention } from '../../interp/interventions';
 import { forwardContext } from '../../interp/probe';
 import { noiseDraws } from '../causalTrace/noise';
+import { promptScores } from '../evaluate/promptScores';
 import { argmaxOf, logitsRow, logSumExp } from '../evaluate/rowScores';
-import { greedyContinuations } from '../problems/generationCheck';
 import type { EditScores, RomeSuccess } from '../problems/metrics';
 import { editScores, romeSuccess } from '../problems/metrics';
 import type { FactCase, ProblemSpec } from '../problems/problems';
 import { metricsByProtocol } from '../problems/protocols';
 import type { MetricsByProtocol, ProtocolScores, PromptProbe } from '../problems/protocols';
-import { teacherForced } from '../problems/tokenAccuracy';
 import type { TeacherForced } from '../problems/tokenAccuracy';
 
 /** Log-probabilities (and argmax tokens, greedy continuations) of one case under the current weights: the problem's target and target_true on every prompt. */
@@ -59,8 +58,16 @@ export async function probeCase(model: LoadedModel, fact: FactCase, spec: Proble
   const prompts = [fact.prompt.replace('{}', fact.subject), ...(fact.paraphrase_prompts ?? []), ...(fact.neighborhood_prompts ?? [])];
   const truth = ' ' + fact.target_true.str.trimStart();
   const pairs = prompts.flatMap((prompt) => [{ prompt, target: spec.target }, { prompt, target: truth }]);
-  const lp = spec.noisedSubject ? await noisedLogprobs(model, pairs, fact.subject, spec.noiseSigma, signal) : await teacherForced(model, pairs, signal);
-  const continuations = spec.noisedSubject ? undefined : await greedyContinuations(model, prompts, lp[0].targetIds.length, signal);
+  let lp: TeacherForced[];
+  let continuations: string[] | undefined;
+  if (spec.noisedSubject) {
+    lp = await noisedLogprobs(model, pairs, fact.subject, spec.noiseSigma, signal);
+  } else {
+    // Every prompt once for both targets and its continuation (evaluate/promptScores.ts; = teacherForced + greedyContinuations).
+    const got = await promptScores(model, prompts, [spec.target, truth], { continuations: true, signal });
+    lp = got.scores.flat();
+    continuations = got.continuations;
+  }
   const at = (i: number): PromptProbe => ({
     target: lp[2 * i].sum,
     truth: lp[2 * i + 1].sum,
