@@ -1,8 +1,9 @@
 import { LocusError } from '../../errors';
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
+import { suffixPick } from '../../interp/suffix';
 import type { LoadedModel } from '../../model/model';
-import { logitsRow, logSumExp } from '../evaluate/rowScores';
+import { act } from '../../model/names';
 import { defaultStatsCorpus } from '../stats/corpus';
 
 /** Tokens of canary text scored (issue 18 item 5: "a small canary text", ~200 tokens: one forward pass per chunk). */
@@ -48,25 +49,26 @@ export function canaryIds(model: LoadedModel): number[] {
 
 /**
  * Perplexity exp(mean NLL) of the model on the canary text, in chunks of at most the model's context
- * (the embedded model reads 128 positions): each chunk predicts its tokens after its first.
+ * (the embedded model reads 128 positions): each chunk predicts its tokens after its first. The head
+ * scores the next tokens inside ORT (the unembed graph's pick mode, float32 log-softmax): a
+ * whole-vocabulary row per position read in JS cost more than the head itself (issue 17).
  */
 export async function canaryPerplexity(model: LoadedModel, signal?: AbortSignal): Promise<number> {
   const ids = canaryIds(model);
-  const V = model.config.d_vocab;
+  const ctx = forwardContext(model);
+  const last = act.resid(model.config.n_layers - 1, 'resid_post');
   const span = Math.min(model.config.n_ctx, ids.length);
   let nll = 0;
   let n = 0;
   for (let start = 0; start < ids.length - 1; start += span) {
     const chunk = ids.slice(start, start + span);
     if (chunk.length < 2) break;
-    // The last position predicts nothing scored: the head runs on the others only.
-    const logitsAt = [Array.from({ length: chunk.length - 1 }, (_, t) => t)];
-    const { logits } = await forward(forwardContext(model), [chunk], { logitsAt, signal }); // [pos − 1, d_vocab]
-    for (let t = 0; t + 1 < chunk.length; t++) {
-      const row = logitsRow(logits!.data, t, V);
-      nll -= row[chunk[t + 1]] - logSumExp(row);
-      n++;
-    }
+    const { acts } = await forward(ctx, [chunk], { fetch: [last], logits: 'none', signal }); // [1, pos, d_model]
+    const k = chunk.length - 1;
+    // log p(chunk[t+1] | chunk[..t]) is entry [t, t] of [1, positions, ids].
+    const picked = await suffixPick(ctx, acts.get(last)!, Array.from({ length: k }, (_, t) => t), chunk.slice(1)); // [1, k, k]
+    for (let t = 0; t < k; t++) nll -= picked.data[t * k + t];
+    n += k;
   }
   return Math.exp(nll / n);
 }
