@@ -24,28 +24,52 @@ export function suffixInputs(cfg: ForwardContext['config'], t0: number, n: numbe
  */
 export async function suffixBlock(ctx: ForwardContext, l: number, resid: Tensor, shared: Record<string, Feed>, past: { k: Tensor; v: Tensor }, interventions: readonly Intervention[], tail?: number): Promise<Tensor> {
   const [B, n, D] = resid.shape;
-  const pre = act.resid(l, 'resid_pre');
-  const copies = B / past.k.shape[0];
-  const feeds: Record<string, Feed> = {
-    ...shared,
-    [pre]: resid,
-    [pastInput(l, 'k')]: past.k,
-    [pastInput(l, 'v')]: past.v,
-    [PAST_REPEAT]: { shape: [4], ids: BigInt64Array.from([BigInt(copies), 1n, 1n, 1n]) },
-  };
-  for (const site of HOOK_SITES) {
-    const h = hookTensors(interventions.filter((iv) => iv.site === `blocks.${l}.${site}`), B, n, D);
-    feeds[hookInput(l, site, 'keep')] = h.keep;
-    feeds[hookInput(l, site, 'inject')] = h.inject;
-  }
+  const cfg = ctx.config;
+  const rows0 = past.k.shape[0];
+  const hooks = HOOK_SITES.map((site) => ({ site, ...hookTensors(interventions.filter((iv) => iv.site === `blocks.${l}.${site}`), B, n, D) }));
+  const cut = tail !== undefined && tail < n;
+  const outN = cut ? tail : n;
   const post = act.resid(l, 'resid_post');
-  if (tail !== undefined && tail < n) {
-    feeds[TAIL_START] = { shape: [1], ids: BigInt64Array.of(BigInt(-tail)) };
-    return (await (await ctx.sessions.get(`block.${l}.tail`)).run(feeds, [post]))[post];
-  }
   // t0 = 0 feeds an empty past: the same floats as a block without past inputs (graph/segments.ts BLOCK_VARIANTS).
-  return (await (await ctx.sessions.get(`block.${l}.hooked`)).run(feeds, [post]))[post];
+  const session = await ctx.sessions.get(cut ? `block.${l}.tail` : `block.${l}.hooked`);
+  // Whole copies of the past's rows per run (the graph tiles the past over them), few enough that the
+  // widest intermediate (the MLP's hidden layer, or the attention scores) stays small (runRows).
+  const widest = n * Math.max(cfg.d_mlp, cfg.n_heads * (past.k.shape[2] + n));
+  const per = Math.max(1, Math.floor(runRows(widest) / rows0)) * rows0;
+  const run = async (r0: number, m: number): Promise<Tensor> => {
+    const rows = (t: Tensor, width: number): Tensor => ({ shape: [m, ...t.shape.slice(1)], data: t.data.subarray(r0 * width, (r0 + m) * width) });
+    const feeds: Record<string, Feed> = {
+      ...shared,
+      [act.resid(l, 'resid_pre')]: rows(resid, n * D),
+      [pastInput(l, 'k')]: past.k,
+      [pastInput(l, 'v')]: past.v,
+      [PAST_REPEAT]: { shape: [4], ids: BigInt64Array.from([BigInt(m / rows0), 1n, 1n, 1n]) },
+      ...(cut ? { [TAIL_START]: { shape: [1], ids: BigInt64Array.of(BigInt(-tail)) } } : {}),
+    };
+    for (const h of hooks) {
+      feeds[hookInput(l, h.site, 'keep')] = rows(h.keep, n);
+      feeds[hookInput(l, h.site, 'inject')] = rows(h.inject, n * D);
+    }
+    return (await session.run(feeds, [post]))[post];
+  };
+  if (B <= per) return run(0, B);
+  const out = new Float32Array(B * outN * D); // [batch, outN, d_model]
+  for (let r0 = 0; r0 < B; r0 += per) {
+    const m = Math.min(per, B - r0);
+    out.set((await run(r0, m)).data, r0 * outN * D);
+  }
+  return { shape: [B, outN, D], data: out };
 }
+
+/**
+ * Rows per ORT run whose widest intermediate holds `floatsPerRow` floats each, at most RUN_BYTES in all.
+ * Without ORT's arenas (runtime/ort.ts, with the malloc settings) every intermediate is a malloc:
+ * up to glibc's 32 MiB mmap threshold it reuses freed heap memory, above it each one is a fresh mapping
+ * faulted in and zeroed again (a 480-row trace batch's MLP layer is 59 MB, its head's logits 96 MB).
+ * Splitting a batch changes no float: every row is computed on its own.
+ */
+const RUN_BYTES = 16 * 2 ** 20;
+const runRows = (floatsPerRow: number): number => Math.max(1, Math.floor(RUN_BYTES / (4 * floatsPerRow)));
 
 /**
  * Log-probabilities of `ids` at `positions` (relative) of every row of `resid` [batch, n, d]:
@@ -53,10 +77,20 @@ export async function suffixBlock(ctx: ForwardContext, l: number, resid: Tensor,
  */
 export async function suffixPick(ctx: ForwardContext, resid: Tensor, positions: readonly number[], ids: readonly number[]): Promise<Tensor> {
   const [B, n, D] = resid.shape;
-  const rows = new Float32Array(B * positions.length * D);
+  const R = B * positions.length;
+  const rows = new Float32Array(R * D);
   for (let b = 0; b < B; b++) positions.forEach((t, i) => rows.set(resid.data.subarray((b * n + t) * D, (b * n + t + 1) * D), (b * positions.length + i) * D));
-  const out = await (await ctx.sessions.get('unembed')).run({ 'final.in': { shape: [B * positions.length, D], data: rows }, [INPUT.pick]: { shape: [ids.length], ids: BigInt64Array.from(ids, BigInt) } }, [PICKED]);
-  return { shape: [B, positions.length, ids.length], data: out[PICKED].data };
+  const head = await ctx.sessions.get('unembed');
+  const pick = { shape: [ids.length], ids: BigInt64Array.from(ids, BigInt) };
+  const picked = new Float32Array(R * ids.length); // [rows, k]
+  // The logits and their log-softmax are [rows, d_vocab]: a few hundred rows at a time (runRows).
+  const per = runRows(ctx.config.d_vocab);
+  for (let r0 = 0; r0 < R; r0 += per) {
+    const m = Math.min(per, R - r0);
+    const out = await head.run({ 'final.in': { shape: [m, D], data: rows.subarray(r0 * D, (r0 + m) * D) }, [INPUT.pick]: pick }, [PICKED]);
+    picked.set(out[PICKED].data, r0 * ids.length);
+  }
+  return { shape: [B, positions.length, ids.length], data: picked };
 }
 
 /** Final norm + unembedding at `positions` (relative) of every row of `resid` [batch, n, d]: [batch, positions, d_vocab]. */
