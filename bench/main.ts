@@ -18,7 +18,7 @@ import { benchStudy } from './study';
 import { benchTrace } from './trace';
 import { benchTrain } from './train';
 import { benchWorkerTrace } from './workerTrace';
-import { respawnWithMallocTunables, shouldRespawn } from '../src/cli/respawn';
+import { respawnWithMallocTunables, shouldRespawn, watchParent } from '../src/cli/respawn';
 
 const targets: Record<string, (threads: number) => Promise<void>> = { forward: benchForward, train: benchTrain, trace: benchTrace, edit: benchEdit, quality: benchQuality, device: benchDevice, 'first-edit': benchFirstEdit, 'worker-trace': benchWorkerTrace, scale: benchScale, study: benchStudy, sequential: benchSequential, attribution: benchAttribution };
 
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
 if (shouldRespawn()) {
   respawnWithMallocTunables().then((code) => (process.exitCode = code));
 } else {
+  watchParent();
   main().catch((e) => {
     console.error(e);
     process.exit(1);

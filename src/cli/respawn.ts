@@ -60,7 +60,8 @@ export function watchParent(env: NodeJS.ProcessEnv = process.env): void {
   const parent = Number(env[RESPAWNED]);
   // Not passed on to processes this one starts: their parent is this process.
   delete env[RESPAWNED];
-  if (!Number.isInteger(parent) || parent <= 0) return;
+  // Set by a process that is not this one's parent (inherited through a program that did not clear it): not ours to watch.
+  if (!Number.isInteger(parent) || parent <= 0 || process.ppid !== parent) return;
   setInterval(() => {
     if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL');
   }, 250).unref();
