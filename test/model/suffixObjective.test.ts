@@ -5,7 +5,7 @@ import type { LoadedModel } from '../../src/engine/index';
 import { buildObjectiveGraph } from '../../src/engine/autodiff/objective';
 import { forward } from '../../src/engine/interp/forward';
 import { forwardContext } from '../../src/engine/interp/probe';
-import { evaluateResidObjective, rewriteObjectiveFeeds } from '../../src/engine/methods/deltaOptimizer';
+import { evaluateResidObjective, klLogitsAt, rewriteObjectiveFeeds } from '../../src/engine/methods/deltaOptimizer';
 import { suffixInputs, suffixObjectiveFits } from '../../src/engine/methods/suffixObjective';
 import { lookupIndex } from '../../src/engine/methods/rome/lookup';
 
@@ -39,7 +39,7 @@ describe('suffix objective (past keys/values) equals the full-batch objective', 
       const lookups = all.map((p) => lookupIndex(tok, p, subject, 'subject_last'));
       assert.ok(new Set(lookups).size > 1 && new Set(rows.map((r) => r.length)).size > 1, 'rows of different lengths and lookups');
       const post = `blocks.${layer}.resid_post` as const;
-      const base = await forward(forwardContext(model), rows, { fetch: [post], logits: 'all', keysValues: true });
+      const base = await forward(forwardContext(model), rows, { fetch: [post], logitsAt: klLogitsAt(rows, lookups), keysValues: true });
       const cut = suffixInputs(cfg, base.acts.get(post)!, base.lengths, lookups, base.kv!, layer + 1);
       assert.ok(cut);
       assert.ok(cut.layout.width < Math.max(...rows.map((r) => r.length)) / 2, `suffix width ${cut.layout.width}`);

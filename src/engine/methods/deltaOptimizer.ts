@@ -133,8 +133,9 @@ export function sumAtLookups(x: Float32Array, lookups: readonly number[], T: num
 /**
  * The objective-graph feeds ROME's compute_v and MEMIT's compute_z share. `rows` are the tokenized
  * rewriting prompts (each ending with the target's first n−1 tokens) followed by ONE KL prompt;
- * `baseLogits` [rows, T, d_vocab] are the unedited model's, whose KL row at its lookup token is the
- * KL reference. NLL weights 1/(n·prompts): the mean over prompts of the per-prompt mean target NLL.
+ * `baseLogits` [1, d_vocab] are the unedited model's at the KL row's lookup token (forward's
+ * `logitsAt: klLogitsAt(rows, lookups)`), the KL reference. NLL weights 1/(n·prompts): the mean over
+ * prompts of the per-prompt mean target NLL.
  */
 export function rewriteObjectiveFeeds(cfg: ModelConfig, rows: readonly (readonly number[])[], lookups: readonly number[], targetIds: readonly number[], baseLogits: Tensor, klFactor: number, layout?: SuffixLayout): Record<string, Feed> {
   const T = Math.max(...rows.map((r) => r.length));
@@ -151,18 +152,24 @@ export function rewriteObjectiveFeeds(cfg: ModelConfig, rows: readonly (readonly
       targets.push(BigInt(id));
     });
   }
-  const klAt = rewriting * T + lookups[rewriting]; // in baseLogits, always the padded batch
   const feeds: Record<string, Feed> = {
     [OBJECTIVE_INPUT.rows]: { shape: [targets.length], ids: BigInt64Array.from(targetRows) },
     [OBJECTIVE_INPUT.targets]: { shape: [targets.length], ids: BigInt64Array.from(targets) },
     [OBJECTIVE_INPUT.weights]: { shape: [targets.length], data: new Float32Array(targets.length).fill(1 / (nT * rewriting)) },
     [OBJECTIVE_INPUT.klRows]: { shape: [1], ids: BigInt64Array.from([BigInt(at(rewriting, lookups[rewriting]))]) },
-    [OBJECTIVE_INPUT.klRef]: { shape: [1, V], data: Float32Array.from(logSoftmax(baseLogits.data.subarray(klAt * V, (klAt + 1) * V))) },
+    [OBJECTIVE_INPUT.klRef]: { shape: [1, V], data: Float32Array.from(logSoftmax(baseLogits.data.subarray(0, V))) },
     [OBJECTIVE_INPUT.klWeights]: { shape: [1], data: Float32Array.from([klFactor]) },
     ...(layout ? {} : blockFeeds(cfg, 0, T)),
   };
   return feeds;
 }
+
+/**
+ * The one base logits row rewriteObjectiveFeeds reads, as forward's `logitsAt`: the KL prompt (the
+ * last row) at its lookup token. The head at every position of every row cost more than the blocks
+ * (GPT-2 small: 21 rows × ~15 positions × 50257, for one row read; issue 17).
+ */
+export const klLogitsAt = (rows: readonly (readonly number[])[], lookups: readonly number[]): number[][] => rows.map((_, i) => (i === rows.length - 1 ? [lookups[i]] : []));
 
 /** Row i of the graph's input holds positions starts[i] … of the padded batch, in a row of `width` positions. */
 export interface SuffixLayout {

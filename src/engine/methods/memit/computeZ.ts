@@ -4,7 +4,7 @@ import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
 import type { LoadedModel } from '../../model/model';
 import { norm } from '../linalg';
-import { evaluateResidObjective, optimizeDelta, residObjectiveKey, rewriteObjectiveFeeds } from '../deltaOptimizer';
+import { evaluateResidObjective, klLogitsAt, optimizeDelta, residObjectiveKey, rewriteObjectiveFeeds } from '../deltaOptimizer';
 import { suffixInputs, suffixObjectiveFits } from '../suffixObjective';
 import type { ValueStep } from '../deltaOptimizer';
 import { lookupIndex } from '../rome/lookup';
@@ -56,7 +56,7 @@ export async function computeZ(model: LoadedModel, layer: number, request: Subje
   const post = `blocks.${layer}.resid_post` as const;
   // The steps run each row from its lookup token on; the positions before enter once as keys/values (suffixObjective.ts).
   const cached = suffixObjectiveFits(cfg, layer + 1);
-  const base = await forward(forwardContext(model), rows, { fetch: [post], logits: 'all', signal, keysValues: cached });
+  const base = await forward(forwardContext(model), rows, { fetch: [post], logitsAt: klLogitsAt(rows, lookups), signal, keysValues: cached });
   const full = base.acts.get(post)!;
   const zInit = Float64Array.from(full.data.subarray(lookups[0] * D, (lookups[0] + 1) * D));
   const cut = cached ? suffixInputs(cfg, full, base.lengths, lookups, base.kv!, layer + 1) : undefined;

@@ -4,7 +4,7 @@ import { forwardContext } from '../../interp/probe';
 import type { LoadedModel } from '../../model/model';
 import type { Feed } from '../../runtime/ort';
 import { norm } from '../linalg';
-import { evaluateResidObjective, optimizeDelta, residObjectiveKey, rewriteObjectiveFeeds } from '../deltaOptimizer';
+import { evaluateResidObjective, klLogitsAt, optimizeDelta, residObjectiveKey, rewriteObjectiveFeeds } from '../deltaOptimizer';
 import type { SubjectNoiser } from '../subjectNoise';
 import type { EditReuse } from '../edit/editReuse';
 import type { ValueStep } from '../deltaOptimizer';
@@ -67,7 +67,7 @@ export async function computeValueStar(model: LoadedModel, layer: number, prompt
   const minLen = Math.min(...rows.map((r) => r.length));
   // Without subject noise the positions before each lookup token never change: the steps run the suffixes only (suffixObjective.ts).
   const cached = !noiser && suffixObjectiveFits(cfg, layer + 1);
-  const base = await forward(ctx, rows, { fetch: [post, out], logits: 'all', signal, interventions: noiser?.next(B, minLen), keysValues: cached });
+  const base = await forward(ctx, rows, { fetch: [post, out], logitsAt: klLogitsAt(rows, lookups), signal, interventions: noiser?.next(B, minLen), keysValues: cached });
   const mlpOut = base.acts.get(out)!;
   const vInit = Float64Array.from(mlpOut.data.subarray(lookups[0] * D, (lookups[0] + 1) * D));
   const cut = cached ? suffixInputs(cfg, base.acts.get(post)!, base.lengths, lookups, base.kv!, layer + 1) : undefined;

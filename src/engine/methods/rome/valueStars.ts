@@ -19,7 +19,7 @@ import type { Feed } from '../../runtime/ort';
 import type { Tensor } from '../../tensor/tensor';
 import type { EditReuse } from '../edit/editReuse';
 import { norm } from '../linalg';
-import { optimizeDeltasLockstep, residObjectiveKey, rewriteObjectiveFeeds } from '../deltaOptimizer';
+import { klLogitsAt, optimizeDeltasLockstep, residObjectiveKey, rewriteObjectiveFeeds } from '../deltaOptimizer';
 import type { DeltaEvaluation } from '../deltaOptimizer';
 import { suffixInputs, suffixObjectiveFits } from '../suffixObjective';
 import { valueStarKey, valueStarRows } from './computeValue';
@@ -73,7 +73,7 @@ export async function computeValueStars(model: LoadedModel, items: readonly Valu
   const facts: FactRows[] = [];
   for (const item of items) {
     const { rows, lookups } = valueStarRows(model, item.prompt, item.subject, item.targetIds, item.templates, item.hparams.fact_token);
-    const base = await forward(forwardContext(model), rows, { fetch: [post, out], logits: 'all', signal, keysValues: true });
+    const base = await forward(forwardContext(model), rows, { fetch: [post, out], logitsAt: klLogitsAt(rows, lookups), signal, keysValues: true });
     const mlpOut = base.acts.get(out)!; // [rows, pos, d_model]
     facts.push({ item, rows, lookups, base, vInit: Float64Array.from(mlpOut.data.subarray(lookups[0] * D, (lookups[0] + 1) * D)) });
   }
