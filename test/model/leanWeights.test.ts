@@ -189,3 +189,36 @@ describe('fed weights', () => {
     assert.deepEqual(widened, ['a', 'b', 'c', 'b', 'c', 'd', 'e']);
   });
 });
+
+/**
+ * Mapped float32 weights with and without ORT's prepacking: models between 256 MiB and 1 GiB (GPT-2
+ * small, medium) map and prepack, bigger ones map without it (weights.ts MAPPED_PREPACK_BYTES). Both
+ * must give the baked model's logits (GPT-2's fused c_attn columns and Llama's plain matrices).
+ */
+describe('mapped weights, prepacked or not', () => {
+  for (const name of ['gpt2-tiny-trained', 'llama-tiny-random']) {
+    test(`${name}: prepacked and unpacked mapped loads equal the baked one`, async () => {
+      const ref = JSON.parse(fs.readFileSync(golden(name, 'forward.json'), 'utf8')) as { prompts: GoldenPrompt[] };
+      const ids = ref.prompts[0].input_ids;
+      const baked = await loadModel(golden(name), { lean: false });
+      const packed = await loadModel(golden(name), { lean: true, prepack: true });
+      const unpacked = await loadModel(golden(name), { lean: true, prepack: false });
+      try {
+        const want = await lastLogits(baked, ids);
+        assert.ok(maxAbsDiff(await lastLogits(packed, ids), want) <= SAME, 'prepacked');
+        assert.ok(maxAbsDiff(await lastLogits(unpacked, ids), want) <= SAME, 'unpacked');
+        assert.ok(maxAbsDiff(want, Float32Array.from(ref.prompts[0].logits_last)) <= ATOL, 'the golden');
+      } finally {
+        await Promise.all([baked.dispose(), packed.dispose(), unpacked.dispose()]);
+      }
+      for (const prepack of [true, false]) {
+        const w = loadWeights(golden(name), readConfig(golden(name)), { lean: true, prepack });
+        try {
+          assert.equal(w.mapped?.prepack, prepack, 'the mapped weights carry the choice to the sessions');
+        } finally {
+          w.store.close();
+        }
+      }
+    });
+  }
+});

@@ -50,6 +50,8 @@ export type MappedRef =
 export interface MappedSource {
   /** The real folder holding the mapped files (ORT refuses external data outside the folder it is given). */
   readonly folder: string;
+  /** Whether ORT prepacks the mapped matrices (a packed copy in memory; weights.ts MAPPED_PREPACK_BYTES); default not. */
+  readonly prepack?: boolean;
   /**
    * A stand-in for parameter `name` when it is mapped: the right shape, no values (a zero-length
    * array whose buffer identifies it); undefined when the parameter must be read (not mapped, or edited).
@@ -80,13 +82,14 @@ export class MappedWeights {
     readonly folder: string,
     /** Checks a stored tensor for NaN/Inf before its first use; cheap once checked (weights.ts FiniteCheckingStore.checkInPlace). */
     private readonly checkFinite: (stored: string) => void,
+    readonly prepack: boolean,
   ) {}
 
   /**
    * The parameters of `store` that can be mapped, or undefined when none can (a big-endian host, a store
    * that cannot say where its tensors lie, no float32 tensor taken whole or as a range).
    */
-  static of(adapter: ArchAdapter, cfg: ModelConfig, store: WeightStore, checkFinite: (stored: string) => void): MappedWeights | undefined {
+  static of(adapter: ArchAdapter, cfg: ModelConfig, store: WeightStore, checkFinite: (stored: string) => void, prepack = false): MappedWeights | undefined {
     if (os.endianness() !== 'LE' || store.locate === undefined) return undefined;
     const { resolved } = adapter.validate(cfg, store);
     let mapped: MappedWeights | undefined;
@@ -97,7 +100,7 @@ export class MappedWeights {
       if (span.dtype !== 'F32' || (tr.kind !== 'copy' && tr.kind !== 'range' && tr.kind !== 'columns')) continue;
       // A Hugging Face cache snapshot links each file to ../../blobs/<hash>: ORT is given the real folder.
       const real = fs.realpathSync(span.file);
-      mapped ??= new MappedWeights(path.dirname(real), checkFinite);
+      mapped ??= new MappedWeights(path.dirname(real), checkFinite, prepack);
       // One folder per session: shards that resolve elsewhere stay fed.
       if (path.dirname(real) !== mapped.folder) continue;
       const whole: ExternalRef = { location: path.basename(real), offset: span.offset, length: span.byteLength };
@@ -121,6 +124,7 @@ export class MappedWeights {
   unless(skip: (name: ParamName) => boolean): MappedSource {
     return {
       folder: this.folder,
+      prepack: this.prepack,
       placeholder: (name) => (skip(name) ? undefined : this.placeholder(name)),
       external: (raw) => this.standIns.get(raw.buffer),
       table: (name) => (skip(name) ? undefined : this.table(name)),

@@ -143,10 +143,12 @@ const LEAN_HALF_BUDGET_BYTES = 2 ** 30;
 export interface LoadOptions extends RuntimeOptions {
   /** Weights holding NaN/Inf load with a warning instead of failing (the default refuses them). */
   readonly allowNonFinite?: boolean;
-  /** Lean weights (weights.ts WeightOptions.lean): default 'auto', i.e. for models above 1 GiB. */
+  /** Lean weights (weights.ts WeightOptions.lean): default 'auto', i.e. for models above 1 GiB (and float32 ones above 256 MiB, mapped). */
   readonly lean?: boolean | 'auto';
   /** Lean float32 weights mapped by ORT from the file (weights.ts WeightOptions.map; default true). */
   readonly map?: boolean;
+  /** ORT prepacks mapped weights (weights.ts WeightOptions.prepack; default for models up to 1 GiB). */
+  readonly prepack?: boolean;
 }
 
 /**
@@ -160,7 +162,7 @@ export async function loadModel(spec: string, options: LoadOptions = {}): Promis
   checkTokenizerFits(tokenizer, config, folder);
   // A GPU that cannot start is said now, in one line, rather than at the first forward pass.
   await checkDevice(options.device ?? 'cpu');
-  const weights = loadWeights(folder, config, { allowNonFinite: options.allowNonFinite, lean: options.lean, map: options.map });
+  const weights = loadWeights(folder, config, { allowNonFinite: options.allowNonFinite, lean: options.lean, map: options.map, prepack: options.prepack });
   const overrides: ParamOverrides = new ParamOverrides((name) => weights.params.get(name), () => sessions);
   const param: ParamGetter = overrides.get;
   // Lean: one copy of the weights, fed to every session; 16-bit models widen on demand and drop the widened copies.

@@ -75,7 +75,7 @@ export class SessionCache {
     const lean = externalizeWeights(mapped ? mapStandIns(spec, mapped) : spec, reads);
     const model = encodeModel(lean.spec, 20);
     this.feeder.trim();
-    const external = mapped && lean.spec.initializers.some((i) => i.external) ? { folder: mapped.folder } : undefined;
+    const external = mapped && lean.spec.initializers.some((i) => i.external) ? { folder: mapped.folder, prepack: mapped.prepack } : undefined;
     return RuntimeSession.create(key, model, this.options, this.feeder.feeds(lean.fed), external);
   }
 

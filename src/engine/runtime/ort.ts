@@ -68,10 +68,11 @@ export class RuntimeSession {
 
   /**
    * `external`: the graph has initializers whose data is external (model/mappedWeights.ts), in files of
-   * `folder`. ORT maps them in place; MatMul prepacking is turned off for such a session, because it
-   * would copy every mapped weight into fresh memory (the copy the mapping exists to avoid).
+   * `folder`. ORT maps them in place; MatMul prepacking is off for such a session unless `prepack`,
+   * because it copies every mapped weight into fresh memory (the copy the mapping avoids for big models;
+   * a mid-size model keeps it: packing B once beats packing it in every MatMul call).
    */
-  static async create(name: string, model: Uint8Array, opts: RuntimeOptions = {}, weights?: WeightFeeds, external?: { readonly folder: string }): Promise<RuntimeSession> {
+  static async create(name: string, model: Uint8Array, opts: RuntimeOptions = {}, weights?: WeightFeeds, external?: { readonly folder: string; readonly prepack?: boolean }): Promise<RuntimeSession> {
     const device = opts.device ?? 'cpu';
     // Never more threads than cores: ORT starts one OS thread per intra-op thread and session, so an
     // unchecked number (a typo of 100000) grows until the kernel kills the process.
@@ -88,7 +89,7 @@ export class RuntimeSession {
       extra: {
         session: {
           intra_op: { allow_spinning: opts.spin ? '1' : '0' },
-          ...(external && { model_external_initializers_file_folder_path: external.folder, disable_prepacking: '1' }),
+          ...(external && { model_external_initializers_file_folder_path: external.folder, disable_prepacking: external.prepack ? '0' : '1' }),
         },
       },
     });
