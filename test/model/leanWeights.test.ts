@@ -191,9 +191,9 @@ describe('fed weights', () => {
 });
 
 /**
- * Mapped float32 weights with and without ORT's prepacking: models between 256 MiB and 1 GiB (GPT-2
- * small, medium) map and prepack, bigger ones map without it (weights.ts MAPPED_PREPACK_BYTES). Both
- * must give the baked model's logits (GPT-2's fused c_attn columns and Llama's plain matrices).
+ * Mapped float32 weights with and without ORT's prepacking: `locus trace` maps models between 256 MiB
+ * and 1 GiB (GPT-2 small, medium) prepacked, bigger ones map without it (weights.ts MAPPED_PREPACK_BYTES).
+ * Both must give the baked model's logits (GPT-2's fused c_attn columns and Llama's plain matrices).
  */
 describe('mapped weights, prepacked or not', () => {
   for (const name of ['gpt2-tiny-trained', 'llama-tiny-random']) {

@@ -52,7 +52,7 @@ describe(`${NAME} loaded lean with mapped weights`, () => {
   let mapped: LoadedModel;
   let fed: LoadedModel;
   before(async () => {
-    // As a model above 1 GiB loads: mapped without ORT's prepacking (fed weights are never prepacked, so the two agree bit for bit).
+    // Mapped without ORT's prepacking, as a model above 1 GiB loads (fed weights are never prepacked, so the two agree bit for bit).
     mapped = await loadModel(golden(NAME), { lean: true, prepack: false });
     fed = await loadModel(golden(NAME), { lean: true, map: false });
   });

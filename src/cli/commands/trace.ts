@@ -177,7 +177,8 @@ export async function traceCommand(argv: string[], io: CliIO): Promise<void> {
   const clear = (): void => {
     if (tty) process.stderr.write('\r\x1b[K');
   };
-  const model = await openModel(values, io);
+  // A trace runs the model's own graphs only: a GPT-2-small-sized model is mapped, not read (weights.ts MAPPED_PREPACK_BYTES).
+  const model = await openModel(values, io, 'auto-mapped');
   if (values.estimate) {
     try {
       return printEstimate(io, 'trace grid', await estimateCost(model, traceWork(model, { prompt, subject, kinds, samples }), { calibrationPrompt: prompt }), values.json === true);

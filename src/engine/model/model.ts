@@ -143,11 +143,11 @@ const LEAN_HALF_BUDGET_BYTES = 2 ** 30;
 export interface LoadOptions extends RuntimeOptions {
   /** Weights holding NaN/Inf load with a warning instead of failing (the default refuses them). */
   readonly allowNonFinite?: boolean;
-  /** Lean weights (weights.ts WeightOptions.lean): default 'auto', i.e. for models above 1 GiB (and float32 ones above 256 MiB, mapped). */
-  readonly lean?: boolean | 'auto';
+  /** Lean weights (weights.ts WeightOptions.lean): default 'auto', i.e. for models above 1 GiB ; 'auto-mapped' also maps float32 ones above 256 MiB, prepacked). */
+  readonly lean?: boolean | 'auto' | 'auto-mapped';
   /** Lean float32 weights mapped by ORT from the file (weights.ts WeightOptions.map; default true). */
   readonly map?: boolean;
-  /** ORT prepacks mapped weights (weights.ts WeightOptions.prepack; default for models up to 1 GiB). */
+  /** ORT prepacks mapped weights (weights.ts WeightOptions.prepack). */
   readonly prepack?: boolean;
 }
 

@@ -44,12 +44,13 @@ export interface WeightOptions {
   /**
    * Lean weights (issue 17): sessions take the weights as inputs fed from one copy in memory instead of
    * baking a second copy into each graph, and F16/BF16 tensors stay 16-bit in memory (halfStore.ts).
-   * 'auto' (default): for models above LEAN_WEIGHT_BYTES.
+   * 'auto' (default): for models above LEAN_WEIGHT_BYTES. 'auto-mapped': the same, and float32 models
+   * above MAPPED_PREPACK_BYTES mapped with prepacking (for work that runs the model's own graphs only).
    */
-  readonly lean?: boolean | 'auto';
+  readonly lean?: boolean | 'auto' | 'auto-mapped';
   /** Lean float32 tensors stored as used are mapped by ORT from the file (mappedWeights.ts); false feeds them (default true). */
   readonly map?: boolean;
-  /** ORT prepacks the mapped matrices (default: for models up to LEAN_WEIGHT_BYTES; runtime/ort.ts). */
+  /** ORT prepacks the mapped matrices (runtime/ort.ts; default only for 'auto-mapped' mid-size models). */
   readonly prepack?: boolean;
 }
 
@@ -57,12 +58,14 @@ export interface WeightOptions {
 export const LEAN_WEIGHT_BYTES = 1 << 30;
 
 /**
- * Float32 models above this many stored bytes (and up to LEAN_WEIGHT_BYTES: GPT-2 small and medium) are
- * mapped too, with ORT prepacking the mapped matrices: nothing is read into the process, copied into
- * the graphs' bytes and copied again by ORT (each a fresh allocation this VM faults in at ~2 s/GB);
- * ORT maps the file and packs each matrix once. Measured, `locus trace` on a GPT-2-small folder,
- * main-thread time before the grid: 2.8 s read + encode + create → 2.1 s; peak RSS 1.7 → 1.1 GB;
- * the grid bit-identical. Smaller models (the embedded one, test goldens) stay baked.
+ * With lean 'auto-mapped' (`locus trace`), float32 models above this many stored bytes (and up to
+ * LEAN_WEIGHT_BYTES: GPT-2 small and medium) are mapped too, with ORT prepacking the mapped matrices:
+ * nothing is read into the process, copied into the graphs' bytes and copied again by ORT (each a fresh
+ * allocation this VM faults in at ~2 s/GB); ORT maps the file and packs each matrix once. Measured,
+ * `locus trace` on a GPT-2-small folder, main-thread time before the grid: 2.8 s read + encode + create
+ * → 2.1 s; peak RSS 1.7 → 1.1 GB; the grid bit-identical. Not the default: a method's own graphs (ROME's
+ * objective) read and feed the weights of a lean model, and a `locus edit` process on GPT-2 small took
+ * 12.2–13.0 s wall baked-or-lean-unpacked vs 13.5–15.7 s mapped and prepacked.
  */
 export const MAPPED_PREPACK_BYTES = 256 << 20;
 
@@ -241,10 +244,10 @@ export function checkWeightHeaders(folder: string, cfg: ModelConfig): void {
 export function loadWeights(folder: string, cfg: ModelConfig, options: WeightOptions = {}): LoadedWeights {
   const raw = openSafetensors(folder);
   const warnings: string[] = [];
-  const auto = (options.lean ?? 'auto') === 'auto';
-  const midSize = raw.totalBytes > MAPPED_PREPACK_BYTES && raw.totalBytes <= LEAN_WEIGHT_BYTES && !holdsHalf(raw) && options.allowNonFinite !== true && (options.map ?? true);
+  const auto = options.lean === undefined || options.lean === 'auto' || options.lean === 'auto-mapped';
+  const midSize = options.lean === 'auto-mapped' && raw.totalBytes > MAPPED_PREPACK_BYTES && raw.totalBytes <= LEAN_WEIGHT_BYTES && !holdsHalf(raw) && options.allowNonFinite !== true && (options.map ?? true);
   const lean = options.lean === true || (auto && (raw.totalBytes > LEAN_WEIGHT_BYTES || midSize));
-  const prepack = options.prepack ?? raw.totalBytes <= LEAN_WEIGHT_BYTES;
+  const prepack = options.prepack ?? midSize;
   const store = new FiniteCheckingStore(raw, path.join(folder, raw.source), options.allowNonFinite === true, (w) => warnings.push(w));
   try {
     checkConfigAgainstWeights(cfg, raw, path.join(folder, 'config.json'));
