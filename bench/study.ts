@@ -17,17 +17,15 @@ const CASES = [20952, 3648, 819, 9012];
 const METHODS: EditMethod[] = ['rome', 'ft'];
 const LAYERS = [1, 3];
 /**
- * This benchmark on the code before (commit 00e2f67~1), 2026-12-07, 2 intra-op threads, on this shared
- * 2-core machine interleaved with the new code: 467 and 443 edits/hour (new code: 850 and 1289).
+ * This benchmark (this file copied into a worktree) on the code when issue 17 was filed (3a73b41~1),
+ * 2026-12-08, 2 intra-op threads, quiet machine (load 1.5–1.8), interleaved with the new code: 56.1 s
+ * wall (1026 edits/hour), and 52.9 s (1088) with the malloc settings the CLI and worker now start with.
+ * The code before the study work (00e2f67~1) in the same minutes: 53.6–57.2 s. (An older figure, 455
+ * edits/hour, was measured under load and overstated the ratio.)
  */
-const BASELINE_EDITS_PER_HOUR = 455;
-/**
- * The same code's CPU seconds (user + system, 1 intra-op thread) for the 16 edits, measured 2026-12-07
- * 22:40 UTC at load average 7, interleaved with the new code: 56.7 s, i.e. 1016 edits per CPU-hour (wall
- * 58.3 s, 987 edits/hour; the new code: 29.7 s CPU, 30.8 s wall, 1868 edits/hour). The wall baseline above
- * (2 threads, an earlier day) is not the same conditions: this one is the fair ratio.
- */
-const BASELINE_EDITS_PER_CPU_HOUR = 1016;
+const BASELINE_EDITS_PER_HOUR = 1057;
+/** The same runs' CPU seconds (user + system, every thread): 87.4 s for the 16 edits, 659 edits per CPU-hour. */
+const BASELINE_EDITS_PER_CPU_HOUR = 659;
 export async function benchStudy(threads: number): Promise<void> {
   const model = await loadModel('default', { threads });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'locus-bench-study-'));
