@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import { hasMallocTunables, MALLOC_TUNING_SWITCH, withMallocTunables } from '../protocol/mallocTuning';
 
 /** Set in the restarted process's environment: the pid of the process that restarted it. */
@@ -60,9 +61,24 @@ export function watchParent(env: NodeJS.ProcessEnv = process.env): void {
   const parent = Number(env[RESPAWNED]);
   // Not passed on to processes this one starts: their parent is this process.
   delete env[RESPAWNED];
-  // Set by a process that is not this one's parent (inherited through a program that did not clear it): not ours to watch.
-  if (!Number.isInteger(parent) || parent <= 0 || process.ppid !== parent) return;
+  if (!Number.isInteger(parent) || parent <= 0) return;
+  if (process.ppid !== parent) {
+    // The starter died before this process got here (it was reparented): stop now. A live starter that is
+    // not the parent set the marker for another process (inherited through a program that kept it): ignore it.
+    if (!running(parent)) process.kill(process.pid, 'SIGKILL');
+    return;
+  }
   setInterval(() => {
     if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL');
   }, 250).unref();
+}
+
+/** Whether process `pid` exists and has not exited (a zombie, killed but not yet reaped, has: proc(5) state Z). */
+function running(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }

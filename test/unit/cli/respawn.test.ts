@@ -62,6 +62,20 @@ async function until<T>(what: string, get: () => T | undefined, ms = 20_000): Pr
   }
 }
 
+/**
+ * The restarted CLI: `pid`'s child once it has exec'd (right after fork, /proc shows the parent's copy of
+ * the environment; the restart's own marker says exec has happened).
+ */
+function restartedChild(pid: number): number | undefined {
+  return childrenOf(pid).find((c) => {
+    try {
+      return fs.readFileSync(`/proc/${c}/environ`, 'utf8').includes('LOCUS_RESPAWNED_BY=');
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** A trace on the embedded model that runs for a few seconds: long enough to find and signal the restarted process. */
 function longTrace(): ReturnType<typeof spawn> {
   const args = ['trace', '--model', 'default', '--prompt', 'The Eiffel Tower is located in the city of', '--subject', 'The Eiffel Tower', '--samples', '400', '--json'];
@@ -72,7 +86,7 @@ describe('the CLI restarted with the malloc settings (Linux)', { skip: !linux &&
   test('the restarted process has the settings; SIGTERM to the CLI reaches it and the CLI dies of SIGTERM', async (t) => {
     const parent = longTrace();
     t.after(() => parent.kill('SIGKILL'));
-    const child = await until('the restarted CLI', () => childrenOf(parent.pid!)[0]);
+    const child = await until('the restarted CLI', () => restartedChild(parent.pid!));
     // glibc parses GLIBC_TUNABLES in place at start (its ':' become NULs in /proc/PID/environ): look for each setting.
     const env = fs.readFileSync(`/proc/${child}/environ`, 'utf8');
     for (const t of MALLOC_TUNABLES) assert.ok(env.includes(t), `${t} in the restarted process's environment`);
@@ -86,7 +100,7 @@ describe('the CLI restarted with the malloc settings (Linux)', { skip: !linux &&
   test('SIGKILL of the CLI stops the restarted process too (no orphan computing on)', async (t) => {
     const parent = longTrace();
     t.after(() => parent.kill('SIGKILL'));
-    const child = await until('the restarted CLI', () => childrenOf(parent.pid!)[0]);
+    const child = await until('the restarted CLI', () => restartedChild(parent.pid!));
     parent.kill('SIGKILL');
     await until('the orphan to stop', () => (alive(child) ? undefined : true), 5000);
   });
