@@ -5,7 +5,7 @@ import { computeRome } from '../src/engine/methods/rome/index';
 import { ROME_GPT2_XL } from '../src/engine/methods/rome/hparams';
 import { CLI, describeRun, failureTail, runCli } from './cliProcess';
 import { fakeGpt2Small } from './fakeModel';
-import { gpt2SmallSpec, writeBigModel } from './makeBigModel';
+import { GPT2_TOKENIZER_FROM, gpt2SmallSpec, writeBigModel } from './makeBigModel';
 
 /** ROME's apply_rome_to_model for this edit on this machine (stats cached; research/performance.md). Goal: ≥ 4× that. */
 const REFERENCE_S = 45.8;
@@ -37,9 +37,6 @@ export async function benchEdit(threads: number): Promise<void> {
   await model.dispose();
   await benchEditProcess(threads);
 }
-
-/** Any folder with GPT-2's vocab.json and merges.txt. */
-export const GPT2_TOKENIZER_FROM = '/work/shared/golden/gpt2-tiny-trained';
 
 /**
  * ROME's "{}" and 10 + 10 templates of about 5 and 10 GPT-2 tokens (context_template_length_params

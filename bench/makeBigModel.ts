@@ -13,6 +13,8 @@ import * as path from 'node:path';
 import { GPT2_EOS, gpt2TokenizerJson, parseMergesTxt } from '../src/engine/model/byteLevel';
 
 export const BIG_MODELS_DIR = process.env['LOCUS_BIG_MODELS'] ?? '/work/big';
+/** Any folder with GPT-2's vocab.json and merges.txt (the golden GPT-2 folder has them): the generated GPT-2 folders' tokenizer. */
+export const GPT2_TOKENIZER_FROM = '/work/shared/golden/gpt2-tiny-trained';
 
 interface TensorPlan {
   readonly name: string;
@@ -216,8 +218,7 @@ function main(): void {
   const dir = oi >= 0 ? args[oi + 1] : BIG_MODELS_DIR;
   const ti = args.indexOf('--tokenizer');
   const which = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--out' && args[i - 1] !== '--tokenizer') ?? 'all';
-  // Any folder with GPT-2's vocab.json and merges.txt (the golden GPT-2 folder has them).
-  const tokenizerFrom = ti >= 0 ? args[ti + 1] : '/work/shared/golden/gpt2-tiny-trained';
+  const tokenizerFrom = ti >= 0 ? args[ti + 1] : GPT2_TOKENIZER_FROM;
   const specs = { 'gpt2-xl': gpt2XlSpec(dir), 'gptj-6b': gptj6bSpec(dir) };
   const chosen = which === 'all' ? Object.values(specs) : [specs[which as keyof typeof specs]];
   if (chosen[0] === undefined) throw new Error(`unknown model "${which}"; known: ${Object.keys(specs).join(', ')}, all`);

@@ -1,13 +1,12 @@
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { prepareTraceSessions } from '../src/engine/methods/causalTrace/prepare';
 import { runCausalTrace } from '../src/engine/methods/causalTrace/trace';
 import type { TraceKind } from '../src/engine/methods/causalTrace/types';
 import type { LoadedModel } from '../src/engine/model/model';
-import * as fs from 'node:fs';
 import { CLI, describeRun, failureTail, runCli } from './cliProcess';
 import { fakeGpt2Small } from './fakeModel';
-import { GPT2_TOKENIZER_FROM } from './edit';
-import { gpt2SmallSpec, writeBigModel } from './makeBigModel';
+import { GPT2_TOKENIZER_FROM, gpt2SmallSpec, writeBigModel } from './makeBigModel';
 
 /** ROME's PyTorch code on this grid, on this machine (research/performance.md); the goal is ≥ 15× that. */
 const ROME_SECONDS = 185;

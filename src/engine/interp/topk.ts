@@ -5,13 +5,21 @@ export interface TokenProb {
   readonly logprob: number;
 }
 
+/**
+ * log Σ exp(row), the max subtracted, float64 accumulation: `row[id] − logSumExp(row)` is one entry of
+ * logSoftmax(row) bit for bit, without a whole-vocabulary array (teacher-forced scoring reads one).
+ */
+export function logSumExp(row: Float32Array): number {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) if (row[i] > max) max = row[i];
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i] - max);
+  return max + Math.log(sum);
+}
+
 /** Numerically stable log-softmax of one row (float64 accumulation). */
 export function logSoftmax(logits: Float32Array): Float64Array {
-  let max = -Infinity;
-  for (const v of logits) if (v > max) max = v;
-  let sum = 0;
-  for (const v of logits) sum += Math.exp(v - max);
-  const lse = max + Math.log(sum);
+  const lse = logSumExp(logits);
   const out = new Float64Array(logits.length);
   for (let i = 0; i < logits.length; i++) out[i] = logits[i] - lse;
   return out;

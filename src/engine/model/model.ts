@@ -143,7 +143,7 @@ const LEAN_HALF_BUDGET_BYTES = 2 ** 30;
 export interface LoadOptions extends RuntimeOptions {
   /** Weights holding NaN/Inf load with a warning instead of failing (the default refuses them). */
   readonly allowNonFinite?: boolean;
-  /** Lean weights (weights.ts WeightOptions.lean): default 'auto', i.e. for models above 1 GiB ; 'auto-mapped' also maps float32 ones above 256 MiB, prepacked). */
+  /** Lean weights (weights.ts WeightOptions.lean): default 'auto', i.e. for models above 1 GiB; 'auto-mapped' also maps float32 ones above 256 MiB, prepacked. */
   readonly lean?: boolean | 'auto' | 'auto-mapped';
   /** Lean float32 weights mapped by ORT from the file (weights.ts WeightOptions.map; default true). */
   readonly map?: boolean;

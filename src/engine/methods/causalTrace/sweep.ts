@@ -121,10 +121,11 @@ export async function sweepToken(ctx: ForwardContext, runs: SweepRuns, t: number
   const shared = suffixInputs(cfg, t, n);
   // The rows hold positions p0 … T−1: t … T−1, then the tail's after the last block.
   let p0 = t;
-  let rowFloats = S * n * D;
   let X: Float32Array = new Float32Array(0); // [R, T − p0, D]
   const plan = new SweepGroups(cells);
   const rows = (): number => plan.groups.length * S;
+  /** Floats of one group's S rows. */
+  const groupFloats = (): number => S * (T - p0) * D;
 
   const join = (layer: number): void => {
     const r0 = rows();
@@ -132,7 +133,7 @@ export async function sweepToken(ctx: ForwardContext, runs: SweepRuns, t: number
     if (fresh.length === 0) return;
     const base = runs.residIn(layer);
     const width = T - p0;
-    const next = new Float32Array(X.length + fresh.length * rowFloats);
+    const next = new Float32Array(X.length + fresh.length * groupFloats());
     next.set(X);
     fresh.forEach((members, i) => {
       const g0 = r0 + i * S;
@@ -152,9 +153,10 @@ export async function sweepToken(ctx: ForwardContext, runs: SweepRuns, t: number
     const r0 = rows();
     const sources = plan.split(l);
     if (sources.length === 0) return;
-    const next = new Float32Array(X.length + sources.length * rowFloats);
+    const size = groupFloats();
+    const next = new Float32Array(X.length + sources.length * size);
     next.set(X);
-    sources.forEach((from, i) => next.copyWithin((r0 + i * S) * n * D, from * rowFloats, (from + 1) * rowFloats));
+    sources.forEach((from, i) => next.copyWithin((r0 / S + i) * size, from * size, (from + 1) * size));
     X = next;
   };
 
@@ -174,10 +176,7 @@ export async function sweepToken(ctx: ForwardContext, runs: SweepRuns, t: number
     const past = { k: pastSlice(kv.k, t, 1), v: pastSlice(kv.v, t, 1) };
     const last = l === L - 1 && tail < n;
     X = (await suffixBlock(ctx, l, { shape: [rows(), n, D], data: X }, shared, past, ivs, last ? tail : undefined)).data; // [R, n, D]; the last: [R, tail, D]
-    if (last) {
-      p0 = T - tail;
-      rowFloats = S * tail * D;
-    }
+    if (last) p0 = T - tail;
   }
   join(L); // hidden restores of the last block's output go straight to the head
 

@@ -1,7 +1,8 @@
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
 import type { LoadedModel } from '../../model/model';
-import { argmaxOf, logitsRow, logSumExp } from './rowScores';
+import { logSumExp } from '../../interp/topk';
+import { argmaxOf, logitsRow } from './rowScores';
 
 export interface TargetLogprob {
   readonly tokenLogprobs: number[];

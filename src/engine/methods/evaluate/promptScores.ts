@@ -11,7 +11,8 @@ import { forwardContext } from '../../interp/probe';
 import type { LoadedModel } from '../../model/model';
 import { GENERATION_EXTRA_TOKENS } from '../problems/generationCheck';
 import type { TeacherForced } from '../problems/tokenAccuracy';
-import { argmaxOf, logitsRow, logSumExp } from './rowScores';
+import { logSumExp } from '../../interp/topk';
+import { argmaxOf, logitsRow } from './rowScores';
 
 export interface PromptScores {
   /** Per prompt, per target (in the order given): teacherForced's result. */

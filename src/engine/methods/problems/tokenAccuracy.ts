@@ -8,7 +8,8 @@
 import { forward } from '../../interp/forward';
 import { forwardContext } from '../../interp/probe';
 import type { LoadedModel } from '../../model/model';
-import { argmaxOf, logitsRow, logSumExp } from '../evaluate/rowScores';
+import { logSumExp } from '../../interp/topk';
+import { argmaxOf, logitsRow } from '../evaluate/rowScores';
 
 export interface TeacherForced {
   /** log p(target token k | prompt, target tokens < k). */
